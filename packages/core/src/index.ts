@@ -1,0 +1,74 @@
+/**
+ * @mdcap/core: the exact event model, decimals, instruments, clocks, errors and the provider
+ * contract. Pure: no I/O, no dependencies, and time only from an injected clock.
+ */
+export {
+  ERROR_CODES,
+  MdcapError,
+  DecimalError,
+  EventError,
+  InstrumentError,
+  ClockError,
+  ConfigError,
+  ProviderError,
+  EngineStateError,
+  CallbackError,
+  RingError,
+  describeValue,
+} from './errors.js';
+export type { MdcapErrorCode, MdcapErrorOptions } from './errors.js';
+
+export { MAX_SCALE, checkScale, parseDecimal, parseDecimalExact, formatDecimal, rescale } from './decimal.js';
+
+export {
+  EVENT_TYPES,
+  ALL_SYMBOLS,
+  BookFlags,
+  BarFlags,
+  validateEvent,
+  isWellFormed,
+  createTrade,
+  createQuote,
+  createBookUpdate,
+  createOrderUpdate,
+  createBar,
+  createStatus,
+  eventToJson,
+  formatEventJson,
+  checkSameScale,
+} from './events.js';
+export type {
+  EventType,
+  AggressorSide,
+  BookSide,
+  Trade,
+  Quote,
+  BookUpdate,
+  OrderAction,
+  OrderUpdate,
+  Bar,
+  StatusKind,
+  Status,
+  MarketEvent,
+  EventOf,
+  TradeInit,
+  QuoteInit,
+  BookUpdateInit,
+  OrderUpdateInit,
+  BarInit,
+  StatusInit,
+  JsonEventValue,
+} from './events.js';
+
+export { InstrumentRegistry } from './instruments.js';
+export type { Instrument, InstrumentKind } from './instruments.js';
+
+export { VirtualClock, LiveClock } from './clock.js';
+export { nextTurn, printError } from './host.js';
+export { PauseGate } from './pause-gate.js';
+export type { Clock, TimerId } from './clock.js';
+
+export { NS_PER_US, NS_PER_MS, NS_PER_SECOND, msToNs, usToNs, secondsToNs, isoToNs, nsToIso, parseDuration } from './time.js';
+
+export { SUBSCRIPTION_KINDS, isDataProvider, toDataProvider, streamProvider } from './provider.js';
+export type { SubscriptionKind, EventSink, DataProvider, EventSource, EventStreamProvider, StreamProviderOptions } from './provider.js';

@@ -1,0 +1,239 @@
+import type { Clock } from './clock.js';
+import { VirtualClock } from './clock.js';
+import { nextTurn } from './host.js';
+import { PauseGate } from './pause-gate.js';
+import { ProviderError, describeValue } from './errors.js';
+import type { EventType, MarketEvent } from './events.js';
+import { ALL_SYMBOLS } from './events.js';
+import type { Instrument } from './instruments.js';
+
+/**
+ * The contract between a source of market data (a venue feed, a replay, the simulator) and
+ * the engine. See docs/provider-contract.md for the rules in full; in short:
+ *
+ * 1. The engine calls `connect(sink)`, then `subscribe(symbol, kinds)` for each symbol, then
+ *    `ready()`. From `ready()` on (live providers: from `connect`), the provider calls
+ *    `sink.push(event)` for each event.
+ * 2. Events are delivered in non-decreasing `tsRecv`, stamped from `provider.clock`, which is
+ *    the engine's clock too. Delivered events are never mutated afterwards.
+ * 3. A dropped connection is reported once with `sink.lost(error)`; the engine then runs its
+ *    reconnect policy (calling `connect`, `subscribe`… again). A finite source calls `sink.end()`
+ *    when it has no more data, or `sink.end(error)` when it cannot go on.
+ * 4. `disconnect()` stops delivery; nothing is pushed after it resolves.
+ */
+
+/** What a symbol can be subscribed to. Status events are always delivered. */
+export type SubscriptionKind = Exclude<EventType, 'status'>;
+
+export const SUBSCRIPTION_KINDS: readonly SubscriptionKind[] = ['trade', 'quote', 'book', 'order', 'bar'];
+
+export interface EventSink {
+  /** Delivers one event. */
+  push(event: MarketEvent): void;
+  /** The connection dropped; the engine will reconnect on its policy. */
+  lost(error: unknown): void;
+  /** No more data will come (a finished replay), or, with an error, none can. */
+  end(error?: unknown): void;
+}
+
+export interface DataProvider {
+  /** The venue this provider speaks for (`coinbase`, `demo`, …), or a name for a multi-venue source. */
+  readonly venue: string;
+  /** The clock the provider stamps `tsRecv` with; the engine runs on it too. */
+  readonly clock: Clock;
+  /** The kinds this provider can deliver. */
+  readonly kinds: readonly SubscriptionKind[];
+  /**
+   * True if every event this provider delivers is already known to be well formed (built with
+   * the `create*` factories, which validate, or decoded from typed columns). The engine then
+   * skips its per-event validation; it still checks order and subscriptions.
+   */
+  readonly validatesEvents?: boolean;
+  /** Instrument definitions the provider knows (scales, tick sizes…). */
+  instruments?(): Iterable<Instrument>;
+  /** Opens the connection. Rejects if it cannot; the engine decides whether to retry. */
+  connect(sink: EventSink): Promise<void>;
+  /** Subscribes one symbol to some kinds. Rejects with `MDCAP_ERR_UNKNOWN_SYMBOL` for a symbol it does not have. */
+  subscribe(symbol: string, kinds: readonly SubscriptionKind[]): Promise<void>;
+  unsubscribe?(symbol: string): Promise<void>;
+  /** All initial subscriptions are in: replays and simulations start delivering now. */
+  ready?(): void;
+  /** Closes the connection; idempotent. */
+  disconnect(): Promise<void>;
+  /** Flow control: stop delivering until `resume()` (backpressure from a slow consumer). */
+  pause?(): void;
+  resume?(): void;
+  /** Delivers, synchronously, anything already received but not yet pushed (ring-backed providers). */
+  poll?(): void;
+}
+
+/** A source that only yields one stream of events. The engine wraps it with {@link streamProvider}. */
+export type EventSource = AsyncIterable<MarketEvent> | Iterable<MarketEvent>;
+
+export interface EventStreamProvider {
+  readonly venue?: string;
+  readonly clock?: Clock;
+  events(): EventSource;
+  instruments?(): Iterable<Instrument>;
+}
+
+const REQUIRED: readonly (keyof DataProvider)[] = ['connect', 'subscribe', 'disconnect'];
+
+/** True if `x` has the typed streaming interface (`connect`, `subscribe`, `disconnect` and a `clock`). */
+export function isDataProvider(x: unknown): x is DataProvider {
+  if (typeof x !== 'object' || x === null) return false;
+  const o = x as Record<string, unknown>;
+  return REQUIRED.every((k) => typeof o[k] === 'function') && typeof o['clock'] === 'object' && o['clock'] !== null;
+}
+
+function isIterable(x: unknown): x is EventSource {
+  if (typeof x !== 'object' || x === null) return false;
+  const o = x as Record<symbol, unknown>;
+  return typeof o[Symbol.asyncIterator] === 'function' || typeof o[Symbol.iterator] === 'function';
+}
+
+/**
+ * Returns `x` if it is a {@link DataProvider}; wraps an event stream (an iterable or async
+ * iterable of events, or an object with `events()`) with {@link streamProvider}; anything else is
+ * a contract error that says what is missing.
+ */
+export function toDataProvider(x: unknown): DataProvider {
+  if (isDataProvider(x)) return x;
+  if (isIterable(x)) return streamProvider({ events: () => x });
+  if (typeof x === 'object' && x !== null && typeof (x as { events?: unknown }).events === 'function') {
+    return streamProvider(x as EventStreamProvider);
+  }
+  let found = describeValue(x);
+  if (typeof x === 'object' && x !== null) {
+    const o = x as Record<string, unknown>;
+    const missing = [...REQUIRED, 'clock'].filter((k) => o[k] === undefined || o[k] === null);
+    found = `an object missing ${missing.join(', ')} and without events()`;
+  }
+  throw new ProviderError(
+    'MDCAP_ERR_PROVIDER_CONTRACT',
+    `expected a DataProvider (connect, subscribe, disconnect, clock) or an event stream (an iterable of events, or an object with events()), found ${found}`,
+  );
+}
+
+export interface StreamProviderOptions {
+  /** How many events to push between yields to the host event loop (default 1024). */
+  readonly yieldEvery?: number;
+  /**
+   * When the stream ends, move a virtual clock to this time before ending (so timers due
+   * before it, bar closes among them, fire): the time the recorded run stopped.
+   */
+  readonly endAt?: bigint;
+}
+
+/**
+ * Adapts a plain stream of events to the {@link DataProvider} contract: subscriptions filter
+ * the stream by symbol and kind (statuses for subscribed symbols and for `*` always pass), a
+ * virtual clock (unless the source brings a clock) follows each event's `tsRecv`, and `pause`
+ * holds the stream. Errors thrown by the stream end it with `sink.end(error)`; the stream is
+ * never restarted, since that would deliver its events twice.
+ */
+export function streamProvider(source: EventStreamProvider, options: StreamProviderOptions = {}): DataProvider {
+  return new StreamProvider(source, options.yieldEvery ?? 1024, options.endAt ?? null);
+}
+
+class StreamProvider implements DataProvider {
+  readonly venue: string;
+  readonly clock: Clock;
+  readonly kinds: readonly SubscriptionKind[] = SUBSCRIPTION_KINDS;
+  private sink: EventSink | null = null;
+  private readonly subscribed = new Map<string, ReadonlySet<string>>();
+  private running = false;
+  private stopped = false;
+  private readonly gate = new PauseGate();
+
+  constructor(
+    private readonly source: EventStreamProvider,
+    private readonly yieldEvery: number,
+    private readonly endAt: bigint | null,
+  ) {
+    this.venue = source.venue ?? 'stream';
+    this.clock = source.clock ?? new VirtualClock(0n);
+  }
+
+  instruments(): Iterable<Instrument> {
+    return this.source.instruments?.() ?? [];
+  }
+
+  connect(sink: EventSink): Promise<void> {
+    this.sink = sink;
+    this.stopped = false;
+    return Promise.resolve();
+  }
+
+  subscribe(symbol: string, kinds: readonly SubscriptionKind[]): Promise<void> {
+    this.subscribed.set(symbol, new Set(kinds));
+    return Promise.resolve();
+  }
+
+  unsubscribe(symbol: string): Promise<void> {
+    this.subscribed.delete(symbol);
+    return Promise.resolve();
+  }
+
+  ready(): void {
+    if (this.running) return;
+    this.running = true;
+    void this.pump();
+  }
+
+  disconnect(): Promise<void> {
+    this.stopped = true;
+    this.sink = null;
+    this.gate.resume();
+    return Promise.resolve();
+  }
+
+  pause(): void {
+    this.gate.pause();
+  }
+
+  resume(): void {
+    this.gate.resume();
+  }
+
+  private accepts(e: MarketEvent): boolean {
+    if (e.type === 'status' && e.symbol === ALL_SYMBOLS) return true;
+    const kinds = this.subscribed.get(e.symbol);
+    return kinds !== undefined && (e.type === 'status' || kinds.has(e.type));
+  }
+
+  private async pump(): Promise<void> {
+    await nextTurn(); // let the caller of start() attach its consumers first
+    let iterator: Iterator<MarketEvent> | AsyncIterator<MarketEvent> | undefined;
+    try {
+      const stream = this.source.events();
+      iterator =
+        typeof (stream as AsyncIterable<MarketEvent>)[Symbol.asyncIterator] === 'function'
+          ? (stream as AsyncIterable<MarketEvent>)[Symbol.asyncIterator]()
+          : (stream as Iterable<MarketEvent>)[Symbol.iterator]();
+      let sinceYield = 0;
+      for (;;) {
+        await this.gate.open();
+        if (this.stopped) break;
+        const step = await iterator.next();
+        if (step.done === true) break;
+        if (this.stopped) break;
+        const e = step.value;
+        if (!this.accepts(e)) continue;
+        if (typeof e.tsRecv === 'bigint' && this.clock.kind === 'virtual') this.clock.runDue(e.tsRecv);
+        this.sink?.push(e);
+        if (++sinceYield >= this.yieldEvery) {
+          sinceYield = 0;
+          await nextTurn();
+        }
+      }
+      if (!this.stopped && this.endAt !== null && this.clock.kind === 'virtual') this.clock.runDue(this.endAt);
+      if (!this.stopped) this.sink?.end();
+    } catch (error) {
+      if (!this.stopped) this.sink?.end(error);
+    } finally {
+      this.running = false;
+      if (this.stopped) await iterator?.return?.();
+    }
+  }
+}

@@ -1,0 +1,101 @@
+import { LiveClock, VirtualClock } from '@mdcap/core';
+import { describe, expect, it } from 'vitest';
+
+describe('VirtualClock', () => {
+  it('fires timers in due-time order, ties in creation order, each seeing its own due time', () => {
+    const clock = new VirtualClock(100n);
+    const fired: string[] = [];
+    const at = (name: string) => () => fired.push(`${name}@${clock.now()}`);
+    clock.setTimer(300n, at('c'));
+    clock.setTimer(200n, at('a'));
+    clock.setTimer(200n, at('b'));
+    clock.setTimer(250n, at('x'));
+    clock.clearTimer(clock.setTimer(210n, at('cancelled')));
+    clock.advanceTo(260n);
+    expect(fired).toEqual(['a@200', 'b@200', 'x@250']);
+    expect(clock.now()).toBe(260n);
+    clock.advanceBy(1000n);
+    expect(fired).toEqual(['a@200', 'b@200', 'x@250', 'c@300']);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('runDue fires timers due at or before an event time and moves the clock to it', () => {
+    const clock = new VirtualClock(0n);
+    const fired: bigint[] = [];
+    clock.setTimer(50n, () => fired.push(clock.now()));
+    clock.setTimer(60n, () => fired.push(clock.now()));
+    clock.runDue(49n);
+    expect(fired).toEqual([]);
+    expect(clock.now()).toBe(49n);
+    clock.runDue(50n);
+    expect(fired).toEqual([50n]);
+    expect(clock.nextDue()).toBe(60n);
+    clock.runDue(40n); // behind: nothing moves
+    expect(clock.now()).toBe(50n);
+  });
+
+  it('timers set from timers fire in the same advance when due', () => {
+    const clock = new VirtualClock(0n);
+    const fired: bigint[] = [];
+    clock.setTimer(10n, () => {
+      fired.push(clock.now());
+      clock.setTimer(15n, () => fired.push(clock.now()));
+      clock.setTimer(5n, () => fired.push(clock.now())); // in the past: fires at once
+    });
+    clock.advanceTo(20n);
+    expect(fired).toEqual([10n, 10n, 15n]);
+  });
+
+  it('refuses to go backwards', () => {
+    const clock = new VirtualClock(1000n);
+    expect(() => clock.advanceTo(999n)).toThrow(
+      expect.objectContaining({
+        code: 'MDCAP_ERR_CLOCK_BACKWARDS',
+        message: 'virtual clock: expected a time at or after 1000, found 999 (1 ns earlier)',
+      }),
+    );
+    expect(() => new VirtualClock(5 as unknown as bigint)).toThrow(expect.objectContaining({ code: 'MDCAP_ERR_INVALID_OPTION' }));
+    expect(() => clock.setTimer(5 as unknown as bigint, () => {})).toThrow(expect.objectContaining({ code: 'MDCAP_ERR_INVALID_OPTION' }));
+  });
+});
+
+describe('LiveClock', () => {
+  it('reads wall time in ns and never goes backwards', () => {
+    const clock = new LiveClock();
+    const wall = BigInt(Date.now()) * 1_000_000n;
+    const a = clock.now();
+    expect(a > wall - 1_000_000_000n && a < wall + 1_000_000_000n).toBe(true);
+    let prev = a;
+    for (let i = 0; i < 100_000; i++) {
+      const t = clock.now();
+      expect(t >= prev).toBe(true);
+      prev = t;
+    }
+  });
+
+  it('fires timers in order once wall time reaches them', async () => {
+    const clock = new LiveClock();
+    const fired: string[] = [];
+    const start = clock.now();
+    await new Promise<void>((resolve) => {
+      clock.setTimer(start + 30_000_000n, () => {
+        fired.push('b');
+        resolve();
+      });
+      clock.setTimer(start + 10_000_000n, () => fired.push('a'));
+      clock.clearTimer(clock.setTimer(start + 20_000_000n, () => fired.push('cancelled')));
+    });
+    expect(fired).toEqual(['a', 'b']);
+    expect(clock.now() - start >= 30_000_000n).toBe(true);
+  });
+
+  it('runDue runs due timers before their host timeout would', () => {
+    const clock = new LiveClock();
+    const fired: bigint[] = [];
+    const t = clock.now() + 3_600_000_000_000n;
+    clock.setTimer(t, () => fired.push(t));
+    clock.runDue(t);
+    expect(fired).toEqual([t]);
+    expect(clock.nextDue()).toBeNull();
+  });
+});

@@ -1,0 +1,148 @@
+import { formatEventJson, LiveClock, VirtualClock } from '@mdcap/core';
+import type { MarketEvent } from '@mdcap/core';
+import { RealtimeEngine } from '@mdcap/engine';
+import { DEFAULT_SIM_START, SimProvider } from '@mdcap/sim';
+import type { SimOptions } from '@mdcap/sim';
+import { collectCallbacks, hashLines } from '@mdcap/test-utils';
+import { describe, expect, it } from 'vitest';
+
+const SEC = 1_000_000_000n;
+
+async function run(options: SimOptions, symbols = ['AAPL', 'MSFT', 'BTC-USD']) {
+  const sim = new SimProvider({ durationNs: 120n * SEC, ...options });
+  const engine = new RealtimeEngine(sim);
+  engine.setBarInterval(60);
+  const log = collectCallbacks(engine);
+  const input: MarketEvent[] = [];
+  engine.onEvent((e) => input.push(e));
+  await engine.run(symbols);
+  return { sim, engine, log, input };
+}
+
+describe('SimProvider', () => {
+  it('the same seed gives the same market, byte for byte; another seed another market', async () => {
+    const a = await run({ seed: 42 });
+    const b = await run({ seed: 42 });
+    const c = await run({ seed: 43 });
+    expect(a.log.lines.length).toBeGreaterThan(10_000);
+    expect(hashLines(a.log.lines)).toBe(hashLines(b.log.lines));
+    expect(hashLines(a.log.lines)).not.toBe(hashLines(c.log.lines));
+    expect(a.log.errors).toEqual([]);
+  });
+
+  it('a symbol’s events do not depend on which other symbols are subscribed', async () => {
+    const all = await run({ seed: 5 });
+    const one = await run({ seed: 5 }, ['MSFT']);
+    const msft = (xs: MarketEvent[]) => xs.filter((e) => e.symbol === 'MSFT').map(formatEventJson);
+    expect(msft(one.input)).toEqual(msft(all.input));
+  });
+
+  it('starts with a snapshot, then deltas; every quote equals the book’s top at that moment', async () => {
+    const sim = new SimProvider({ seed: 9, durationNs: 120n * SEC });
+    const engine = new RealtimeEngine(sim);
+    let quotes = 0;
+    const mismatches: string[] = [];
+    engine.onQuote((q) => {
+      quotes++;
+      const b = engine.book(q.symbol);
+      if (
+        !b.valid ||
+        b.bestBidPrice() !== q.bidPrice ||
+        b.bestBidSize() !== q.bidSize ||
+        b.bestAskPrice() !== q.askPrice ||
+        b.bestAskSize() !== q.askSize
+      ) {
+        mismatches.push(formatEventJson(q));
+      }
+      if (q.bidPrice! >= q.askPrice!) mismatches.push(`crossed ${formatEventJson(q)}`);
+    });
+    const first: string[] = [];
+    engine.onBookUpdate((u) => {
+      if (first.length < 3 && u.symbol === 'AAPL') first.push(`${u.side} flags=${u.flags}`);
+    });
+    await engine.run(['AAPL', 'BTC-USD']);
+    expect(quotes).toBeGreaterThan(1000);
+    expect(mismatches).toEqual([]);
+    expect(first).toEqual(['bid flags=3', 'bid flags=1', 'bid flags=1']);
+    expect(engine.stats().events.status).toBe(1); // "connected"
+  });
+
+  it('sequence numbers rise by one per event of a symbol', async () => {
+    const { input } = await run({ seed: 3 }, ['AAPL']);
+    const seqs = input.filter((e) => e.symbol === 'AAPL').map((e) => e.seq!);
+    expect(seqs.every((s, i) => i === 0 || s === seqs[i - 1]! + 1n)).toBe(true);
+  });
+
+  it('gaps on request: a gap status with the missing sequence, a resync, a fresh snapshot, bars flagged', async () => {
+    const { input, engine, log } = await run({ seed: 3, faults: { gapEvery: 200 } }, ['AAPL']);
+    const gaps = input.filter((e) => e.type === 'status' && e.kind === 'gap');
+    expect(gaps.length).toBeGreaterThan(2);
+    for (const g of gaps) {
+      const i = input.indexOf(g);
+      expect(g.type === 'status' && g.toSeq === g.fromSeq && g.seq === g.fromSeq! + 1n).toBe(true);
+      expect(input[i + 1]).toMatchObject({ type: 'status', kind: 'resync' });
+      expect(input[i + 2]).toMatchObject({ type: 'book', flags: 1 | 2 });
+    }
+    expect(engine.book('AAPL').valid).toBe(true);
+    expect(engine.stats().bars.gapFlagged).toBeGreaterThan(0);
+    expect(log.lines.filter((l) => l.startsWith('gap ')).length).toBe(gaps.length);
+  });
+
+  it('a dropped connection is retried on the engine’s table in virtual time, then the feed resnapshots', async () => {
+    const sim = new SimProvider({
+      seed: 11,
+      durationNs: 30n * SEC,
+      packetsPerSecond: 50,
+      faults: { disconnectAfter: 500, failReconnects: 3 },
+    });
+    const engine = new RealtimeEngine(sim);
+    const log = collectCallbacks(engine);
+    await engine.run(['AAPL']);
+    const t = sim.connectTimes.map((x) => x - sim.connectTimes[0]!);
+    const dropAt = log.lines.find((l) => l.includes('"kind":"disconnected"'))!;
+    const dropNs = BigInt(JSON.parse(dropAt.slice('status '.length)).tsRecv) - DEFAULT_SIM_START;
+    // first connect, then 3 failures and a success, 1, 2, 4 and 8 s apart after the drop
+    expect(t.slice(1).map((x) => Number((x - dropNs) / SEC))).toEqual([1, 3, 7, 15]);
+    expect(log.lines.filter((l) => l.startsWith('reconnect ')).length).toBe(1);
+    expect(engine.stats().reconnects).toEqual({ attempts: 4, succeeded: 1, gaveUp: 0 });
+    expect(engine.book('AAPL').valid).toBe(true);
+  });
+
+  it('refuses unknown symbols and bad options', async () => {
+    const engine = new RealtimeEngine(new SimProvider());
+    await expect(engine.start(['AAPL', 'GME'])).rejects.toMatchObject({
+      code: 'MDCAP_ERR_UNKNOWN_SYMBOL',
+      message: 'demo: expected one of AAPL, MSFT, BTC-USD, found "GME"',
+    });
+    expect(() => new SimProvider({ packetsPerSecond: 0 })).toThrow(/packetsPerSecond: expected a number above 0/);
+    expect(() => new SimProvider({ faults: { gapEvery: 0 } })).toThrow(/faults.gapEvery: expected an integer from 1/);
+    expect(() => new SimProvider({ symbols: [{ symbol: 'X', price: '1.005', priceScale: 2, sizeScale: 0 }] })).toThrow(
+      expect.objectContaining({ code: 'MDCAP_ERR_DECIMAL_PRECISION' }),
+    );
+  });
+
+  it('runs on a live clock too, stamping events with wall time', async () => {
+    const clock = new LiveClock();
+    const sim = new SimProvider({ clock, packetsPerSecond: 500, durationNs: 300_000_000n });
+    const engine = new RealtimeEngine(sim);
+    let n = 0;
+    let maxLag = 0n;
+    engine.onTrade((t) => {
+      n++;
+      const lag = clock.now() - t.tsRecv;
+      if (lag > maxLag) maxLag = lag;
+    });
+    const start = clock.now();
+    await engine.run(['AAPL', 'MSFT']);
+    expect(n).toBeGreaterThan(5);
+    expect(clock.now() - start >= 300_000_000n).toBe(true);
+    expect(maxLag < 50_000_000n).toBe(true);
+  });
+
+  it('uses the virtual clock it is given', () => {
+    const clock = new VirtualClock(123n);
+    const sim = new SimProvider({ clock });
+    expect(sim.clock).toBe(clock);
+    expect(sim.instruments().map((i) => `${i.symbol}:${i.priceScale}/${i.sizeScale}`)).toEqual(['AAPL:2/0', 'MSFT:2/0', 'BTC-USD:2/8']);
+  });
+});

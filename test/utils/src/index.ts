@@ -1,0 +1,5 @@
+export { REPO_ROOT, datasetsRoot, datasetStatus, datasetFile, inCI } from './datasets.js';
+export type { DatasetStatus } from './datasets.js';
+export { describeWithDataset } from './vitest.js';
+export { collectCallbacks, hashLines } from './callbacks.js';
+export type { CallbackLog } from './callbacks.js';
