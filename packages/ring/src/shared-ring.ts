@@ -38,6 +38,8 @@ const F_DROPS_OLDEST = 49;
 const F_HIGH_WATER = 50;
 /** Byte offset of the first record. */
 export const SHARED_RING_HEADER_BYTES = 512;
+/** Re-checks before a waiting side goes to sleep: the other side is usually mid-batch. */
+const SPINS = 1024;
 
 export interface SharedRingOptions {
   /** Record size in bytes, a positive multiple of 8. */
@@ -105,6 +107,8 @@ class SharedRingBase {
   protected readonly ctrl: Int32Array;
   protected readonly stat: Float64Array;
   protected readonly mask: number;
+  /** A blocked producer sleeps until the ring is at most this full (hysteresis: fewer wake-ups). */
+  protected readonly wakeDepth: number;
 
   constructor(readonly buffer: SharedArrayBuffer) {
     if (!(buffer instanceof SharedArrayBuffer) || buffer.byteLength < SHARED_RING_HEADER_BYTES) {
@@ -131,6 +135,7 @@ class SharedRingBase {
       );
     }
     this.mask = this.capacity - 1;
+    this.wakeDepth = this.capacity - Math.max(1, this.capacity >> 2);
     this.views = makeViews(buffer);
   }
 
@@ -257,8 +262,8 @@ export class SharedRingProducer extends SharedRingBase {
     for (;;) {
       Atomics.store(this.ctrl, I_PRODUCER_WAITING, 1);
       const h = Atomics.load(this.ctrl, I_HEAD);
-      if (((this.tail - h) | 0) < this.capacity) break;
-      const r = Atomics.waitAsync(this.ctrl, I_HEAD, h, 100);
+      if (((this.tail - h) | 0) <= this.wakeDepth) break;
+      const r = Atomics.waitAsync(this.ctrl, I_HEAD, h, 10);
       if (r.async) await r.value;
     }
     Atomics.store(this.ctrl, I_PRODUCER_WAITING, 0);
@@ -274,14 +279,22 @@ export class SharedRingProducer extends SharedRingBase {
   }
 
   private waitSync(): void {
-    for (;;) {
-      Atomics.store(this.ctrl, I_PRODUCER_WAITING, 1);
+    for (let spin = 0; spin < SPINS; spin++) {
       const h = Atomics.load(this.ctrl, I_HEAD);
       if (((this.tail - h) | 0) < this.capacity) {
         this.cachedHead = h;
+        return;
+      }
+    }
+    for (;;) {
+      Atomics.store(this.ctrl, I_PRODUCER_WAITING, 1);
+      const h = Atomics.load(this.ctrl, I_HEAD);
+      if (((this.tail - h) | 0) <= this.wakeDepth) {
+        this.cachedHead = h;
         break;
       }
-      Atomics.wait(this.ctrl, I_HEAD, h, 100);
+      // The consumer wakes us once the ring is down to wakeDepth; the timeout is a safety net.
+      Atomics.wait(this.ctrl, I_HEAD, h, 10);
     }
     Atomics.store(this.ctrl, I_PRODUCER_WAITING, 0);
   }
@@ -390,7 +403,9 @@ export class SharedRingConsumer extends SharedRingBase {
     this.popped += count;
     this.stat[F_POPPED] = this.popped;
     Atomics.store(this.ctrl, I_HEAD, head);
-    if (Atomics.load(this.ctrl, I_PRODUCER_WAITING) !== 0) Atomics.notify(this.ctrl, I_HEAD);
+    if (Atomics.load(this.ctrl, I_PRODUCER_WAITING) !== 0 && ((Atomics.load(this.ctrl, I_TAIL) - head) | 0) <= this.wakeDepth) {
+      Atomics.notify(this.ctrl, I_HEAD);
+    }
   }
 
   /**
@@ -412,6 +427,7 @@ export class SharedRingConsumer extends SharedRingBase {
 
   /** Blocking form of {@link waitForData}, for a consumer on a worker thread. */
   waitSync(timeoutMs: number = Infinity): boolean {
+    for (let spin = 0; spin < SPINS; spin++) if (Atomics.load(this.ctrl, I_TAIL) !== this.head) return true;
     Atomics.store(this.ctrl, I_CONSUMER_WAITING, 1);
     try {
       const t = Atomics.load(this.ctrl, I_TAIL);

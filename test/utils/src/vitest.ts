@@ -16,6 +16,7 @@ export function describeWithDataset(dataset: string, title: string, body: () => 
       });
     });
   } else {
+    console.warn(`[mdcap] skipping "${title}": ${status.reason}`);
     describe.skip(`${title} [skipped: ${status.reason}]`, body);
   }
 }

@@ -1,0 +1,50 @@
+/**
+ * Runs every benchmark RUNS times, each in a fresh process, and prints the median and range
+ * per case as a markdown table (plus the machine), ready for BENCHMARKS.md.
+ * Usage: pnpm bench [runs=3]
+ */
+import { execFileSync } from 'node:child_process';
+import { cpus, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+const runs = Number(process.argv[2] ?? 3);
+const dir = fileURLToPath(new URL('.', import.meta.url));
+const benches: [string, string[]][] = [
+  ['engine.js', []],
+  ['book.js', []],
+  ['ring.js', []],
+];
+
+interface Row {
+  bench: string;
+  case: string;
+  perSecond: number;
+  note?: string;
+}
+
+const results = new Map<string, Row[]>();
+for (let r = 0; r < runs; r++) {
+  for (const [file, args] of benches) {
+    process.stderr.write(`run ${r + 1}/${runs}: ${file}\n`);
+    const out = execFileSync(process.execPath, [`${dir}${file}`, ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
+    for (const line of out.trim().split('\n')) {
+      const row = JSON.parse(line) as Row;
+      const key = `${row.bench}\u0000${row.case}`;
+      results.set(key, [...(results.get(key) ?? []), row]);
+    }
+  }
+}
+
+const fmt = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(1)} M/s` : `${(n / 1e3).toFixed(0)} k/s`);
+console.log(
+  `Machine: ${cpus()[0]?.model ?? '?'}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${runs} runs per case, each in a fresh process.\n`,
+);
+console.log('| bench | case | median | range | note |');
+console.log('| --- | --- | --- | --- | --- |');
+for (const rows of results.values()) {
+  const v = rows.map((r) => r.perSecond).sort((a, b) => a - b);
+  const median = v[Math.floor(v.length / 2)]!;
+  console.log(
+    `| ${rows[0]!.bench} | ${rows[0]!.case} | **${fmt(median)}** | ${fmt(v[0]!)}–${fmt(v[v.length - 1]!)} | ${rows[rows.length - 1]!.note ?? ''} |`,
+  );
+}

@@ -1,0 +1,23 @@
+/** One measured case: what ran, how many items, how long. A bench prints one JSON line per case. */
+export interface Case {
+  readonly bench: string;
+  readonly case: string;
+  readonly items: number;
+  readonly seconds: number;
+  readonly note?: string;
+}
+
+export function report(c: Case): void {
+  process.stdout.write(`${JSON.stringify({ ...c, perSecond: Math.round(c.items / c.seconds) })}\n`);
+}
+
+/** Seconds since `t0` (from performance.now()). */
+export function since(t0: number): number {
+  return (performance.now() - t0) / 1000;
+}
+
+/** A number from argv or a default. */
+export function arg(i: number, fallback: number): number {
+  const v = process.argv[2 + i];
+  return v === undefined ? fallback : Number(v);
+}
