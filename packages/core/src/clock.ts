@@ -11,6 +11,9 @@ import { hostClearTimeout, hostSetTimeout, monotonicNs, wallMs } from './host.js
 
 export type TimerId = number;
 
+/** The part of a clock that schedules: what bars and batches need. */
+export type TimerScheduler = Pick<Clock, 'setTimer' | 'clearTimer'>;
+
 export interface Clock {
   readonly kind: 'live' | 'virtual';
   /** Current time, ns since the Unix epoch. Never decreases. */
@@ -187,8 +190,11 @@ export class VirtualClock implements Clock {
    * @throws {ClockError} `MDCAP_ERR_CLOCK_BACKWARDS` if `t` is before `now()`.
    */
   advanceTo(t: bigint): void {
-    if (typeof t !== 'bigint') {
-      throw new ConfigError('MDCAP_ERR_INVALID_OPTION', `advanceTo: expected a bigint time in ns, found ${describeValue(t)}`);
+    if (typeof t !== 'bigint' || BigInt.asIntN(64, t) !== t) {
+      throw new ClockError(
+        'MDCAP_ERR_INVALID_TIMESTAMP',
+        `advanceTo: expected a bigint time in ns within the signed 64-bit range, found ${describeValue(t)}`,
+      );
     }
     if (t < this.current) {
       throw new ClockError(
@@ -208,8 +214,9 @@ export class VirtualClock implements Clock {
 
   runDue(t: bigint): void {
     const next = this.timers.earliest;
-    if (next === null || t < next) {
-      // Nothing can be due: the common case, once per event.
+    if ((next === null || t < next) && BigInt.asIntN(64, t) === t) {
+      // Nothing can be due: the common case, once per event. (A typed-array store would
+      // silently wrap a time beyond int64, hence the range check; advanceTo reports it.)
       if (t > this.cur[0]!) this.cur[0] = t;
       return;
     }

@@ -161,11 +161,22 @@ function parseSlow(
   fracStart: number,
   fracEnd: number,
   negative: boolean,
-  shift: number,
+  shiftIn: number,
   scale: number,
   places: number,
 ): bigint {
-  let d = BigInt(text.slice(intStart, intEnd) + text.slice(fracStart, fracEnd));
+  let shift = shiftIn;
+  let digits = text.slice(intStart, intEnd) + text.slice(fracStart, fracEnd);
+  if (shift < 0) {
+    // Trailing zeros carry no value: drop them first, however many there are.
+    let end = digits.length;
+    while (shift < 0 && end > 1 && digits.charCodeAt(end - 1) === 48) {
+      end--;
+      shift++;
+    }
+    digits = digits.slice(0, end);
+  }
+  let d = BigInt(digits);
   if (shift >= 0) {
     if (shift > 60) throw rangeError(text, scale);
     d *= pow10(shift);

@@ -66,7 +66,7 @@ export type { Instrument, InstrumentKind } from './instruments.js';
 export { VirtualClock, LiveClock } from './clock.js';
 export { nextTurn, printError } from './host.js';
 export { PauseGate } from './pause-gate.js';
-export type { Clock, TimerId } from './clock.js';
+export type { Clock, TimerId, TimerScheduler } from './clock.js';
 
 export { NS_PER_US, NS_PER_MS, NS_PER_SECOND, msToNs, usToNs, secondsToNs, isoToNs, nsToIso, parseDuration } from './time.js';
 

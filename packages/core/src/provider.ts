@@ -63,8 +63,13 @@ export interface DataProvider {
   /** Flow control: stop delivering until `resume()` (backpressure from a slow consumer). */
   pause?(): void;
   resume?(): void;
-  /** Delivers, synchronously, anything already received but not yet pushed (ring-backed providers). */
-  poll?(): void;
+  /**
+   * Delivers, synchronously, every event already received and stamped before `before` but not
+   * yet pushed (providers that buffer, such as a ring fed by a worker thread). The engine calls
+   * it before each of its timers runs, so a timer due at `before` fires after those events, as
+   * it would in a replay.
+   */
+  poll?(before: bigint): void;
 }
 
 /** A source that only yields one stream of events. The engine wraps it with {@link streamProvider}. */
@@ -142,8 +147,9 @@ class StreamProvider implements DataProvider {
   readonly kinds: readonly SubscriptionKind[] = SUBSCRIPTION_KINDS;
   private sink: EventSink | null = null;
   private readonly subscribed = new Map<string, ReadonlySet<string>>();
-  private running = false;
-  private stopped = false;
+  /** Each connection gets its own pump; a pump whose connection is gone stops at its next step. */
+  private connection = 0;
+  private pumping = 0; // the connection whose pump runs, 0 for none
   private readonly gate = new PauseGate();
 
   constructor(
@@ -160,8 +166,9 @@ class StreamProvider implements DataProvider {
   }
 
   connect(sink: EventSink): Promise<void> {
+    this.connection++;
     this.sink = sink;
-    this.stopped = false;
+    this.subscribed.clear();
     return Promise.resolve();
   }
 
@@ -176,13 +183,13 @@ class StreamProvider implements DataProvider {
   }
 
   ready(): void {
-    if (this.running) return;
-    this.running = true;
-    void this.pump();
+    if (this.sink === null || this.pumping === this.connection) return;
+    this.pumping = this.connection;
+    void this.pump(this.connection, this.sink);
   }
 
   disconnect(): Promise<void> {
-    this.stopped = true;
+    this.connection++; // ends the running pump
     this.sink = null;
     this.gate.resume();
     return Promise.resolve();
@@ -202,7 +209,12 @@ class StreamProvider implements DataProvider {
     return kinds !== undefined && (e.type === 'status' || kinds.has(e.type));
   }
 
-  private async pump(): Promise<void> {
+  /**
+   * Delivers the stream to `sink` while `connection` is current. Each run reads the source from
+   * its start (`events()` is called again); a stream is never resumed where a previous run left it.
+   */
+  private async pump(connection: number, sink: EventSink): Promise<void> {
+    const live = (): boolean => this.connection === connection;
     await nextTurn(); // let the caller of start() attach its consumers first
     let iterator: Iterator<MarketEvent> | AsyncIterator<MarketEvent> | undefined;
     try {
@@ -214,26 +226,27 @@ class StreamProvider implements DataProvider {
       let sinceYield = 0;
       for (;;) {
         await this.gate.open();
-        if (this.stopped) break;
+        if (!live()) break;
         const step = await iterator.next();
-        if (step.done === true) break;
-        if (this.stopped) break;
+        if (step.done === true || !live()) break;
         const e = step.value;
-        if (!this.accepts(e)) continue;
-        if (typeof e.tsRecv === 'bigint' && this.clock.kind === 'virtual') this.clock.runDue(e.tsRecv);
-        this.sink?.push(e);
+        // The engine checks each event and moves a virtual clock to its tsRecv; a malformed or
+        // out-of-order event must not move the clock first.
+        if (this.accepts(e)) sink.push(e);
         if (++sinceYield >= this.yieldEvery) {
           sinceYield = 0;
           await nextTurn();
         }
       }
-      if (!this.stopped && this.endAt !== null && this.clock.kind === 'virtual') this.clock.runDue(this.endAt);
-      if (!this.stopped) this.sink?.end();
+      if (live()) {
+        if (this.endAt !== null && this.clock.kind === 'virtual' && this.endAt > this.clock.now()) this.clock.runDue(this.endAt);
+        sink.end();
+      }
     } catch (error) {
-      if (!this.stopped) this.sink?.end(error);
+      if (live()) sink.end(error);
     } finally {
-      this.running = false;
-      if (this.stopped) await iterator?.return?.();
+      if (this.pumping === connection) this.pumping = 0;
+      if (!live()) await iterator?.return?.();
     }
   }
 }

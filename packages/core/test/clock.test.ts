@@ -46,6 +46,13 @@ describe('VirtualClock', () => {
     expect(fired).toEqual([10n, 10n, 15n]);
   });
 
+  it('refuses times outside the int64 range instead of wrapping', () => {
+    const clock = new VirtualClock(0n);
+    expect(() => clock.advanceTo(2n ** 63n)).toThrow(expect.objectContaining({ code: 'MDCAP_ERR_INVALID_TIMESTAMP' }));
+    expect(() => clock.runDue(2n ** 64n - 1n)).toThrow(expect.objectContaining({ code: 'MDCAP_ERR_INVALID_TIMESTAMP' }));
+    expect(clock.now()).toBe(0n);
+  });
+
   it('refuses to go backwards', () => {
     const clock = new VirtualClock(1000n);
     expect(() => clock.advanceTo(999n)).toThrow(

@@ -145,3 +145,11 @@ describe('properties', () => {
     expect(() => rescale(15n, 1, 0)).toThrow(expect.objectContaining({ code: 'MDCAP_ERR_DECIMAL_PRECISION' }));
   });
 });
+
+describe('trailing zeros', () => {
+  it('are fine however many there are', () => {
+    expect(parseDecimal(`1.${'0'.repeat(70)}`, 2)).toBe(100n);
+    expect(parseDecimal(`-0.5${'0'.repeat(80)}e1`, 0)).toBe(-5n);
+    expect(() => parseDecimal(`1.${'0'.repeat(70)}1`, 2)).toThrow(expect.objectContaining({ code: 'MDCAP_ERR_DECIMAL_PRECISION' }));
+  });
+});

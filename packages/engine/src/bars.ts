@@ -1,5 +1,5 @@
 import { ALL_SYMBOLS, BarFlags, checkSameScale, createBar, EventError, NS_PER_SECOND } from '@mdcap/core';
-import type { Bar, Clock, Status, Trade } from '@mdcap/core';
+import type { Bar, Status, TimerScheduler, Trade } from '@mdcap/core';
 
 /** Which timestamp buckets a trade: the venue's (`tsEvent`, default) or the local receive time. */
 export type BarTimestamp = 'tsEvent' | 'tsRecv';
@@ -66,7 +66,8 @@ export interface BarSeries {
 }
 
 interface Series extends BarSeries {
-  readonly index: number;
+  /** Emission order among series: the order of their first trade (-1 before it). */
+  index: number;
   readonly venue: string;
   readonly symbol: string;
   priceScale: number;
@@ -119,11 +120,13 @@ export class BarAggregator {
   private readonly pending = new Map<bigint, { timer: number; buckets: Bucket[] }>();
   private seriesCount = 0;
   private lastSeries: Series | null = null;
+  /** Buckets of the trade being added, one per interval (reused). */
+  private readonly found: (Bucket | null)[] = [];
   private readonly useRecv: boolean;
   private counters = { emitted: 0, empty: 0, partial: 0, gapFlagged: 0, lateTrades: 0 };
 
   constructor(
-    private readonly clock: Clock,
+    private readonly clock: TimerScheduler,
     private readonly options: BarOptions,
     private readonly emit: (bar: Bar) => void,
   ) {
@@ -173,7 +176,7 @@ export class BarAggregator {
     if (s === undefined) {
       const n = this.intervals.length;
       s = {
-        index: this.seriesCount++,
+        index: -1,
         venue,
         symbol,
         priceScale: -1,
@@ -216,34 +219,39 @@ export class BarAggregator {
     }
     const ts = this.useRecv ? t.tsRecv : t.tsEvent;
     const price = t.price;
-    s.lastTs[0] = ts;
-    s.hasTraded = true;
-    let late = 0;
+    const size = t.size;
     const n = this.intervals.length;
-    for (let k = 0; k < n; k++) {
-      let b = s.current[k]!;
-      if (b === null || ts < b.start || ts >= b.end) {
-        const found = this.locate(s, k, ts, t.tsRecv);
-        if (found === null) {
-          late++;
-          continue;
-        }
-        b = found;
+    let late = 0;
+    if (n === 1) {
+      // The common case, in one pass; the volume is checked before anything changes.
+      let b: Bucket | null = s.current[0] ?? null;
+      if (b === null || ts < b.start || ts >= b.end) b = this.locate(s, 0, ts, t.tsRecv);
+      if (b === null) late = 1;
+      else {
+        const volume = b.v[VOLUME]! + size;
+        if (volume > INT64_MAX) throw volumeOverflow(t, b);
+        apply(b, price, volume);
       }
-      const v = b.v;
-      if (b.trades === 0) {
-        b.open = b.high = b.low = price;
-      } else if (price > b.high) {
-        b.high = price;
-      } else if (price < b.low) {
-        b.low = price;
+    } else {
+      // Find every bucket and check every volume first: a trade goes into all its bars or none.
+      const found = this.found;
+      for (let k = 0; k < n; k++) {
+        let b: Bucket | null = s.current[k] ?? null;
+        if (b === null || ts < b.start || ts >= b.end) b = this.locate(s, k, ts, t.tsRecv);
+        if (b !== null && b.v[VOLUME]! + size > INT64_MAX) throw volumeOverflow(t, b);
+        found[k] = b;
       }
-      v[CLOSE] = price;
-      const volume = v[VOLUME]! + t.size;
-      if (volume > INT64_MAX) throw volumeOverflow(t, b);
-      v[VOLUME] = volume;
-      b.trades++;
+      for (let k = 0; k < n; k++) {
+        const b = found[k]!;
+        if (b === null) late++;
+        else apply(b, price, b.v[VOLUME]! + size);
+      }
     }
+    if (!s.hasTraded) {
+      s.hasTraded = true;
+      s.index = this.seriesCount++;
+    }
+    s.lastTs[0] = ts;
     if (late > 0) this.counters.lateTrades += late;
     return late;
   }
@@ -416,6 +424,19 @@ export class BarAggregator {
   stats(): BarStats {
     return { ...this.counters };
   }
+}
+
+function apply(b: Bucket, price: bigint, volume: bigint): void {
+  if (b.trades === 0) {
+    b.open = b.high = b.low = price;
+  } else if (price > b.high) {
+    b.high = price;
+  } else if (price < b.low) {
+    b.low = price;
+  }
+  b.v[CLOSE] = price;
+  b.v[VOLUME] = volume;
+  b.trades++;
 }
 
 function volumeOverflow(t: Trade, b: Bucket): EventError {

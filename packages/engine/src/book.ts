@@ -246,7 +246,10 @@ export class OrderBook implements BookView {
       this.counters.ignoredWhileInvalid++;
       return false;
     }
-    if (!this.sideOf(u.side).set(u.price, u.size)) this.counters.removedMissingLevel++;
+    // A removal inside a snapshot is how an empty snapshot is written, not a missing level.
+    if (!this.sideOf(u.side).set(u.price, u.size) && (flags & BookFlags.Snapshot) === 0 && (flags & BookFlags.SnapshotBegin) === 0) {
+      this.counters.removedMissingLevel++;
+    }
     this.counters.applied++;
     return this.endOfUpdate(flags);
   }

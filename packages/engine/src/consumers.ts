@@ -1,6 +1,5 @@
 import { ConfigError, describeValue } from '@mdcap/core';
-import type { Clock, EventType, MarketEvent } from '@mdcap/core';
-import { RingBuffer } from '@mdcap/ring';
+import type { EventType, MarketEvent, TimerScheduler } from '@mdcap/core';
 
 /**
  * Consumers that take events out of the synchronous dispatch: the async iterator
@@ -86,8 +85,8 @@ export class EventIterator implements AsyncIterableIterator<MarketEvent>, EventC
   private readonly filter: ReadonlySet<EventType> | null;
   private readonly hwm: number;
   private readonly policy: SlowConsumerPolicy;
-  private readonly queue: Fifo<MarketEvent> | null;
-  private readonly ring: RingBuffer<MarketEvent> | null;
+  private readonly queue = new Fifo<MarketEvent>();
+  private droppedEvents = 0;
   private waiter: ((r: IteratorResult<MarketEvent>) => void) | null = null;
   private ended = false;
   private holding = false;
@@ -100,19 +99,10 @@ export class EventIterator implements AsyncIterableIterator<MarketEvent>, EventC
     this.filter = kindFilter(options.kinds);
     this.hwm = positiveInt('events().highWaterMark', options.highWaterMark, 10_000);
     this.policy = policy('events().overflow', options.overflow);
-    if (this.policy === 'drop') {
-      let cap = 2;
-      while (cap < this.hwm) cap *= 2;
-      this.ring = new RingBuffer({ capacity: cap, overflow: 'drop-oldest' });
-      this.queue = null;
-    } else {
-      this.queue = new Fifo();
-      this.ring = null;
-    }
   }
 
   get dropped(): number {
-    return this.ring?.stats().drops ?? 0;
+    return this.droppedEvents;
   }
 
   accepts(type: EventType): boolean {
@@ -127,21 +117,22 @@ export class EventIterator implements AsyncIterableIterator<MarketEvent>, EventC
       w({ value: e, done: false });
       return;
     }
-    if (this.ring !== null) {
-      this.ring.push(e);
-      return;
+    const q = this.queue;
+    if (this.policy === 'drop' && q.length >= this.hwm) {
+      q.shift(); // keep the newest highWaterMark events
+      this.droppedEvents++;
     }
-    this.queue!.push(e);
-    if (!this.holding && this.queue!.length >= this.hwm) {
+    q.push(e);
+    if (this.policy === 'block' && !this.holding && q.length >= this.hwm) {
       this.holding = true;
       this.backpressure.hold();
     }
   }
 
   next(): Promise<IteratorResult<MarketEvent>> {
-    const e = this.ring !== null ? this.ring.shift() : this.queue!.shift();
+    const e = this.queue.shift();
     if (e !== undefined) {
-      if (this.holding && this.queue!.length <= this.hwm >>> 1) {
+      if (this.holding && this.queue.length <= this.hwm >>> 1) {
         this.holding = false;
         this.backpressure.release();
       }
@@ -154,8 +145,7 @@ export class EventIterator implements AsyncIterableIterator<MarketEvent>, EventC
   return(): Promise<IteratorResult<MarketEvent>> {
     void this.finish();
     this.detach(this);
-    this.queue?.clear();
-    this.ring?.clear();
+    this.queue.clear();
     return Promise.resolve({ value: undefined, done: true });
   }
 
@@ -209,7 +199,7 @@ export class Batcher implements EventConsumer {
   constructor(
     private readonly callback: BatchCallback,
     options: BatchOptions,
-    private readonly clock: Clock,
+    private readonly clock: TimerScheduler,
     private readonly backpressure: Backpressure,
     private readonly onError: (error: unknown, batchSize: number) => void,
   ) {
@@ -295,7 +285,7 @@ export class Batcher implements EventConsumer {
   private next(): void {
     this.busy = null;
     const batch = this.waiting.shift();
-    if (this.holding && this.waiting.length < this.maxPending >>> 1) {
+    if (this.holding && this.waiting.length <= this.maxPending >>> 1) {
       this.holding = false;
       this.backpressure.release();
     }

@@ -28,6 +28,7 @@ import type {
   Status,
   StatusKind,
   SubscriptionKind,
+  TimerScheduler,
   Trade,
 } from '@mdcap/core';
 import { BarAggregator } from './bars.js';
@@ -129,6 +130,9 @@ interface Slot {
   next: Slot | null;
 }
 
+/** Thrown inside a connect attempt that a newer attempt, a timeout or a stop has superseded. */
+const SUPERSEDED = new Error('superseded connection attempt');
+
 const INVALIDATING: ReadonlySet<StatusKind> = new Set(['disconnected', 'gap', 'resync']);
 const MIN_TS = -(2n ** 63n);
 const MAX_CONSOLE_ERRORS = 10;
@@ -166,6 +170,10 @@ export class RealtimeEngine {
   /** tsRecv of the last event, in a typed array (see the note in bars.ts on write barriers). */
   private readonly last = BigInt64Array.of(MIN_TS);
   private generation = 0;
+  /** Incremented by every start(): work of an earlier run must not touch a later one. */
+  private runId = 0;
+  /** A connection lost while start() was still subscribing: handled once start() is done. */
+  private lostWhileStarting: unknown = null;
   private activeSink: EventSink | null = null;
   private startPromise: Promise<void> | null = null;
   private stopPromise: Promise<void> | null = null;
@@ -192,6 +200,18 @@ export class RealtimeEngine {
     consoleErrors: 0,
     retiredDrops: 0,
     finishedAt: null as bigint | null,
+  };
+  /**
+   * The clock for bar and batch timers: before one runs, a buffering provider delivers what it
+   * holds from before the timer's due time (`provider.poll`), as a replay would have.
+   */
+  private readonly timers: TimerScheduler = {
+    setTimer: (at, callback) =>
+      this.clock.setTimer(at, () => {
+        if (this.activeSink !== null) this.provider.poll?.(at);
+        callback();
+      }),
+    clearTimer: (id) => this.clock.clearTimer(id),
   };
   private readonly backpressure = {
     hold: (): void => {
@@ -243,7 +263,7 @@ export class RealtimeEngine {
     };
     this.validating = this.options.validate;
     this.instruments = new InstrumentRegistry(options.instruments);
-    this.bars = new BarAggregator(this.clock, { timestamp, graceNs: BigInt(grace) * 1_000_000n, emptyBars }, (bar) =>
+    this.bars = new BarAggregator(this.timers, { timestamp, graceNs: BigInt(grace) * 1_000_000n, emptyBars }, (bar) =>
       this.dispatch(bar, null),
     );
     this.donePromise = new Promise((resolve) => (this.resolveDone = resolve));
@@ -315,7 +335,7 @@ export class RealtimeEngine {
   /** Batches of dispatched events, cut by count or time (see {@link BatchOptions}). */
   onBatch(cb: BatchCallback, options: BatchOptions = {}): Unsubscribe {
     this.requirePause(options.overflow, 'onBatch');
-    const b = new Batcher(cb, options, this.clock, this.backpressure, (error, size) =>
+    const b = new Batcher(cb, options, this.timers, this.backpressure, (error, size) =>
       this.report(this.wrapCallbackError(error, `onBatch callback (batch of ${size})`)),
     );
     this.consumers = [...this.consumers, b];
@@ -331,7 +351,7 @@ export class RealtimeEngine {
   events(options: EventStreamOptions = {}): AsyncIterableIterator<MarketEvent> {
     this.requirePause(options.overflow, 'events()');
     const it = new EventIterator(options, this.backpressure, (c) => this.removeConsumer(c));
-    if (this.isFinished()) void it.finish();
+    if (this.isFinished() || this.finishPromise !== null) void it.finish();
     else this.consumers = [...this.consumers, it];
     return it;
   }
@@ -405,6 +425,8 @@ export class RealtimeEngine {
       );
     }
     if (this.state !== 'idle') this.resetRun();
+    this.runId++;
+    this.lostWhileStarting = null;
     this.symbols = list;
     this.symbolSet = new Set(list);
     this.state = 'starting';
@@ -424,15 +446,38 @@ export class RealtimeEngine {
     }
     if (this.state !== 'starting') return; // stop() was called meanwhile
     this.state = 'running';
+    if (this.lostWhileStarting !== null) {
+      const error = this.lostWhileStarting;
+      this.lostWhileStarting = null;
+      this.onLost(error);
+      return;
+    }
     this.provider.ready?.();
   }
 
+  /**
+   * Connects with a fresh sink and subscribes every symbol. If a newer attempt, a timeout or a
+   * stop supersedes it while it waits, it throws {@link SUPERSEDED}; a connection that came up
+   * after its run was stopped is closed again.
+   */
   private async connectAndSubscribe(): Promise<void> {
-    const sink = this.makeSink(++this.generation);
+    const gen = ++this.generation;
+    const run = this.runId;
+    const sink = this.makeSink(gen);
     this.activeSink = sink;
+    const check = async (): Promise<void> => {
+      if (this.generation === gen && this.activeSink === sink) return;
+      if (this.runId === run && (this.state === 'stopping' || this.isFinished())) await this.provider.disconnect().catch(() => undefined);
+      throw SUPERSEDED;
+    };
     await this.provider.connect(sink);
+    await check();
+    if (this.pauseHolds > 0) this.provider.pause?.(); // backpressure survives a reconnect
     const kinds = this.options.kinds ?? this.provider.kinds;
-    for (const s of this.symbols) await this.provider.subscribe(s, kinds);
+    for (const s of this.symbols) {
+      await this.provider.subscribe(s, kinds);
+      await check();
+    }
   }
 
   /**
@@ -441,6 +486,7 @@ export class RealtimeEngine {
    */
   stop(): Promise<void> {
     if (this.stopPromise !== null) return this.stopPromise;
+    if (this.finishPromise !== null) return this.finishPromise;
     if (this.state === 'idle' || this.isFinished()) return Promise.resolve();
     this.stopPromise = (async () => {
       const wasStarting = this.state === 'starting';
@@ -483,6 +529,7 @@ export class RealtimeEngine {
   }
 
   private async doFinish(state: 'stopped' | 'ended' | 'failed'): Promise<void> {
+    this.state = 'stopping'; // from here no reconnect attempt may come back to life
     this.cancelReconnect();
     this.activeSink = null;
     const now = this.clock.now();
@@ -497,8 +544,12 @@ export class RealtimeEngine {
     }
     const consumers = this.consumers;
     await Promise.all(consumers.map((c) => c.finish()));
-    // Iterators are over; batch callbacks stay registered for a later start().
-    for (const c of this.consumers) if (!(c instanceof Batcher)) this.removeConsumer(c);
+    // Iterators are over (also any created while finishing); batch callbacks stay registered for a later start().
+    for (const c of this.consumers) {
+      if (c instanceof Batcher) continue;
+      void c.finish();
+      this.removeConsumer(c);
+    }
     this.state = state;
     this.resolveDone();
   }
@@ -618,6 +669,7 @@ export class RealtimeEngine {
         this.report(error);
       }
     }
+    const consumers = this.consumers; // consumers added by a callback start with the next event
     const list = this.l.trade;
     for (let i = 0; i < list.length; i++) {
       try {
@@ -626,11 +678,12 @@ export class RealtimeEngine {
         this.callbackFailed(error, 'trade', i);
       }
     }
-    if (this.consumers.length > 0) this.toConsumers(e);
+    if (consumers.length > 0) toConsumers(consumers, e);
   }
 
   /** Every other kind, and the engine's own events (bars, statuses). */
   private dispatch(e: MarketEvent, slot: Slot | null): void {
+    const consumers = this.consumers; // consumers added by a callback start with the next event
     switch (e.type) {
       case 'trade':
         this.dispatchTrade(e, slot ?? this.slot(e.venue, e.symbol));
@@ -661,7 +714,7 @@ export class RealtimeEngine {
             this.callbackFailed(error, e.type, i);
           }
         }
-        if (this.consumers.length > 0) this.toConsumers(e);
+        if (consumers.length > 0) toConsumers(consumers, e);
         if (crossed) this.dispatch(crossedStatus(e, book), sl);
         return;
       }
@@ -677,15 +730,7 @@ export class RealtimeEngine {
         else if (e.kind === 'reconnected') this.callEach(this.l.reconnect, e, 'reconnect');
         break;
     }
-    if (this.consumers.length > 0) this.toConsumers(e);
-  }
-
-  private toConsumers(e: MarketEvent): void {
-    const cs = this.consumers;
-    for (let i = 0; i < cs.length; i++) {
-      const c = cs[i]!;
-      if (c.accepts(e.type)) c.push(e);
-    }
+    if (consumers.length > 0) toConsumers(consumers, e);
   }
 
   private applyStatus(s: Status): void {
@@ -738,7 +783,12 @@ export class RealtimeEngine {
       this.attemptLost = error ?? new Error('connection lost');
       return;
     }
+    if (this.state === 'starting') {
+      this.lostWhileStarting = error ?? new Error('connection lost');
+      return;
+    }
     if (this.state !== 'running') return;
+    this.activeSink = null; // the connection is gone: anything it still pushes is a contract error
     this.state = 'reconnecting';
     this.emitConnectionStatus('disconnected', `connection lost: ${errorText(error)}`);
     this.attempt = 0;
@@ -773,14 +823,17 @@ export class RealtimeEngine {
 
   private async tryReconnect(): Promise<void> {
     if (this.state !== 'reconnecting') return;
+    const run = this.runId;
     this.counters.reconnectAttempts++;
     this.attemptLost = null;
     const policy = this.options.reconnect;
     let failure: unknown = null;
     let timer: number | null = null;
+    const attempt = this.connectAndSubscribe();
+    attempt.catch(() => undefined); // after a timeout nobody awaits it; it ends as superseded
     try {
       await Promise.race([
-        this.connectAndSubscribe(),
+        attempt,
         new Promise<never>((_, reject) => {
           timer = this.clock.setTimer(this.clock.now() + BigInt(policy.connectTimeoutMs) * 1_000_000n, () =>
             reject(
@@ -798,11 +851,7 @@ export class RealtimeEngine {
     } finally {
       if (timer !== null) this.clock.clearTimer(timer);
     }
-    if (this.state !== 'reconnecting') {
-      // stop() ran meanwhile; a connection that came up after its disconnect must go down again.
-      if (failure === null) await this.provider.disconnect().catch(() => undefined);
-      return;
-    }
+    if (this.runId !== run || this.state !== 'reconnecting') return; // stopped (or restarted) meanwhile
     if (failure === null) {
       this.state = 'running';
       this.counters.reconnectSucceeded++;
@@ -814,7 +863,7 @@ export class RealtimeEngine {
     }
     this.activeSink = null;
     await this.provider.disconnect().catch(() => undefined);
-    if (this.state !== 'reconnecting') return;
+    if (this.runId !== run || this.state !== 'reconnecting') return;
     if (this.attempt >= policy.maxAttempts) {
       this.counters.gaveUp++;
       this.report(
@@ -870,7 +919,9 @@ export class RealtimeEngine {
 
   stats(): EngineStats {
     let books = 0;
-    for (const head of this.slots.values()) for (let x: Slot | null = head; x !== null; x = x.next) if (x.book !== null) books++;
+    if (this.options.books) {
+      for (const head of this.slots.values()) for (let x: Slot | null = head; x !== null; x = x.next) if (x.book !== null) books++;
+    }
     const c = this.counters;
     return {
       state: this.state,
@@ -884,6 +935,13 @@ export class RealtimeEngine {
       books,
       finishedAt: this.counters.finishedAt,
     };
+  }
+}
+
+function toConsumers(consumers: readonly EventConsumer[], e: MarketEvent): void {
+  for (let i = 0; i < consumers.length; i++) {
+    const c = consumers[i]!;
+    if (c.accepts(e.type)) c.push(e);
   }
 }
 

@@ -30,6 +30,8 @@ const I_TAIL = 16; // byte 64
 const I_HEAD = 32; // byte 128
 const I_PRODUCER_WAITING = 48; // byte 192
 const I_CONSUMER_WAITING = 64; // byte 256
+const I_WRITING = 17; // drop-oldest: the position the producer is writing (on the tail's line: both producer-owned)
+const I_FENCE = 104; // byte 416 (the consumer's line), scratch word for a full memory fence
 // Float64 statistics: producer-owned on one line, consumer-owned on another.
 const F_PUSHED = 40; // byte 320
 const F_DROPS_NEWEST = 41;
@@ -40,6 +42,8 @@ const F_HIGH_WATER = 50;
 export const SHARED_RING_HEADER_BYTES = 512;
 /** Re-checks before a waiting side goes to sleep: the other side is usually mid-batch. */
 const SPINS = 1024;
+/** Longest single sleep (ms): a close() or notify that races a sleeper is seen this late at worst. */
+const MAX_SLEEP_MS = 50;
 
 export interface SharedRingOptions {
   /** Record size in bytes, a positive multiple of 8. */
@@ -83,6 +87,7 @@ export function createSharedRing(options: SharedRingOptions): SharedArrayBuffer 
   ctrl[I_CAPACITY] = capacity;
   ctrl[I_RECORD] = rb;
   ctrl[I_POLICY] = OVERFLOW_POLICIES.indexOf(policy);
+  ctrl[I_WRITING] = -1; // nothing written yet
   return sab;
 }
 
@@ -210,7 +215,12 @@ export class SharedRingProducer extends SharedRingBase {
    */
   claim(): number {
     const t = this.tail;
-    if (this.policyCode !== 2 && ((t - this.cachedHead) | 0) >= this.capacity) {
+    if (this.policyCode === 2) {
+      // drop-oldest: say which slot is being overwritten, so the consumer skips exactly that one
+      Atomics.store(this.ctrl, I_WRITING, t);
+      return this.offsetOf(t);
+    }
+    if (((t - this.cachedHead) | 0) >= this.capacity) {
       this.cachedHead = Atomics.load(this.ctrl, I_HEAD);
       if (((t - this.cachedHead) | 0) >= this.capacity) {
         if (this.policyCode === 1) {
@@ -226,8 +236,9 @@ export class SharedRingProducer extends SharedRingBase {
 
   /** Like `claim()` but never waits: -1 when full under `block` too (nothing is counted then). */
   tryClaim(): number {
+    if (this.policyCode === 2) return this.claim();
     const t = this.tail;
-    if (this.policyCode !== 2 && ((t - this.cachedHead) | 0) >= this.capacity) {
+    if (((t - this.cachedHead) | 0) >= this.capacity) {
       this.cachedHead = Atomics.load(this.ctrl, I_HEAD);
       if (((t - this.cachedHead) | 0) >= this.capacity) {
         if (this.policyCode === 1) {
@@ -315,8 +326,8 @@ export class SharedRingConsumer extends SharedRingBase {
   private dropsOldest: number;
   private highWater: number;
   private readonly scratch: RecordViews;
-  private readonly scratchF64: Float64Array;
-  private readonly words: number;
+  private readonly scratchI32: Int32Array;
+  private readonly words32: number;
 
   constructor(buffer: SharedArrayBuffer) {
     super(buffer);
@@ -325,8 +336,8 @@ export class SharedRingConsumer extends SharedRingBase {
     this.dropsOldest = this.stat[F_DROPS_OLDEST]!;
     this.highWater = this.stat[F_HIGH_WATER]!;
     this.scratch = makeViews(new SharedArrayBuffer(this.recordBytes));
-    this.scratchF64 = this.scratch.f64;
-    this.words = this.recordBytes / 8;
+    this.scratchI32 = this.scratch.i32;
+    this.words32 = this.recordBytes / 4;
   }
 
   /** True once the producer closed the ring and every record has been read. */
@@ -362,29 +373,41 @@ export class SharedRingConsumer extends SharedRingBase {
     return n;
   }
 
+  /**
+   * drop-oldest: the producer never waits and overwrites the oldest records. It publishes the
+   * position it is writing (WRITING) before it writes; the slot of position `p` is overwritten
+   * only while the producer writes `p + capacity`. So a record is copied out first (as 32-bit
+   * words: the exact bits), then kept only if the producer had not reached `p + capacity`
+   * meanwhile; otherwise it is counted as dropped. Every skipped position is counted exactly.
+   * (Positions are 32-bit and wrap: a consumer must poll at least once every 2^31 records.)
+   */
   private pollCopying(tail: number, handler: RecordHandler, max: number): number {
     const cap = this.capacity;
-    const src = this.views.f64;
-    const dst = this.scratchF64;
-    const words = this.words;
+    const src = this.views.i32;
+    const dst = this.scratchI32;
+    const words = this.words32;
     let h = this.head;
     let t = tail;
     let n = 0;
     try {
-      if (((t - h) | 0) >= cap) {
-        const oldest = (t - cap + 1) | 0;
+      let w = Atomics.load(this.ctrl, I_WRITING);
+      if (((w - h) | 0) >= cap) {
+        const oldest = (w - cap + 1) | 0;
         this.dropsOldest += (oldest - h) | 0;
         h = oldest;
+        t = Atomics.load(this.ctrl, I_TAIL); // every position below the tail is committed
       }
-      while (h !== t && n < max) {
-        const base = (SHARED_RING_HEADER_BYTES + (h & this.mask) * this.recordBytes) >> 3;
-        for (let w = 0; w < words; w++) dst[w] = src[base + w]!;
-        const t2 = Atomics.load(this.ctrl, I_TAIL);
-        if (((t2 - h) | 0) >= cap) {
-          const oldest = (t2 - cap + 1) | 0;
+      while (((t - h) | 0) > 0 && n < max) {
+        const base = (SHARED_RING_HEADER_BYTES + (h & this.mask) * this.recordBytes) >> 2;
+        for (let k = 0; k < words; k++) dst[k] = src[base + k]!;
+        Atomics.add(this.ctrl, I_FENCE, 0); // a full fence: the copy is done before WRITING is read again
+        w = Atomics.load(this.ctrl, I_WRITING);
+        if (((w - h) | 0) >= cap) {
+          // Overwritten while we copied (or before): skip to the oldest record still intact.
+          const oldest = (w - cap + 1) | 0;
           this.dropsOldest += (oldest - h) | 0;
           h = oldest;
-          t = t2;
+          t = Atomics.load(this.ctrl, I_TAIL);
           continue;
         }
         h = (h + 1) | 0;
@@ -413,13 +436,20 @@ export class SharedRingConsumer extends SharedRingBase {
    * Does not block the thread (uses `Atomics.waitAsync`).
    */
   async waitForData(timeoutMs: number = Infinity): Promise<boolean> {
+    let left = timeoutMs;
     Atomics.store(this.ctrl, I_CONSUMER_WAITING, 1);
     try {
-      const t = Atomics.load(this.ctrl, I_TAIL);
-      if (t !== this.head || this.closed) return true;
-      const r = Atomics.waitAsync(this.ctrl, I_TAIL, t, timeoutMs);
-      const outcome = r.async ? await r.value : r.value;
-      return outcome !== 'timed-out' || Atomics.load(this.ctrl, I_TAIL) !== this.head;
+      for (;;) {
+        const t = Atomics.load(this.ctrl, I_TAIL);
+        if (t !== this.head || this.closed) return true;
+        if (left <= 0) return false;
+        // Sleep in short slices: close() does not move the tail, so a close racing this wait
+        // would otherwise go unnoticed until the timeout.
+        const slice = Math.min(left, MAX_SLEEP_MS);
+        const r = Atomics.waitAsync(this.ctrl, I_TAIL, t, slice);
+        if (r.async) await r.value;
+        left -= slice;
+      }
     } finally {
       Atomics.store(this.ctrl, I_CONSUMER_WAITING, 0);
     }
@@ -428,11 +458,17 @@ export class SharedRingConsumer extends SharedRingBase {
   /** Blocking form of {@link waitForData}, for a consumer on a worker thread. */
   waitSync(timeoutMs: number = Infinity): boolean {
     for (let spin = 0; spin < SPINS; spin++) if (Atomics.load(this.ctrl, I_TAIL) !== this.head) return true;
+    let left = timeoutMs;
     Atomics.store(this.ctrl, I_CONSUMER_WAITING, 1);
     try {
-      const t = Atomics.load(this.ctrl, I_TAIL);
-      if (t !== this.head || this.closed) return true;
-      return Atomics.wait(this.ctrl, I_TAIL, t, timeoutMs) !== 'timed-out';
+      for (;;) {
+        const t = Atomics.load(this.ctrl, I_TAIL);
+        if (t !== this.head || this.closed) return true;
+        if (left <= 0) return false;
+        const slice = Math.min(left, MAX_SLEEP_MS);
+        Atomics.wait(this.ctrl, I_TAIL, t, slice);
+        left -= slice;
+      }
     } finally {
       Atomics.store(this.ctrl, I_CONSUMER_WAITING, 0);
     }

@@ -64,12 +64,42 @@ describe('SharedRing on one thread', () => {
     expect(c.stats()).toMatchObject({ pushed: 8, popped: 8, drops: 12 });
   });
 
-  it('drop-oldest: keeps the newest capacity-1 records and counts the rest', () => {
+  it('drop-oldest: keeps the newest capacity records and counts exactly the rest', () => {
     const [p, c] = ring('drop-oldest');
     produce(p, 0, 20);
-    // The slot of the oldest record may be mid-overwrite by the producer, so it is never read.
-    expect(consumeAll(c)).toEqual([13, 14, 15, 16, 17, 18, 19]);
-    expect(c.stats()).toMatchObject({ pushed: 20, popped: 7, drops: 13 });
+    expect(consumeAll(c)).toEqual([12, 13, 14, 15, 16, 17, 18, 19]);
+    expect(c.stats()).toMatchObject({ pushed: 20, popped: 8, drops: 12 });
+    produce(p, 20, 24);
+    expect(consumeAll(c)).toEqual([20, 21, 22, 23]);
+    expect(c.stats()).toMatchObject({ pushed: 24, popped: 12, drops: 12 });
+  });
+
+  it('drop-oldest: a full ring that is not being written loses nothing', () => {
+    const [p, c] = ring('drop-oldest', 4);
+    produce(p, 0, 4);
+    p.close();
+    expect(consumeAll(c)).toEqual([0, 1, 2, 3]);
+    expect(c.stats().drops).toBe(0);
+  });
+
+  it('records keep their exact bits, NaN payloads included', () => {
+    const [p, c] = ring('drop-oldest');
+    const o = p.claim();
+    p.views.u32[o >> 2] = 0x7ff80001; // a NaN with a payload, as a float64's high word
+    p.views.u32[(o >> 2) + 1] = 0xdeadbeef;
+    p.views.i64[(o >> 3) + 1] = -12345678901234567n;
+    p.commit();
+    const got: string[] = [];
+    c.poll((v, off) => got.push(`${v.u32[off >> 2]!.toString(16)} ${v.u32[(off >> 2) + 1]!.toString(16)} ${v.i64[(off >> 3) + 1]}`));
+    expect(got).toEqual(['7ff80001 deadbeef -12345678901234567']);
+  });
+
+  it('a consumer waiting for data notices close() even when it races the wait', async () => {
+    const [p, c] = ring('block');
+    const waited = c.waitForData(5_000);
+    p.close();
+    expect(await waited).toBe(true);
+    expect(c.done).toBe(true);
   });
 
   it('survives the 32-bit head/tail wrap', () => {
