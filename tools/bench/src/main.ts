@@ -11,6 +11,7 @@ const runs = Number(process.argv[2] ?? 3);
 const dir = fileURLToPath(new URL('.', import.meta.url));
 const benches: [string, string[]][] = [
   ['engine.js', []],
+  ['engine.js', ['10000000', '1']],
   ['book.js', []],
   ['ring.js', []],
 ];
