@@ -158,6 +158,12 @@ async function main(): Promise<void> {
 
   const out = process.stdout;
   const tty = process.stderr.isTTY && !o.json;
+  const t0 = performance.now();
+  try {
+    await engine.start(o.symbols);
+  } catch (error) {
+    fail(error instanceof MdcapError ? error.toString() : String(error));
+  }
   if (!o.json) {
     out.write(
       `mdcap demo: seeded venue "demo", seed ${o.seed}, ${o.live ? 'wall clock (live)' : 'virtual clock (as fast as it runs)'}\n` +
@@ -179,12 +185,7 @@ async function main(): Promise<void> {
     });
   }
 
-  const t0 = performance.now();
-  try {
-    await engine.run(o.symbols);
-  } catch (error) {
-    fail(error instanceof MdcapError ? error.toString() : String(error));
-  }
+  await engine.done();
   const seconds = (performance.now() - t0) / 1000;
   if (tty) process.stderr.write('\r\x1b[K');
   const stats = engine.stats();
