@@ -68,4 +68,4 @@ describe('deterministic callback streams', () => {
   });
 });
 
-const GOLDEN_SIM_HASH = '3f272c01bc97e5e4f36447b39b0b0ecc28fa54b09e189fb279b225bacce8fe75';
+const GOLDEN_SIM_HASH = 'bc4701f720e4ddba86788290f4e597bc5afb850c39b017bb1e861b564a7dffa1';

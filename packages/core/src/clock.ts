@@ -93,11 +93,19 @@ class TimerQueue {
     return top === undefined ? null : top.at;
   }
 
-  /** Removes and returns the earliest live entry if it is due at or before `t`. */
-  popDue(t: bigint): TimerEntry | undefined {
+  /** Id the next timer will get: timers with a smaller id already exist. */
+  get nextTimerId(): number {
+    return this.nextId;
+  }
+
+  /**
+   * Removes and returns the earliest live entry if it is due at or before `t` (and, with
+   * `beforeId`, was created before that id).
+   */
+  popDue(t: bigint, beforeId = Infinity): TimerEntry | undefined {
     this.dropCancelled();
     const top = this.heap[0];
-    if (top === undefined || top.at > t) return undefined;
+    if (top === undefined || top.at > t || top.id >= beforeId) return undefined;
     this.pop();
     this.byId.delete(top.id);
     return top;
@@ -274,13 +282,16 @@ export class LiveClock implements Clock {
     return this.timers.peek();
   }
 
-  // Re-entrant, like VirtualClock's: see there.
+  // Re-entrant, like VirtualClock's: see there. Unlike virtual time, wall time does not jump, so
+  // a timer set during this pass for a time already past waits for the next host turn: a
+  // callback that keeps re-arming itself in the past cannot spin here forever.
   runDue(t: bigint): void {
     const next = this.timers.earliest;
     if (next === null || t < next) return;
+    const existing = this.timers.nextTimerId;
     try {
       let e: TimerEntry | undefined;
-      while ((e = this.timers.popDue(t)) !== undefined) e.callback!();
+      while ((e = this.timers.popDue(t, existing)) !== undefined) e.callback!();
     } finally {
       this.arm();
     }

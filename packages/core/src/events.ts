@@ -279,6 +279,11 @@ export function validateEvent(value: unknown): MarketEvent {
       checkPrice(e, 'askPrice', true);
       checkSize(e, 'askSize');
       checkScales(e);
+      for (const side of ['bid', 'ask']) {
+        if (e[`${side}Price`] === null && e[`${side}Size`] !== 0n) {
+          throw bad(e, `${side}Size`, `0n for an empty side (${side}Price is null)`, e[`${side}Size`]);
+        }
+      }
       break;
     case 'book':
       checkHeader(e);
@@ -320,6 +325,9 @@ export function validateEvent(value: unknown): MarketEvent {
       for (const f of ['fromSeq', 'toSeq']) {
         const v = e[f];
         if (v !== null && (typeof v !== 'bigint' || v < 0n)) throw bad(e, f, 'null or a bigint of 0 or more', v);
+      }
+      if (e['fromSeq'] !== null && e['toSeq'] !== null && (e['fromSeq'] as bigint) > (e['toSeq'] as bigint)) {
+        throw bad(e, 'toSeq', `a sequence at or after fromSeq ${e['fromSeq'] as bigint}`, e['toSeq']);
       }
       if (e['ok'] !== null && typeof e['ok'] !== 'boolean') throw bad(e, 'ok', 'a boolean or null', e['ok']);
       if (typeof e['detail'] !== 'string') throw bad(e, 'detail', 'a string', e['detail']);
@@ -387,9 +395,9 @@ export function isWellFormed(e: MarketEvent): boolean {
     case 'quote':
       return (
         okHeader(e) &&
-        (e.bidPrice === null || okMantissa(e.bidPrice)) &&
+        (e.bidPrice === null ? e.bidSize === 0n : okMantissa(e.bidPrice)) &&
         okSize(e.bidSize) &&
-        (e.askPrice === null || okMantissa(e.askPrice)) &&
+        (e.askPrice === null ? e.askSize === 0n : okMantissa(e.askPrice)) &&
         okSize(e.askSize) &&
         okScales(e.priceScale, e.sizeScale)
       );
@@ -440,6 +448,7 @@ export function isWellFormed(e: MarketEvent): boolean {
         STATUS_KINDS.has(e.kind) &&
         (e.fromSeq === null || (typeof e.fromSeq === 'bigint' && e.fromSeq >= 0n)) &&
         (e.toSeq === null || (typeof e.toSeq === 'bigint' && e.toSeq >= 0n)) &&
+        (e.fromSeq === null || e.toSeq === null || e.fromSeq <= e.toSeq) &&
         (e.ok === null || typeof e.ok === 'boolean') &&
         typeof e.detail === 'string'
       );

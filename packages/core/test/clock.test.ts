@@ -106,3 +106,20 @@ describe('LiveClock', () => {
     expect(clock.nextDue()).toBeNull();
   });
 });
+
+describe('LiveClock, a timer that keeps re-arming itself in the past', () => {
+  it('fires once per pass and goes on over later host turns instead of spinning', async () => {
+    const clock = new LiveClock();
+    const past = clock.now() - 1_000_000n;
+    let n = 0;
+    const tick = (): void => {
+      n++;
+      if (n < 5) clock.setTimer(past, tick);
+    };
+    clock.setTimer(past, tick);
+    clock.runDue(clock.now());
+    expect(n).toBe(1);
+    for (let i = 0; i < 20 && n < 5; i++) await new Promise((r) => setTimeout(r, 2));
+    expect(n).toBe(5);
+  });
+});

@@ -186,3 +186,15 @@ describe('canonical JSON', () => {
     expect(eventToJson(samples[5]!)).toMatchObject({ kind: 'gap', fromSeq: '8', toSeq: '9', ok: null });
   });
 });
+
+describe('consistency rules', () => {
+  it('an empty quote side has size 0, and a gap range runs forward', () => {
+    expect(() => createQuote({ ...head, bidPrice: null, bidSize: 5n, askPrice: 2n, askSize: 1n, priceScale: 0, sizeScale: 0 })).toThrow(
+      /bidSize: expected 0n for an empty side \(bidPrice is null\), found 5n/,
+    );
+    expect(() => createStatus({ ...head, kind: 'gap', fromSeq: 9n, toSeq: 8n })).toThrow(
+      /toSeq: expected a sequence at or after fromSeq 9, found 8n/,
+    );
+    expect(isWellFormed({ ...samples[1]!, askSize: 1n } as MarketEvent)).toBe(false);
+  });
+});

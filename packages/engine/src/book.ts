@@ -214,10 +214,23 @@ export class OrderBook implements BookView {
     crossings: 0,
   };
 
+  private venueName: string;
+
   constructor(
-    readonly venue: string,
+    venue: string,
     readonly symbol: string,
-  ) {}
+  ) {
+    this.venueName = venue;
+  }
+
+  get venue(): string {
+    return this.venueName;
+  }
+
+  /** Binds a book handed out before its venue was known to the venue that first updates it. */
+  bindVenue(venue: string): void {
+    this.venueName = venue;
+  }
 
   private sideOf(side: BookSide): BookSideLevels {
     return side === 'bid' ? this.bids : this.asks;

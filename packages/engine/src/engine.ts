@@ -161,6 +161,8 @@ export class RealtimeEngine {
   private readonly bars: BarAggregator;
   /** Slots by symbol (a chain per symbol across venues). */
   private slots = new Map<string, Slot>();
+  /** Books handed out by book(symbol) before any venue sent a book update for the symbol. */
+  private pendingBooks = new Map<string, OrderBook>();
   private readonly validating: boolean;
   private l: Listeners = { trade: [], quote: [], book: [], order: [], bar: [], status: [], gap: [], reconnect: [], error: [], event: [] };
   private consumers: EventConsumer[] = [];
@@ -481,8 +483,9 @@ export class RealtimeEngine {
   }
 
   /**
-   * Stops delivery, disconnects the provider, emits still-open bars flagged `Partial`, delivers
-   * pending batches, and ends iterators. Idempotent: later calls return the same promise.
+   * Stops delivery, disconnects the provider, emits the bars still open (those whose end is
+   * still ahead flagged `Partial`), delivers pending batches, and ends iterators. Idempotent:
+   * later calls return the same promise.
    */
   stop(): Promise<void> {
     if (this.stopPromise !== null) return this.stopPromise;
@@ -557,6 +560,7 @@ export class RealtimeEngine {
   private resetRun(): void {
     this.bars.reset();
     this.slots = new Map();
+    this.pendingBooks = new Map();
     this.last[0] = MIN_TS;
     this.startPromise = null;
     this.stopPromise = null;
@@ -617,10 +621,12 @@ export class RealtimeEngine {
     }
     this.last[0] = recv;
     this.clock.runDue(recv);
-    const taps = this.l.event;
-    if (taps.length > 0) this.callEach(taps, e, 'event');
-    if (e.type === 'trade') this.dispatchTrade(e, slot!);
-    else this.dispatch(e, slot);
+    // Callbacks and consumers registered while this event is dispatched start with the next one.
+    const l = this.l;
+    const consumers = this.consumers;
+    if (l.event.length > 0) this.callEach(l.event, e, 'event');
+    if (e.type === 'trade') this.dispatchTrade(e, slot!, l, consumers);
+    else this.dispatch(e, slot, l, consumers);
   }
 
   private rejectMalformed(e: MarketEvent): void {
@@ -660,7 +666,7 @@ export class RealtimeEngine {
   }
 
   /** The hot path: one trade into bars, callbacks and consumers. */
-  private dispatchTrade(e: Trade, slot: Slot): void {
+  private dispatchTrade(e: Trade, slot: Slot, l: Listeners, consumers: readonly EventConsumer[]): void {
     this.counters.trades++;
     if (this.bars.active) {
       try {
@@ -669,8 +675,7 @@ export class RealtimeEngine {
         this.report(error);
       }
     }
-    const consumers = this.consumers; // consumers added by a callback start with the next event
-    const list = this.l.trade;
+    const list = l.trade;
     for (let i = 0; i < list.length; i++) {
       try {
         list[i]!(e);
@@ -682,20 +687,19 @@ export class RealtimeEngine {
   }
 
   /** Every other kind, and the engine's own events (bars, statuses). */
-  private dispatch(e: MarketEvent, slot: Slot | null): void {
-    const consumers = this.consumers; // consumers added by a callback start with the next event
+  private dispatch(e: MarketEvent, slot: Slot | null, l: Listeners = this.l, consumers: readonly EventConsumer[] = this.consumers): void {
     switch (e.type) {
       case 'trade':
-        this.dispatchTrade(e, slot ?? this.slot(e.venue, e.symbol));
+        this.dispatchTrade(e, slot ?? this.slot(e.venue, e.symbol), l, consumers);
         return;
       case 'quote':
         this.counters.quotes++;
-        this.callEach(this.l.quote, e, 'quote');
+        this.callEach(l.quote, e, 'quote');
         break;
       case 'book':
       case 'order': {
         const sl = slot ?? this.slot(e.venue, e.symbol);
-        const book = (sl.book ??= new OrderBook(e.venue, e.symbol));
+        const book = (sl.book ??= this.newBook(e.venue, e.symbol));
         let crossed = false;
         if (e.type === 'book') this.counters.bookUpdates++;
         else this.counters.orderUpdates++;
@@ -706,7 +710,7 @@ export class RealtimeEngine {
             this.report(error);
           }
         }
-        const list = (e.type === 'book' ? this.l.book : this.l.order) as Listener<[BookUpdate | OrderUpdate, BookView]>[];
+        const list = (e.type === 'book' ? l.book : l.order) as Listener<[BookUpdate | OrderUpdate, BookView]>[];
         for (let i = 0; i < list.length; i++) {
           try {
             list[i]!(e, book);
@@ -720,17 +724,26 @@ export class RealtimeEngine {
       }
       case 'bar':
         this.counters.bars++;
-        this.callEach(this.l.bar, e, 'bar');
+        this.callEach(l.bar, e, 'bar');
         break;
       case 'status':
         this.counters.statuses++;
         this.applyStatus(e);
-        this.callEach(this.l.status, e, 'status');
-        if (e.kind === 'gap') this.callEach(this.l.gap, e, 'gap');
-        else if (e.kind === 'reconnected') this.callEach(this.l.reconnect, e, 'reconnect');
+        this.callEach(l.status, e, 'status');
+        if (e.kind === 'gap') this.callEach(l.gap, e, 'gap');
+        else if (e.kind === 'reconnected') this.callEach(l.reconnect, e, 'reconnect');
         break;
     }
     if (consumers.length > 0) toConsumers(consumers, e);
+  }
+
+  /** A book for a venue and symbol: the one book(symbol) already handed out, if any. */
+  private newBook(venue: string, symbol: string): OrderBook {
+    const pending = this.pendingBooks.get(symbol);
+    if (pending === undefined) return new OrderBook(venue, symbol);
+    this.pendingBooks.delete(symbol);
+    pending.bindVenue(venue);
+    return pending;
   }
 
   private applyStatus(s: Status): void {
@@ -764,12 +777,20 @@ export class RealtimeEngine {
     }
     if (venue !== undefined) {
       const sl = this.slot(venue, symbol);
-      return (sl.book ??= new OrderBook(venue, symbol));
+      return (sl.book ??= this.newBook(venue, symbol));
     }
     const candidates: OrderBook[] = [];
     for (let x = this.slots.get(symbol) ?? null; x !== null; x = x.next) if (x.book !== null) candidates.push(x.book);
     if (candidates.length === 1) return candidates[0]!;
-    if (candidates.length === 0) return this.book(symbol, this.provider.venue);
+    if (candidates.length === 0) {
+      // No venue has sent a book update yet: hand out a book that the first venue to send one adopts.
+      let pending = this.pendingBooks.get(symbol);
+      if (pending === undefined) {
+        pending = new OrderBook(this.provider.venue, symbol);
+        this.pendingBooks.set(symbol, pending);
+      }
+      return pending;
+    }
     throw new ConfigError(
       'MDCAP_ERR_INVALID_OPTION',
       `book: ${symbol} has books on ${candidates.map((b) => b.venue).join(' and ')}; expected a venue argument, found none`,
@@ -801,8 +822,10 @@ export class RealtimeEngine {
     this.last[0] = now;
     this.clock.runDue(now);
     const status = createStatus({ venue: this.provider.venue, symbol: ALL_SYMBOLS, tsEvent: now, tsRecv: now, kind, detail });
-    if (this.l.event.length > 0) this.callEach(this.l.event, status, 'event');
-    this.dispatch(status, null);
+    const l = this.l;
+    const consumers = this.consumers;
+    if (l.event.length > 0) this.callEach(l.event, status, 'event');
+    this.dispatch(status, null, l, consumers);
   }
 
   private scheduleReconnect(): void {
@@ -969,7 +992,8 @@ function isList(x: unknown): x is readonly unknown[] {
 }
 
 function sameSymbols(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((s, i) => s === b[i]);
+  const set = new Set(b);
+  return a.length === b.length && a.every((s) => set.has(s));
 }
 
 function errorText(error: unknown): string {

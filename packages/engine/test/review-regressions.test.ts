@@ -226,3 +226,41 @@ describe('books', () => {
     expect(engine.stats().books).toBe(0);
   });
 });
+
+describe('second review', () => {
+  it('a callback registered during an event starts with the next event, even from onEvent', async () => {
+    const p = new ManualProvider();
+    const engine = new RealtimeEngine(p);
+    const seen: bigint[] = [];
+    let added = false;
+    engine.onEvent(() => {
+      if (!added) engine.onTrade((t) => seen.push(t.price));
+      added = true;
+    });
+    await engine.start(['AAPL']);
+    p.push(trade('AAPL', T0, 1n, 1n), trade('AAPL', T0, 2n, 1n));
+    expect(seen).toEqual([2n]);
+    await engine.stop();
+  });
+
+  it('book(symbol) asked before any update is the book the first venue fills', async () => {
+    const events = [level('AAPL', T0, 'bid', 100n, 5n, 2 | 4 | 8, 'demo')];
+    const engine = new RealtimeEngine(events); // the stream's own venue name is "stream"
+    const early: { valid: boolean; venue: string }[] = [];
+    await engine.start(['AAPL']);
+    const book = engine.book('AAPL');
+    await engine.done();
+    early.push({ valid: book.valid, venue: book.venue });
+    expect(early).toEqual([{ valid: true, venue: 'demo' }]);
+    expect(engine.book('AAPL')).toBe(book);
+  });
+
+  it('start() with the same symbols in another order is the same start', async () => {
+    const p = new ManualProvider();
+    const engine = new RealtimeEngine(p);
+    const a = engine.start(['A', 'B']);
+    expect(engine.start(['B', 'A'])).toBe(a);
+    await a;
+    await engine.stop();
+  });
+});

@@ -63,7 +63,7 @@ export interface SimOptions {
   readonly durationNs?: bigint;
   /** Mean venue packets per second across all symbols (default 200). */
   readonly packetsPerSecond?: number;
-  /** Levels per side in snapshots and kept in the book (default 10). */
+  /** Levels per side: the book starts with this many and never has fewer (up to 5 more while prices improve). Default 10. */
   readonly depth?: number;
   readonly faults?: SimFaults;
 }
@@ -114,7 +114,10 @@ export class SimProvider implements DataProvider {
   private pumping = false;
   private readonly gate = new PauseGate();
   private nextAt: bigint;
-  private connects = 0;
+  private readonly startAt: bigint;
+  /** Set when the simulated connection drops; reconnect attempts may then fail on purpose. */
+  private dropped = false;
+  private failedReconnects = 0;
   private packetsThisConnection = 0;
   private liveTimer: number | null = null;
   private ended = false;
@@ -126,10 +129,10 @@ export class SimProvider implements DataProvider {
     this.rng = new Random(checkInt('seed', options.seed ?? 1, 0, 2 ** 32 - 1));
     this.clock = options.clock ?? new VirtualClock(DEFAULT_SIM_START);
     const pps = options.packetsPerSecond ?? 200;
-    if (typeof pps !== 'number' || !(pps > 0) || pps > 10_000_000) {
+    if (typeof pps !== 'number' || !(pps >= 1) || pps > 10_000_000) {
       throw new ConfigError(
         'MDCAP_ERR_INVALID_OPTION',
-        `sim packetsPerSecond: expected a number above 0 and at most 1e7, found ${describeValue(pps)}`,
+        `sim packetsPerSecond: expected a number from 1 to 1e7, found ${describeValue(pps)}`,
       );
     }
     this.meanGapNs = Math.max(1, Math.round(1e9 / pps));
@@ -140,8 +143,9 @@ export class SimProvider implements DataProvider {
         `sim durationNs: expected a positive bigint of nanoseconds, found ${describeValue(options.durationNs)}`,
       );
     }
-    this.nextAt = this.clock.now();
-    this.endAt = options.durationNs === undefined ? null : this.clock.now() + options.durationNs;
+    this.startAt = this.clock.now();
+    this.nextAt = this.startAt;
+    this.endAt = options.durationNs === undefined ? null : this.startAt + options.durationNs;
     this.faults = options.faults ?? {};
     for (const k of ['gapEvery', 'disconnectAfter', 'failReconnects'] as const) {
       const v = this.faults[k];
@@ -193,10 +197,13 @@ export class SimProvider implements DataProvider {
 
   connect(sink: EventSink): Promise<void> {
     this.connectTimes.push(this.clock.now());
-    const attempt = this.connects++;
-    if (attempt > 0 && attempt <= (this.faults.failReconnects ?? 0)) {
-      return Promise.reject(new ProviderError('MDCAP_ERR_CONNECT_FAILED', `${this.venue}: simulated connect failure (attempt ${attempt})`));
+    if (this.dropped && this.failedReconnects < (this.faults.failReconnects ?? 0)) {
+      this.failedReconnects++;
+      return Promise.reject(
+        new ProviderError('MDCAP_ERR_CONNECT_FAILED', `${this.venue}: simulated reconnect failure ${this.failedReconnects}`),
+      );
     }
+    this.dropped = false;
     this.sink = sink;
     this.connected = true;
     this.packetsThisConnection = 0;
@@ -232,6 +239,12 @@ export class SimProvider implements DataProvider {
 
   ready(): void {
     if (!this.connected) return;
+    if (this.ended) {
+      // The simulated market is over: a new run gets no data, and is told so.
+      const sink = this.sink;
+      void nextTurn().then(() => sink?.end());
+      return;
+    }
     // After a reconnect the world has moved on: packets while disconnected are lost.
     const now = this.clock.now();
     if (this.nextAt < now) this.nextAt = now;
@@ -259,6 +272,11 @@ export class SimProvider implements DataProvider {
 
   resume(): void {
     this.gate.resume();
+    if (this.clock.kind === 'live' && this.delivering) {
+      const now = this.clock.now();
+      if (this.nextAt < now) this.nextAt = now; // packets while paused were not sent, not queued
+      this.scheduleLive();
+    }
   }
 
   private emit(e: MarketEvent): void {
@@ -304,11 +322,11 @@ export class SimProvider implements DataProvider {
   }
 
   private scheduleLive(): void {
-    if (this.liveTimer !== null || !this.delivering) return;
+    if (this.liveTimer !== null || !this.delivering || this.gate.paused) return;
     this.liveTimer = this.clock.setTimer(this.nextAt, () => {
       this.liveTimer = null;
-      if (!this.delivering) return;
-      if (!this.gate.paused) this.step();
+      if (!this.delivering || this.gate.paused) return; // resume() schedules again
+      this.step();
       this.scheduleLive();
     });
   }
@@ -322,7 +340,8 @@ export class SimProvider implements DataProvider {
       return;
     }
     this.nextAt = tsRecv + BigInt(this.rng.int(1, 2 * this.meanGapNs - 1));
-    const tsEvent = tsRecv - BigInt(this.rng.int(100_000, 1_500_000));
+    const latency = BigInt(this.rng.int(100_000, 1_500_000));
+    const tsEvent = tsRecv - latency < this.startAt ? this.startAt : tsRecv - latency;
     const st = this.states[this.rng.int(0, this.states.length - 1)]!;
     st.packets++;
     this.packetsThisConnection++;
@@ -339,6 +358,7 @@ export class SimProvider implements DataProvider {
       const sink = this.sink;
       this.connected = false;
       this.delivering = false;
+      this.dropped = true;
       sink?.lost(new Error(`simulated disconnect after ${dropAfter} packets`));
     }
   }
@@ -446,8 +466,9 @@ export class SimProvider implements DataProvider {
     top.size -= size;
     if (top.size === 0) {
       book.shift();
-      this.level(st, side, { tick: top.tick, size: 0 }, tsEvent, tsRecv, book.length >= 3 ? BookFlags.Last : 0);
-      if (book.length < 3) this.refill(st, side, tsEvent, tsRecv);
+      const refill = book.length < this.depth;
+      this.level(st, side, { tick: top.tick, size: 0 }, tsEvent, tsRecv, refill ? 0 : BookFlags.Last);
+      if (refill) this.refill(st, side, tsEvent, tsRecv);
     } else {
       this.level(st, side, top, tsEvent, tsRecv, BookFlags.Last);
     }
@@ -487,17 +508,18 @@ export class SimProvider implements DataProvider {
       this.level(st, side, l, tsEvent, tsRecv, book.length > this.depth + 5 ? 0 : BookFlags.Last);
       if (book.length > this.depth + 5) this.level(st, side, { tick: book.pop()!.tick, size: 0 }, tsEvent, tsRecv, BookFlags.Last);
     } else if (r >= 70 && r < 85 && book.length > 3) {
-      // A level is pulled.
+      // A level is pulled (and the side refilled behind it).
       const i = this.skewedIndex(book.length);
       const [l] = book.splice(i, 1);
-      this.level(st, side, { tick: l!.tick, size: 0 }, tsEvent, tsRecv, BookFlags.Last);
+      const refill = book.length < this.depth;
+      this.level(st, side, { tick: l!.tick, size: 0 }, tsEvent, tsRecv, refill ? 0 : BookFlags.Last);
+      if (refill) this.refill(st, side, tsEvent, tsRecv);
     } else {
       // Size changes at a level.
       const l = book[this.skewedIndex(book.length)]!;
       l.size = Math.max(1, l.size + this.rng.int(-l.size + 1, st.lot * 2));
       this.level(st, side, l, tsEvent, tsRecv, BookFlags.Last);
     }
-    if (book.length < 3) this.refill(st, side, tsEvent, tsRecv);
     const top = book[0]!;
     if (top.tick !== topTick || top.size !== topSize) this.quote(st, tsEvent, tsRecv);
   }

@@ -114,7 +114,7 @@ describe('SimProvider', () => {
       code: 'MDCAP_ERR_UNKNOWN_SYMBOL',
       message: 'demo: expected one of AAPL, MSFT, BTC-USD, found "GME"',
     });
-    expect(() => new SimProvider({ packetsPerSecond: 0 })).toThrow(/packetsPerSecond: expected a number above 0/);
+    expect(() => new SimProvider({ packetsPerSecond: 0.1 })).toThrow(/packetsPerSecond: expected a number from 1 to 1e7, found 0.1/);
     expect(() => new SimProvider({ faults: { gapEvery: 0 } })).toThrow(/faults.gapEvery: expected an integer from 1/);
     expect(() => new SimProvider({ symbols: [{ symbol: 'X', price: '1.005', priceScale: 2, sizeScale: 0 }] })).toThrow(
       expect.objectContaining({ code: 'MDCAP_ERR_DECIMAL_PRECISION' }),
@@ -144,5 +144,69 @@ describe('SimProvider', () => {
     const sim = new SimProvider({ clock });
     expect(sim.clock).toBe(clock);
     expect(sim.instruments().map((i) => `${i.symbol}:${i.priceScale}/${i.sizeScale}`)).toEqual(['AAPL:2/0', 'MSFT:2/0', 'BTC-USD:2/8']);
+  });
+});
+
+describe('SimProvider, review regressions', () => {
+  it('on a live clock, a consumer that holds it back pauses it without freezing the process', async () => {
+    const sim = new SimProvider({ clock: new LiveClock(), packetsPerSecond: 500, durationNs: 600_000_000n });
+    const engine = new RealtimeEngine(sim);
+    const it = engine.events({ highWaterMark: 20 });
+    await engine.start(['AAPL']);
+    // The consumer reads nothing for a while: the provider is paused at 20 events, and host
+    // timers (this one, and the simulator's) must keep running meanwhile.
+    let hostTimerRan = false;
+    setTimeout(() => (hostTimerRan = true), 100);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(hostTimerRan).toBe(true);
+    let n = 0;
+    for await (const e of it) if (e.type === 'trade' || e.type === 'quote' || e.type === 'book') n++;
+    await engine.done();
+    expect(n).toBeGreaterThan(20);
+    expect(engine.status).toBe('ended');
+  });
+
+  it('a second run after the market ended ends at once instead of hanging', async () => {
+    const sim = new SimProvider({ durationNs: 5n * SEC });
+    const engine = new RealtimeEngine(sim);
+    await engine.run(['AAPL']);
+    let trades = 0;
+    engine.onTrade(() => trades++);
+    await engine.run(['AAPL']);
+    expect([engine.status, trades]).toEqual(['ended', 0]);
+  });
+
+  it.each([2, 10])('keeps at least depth=%i levels, and every packet ends with a Last update', async (depth) => {
+    const sim = new SimProvider({ seed: 4, depth, durationNs: 60n * SEC });
+    const engine = new RealtimeEngine(sim);
+    const thin: string[] = [];
+    const updates: { flags: number; tsRecv: bigint }[] = [];
+    engine.onBookUpdate((u, b) => {
+      if (u.symbol !== 'AAPL') return;
+      updates.push({ flags: u.flags, tsRecv: u.tsRecv });
+      if ((u.flags & 8) !== 0 && b.valid && (b.depth('bid') < depth || b.depth('ask') < depth))
+        thin.push(`${b.depth('bid')}/${b.depth('ask')}`);
+    });
+    await engine.run(['AAPL']);
+    expect(thin).toEqual([]);
+    const unterminated = updates.filter(
+      (u, i) => (u.flags & 8) === 0 && (updates[i + 1] === undefined || updates[i + 1]!.tsRecv !== u.tsRecv),
+    );
+    expect(unterminated).toEqual([]);
+  });
+
+  it('failReconnects fails reconnects after a drop, not a fresh start', async () => {
+    const sim = new SimProvider({ faults: { failReconnects: 3 }, durationNs: 5n * SEC });
+    const engine = new RealtimeEngine(sim);
+    await engine.start(['AAPL']);
+    await engine.stop();
+    await engine.start(['AAPL']);
+    expect(engine.status).toBe('running');
+    await engine.stop();
+  });
+
+  it('no event is stamped before the start of the simulated market', async () => {
+    const { input } = await run({ seed: 8 });
+    expect(input.every((e) => e.tsEvent >= DEFAULT_SIM_START)).toBe(true);
   });
 });

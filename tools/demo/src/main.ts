@@ -2,7 +2,8 @@
 /**
  * The mdcap demo: the seeded simulated venue (`demo`) through the RealtimeEngine, with OHLCV
  * bars, order books and data-quality events, on a virtual clock (as fast as it can) or on the
- * wall clock (`--live`). Run twice with the same options: the callback stream hash is the same.
+ * wall clock (`--live`). Run twice with the same options on the virtual clock: the callback
+ * stream hash is the same.
  */
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -24,9 +25,11 @@ Options:
   --symbols LIST     comma-separated symbols (default: AAPL,MSFT,BTC-USD; those are all there are)
   --duration D       simulated market time: 500ms, 30s, 5m, 1h (default 30m)
   --interval S       bar interval in seconds; repeat for several (default 60)
-  --seed N           market seed (default 1): same seed, same market, same hash
-  --gap-every N      lose every N-th packet of a symbol: a gap status, then a resync snapshot
-  --live             run on the wall clock in real time (use a short --duration)
+  --seed N           market seed, 0 to 4294967295 (default 1): same seed, same market,
+                     and on the virtual clock the same callback-stream hash
+  --gap-every N      lose every N-th packet of a symbol (N >= 1): a gap status, then a resync snapshot
+  --live             run on the wall clock in real time (use a short --duration); timestamps
+                     then come from the wall clock, so the hash differs from run to run
   --json             print every bar as one JSON line (the canonical event JSON) instead of a table
   -h, --help         this help
 
@@ -35,12 +38,13 @@ Examples:
   pnpm demo --symbols AAPL --interval 300     # 5-minute bars of one symbol
   pnpm demo --gap-every 500                   # see gaps, resyncs and gap-flagged bars
   pnpm demo --live --duration 10s --interval 1
-  pnpm demo --json | jq -c 'select(.symbol == "AAPL")'
+  pnpm -s demo --json | jq -c 'select(.symbol == "AAPL")'   # -s: no pnpm banner on stdout
 `;
 
 interface Options {
   readonly symbols: string[];
   readonly durationNs: bigint;
+  readonly durationText: string;
   readonly intervals: number[];
   readonly seed: number;
   readonly gapEvery: number | undefined;
@@ -53,10 +57,10 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-function positiveInt(name: string, text: string): number {
+function intArg(name: string, text: string, min: number, max: number): number {
   const n = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n <= 0) {
-    fail(`${name}: expected a positive integer, found ${JSON.stringify(text)}`);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min || n > max) {
+    fail(`${name}: expected an integer from ${min} to ${max}, found ${JSON.stringify(text)}`);
   }
   return n;
 }
@@ -100,9 +104,10 @@ function parse(argv: string[]): Options {
   return {
     symbols,
     durationNs,
-    intervals: values.interval.map((i) => positiveInt('--interval', i)),
-    seed: positiveInt('--seed', values.seed),
-    gapEvery: values['gap-every'] === undefined ? undefined : positiveInt('--gap-every', values['gap-every']),
+    durationText: values.duration,
+    intervals: values.interval.map((i) => intArg('--interval', i, 1, 31_536_000)),
+    seed: intArg('--seed', values.seed, 0, 2 ** 32 - 1),
+    gapEvery: values['gap-every'] === undefined ? undefined : intArg('--gap-every', values['gap-every'], 1, 2 ** 31),
     live: values.live,
     json: values.json,
   };
@@ -132,14 +137,20 @@ function barRow(b: Bar): string {
 async function main(): Promise<void> {
   const o = parse(process.argv.slice(2));
   const clock: Clock | undefined = o.live ? new LiveClock() : undefined;
-  const sim = new SimProvider({
-    seed: o.seed,
-    durationNs: o.durationNs,
-    ...(clock === undefined ? {} : { clock, packetsPerSecond: 100 }),
-    ...(o.gapEvery === undefined ? {} : { faults: { gapEvery: o.gapEvery } }),
-  });
-  const engine = new RealtimeEngine(sim);
-  engine.setBarInterval(...o.intervals);
+  let sim: SimProvider;
+  let engine: RealtimeEngine;
+  try {
+    sim = new SimProvider({
+      seed: o.seed,
+      durationNs: o.durationNs,
+      ...(clock === undefined ? {} : { clock, packetsPerSecond: 100 }),
+      ...(o.gapEvery === undefined ? {} : { faults: { gapEvery: o.gapEvery } }),
+    });
+    engine = new RealtimeEngine(sim);
+    engine.setBarInterval(...o.intervals);
+  } catch (error) {
+    fail(error instanceof MdcapError ? error.toString() : String(error));
+  }
 
   // Every callback goes into one hash: the determinism promise, visible.
   const hash = createHash('sha256');
@@ -167,7 +178,7 @@ async function main(): Promise<void> {
   if (!o.json) {
     out.write(
       `mdcap demo: seeded venue "demo", seed ${o.seed}, ${o.live ? 'wall clock (live)' : 'virtual clock (as fast as it runs)'}\n` +
-        `${o.symbols.join(', ')} · ${o.durationNs / 1_000_000_000n} s of market · ${o.intervals.map((i) => `${i} s`).join(' and ')} bars\n\n` +
+        `${o.symbols.join(', ')} · ${o.durationText} of market · ${o.intervals.map((i) => `${i} s`).join(' and ')} bars\n\n` +
         `${pad('bucket start (UTC)', 20)} ${pad('bar', 6)} ${pad('symbol', 9)} ${lpad('open', 10)} ${lpad('high', 10)} ${lpad('low', 10)} ${lpad('close', 10)} ${lpad('volume', 14)} ${lpad('trades', 7)}  flags\n`,
     );
   }
@@ -208,7 +219,7 @@ async function main(): Promise<void> {
   out.write(
     `\nevents: ${count(e.trade)} trades, ${count(e.quote)} quotes, ${count(e.book)} book updates, ${count(e.status)} statuses; ${count(e.bar)} bars\n` +
       `data quality: ${quality.gap} gaps, ${quality.resync} resyncs, ${stats.bars.gapFlagged} gap-flagged bars, ${quality.crossed} crossed books, ${errors.length} errors\n` +
-      `callback stream sha256 ${digest}  (same options, same hash)\n` +
+      `callback stream sha256 ${digest}${o.live ? ' (wall-clock timestamps: differs per run)' : '  (same options, same hash)'}\n` +
       `${count(events)} events in ${seconds.toFixed(2)} s${o.live ? '' : ` (${count(Math.round(events / seconds))} events/s)`}\n`,
   );
   for (const err of errors.slice(0, 5)) process.stderr.write(`  ${err.toString()}\n`);
