@@ -29,6 +29,15 @@ export const ERROR_CODES = {
   MDCAP_ERR_RING_CAPACITY: 'A ring buffer capacity is not a power of two in the allowed range.',
   MDCAP_ERR_RING_RECORD_SIZE: 'A shared ring record size is not a positive multiple of 8 bytes.',
   MDCAP_ERR_RING_BUFFER: 'A SharedArrayBuffer handed to a ring does not match the ring layout.',
+  MDCAP_ERR_CAPTURE_NOT_FOUND: 'A capture directory is missing, empty, or has no manifest.',
+  MDCAP_ERR_CAPTURE_SCHEMA: 'A capture was written with a newer or unknown schema version.',
+  MDCAP_ERR_CAPTURE_CORRUPT: 'A capture file is truncated, foreign or does not match its manifest entry.',
+  MDCAP_ERR_CAPTURE_LOCKED: 'Another recorder is writing to the capture directory.',
+  MDCAP_ERR_IO: 'A file system operation failed (permissions, disk full, missing path).',
+  MDCAP_ERR_REPLAY_RANGE: 'A replay time range is empty or reversed (from after to).',
+  MDCAP_ERR_IMPORT_FORMAT: 'An input file to import does not have the expected format.',
+  MDCAP_ERR_QUERY: 'An SQL query over a capture failed.',
+  MDCAP_ERR_USAGE: 'A command line is malformed: an unknown command or flag, or a missing argument.',
 } as const;
 
 export type MdcapErrorCode = keyof typeof ERROR_CODES;
@@ -76,6 +85,8 @@ export class EngineStateError extends MdcapError {}
 export class CallbackError extends MdcapError {}
 /** Ring buffer construction errors. */
 export class RingError extends MdcapError {}
+/** Captures on disk: missing, newer, corrupt, locked; file system failures. */
+export class CaptureError extends MdcapError {}
 
 /**
  * A short, unambiguous rendering of a value for error messages: strings are quoted,

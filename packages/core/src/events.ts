@@ -130,11 +130,12 @@ export interface Bar extends EventHeader {
   readonly flags: number;
 }
 
-export type StatusKind = 'connected' | 'disconnected' | 'reconnected' | 'gap' | 'resync' | 'checksum' | 'stale' | 'crossed';
+export type StatusKind = 'connected' | 'disconnected' | 'reconnected' | 'gap' | 'resync' | 'checksum' | 'stale' | 'crossed' | 'trading';
 
 /**
- * Connection and data-quality events. `gap` carries the missing sequence range in
- * `fromSeq..toSeq` (inclusive); `checksum` carries the result in `ok`.
+ * Connection, data-quality and market-state events. `gap` carries the missing sequence range in
+ * `fromSeq..toSeq` (inclusive); `checksum` carries the result in `ok`; `trading` is a change of
+ * the instrument's trading state (halted, quoting, trading), named in `detail`.
  */
 export interface Status extends EventHeader {
   readonly type: 'status';
@@ -179,6 +180,7 @@ const STATUS_KINDS: ReadonlySet<unknown> = new Set([
   'checksum',
   'stale',
   'crossed',
+  'trading',
 ]);
 
 function where(e: { readonly type?: unknown; readonly venue?: unknown; readonly symbol?: unknown }): string {

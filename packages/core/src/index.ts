@@ -14,6 +14,7 @@ export {
   EngineStateError,
   CallbackError,
   RingError,
+  CaptureError,
   describeValue,
 } from './errors.js';
 export type { MdcapErrorCode, MdcapErrorOptions } from './errors.js';

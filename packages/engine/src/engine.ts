@@ -817,6 +817,9 @@ export class RealtimeEngine {
   }
 
   private emitConnectionStatus(kind: 'disconnected' | 'reconnected', detail: string): void {
+    // A buffering provider first delivers what the new connection already sent (its own
+    // `connected` status, a snapshot): those came before this moment.
+    if (kind === 'reconnected' && this.activeSink !== null) this.provider.poll?.(this.clock.now() + 1n);
     let now = this.clock.now();
     if (now < this.last[0]!) now = this.last[0]!;
     this.last[0] = now;

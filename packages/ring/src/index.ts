@@ -8,3 +8,5 @@ export { RingBuffer } from './ring-buffer.js';
 export type { RingBufferOptions } from './ring-buffer.js';
 export { SHARED_RING_HEADER_BYTES, createSharedRing, SharedRingProducer, SharedRingConsumer } from './shared-ring.js';
 export type { SharedRingOptions, SharedRingProducerOptions, RecordViews, RecordHandler } from './shared-ring.js';
+export { ringProvider } from './ring-provider.js';
+export type { RingProviderOptions, RingedProvider } from './ring-provider.js';

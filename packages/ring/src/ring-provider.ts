@@ -1,0 +1,161 @@
+import { ALL_SYMBOLS, createStatus, nextTurn } from '@mdcap/core';
+import type { Clock, DataProvider, EventSink, Instrument, MarketEvent, SubscriptionKind } from '@mdcap/core';
+import { DEFAULT_CAPACITY } from './options.js';
+import type { OverflowPolicy, RingStats } from './options.js';
+import { RingBuffer } from './ring-buffer.js';
+
+export interface RingProviderOptions {
+  /** Slots (default 65,536). */
+  readonly capacity?: number;
+  /**
+   * When the consumer falls a whole ring behind (default `block`): `block` delivers the backlog
+   * at once to make room (the producer waits, nothing is lost); `drop-newest` / `drop-oldest`
+   * lose events, counted, and a `gap` status marks where.
+   */
+  readonly overflow?: OverflowPolicy;
+}
+
+export interface RingedProvider extends DataProvider {
+  ringStats(): RingStats;
+}
+
+/**
+ * Puts a ring between a provider and its consumer (the engine): the provider's events wait in a
+ * {@link RingBuffer} and are delivered on a later turn of the event loop, so the network side
+ * never waits for strategy code. Timers stay exact: the engine calls `poll(before)` before each
+ * of its timers, and the ring first delivers what it holds from before that time. Events lost to
+ * a drop policy become a `gap` status in the stream, never a silent hole.
+ */
+export function ringProvider(inner: DataProvider, options: RingProviderOptions = {}): RingedProvider {
+  return new RingProvider(inner, options);
+}
+
+class RingProvider implements RingedProvider {
+  readonly venue: string;
+  readonly clock: Clock;
+  readonly kinds: readonly SubscriptionKind[];
+  readonly validatesEvents: boolean;
+  private readonly ring: RingBuffer<MarketEvent>;
+  private sink: EventSink | null = null;
+  private scheduled = false;
+  private droppedSinceDrain = 0;
+  private lastDelivered: MarketEvent | null = null;
+
+  constructor(
+    private readonly inner: DataProvider,
+    options: RingProviderOptions,
+  ) {
+    this.venue = inner.venue;
+    this.clock = inner.clock;
+    this.kinds = inner.kinds;
+    this.validatesEvents = inner.validatesEvents === true;
+    this.ring = new RingBuffer({ capacity: options.capacity ?? DEFAULT_CAPACITY, overflow: options.overflow ?? 'block' });
+  }
+
+  instruments(): Iterable<Instrument> {
+    return this.inner.instruments?.() ?? [];
+  }
+
+  ringStats(): RingStats {
+    return this.ring.stats();
+  }
+
+  connect(sink: EventSink): Promise<void> {
+    this.sink = sink;
+    const into: EventSink = {
+      push: (e) => this.enqueue(e),
+      lost: (error) => {
+        this.drain(null);
+        sink.lost(error);
+      },
+      end: (error) => {
+        this.drain(null);
+        if (error === undefined) sink.end();
+        else sink.end(error);
+      },
+    };
+    return this.inner.connect(into);
+  }
+
+  subscribe(symbol: string, kinds: readonly SubscriptionKind[]): Promise<void> {
+    return this.inner.subscribe(symbol, kinds);
+  }
+
+  unsubscribe(symbol: string): Promise<void> {
+    return this.inner.unsubscribe?.(symbol) ?? Promise.resolve();
+  }
+
+  ready(): void {
+    this.inner.ready?.();
+  }
+
+  disconnect(): Promise<void> {
+    this.sink = null;
+    this.ring.clear();
+    return this.inner.disconnect();
+  }
+
+  pause(): void {
+    this.inner.pause?.();
+  }
+
+  resume(): void {
+    this.inner.resume?.();
+  }
+
+  poll(before: bigint): void {
+    this.drain(before);
+    this.inner.poll?.(before);
+  }
+
+  private enqueue(e: MarketEvent): void {
+    const ring = this.ring;
+    if (ring.full) {
+      if (ring.overflow === 'block')
+        this.drain(null); // the producer does the consumer's work: nothing is lost
+      else this.droppedSinceDrain++;
+    }
+    if (!ring.push(e) && ring.overflow === 'block') this.sink?.push(e); // cannot happen after a drain; never lose it
+    if (!this.scheduled) {
+      this.scheduled = true;
+      void nextTurn().then(() => {
+        this.scheduled = false;
+        this.drain(null);
+      });
+    }
+  }
+
+  /** Delivers buffered events (those stamped before `before`, or all). */
+  private drain(before: bigint | null): void {
+    const sink = this.sink;
+    if (sink === null) return;
+    const ring = this.ring;
+    const dropOldest = ring.overflow === 'drop-oldest';
+    if (this.droppedSinceDrain > 0 && dropOldest) this.markLoss(sink, ring.peek() ?? this.lastDelivered);
+    for (;;) {
+      const e = ring.peek();
+      if (e === undefined || (before !== null && e.tsRecv >= before)) break;
+      ring.shift();
+      this.lastDelivered = e;
+      sink.push(e);
+    }
+    if (this.droppedSinceDrain > 0 && ring.length === 0) this.markLoss(sink, this.lastDelivered);
+  }
+
+  /** A gap status where events were lost to the drop policy. */
+  private markLoss(sink: EventSink, near: MarketEvent | null): void {
+    const n = this.droppedSinceDrain;
+    this.droppedSinceDrain = 0;
+    const ts = near?.tsRecv ?? this.clock.now();
+    sink.push(
+      createStatus({
+        venue: this.venue,
+        symbol: ALL_SYMBOLS,
+        tsEvent: ts,
+        tsRecv: ts,
+        kind: 'gap',
+        detail: `${n} event${n === 1 ? '' : 's'} dropped by the ring (${this.ring.overflow}, capacity ${this.ring.capacity})`,
+      }),
+    );
+  }
+}
