@@ -1,0 +1,29 @@
+/**
+ * Worker thread of the {@link Finalizer}: turns segments into Parquet off the recording thread,
+ * so zstd encoding never blocks the event loop that receives market data.
+ */
+import { parentPort } from 'node:worker_threads';
+import { MdcapError } from '@mdcap/core';
+import { finalizeSegment } from './finalize.js';
+import type { CaptureKind } from './kinds.js';
+
+interface Job {
+  readonly id: number;
+  readonly root: string;
+  readonly segment: string;
+  readonly kind: CaptureKind;
+}
+
+parentPort!.on('message', (job: Job) => {
+  finalizeSegment(job.root, job.segment, job.kind).then(
+    (entry) => parentPort!.postMessage({ id: job.id, entry }),
+    (error: unknown) =>
+      parentPort!.postMessage({
+        id: job.id,
+        error: {
+          message: error instanceof Error ? error.message : String(error),
+          code: error instanceof MdcapError ? error.code : 'MDCAP_ERR_IO',
+        },
+      }),
+  );
+});

@@ -1,0 +1,29 @@
+/**
+ * @mdcap/capture: records normalized events into Arrow IPC segments finalized to Parquet (zstd),
+ * in a Hive-style layout with a manifest; repairs crashed captures; reads them back as batches.
+ */
+export { CAPTURE_KINDS, KIND_OF, SCHEMA_VERSION, createRowBuilder, decodeBatch } from './kinds.js';
+export type { CaptureKind, RowBuilder, DecodedBatch, DecodedHead } from './kinds.js';
+export { scanChunks } from './ipc.js';
+export type { ChunkScan } from './ipc.js';
+export { MANIFEST, LOCK, FLUSHED, SEGMENT_EXT, PARQUET_EXT, groupName, partitionDir, relativePath, utcDate } from './layout.js';
+export {
+  readManifest,
+  writeManifest,
+  emptyManifest,
+  instrumentFromJson,
+  instrumentToJson,
+  WRITER_NAME,
+  WRITER_VERSION,
+} from './manifest.js';
+export type { Manifest, FileEntry, SessionEntry, GapEntry, RowGroupStats, InstrumentEntry } from './manifest.js';
+export { finalizeSegment, sha256File, sha256FileAsync, ROW_GROUP_ROWS } from './finalize.js';
+export { Finalizer } from './finalizer.js';
+export type { FinalizeMode } from './finalizer.js';
+export { CaptureWriter, isDataLoss } from './writer.js';
+export type { CaptureWriterOptions, WriterStats } from './writer.js';
+export { repairCapture, repairRoot, findSegments } from './repair.js';
+export { acquireLock, releaseLock, lockHolder } from './lock.js';
+export type { RepairReport } from './repair.js';
+export { CaptureReader } from './reader.js';
+export type { CaptureFile, CaptureGroup, ReadFilter } from './reader.js';

@@ -1,0 +1,185 @@
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { CaptureError, describeValue } from '@mdcap/core';
+import type { Instrument } from '@mdcap/core';
+import { CAPTURE_KINDS, SCHEMA_VERSION } from './kinds.js';
+import type { CaptureKind } from './kinds.js';
+import { MANIFEST } from './layout.js';
+
+/**
+ * The manifest of a capture root (`manifest.json`): what was recorded, when, and every finalized
+ * file with its row count, sha256 and per-row-group statistics (time range, recv_seq range,
+ * symbols), which readers use to skip row groups. 64-bit values are decimal strings.
+ * It is replaced atomically (temp file, fsync, rename) after every change.
+ */
+
+export const WRITER_NAME = 'mdcap';
+export const WRITER_VERSION = '0.1.0';
+
+export interface RowGroupStats {
+  readonly rows: number;
+  readonly tsRecvMin: string;
+  readonly tsRecvMax: string;
+  readonly recvSeqMin: string;
+  readonly recvSeqMax: string;
+  readonly symbols: readonly string[];
+}
+
+export interface FileEntry {
+  readonly kind: CaptureKind;
+  readonly venue: string;
+  readonly date: string;
+  /** Rotation group name (`g` + first recv_seq). */
+  readonly group: string;
+  /** Path relative to the root, `/`-separated. */
+  readonly path: string;
+  readonly rows: number;
+  readonly bytes: number;
+  readonly sha256: string;
+  readonly tsRecvMin: string;
+  readonly tsRecvMax: string;
+  readonly recvSeqMin: string;
+  readonly recvSeqMax: string;
+  readonly rowGroups: readonly RowGroupStats[];
+}
+
+export interface SessionEntry {
+  readonly id: number;
+  readonly feed: string;
+  readonly symbols: readonly string[];
+  /** ns since the epoch, when recording started. */
+  readonly start: string;
+  /** When recording stopped (the engine's `finishedAt`); null while recording or after a crash until repaired. */
+  end: string | null;
+  /** False if the session was interrupted (a crash) and repaired. */
+  clean: boolean;
+  readonly firstRecvSeq: string;
+  lastRecvSeq: string | null;
+}
+
+export interface GapEntry {
+  readonly venue: string;
+  readonly symbol: string;
+  readonly tsRecv: string;
+  readonly kind: string;
+  readonly fromSeq: string | null;
+  readonly toSeq: string | null;
+  readonly detail: string;
+}
+
+export interface InstrumentEntry {
+  readonly venue: string;
+  readonly symbol: string;
+  readonly priceScale: number;
+  readonly sizeScale: number;
+  readonly [key: string]: unknown;
+}
+
+export interface Manifest {
+  readonly format: 'mdcap-capture';
+  readonly schemaVersion: number;
+  readonly writer: { readonly name: string; readonly version: string };
+  readonly created: string;
+  feed: string;
+  symbols: string[];
+  instruments: InstrumentEntry[];
+  sessions: SessionEntry[];
+  files: FileEntry[];
+  /** Gap, resync, disconnect and failed-checksum statuses recorded (a summary for inspect). */
+  gaps: GapEntry[];
+  /** The next recv_seq to assign: recv_seq is unique and increasing across every session. */
+  nextRecvSeq: string;
+}
+
+export function emptyManifest(feed: string, symbols: readonly string[], created: string): Manifest {
+  return {
+    format: 'mdcap-capture',
+    schemaVersion: SCHEMA_VERSION,
+    writer: { name: WRITER_NAME, version: WRITER_VERSION },
+    created,
+    feed,
+    symbols: [...symbols],
+    instruments: [],
+    sessions: [],
+    files: [],
+    gaps: [],
+    nextRecvSeq: '1',
+  };
+}
+
+export function instrumentToJson(i: Instrument): InstrumentEntry {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(i)) out[k] = typeof v === 'bigint' ? v.toString() : v;
+  return out as unknown as InstrumentEntry;
+}
+
+const BIGINT_INSTRUMENT_FIELDS = new Set(['tickSize', 'lotSize', 'minSize', 'expiry', 'instrumentId']);
+
+export function instrumentFromJson(e: InstrumentEntry): Instrument {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(e)) out[k] = BIGINT_INSTRUMENT_FIELDS.has(k) && typeof v === 'string' ? BigInt(v) : v;
+  return out as unknown as Instrument;
+}
+
+/**
+ * Reads and checks the manifest of `root`.
+ * @throws {CaptureError} `MDCAP_ERR_CAPTURE_NOT_FOUND` if there is none, `MDCAP_ERR_CAPTURE_SCHEMA`
+ *   for a newer or foreign format, `MDCAP_ERR_CAPTURE_CORRUPT` if it is not valid JSON.
+ */
+export function readManifest(root: string): Manifest {
+  const path = join(root, MANIFEST);
+  if (!existsSync(root)) {
+    throw new CaptureError('MDCAP_ERR_CAPTURE_NOT_FOUND', `capture ${root}: expected a capture directory, found nothing at that path`, {
+      details: { root },
+    });
+  }
+  if (!existsSync(path)) {
+    throw new CaptureError('MDCAP_ERR_CAPTURE_NOT_FOUND', `capture ${root}: expected ${MANIFEST} (written by mdcap record), found none`, {
+      details: { root },
+    });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new CaptureError('MDCAP_ERR_CAPTURE_CORRUPT', `${path}: expected JSON, found unreadable text (${(error as Error).message})`, {
+      cause: error,
+    });
+  }
+  const m = parsed as Partial<Manifest>;
+  if (typeof m !== 'object' || m === null || m.format !== 'mdcap-capture') {
+    throw new CaptureError(
+      'MDCAP_ERR_CAPTURE_SCHEMA',
+      `${path}: expected an mdcap capture manifest, found format ${describeValue(m?.format)}`,
+    );
+  }
+  if (typeof m.schemaVersion !== 'number' || m.schemaVersion > SCHEMA_VERSION || m.schemaVersion < 1) {
+    throw new CaptureError(
+      'MDCAP_ERR_CAPTURE_SCHEMA',
+      `${path}: expected schema version ${SCHEMA_VERSION} or older, found ${describeValue(m.schemaVersion)} (written by ${m.writer?.name ?? '?'} ${m.writer?.version ?? '?'}; upgrade mdcap to read it)`,
+    );
+  }
+  for (const f of m.files ?? []) {
+    if (!CAPTURE_KINDS.includes(f.kind)) {
+      throw new CaptureError(
+        'MDCAP_ERR_CAPTURE_CORRUPT',
+        `${path}: file ${describeValue(f.path)} has unknown kind ${describeValue(f.kind)}`,
+      );
+    }
+  }
+  return m as Manifest;
+}
+
+/** Writes the manifest atomically: a reader sees the old one or the new one, never half of one. */
+export function writeManifest(root: string, m: Manifest): void {
+  const path = join(root, MANIFEST);
+  const tmp = `${path}.tmp`;
+  const fd = openSync(tmp, 'w');
+  try {
+    writeSync(fd, `${JSON.stringify(m, null, 1)}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}

@@ -1,0 +1,258 @@
+import { existsSync, openAsBlob, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { tableFromIPC } from 'apache-arrow';
+import * as pq from 'parquet-wasm';
+import { ALL_SYMBOLS, CaptureError } from '@mdcap/core';
+import { scanChunks } from './ipc.js';
+import { sha256FileAsync } from './finalize.js';
+import { decodeBatch } from './kinds.js';
+import type { CaptureKind, DecodedBatch } from './kinds.js';
+import { PARQUET_EXT, partitionValueDecode, SEGMENT_EXT } from './layout.js';
+import { readManifest } from './manifest.js';
+import type { FileEntry, Manifest, RowGroupStats } from './manifest.js';
+import { confirmedFlush, findSegments } from './repair.js';
+
+/** One file of a capture: a finalized Parquet file, or a segment not finalized yet. */
+export interface CaptureFile {
+  readonly kind: CaptureKind;
+  readonly venue: string;
+  readonly date: string;
+  readonly group: string;
+  /** Absolute path. */
+  readonly path: string;
+  readonly format: 'parquet' | 'arrow';
+  /** The manifest entry (Parquet files only). */
+  readonly entry: FileEntry | null;
+}
+
+/** A rotation group: the files of all kinds that share a `g…` name, read together in replay. */
+export interface CaptureGroup {
+  readonly name: string;
+  readonly files: readonly CaptureFile[];
+}
+
+export interface ReadFilter {
+  /** Only rows with ts_recv at or after this (ns). */
+  readonly from?: bigint;
+  /** Only rows with ts_recv before this (ns). */
+  readonly to?: bigint;
+  readonly symbols?: ReadonlySet<string>;
+  /** Rows per decoded batch (default 65,536). */
+  readonly batchSize?: number;
+  /**
+   * Check each Parquet file's sha256 against the manifest before decoding it (default true).
+   * Parquet pages carry no checksum here, so a flipped bit would otherwise decode into wrong
+   * values; hashing costs a few percent of decoding.
+   */
+  readonly verifyHashes?: boolean;
+}
+
+function overlaps(rg: RowGroupStats, f: ReadFilter): boolean {
+  if (f.from !== undefined && BigInt(rg.tsRecvMax) < f.from) return false;
+  if (f.to !== undefined && BigInt(rg.tsRecvMin) >= f.to) return false;
+  // Venue-wide statuses (symbol `*`) concern every symbol.
+  if (f.symbols !== undefined && !rg.symbols.some((s) => s === ALL_SYMBOLS || f.symbols!.has(s))) return false;
+  return true;
+}
+
+/**
+ * Reads a capture root: the manifest, the finalized Parquet files (streamed through
+ * parquet-wasm's row-group reader, never loaded whole) and any segment not finalized yet.
+ * Row groups are skipped by the statistics the writer recorded (time range, symbols).
+ */
+export class CaptureReader {
+  private constructor(
+    readonly root: string,
+    readonly manifest: Manifest,
+    private readonly segments: readonly CaptureFile[],
+    /** Rows of segments at or above this recv_seq are not confirmed by a finished flush (see CaptureWriter.flush). */
+    private readonly cutoff: bigint | null,
+  ) {}
+
+  /**
+   * @throws {CaptureError} `MDCAP_ERR_CAPTURE_NOT_FOUND`, `MDCAP_ERR_CAPTURE_SCHEMA`,
+   *   `MDCAP_ERR_CAPTURE_CORRUPT` (a listed file missing or of the wrong size).
+   */
+  static open(root: string): CaptureReader {
+    const manifest = readManifest(root);
+    for (const f of manifest.files) {
+      const path = join(root, f.path);
+      if (!existsSync(path)) {
+        throw new CaptureError(
+          'MDCAP_ERR_CAPTURE_CORRUPT',
+          `capture ${root}: expected ${f.path} (listed in the manifest), found no such file`,
+          {
+            details: { path: f.path },
+          },
+        );
+      }
+      const size = statSync(path).size;
+      if (size !== f.bytes) {
+        throw new CaptureError(
+          'MDCAP_ERR_CAPTURE_CORRUPT',
+          `${path}: expected ${f.bytes} bytes as the manifest says, found ${size} (truncated or replaced)`,
+          {
+            details: { path: f.path },
+          },
+        );
+      }
+    }
+    // A segment whose Parquet file is already listed was finalized; a crash (or a reader racing
+    // the recorder) caught it before its deletion: the Parquet file holds the same rows.
+    const listed = new Set(manifest.files.map((f) => f.path.slice(0, -PARQUET_EXT.length)));
+    const unfinalized = findSegments(root).filter((s) => !listed.has(s.rel.slice(0, -SEGMENT_EXT.length)));
+    const segments: CaptureFile[] = unfinalized.map(({ kind, rel }) => {
+      const parts = rel.split('/');
+      return {
+        kind,
+        venue: partitionValueDecode(parts[1]!.slice('venue='.length)),
+        date: parts[2]!.slice('date='.length),
+        group: parts[3]!.slice(0, -SEGMENT_EXT.length),
+        path: join(root, rel),
+        format: 'arrow',
+        entry: null,
+      };
+    });
+    const open = manifest.sessions.filter((x) => x.end === null);
+    return new CaptureReader(root, manifest, segments, confirmedFlush(root, open[open.length - 1]?.id));
+  }
+
+  /** Every file, finalized or not. */
+  files(): CaptureFile[] {
+    const parquet: CaptureFile[] = this.manifest.files.map((entry) => ({
+      kind: entry.kind,
+      venue: entry.venue,
+      date: entry.date,
+      group: entry.group,
+      path: join(this.root, entry.path),
+      format: 'parquet',
+      entry,
+    }));
+    return [...parquet, ...this.segments];
+  }
+
+  /** Files grouped by rotation group, in replay order. */
+  groups(): CaptureGroup[] {
+    const by = new Map<string, CaptureFile[]>();
+    for (const f of this.files()) {
+      let list = by.get(f.group);
+      if (list === undefined) by.set(f.group, (list = []));
+      list.push(f);
+    }
+    return [...by.keys()].sort().map((name) => ({ name, files: by.get(name)! }));
+  }
+
+  /** True if the file may hold rows matching the filter (by its recorded statistics). */
+  mayMatch(file: CaptureFile, filter: ReadFilter): boolean {
+    if (file.entry === null) return true;
+    return file.entry.rowGroups.some((rg) => overlaps(rg, filter));
+  }
+
+  /**
+   * Decoded batches of a file, in row order. Row groups the filter excludes are not read; rows of
+   * the groups read are not filtered (the caller checks each row).
+   * @throws {CaptureError} `MDCAP_ERR_CAPTURE_CORRUPT` naming the file and row group.
+   */
+  async *batches(file: CaptureFile, filter: ReadFilter = {}): AsyncGenerator<DecodedBatch> {
+    if (file.format === 'arrow') {
+      yield* this.segmentBatches(file);
+      return;
+    }
+    const entry = file.entry!;
+    const wanted = entry.rowGroups.map((rg, i) => (overlaps(rg, filter) ? i : -1)).filter((i) => i >= 0);
+    if (wanted.length === 0) return;
+    if (filter.verifyHashes !== false) {
+      const found = await sha256FileAsync(file.path);
+      if (found !== entry.sha256) {
+        throw new CaptureError(
+          'MDCAP_ERR_CAPTURE_CORRUPT',
+          `${file.path}: expected sha256 ${entry.sha256} as the manifest says, found ${found} (the file changed after it was written)`,
+          { details: { path: file.path } },
+        );
+      }
+    }
+    let pf: pq.ParquetFile;
+    try {
+      pf = await pq.ParquetFile.fromFile(await openAsBlob(file.path));
+    } catch (error) {
+      throw corrupt(file, null, error);
+    }
+    let stream: ReadableStream<pq.RecordBatch>;
+    try {
+      stream = (await pf.stream({ batchSize: filter.batchSize ?? 65_536, rowGroups: wanted })) as ReadableStream<pq.RecordBatch>;
+    } catch (error) {
+      throw corrupt(file, wanted[0]!, error);
+    }
+    const reader = stream.getReader();
+    // Which row group the stream is in, from the row counts (for error messages).
+    let rowsLeft = entry.rowGroups[wanted[0]!]!.rows;
+    let gi = 0;
+    try {
+      for (;;) {
+        let step: { done?: boolean | undefined; value?: pq.RecordBatch | undefined };
+        try {
+          step = await reader.read();
+        } catch (error) {
+          throw corrupt(file, wanted[gi] ?? null, error);
+        }
+        if (step.done === true) break;
+        const table = tableFromIPC(step.value!.intoIPCStream());
+        for (const batch of table.batches) {
+          let decoded: DecodedBatch;
+          try {
+            decoded = decodeBatch(file.kind, batch);
+          } catch (error) {
+            throw corrupt(file, wanted[gi] ?? null, error);
+          }
+          rowsLeft -= decoded.length;
+          while (rowsLeft <= 0 && gi < wanted.length - 1) rowsLeft += entry.rowGroups[wanted[++gi]!]!.rows;
+          yield decoded;
+        }
+      }
+    } finally {
+      reader.releaseLock();
+      pf.free();
+    }
+  }
+
+  private *segmentBatches(file: CaptureFile): Generator<DecodedBatch> {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(file.path);
+    } catch (error) {
+      // Finalized and deleted since open(): the recorder is live. Read the capture again.
+      throw new CaptureError(
+        'MDCAP_ERR_IO',
+        `${file.path}: the segment was finalized while being read (a recording is running); run again`,
+        {
+          cause: error,
+        },
+      );
+    }
+    const scan = scanChunks(bytes); // a torn tail (a recorder still writing, or crashed) is not read
+    let start = 0;
+    for (const end of scan.chunkEnds) {
+      let table;
+      try {
+        table = tableFromIPC(bytes.subarray(start, end));
+      } catch (error) {
+        throw corrupt(file, null, error);
+      }
+      for (const batch of table.batches) {
+        const decoded = decodeBatch(file.kind, batch);
+        if (this.cutoff !== null && decoded.length > 0 && decoded.recvSeqNumber(0) >= Number(this.cutoff)) return; // an unfinished flush
+        yield decoded;
+      }
+      start = end;
+    }
+  }
+}
+
+function corrupt(file: CaptureFile, rowGroup: number | null, error: unknown): CaptureError {
+  const where = rowGroup === null ? '' : `, row group ${rowGroup}`;
+  return new CaptureError(
+    'MDCAP_ERR_CAPTURE_CORRUPT',
+    `${file.path}${where}: expected a readable ${file.format === 'parquet' ? 'Parquet file' : 'Arrow segment'} of ${file.kind}, found an error: ${(error as Error).message}`,
+    { cause: error, details: { path: file.path, rowGroup } },
+  );
+}

@@ -1,0 +1,349 @@
+import { closeSync, existsSync, fdatasyncSync, mkdirSync, openSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { tableToIPC } from 'apache-arrow';
+import { CaptureError, ConfigError, describeValue } from '@mdcap/core';
+import type { Clock, Instrument, MarketEvent } from '@mdcap/core';
+import { Finalizer } from './finalizer.js';
+import type { FinalizeMode } from './finalizer.js';
+import { createRowBuilder, KIND_OF } from './kinds.js';
+import type { CaptureKind, RowBuilder } from './kinds.js';
+import { acquireLock, releaseLock } from './lock.js';
+import { FLUSHED, groupName, LOCK, MANIFEST, partitionDir, relativePath, SEGMENT_EXT, utcDate } from './layout.js';
+import { emptyManifest, instrumentToJson, readManifest, writeManifest } from './manifest.js';
+import type { FileEntry, Manifest, SessionEntry } from './manifest.js';
+import { repairCapture } from './repair.js';
+import type { RepairReport } from './repair.js';
+
+export interface CaptureWriterOptions {
+  /** The feed (venue or provider name) being recorded. */
+  readonly feed: string;
+  readonly symbols: readonly string[];
+  readonly instruments?: Iterable<Instrument>;
+  /** The recording's clock: session start, and the flush timer. */
+  readonly clock: Clock;
+  /** Buffered rows reach the segment files at least this often (default 1000 ms). */
+  readonly flushMs?: number;
+  /** Rotate segments (and finalize them to Parquet) when ts_recv crosses a multiple of this (default 60 s). */
+  readonly rotateNs?: bigint;
+  /** …or when a rotation group holds this many rows (default 4,000,000). */
+  readonly rotateRows?: number;
+  /** fdatasync segments after each flush (default true): survives power loss, not only a killed process. */
+  readonly fsync?: boolean;
+  /** Finalize Parquet on a worker thread (default) or inline. */
+  readonly finalize?: FinalizeMode;
+  /** Errors from the flush timer and background finalization (disk full…). */
+  readonly onError?: (error: CaptureError) => void;
+}
+
+export interface WriterStats {
+  readonly events: number;
+  /** Rows written to segment files (flushed). */
+  readonly rowsFlushed: number;
+  readonly bytesFlushed: number;
+  /** Parquet files finalized in this session. */
+  readonly filesFinalized: number;
+  readonly finalizing: number;
+  /** ts_recv of the last event flushed to disk, or null. */
+  readonly lastFlushedTsRecv: bigint | null;
+}
+
+interface Segment {
+  readonly kind: CaptureKind;
+  readonly venue: string;
+  readonly date: string;
+  readonly rel: string;
+  readonly builder: RowBuilder;
+  fd: number;
+}
+
+/** Flush a segment early once this many rows wait in memory. */
+const FLUSH_ROWS = 65_536;
+
+/** Statuses that mean data may be missing: a capture's gap summary lists them. */
+export function isDataLoss(e: MarketEvent): e is Extract<MarketEvent, { type: 'status' }> {
+  return (
+    e.type === 'status' &&
+    (e.kind === 'gap' || e.kind === 'resync' || e.kind === 'disconnected' || (e.kind === 'checksum' && e.ok === false))
+  );
+}
+const MAX_GAP_ENTRIES = 10_000;
+
+function checkPositive(name: string, v: unknown, integer = true): void {
+  const ok = typeof v === 'number' ? v > 0 && (!integer || Number.isInteger(v)) : typeof v === 'bigint' ? v > 0n : false;
+  if (!ok)
+    throw new ConfigError(
+      'MDCAP_ERR_INVALID_OPTION',
+      `capture ${name}: expected a positive ${integer ? 'integer' : 'number'}, found ${describeValue(v)}`,
+    );
+}
+
+function ioError(what: string, error: unknown): CaptureError {
+  if (error instanceof CaptureError) return error;
+  return new CaptureError('MDCAP_ERR_IO', `${what}: ${(error as Error).message}`, { cause: error });
+}
+
+/**
+ * Records normalized events into a capture root. Each event gets the next `recv_seq` (the
+ * capture's arrival counter) and goes into the open segment of its kind, venue and UTC date:
+ * an Arrow IPC stream appended with one complete chunk per flush. Flushes happen at least every
+ * `flushMs`; segments rotate together on time or size and are finalized to Parquet on a worker
+ * thread, then listed in the manifest and deleted. A crash loses at most the unflushed rows;
+ * the next `open` (or `mdcap verify --repair`) cuts torn tails, finalizes what was flushed and
+ * records the loss as a `gap` status.
+ */
+export class CaptureWriter {
+  private readonly segments = new Map<string, Segment>();
+  private readonly finalizer: Finalizer;
+  private readonly finalizing = new Set<Promise<void>>();
+  private next: bigint;
+  private groupName = '';
+  private groupEnd = -(2n ** 63n);
+  private groupRows = 0;
+  private timer: number | null = null;
+  private closed = false;
+  private counters = { events: 0, rowsFlushed: 0, bytesFlushed: 0, filesFinalized: 0, lastFlushedTsRecv: null as bigint | null };
+  private readonly session: SessionEntry;
+  private lastTsRecv: bigint | null = null;
+  private readonly flushNs: bigint;
+  private readonly rotateNs: bigint;
+  private readonly rotateRows: number;
+  private readonly fsync: boolean;
+  /** `.flushed`: the recv_seq below which every row of this session is on disk (see flush). */
+  private readonly markFd: number;
+
+  private constructor(
+    readonly root: string,
+    private readonly manifest: Manifest,
+    private readonly options: CaptureWriterOptions,
+    /** What the open-time repair found (torn segments of an earlier, interrupted session). */
+    readonly repaired: RepairReport,
+  ) {
+    this.finalizer = new Finalizer(options.finalize ?? 'worker');
+    this.flushNs = BigInt(options.flushMs ?? 1000) * 1_000_000n;
+    this.rotateNs = options.rotateNs ?? 60_000_000_000n;
+    this.rotateRows = options.rotateRows ?? 4_000_000;
+    this.fsync = options.fsync ?? true;
+    this.next = BigInt(manifest.nextRecvSeq);
+    const now = options.clock.now();
+    this.session = {
+      id: manifest.sessions.length + 1,
+      feed: options.feed,
+      symbols: [...options.symbols],
+      start: now.toString(),
+      end: null,
+      clean: false,
+      firstRecvSeq: this.next.toString(),
+      lastRecvSeq: null,
+    };
+    manifest.sessions.push(this.session);
+    for (const s of options.symbols) if (!manifest.symbols.includes(s)) manifest.symbols.push(s);
+    for (const i of options.instruments ?? []) {
+      if (!manifest.instruments.some((x) => x.venue === i.venue && x.symbol === i.symbol)) manifest.instruments.push(instrumentToJson(i));
+    }
+    writeManifest(root, manifest);
+    this.markFd = openSync(join(root, FLUSHED), 'w');
+    this.writeMark(); // nothing of this session is confirmed yet
+    this.scheduleFlush();
+  }
+
+  /**
+   * Opens (or creates) a capture root for recording: takes the lock, repairs what an interrupted
+   * session left, and starts a new session.
+   * @throws {CaptureError} `MDCAP_ERR_CAPTURE_LOCKED` if another live recorder holds the root,
+   *   `MDCAP_ERR_CAPTURE_SCHEMA` for a manifest from a newer mdcap, `MDCAP_ERR_IO`.
+   */
+  static async open(root: string, options: CaptureWriterOptions): Promise<CaptureWriter> {
+    checkPositive('flushMs', options.flushMs ?? 1000);
+    checkPositive('rotateNs', options.rotateNs ?? 60_000_000_000n);
+    checkPositive('rotateRows', options.rotateRows ?? 4_000_000);
+    try {
+      mkdirSync(root, { recursive: true });
+    } catch (error) {
+      throw ioError(`capture ${root}: cannot create the directory`, error);
+    }
+    const exists = existsSync(join(root, MANIFEST));
+    if (!exists) {
+      const other = readdirSync(root).filter((f) => f !== LOCK);
+      if (other.length > 0) {
+        throw new CaptureError(
+          'MDCAP_ERR_CAPTURE_NOT_FOUND',
+          `capture ${root}: expected an empty directory or an mdcap capture to add to, found ${other.length} other entr${other.length === 1 ? 'y' : 'ies'} (${other.slice(0, 3).join(', ')}) and no ${MANIFEST}`,
+          { details: { root } },
+        );
+      }
+    }
+    acquireLock(root, 'recording');
+    try {
+      const manifest = exists ? readManifest(root) : emptyManifest(options.feed, options.symbols, new Date().toISOString());
+      const repaired = await repairCapture(root, manifest, new Finalizer(options.finalize ?? 'worker'));
+      return new CaptureWriter(root, manifest, options, repaired);
+    } catch (error) {
+      releaseLock(root);
+      throw error;
+    }
+  }
+
+  /** Records one event (the engine's `onEvent` stream, in dispatch order). */
+  write(e: MarketEvent): void {
+    if (this.closed) throw new CaptureError('MDCAP_ERR_IO', `capture ${this.root}: write after close`);
+    const ts = e.tsRecv;
+    if (ts >= this.groupEnd || this.groupRows >= this.rotateRows) this.rotate(ts);
+    const rs = this.next++;
+    const kind = KIND_OF[e.type];
+    const key = `${kind}\u0000${e.venue}`;
+    let seg = this.segments.get(key);
+    if (seg === undefined) seg = this.openSegment(kind, e.venue, utcDate(ts));
+    seg.builder.append(e, rs);
+    this.groupRows++;
+    this.counters.events++;
+    this.lastTsRecv = ts;
+    if (e.type === 'status') this.noteGap(e);
+    if (seg.builder.rows >= FLUSH_ROWS) this.flush();
+  }
+
+  private noteGap(e: Extract<MarketEvent, { type: 'status' }>): void {
+    const k = e.kind;
+    if (!isDataLoss(e) || this.manifest.gaps.length >= MAX_GAP_ENTRIES) return;
+    this.manifest.gaps.push({
+      venue: e.venue,
+      symbol: e.symbol,
+      tsRecv: e.tsRecv.toString(),
+      kind: k,
+      fromSeq: e.fromSeq?.toString() ?? null,
+      toSeq: e.toSeq?.toString() ?? null,
+      detail: e.detail,
+    });
+  }
+
+  private openSegment(kind: CaptureKind, venue: string, date: string): Segment {
+    const dir = partitionDir(this.root, kind, venue, date);
+    const rel = relativePath(kind, venue, date, this.groupName, SEGMENT_EXT);
+    try {
+      mkdirSync(dir, { recursive: true });
+      const fd = openSync(join(this.root, rel), 'a');
+      const seg: Segment = { kind, venue, date, rel, builder: createRowBuilder(kind), fd };
+      this.segments.set(`${kind}\u0000${venue}`, seg);
+      return seg;
+    } catch (error) {
+      throw ioError(`capture ${join(this.root, rel)}: cannot open the segment`, error);
+    }
+  }
+
+  /** Starts a new rotation group at an event stamped `ts`. */
+  private rotate(ts: bigint): void {
+    this.closeGroup();
+    this.groupName = groupName(this.next);
+    const r = this.rotateNs;
+    const q = ts / r - (ts % r < 0n ? 1n : 0n);
+    const nextBoundary = (q + 1n) * r;
+    const day = 86_400_000_000_000n;
+    const midnight = (ts / day + 1n) * day;
+    this.groupEnd = nextBoundary < midnight ? nextBoundary : midnight; // a group never spans two dates
+    this.groupRows = 0;
+  }
+
+  /** Flushes and closes the open segments, and queues them for finalization. */
+  private closeGroup(): void {
+    this.flush();
+    for (const seg of this.segments.values()) {
+      closeSync(seg.fd);
+      const job = this.finalizer.run(this.root, seg.rel, seg.kind).then(
+        (entry) => this.finalized(seg.rel, entry),
+        (error: unknown) => this.options.onError?.(ioError(`capture ${join(this.root, seg.rel)}: finalizing failed`, error)),
+      );
+      this.finalizing.add(job);
+      void job.finally(() => this.finalizing.delete(job));
+    }
+    this.segments.clear();
+  }
+
+  private finalized(rel: string, entry: FileEntry): void {
+    const files = this.manifest.files;
+    const at = files.findIndex((f) => f.path === entry.path);
+    if (at >= 0) files[at] = entry;
+    else files.push(entry);
+    this.counters.filesFinalized++;
+    writeManifest(this.root, this.manifest);
+    // Only now, with the Parquet file listed, is the segment redundant.
+    unlinkSync(join(this.root, rel));
+  }
+
+  /**
+   * Writes every buffered row to its segment file now, then confirms them: `.flushed` records
+   * the next recv_seq, so every row below it is on disk in every segment. A crash during a flush
+   * leaves some segments with the new chunk and some without; repair drops the unconfirmed
+   * chunks, so a crash always loses a suffix of the stream (at most one flush window), never
+   * rows from the middle.
+   */
+  flush(): void {
+    let wrote = false;
+    for (const seg of this.segments.values()) wrote = this.flushSegment(seg) || wrote;
+    if (wrote) this.writeMark();
+  }
+
+  private writeMark(): void {
+    try {
+      writeSync(this.markFd, `${this.session.id} ${this.next}`.padEnd(48), 0);
+      if (this.fsync) fdatasyncSync(this.markFd);
+    } catch (error) {
+      throw ioError(`capture ${join(this.root, FLUSHED)}: writing failed`, error);
+    }
+  }
+
+  private flushSegment(seg: Segment): boolean {
+    const rows = seg.builder.rows;
+    if (rows === 0) return false;
+    const bytes = tableToIPC(seg.builder.table(), 'stream');
+    try {
+      writeSync(seg.fd, bytes);
+      if (this.fsync) fdatasyncSync(seg.fd);
+    } catch (error) {
+      throw ioError(`capture ${join(this.root, seg.rel)}: writing failed`, error);
+    }
+    seg.builder.reset();
+    this.counters.rowsFlushed += rows;
+    this.counters.bytesFlushed += bytes.byteLength;
+    this.counters.lastFlushedTsRecv = this.lastTsRecv;
+    return true;
+  }
+
+  private scheduleFlush(): void {
+    if (this.closed) return;
+    const clock = this.options.clock;
+    this.timer = clock.setTimer(clock.now() + this.flushNs, () => {
+      this.timer = null;
+      try {
+        this.flush();
+      } catch (error) {
+        this.options.onError?.(ioError(`capture ${this.root}: flush failed`, error));
+      }
+      this.scheduleFlush();
+    });
+  }
+
+  /**
+   * Flushes, finalizes every open segment, waits for all finalizations, and closes the session
+   * at `end` (the engine's `finishedAt`; the replay ends its clock there).
+   */
+  async close(end: bigint = this.options.clock.now()): Promise<Manifest> {
+    if (this.closed) return this.manifest;
+    this.closed = true;
+    if (this.timer !== null) this.options.clock.clearTimer(this.timer);
+    this.closeGroup();
+    await Promise.all([...this.finalizing]);
+    await this.finalizer.close();
+    this.session.end = end.toString();
+    this.session.clean = true;
+    this.session.lastRecvSeq = (this.next - 1n).toString();
+    this.manifest.nextRecvSeq = this.next.toString();
+    writeManifest(this.root, this.manifest);
+    closeSync(this.markFd);
+    unlinkSync(join(this.root, FLUSHED)); // a clean end: nothing to repair
+    releaseLock(this.root);
+    return this.manifest;
+  }
+
+  stats(): WriterStats {
+    return { ...this.counters, finalizing: this.finalizing.size };
+  }
+}
