@@ -1,0 +1,8 @@
+/**
+ * @mdcap/replay: replays a capture through the DataProvider contract, in the documented total
+ * order, on a virtual clock paced at any speed, so the same RealtimeEngine runs a strategy
+ * unchanged.
+ */
+export { ReplayProvider, parseSpeed } from './replay-provider.js';
+export type { ReplayOptions, ReplaySpeed, ReplayStats } from './replay-provider.js';
+export { GroupMerger } from './merge.js';

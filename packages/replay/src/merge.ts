@@ -1,0 +1,106 @@
+import type { CaptureFile, CaptureReader, DecodedBatch, ReadFilter } from '@mdcap/capture';
+
+/**
+ * Merges the files of one rotation group into replay order. Within a capture, replay order is
+ * `recv_seq` (the arrival counter the writer assigned, which follows ts_recv); the group's files
+ * hold disjoint subsets of it, so the next row is simply the one whose recv_seq is smallest among
+ * the heads of the (few) files. The head values are plain numbers read from the uint64 column's
+ * 32-bit halves, so the merge allocates nothing per row.
+ */
+
+interface Cursor {
+  readonly file: CaptureFile;
+  readonly iterator: AsyncGenerator<DecodedBatch>;
+  batch: DecodedBatch | null;
+  seqs: Float64Array;
+  i: number;
+  /** The next batch, already being read and decoded (decoding runs ahead of dispatch). */
+  next: Promise<IteratorResult<DecodedBatch>> | null;
+}
+
+function seqNumbers(b: DecodedBatch): Float64Array {
+  const words = new Uint32Array(b.recvSeq.buffer, b.recvSeq.byteOffset, b.recvSeq.length * 2);
+  const out = new Float64Array(b.length);
+  for (let i = 0; i < b.length; i++) out[i] = words[2 * i]! + words[2 * i + 1]! * 4294967296;
+  return out;
+}
+
+export class GroupMerger {
+  private readonly cursors: Cursor[];
+
+  constructor(reader: CaptureReader, files: readonly CaptureFile[], filter: ReadFilter) {
+    this.cursors = files.map((file) => ({
+      file,
+      iterator: reader.batches(file, filter),
+      batch: null,
+      seqs: new Float64Array(0),
+      i: 0,
+      next: null,
+    }));
+  }
+
+  /** Loads the first batch of every file. */
+  async start(): Promise<void> {
+    for (const c of this.cursors) {
+      c.next = c.iterator.next();
+      await this.advance(c);
+    }
+  }
+
+  private async advance(c: Cursor): Promise<void> {
+    const r = await c.next!;
+    if (r.done === true) {
+      c.batch = null;
+      c.next = null;
+      return;
+    }
+    c.batch = r.value;
+    c.seqs = seqNumbers(r.value);
+    c.i = 0;
+    c.next = c.iterator.next(); // read ahead while this batch is dispatched
+    if (c.batch.length === 0) await this.advance(c);
+  }
+
+  /**
+   * Fills `batches`/`rows` with up to `max` rows in replay order (the batch of each row and its
+   * index in it) and returns how many; 0 when the group is exhausted.
+   */
+  async take(batches: DecodedBatch[], rows: Int32Array, max: number): Promise<number> {
+    const cs = this.cursors;
+    let n = 0;
+    while (n < max) {
+      let best: Cursor | null = null;
+      let bestSeq = Infinity;
+      let limit = Infinity;
+      for (let k = 0; k < cs.length; k++) {
+        const c = cs[k]!;
+        if (c.batch === null) continue;
+        const s = c.seqs[c.i]!;
+        if (s < bestSeq) {
+          limit = bestSeq;
+          bestSeq = s;
+          best = c;
+        } else if (s < limit) {
+          limit = s;
+        }
+      }
+      if (best === null) break;
+      // The run of rows from `best` that come before every other file's next row.
+      const b = best.batch!;
+      const seqs = best.seqs;
+      const end = b.length;
+      let i = best.i;
+      while (i < end && n < max && seqs[i]! < limit) {
+        batches[n] = b;
+        rows[n++] = i++;
+      }
+      best.i = i;
+      if (i >= end) await this.advance(best);
+    }
+    return n;
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.cursors) await c.iterator.return(undefined);
+  }
+}

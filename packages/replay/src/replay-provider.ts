@@ -1,0 +1,369 @@
+import { CaptureReader, instrumentFromJson } from '@mdcap/capture';
+import type { DecodedBatch, ReadFilter } from '@mdcap/capture';
+import {
+  ALL_SYMBOLS,
+  ConfigError,
+  createStatus,
+  describeValue,
+  LiveClock,
+  MdcapError,
+  nextTurn,
+  nsToIso,
+  PauseGate,
+  SUBSCRIPTION_KINDS,
+  VirtualClock,
+} from '@mdcap/core';
+import type { Clock, DataProvider, EventSink, Instrument, MarketEvent, SubscriptionKind } from '@mdcap/core';
+import { GroupMerger } from './merge.js';
+
+/** `max`, or a positive multiple of real time. */
+export type ReplaySpeed = number | 'max';
+
+export interface ReplayOptions {
+  /** Default `max`: as fast as the engine takes events. */
+  readonly speed?: ReplaySpeed;
+  /** Only events with tsRecv at or after this (ns). */
+  readonly from?: bigint;
+  /** Only events with tsRecv before this (ns). */
+  readonly to?: bigint;
+  /** The virtual clock to run (default: a new one at the start of the data). */
+  readonly clock?: VirtualClock;
+  /** Wall clock for pacing (default a LiveClock). */
+  readonly wallClock?: Clock;
+  /** Rows per decoded batch (default 65,536). */
+  readonly batchSize?: number;
+}
+
+export interface ReplayStats {
+  /** Events delivered, `marks` included. */
+  readonly events: number;
+  /** `gap` statuses the replay added itself (between recording sessions, at a seek): not rows of the capture. */
+  readonly marks: number;
+  /** Pacing error (dispatch time − intended time), ns, over paced events. */
+  readonly pacing: { readonly samples: number; readonly p50: number; readonly p99: number; readonly max: number };
+}
+
+/** Parses `10x`, `0.5x`, `2`, `max`. */
+export function parseSpeed(text: string | number): ReplaySpeed {
+  if (text === 'max') return 'max';
+  const m = typeof text === 'number' ? [String(text), String(text)] : /^(\d+(?:\.\d+)?)x?$/.exec(text.trim());
+  const v = m === null ? NaN : Number(m[1]);
+  if (!Number.isFinite(v) || v <= 0) {
+    throw new ConfigError(
+      'MDCAP_ERR_INVALID_OPTION',
+      `speed: expected max or a positive multiple such as 1x, 10x or 0.5x, found ${describeValue(text)}`,
+    );
+  }
+  return v;
+}
+
+/** Rows merged per run; the pump yields to the event loop between runs. */
+const RUN = 4096;
+/** Sleep on a host timer until this close to the target, then step in event-loop turns. */
+const SPIN_NS = 1_500_000n;
+
+/**
+ * Replays a capture through the {@link DataProvider} contract, so `new RealtimeEngine(replay)`
+ * runs a strategy unchanged. Events come in replay order (docs/capture.md): within a capture the
+ * order the recorder received them (`recv_seq`), which follows `tsRecv`. The virtual clock
+ * follows the events; at `max` speed it runs as fast as the engine takes them, otherwise each
+ * event and each clock timer (bar closes) is dispatched at its paced wall time. Recorded
+ * statuses (gaps, disconnects, checksum results) are replayed as events. At the end the clock
+ * moves to the recording's end time, so bars close as they did live.
+ */
+export class ReplayProvider implements DataProvider {
+  readonly venue: string;
+  readonly clock: VirtualClock;
+  readonly kinds: readonly SubscriptionKind[] = SUBSCRIPTION_KINDS;
+  readonly validatesEvents = true;
+  readonly reader: CaptureReader;
+  private readonly wall: Clock;
+  private speed: ReplaySpeed;
+  private readonly from: bigint | undefined;
+  private readonly to: bigint | undefined;
+  private readonly batchSize: number;
+  private readonly gate = new PauseGate();
+  private sink: EventSink | null = null;
+  private connection = 0;
+  private readonly subscribed = new Map<string, ReadonlySet<string>>();
+  private pumping = false;
+  private seekTo: bigint | null = null;
+  /** Pacing anchor: virtual time v0 at wall time w0. */
+  private v0 = 0n;
+  private w0 = 0n;
+  private paced = false;
+  private events = 0;
+  private marks = 0;
+  private readonly pacingErrors: number[] = [];
+
+  private constructor(reader: CaptureReader, options: ReplayOptions) {
+    this.reader = reader;
+    const m = reader.manifest;
+    this.venue = m.feed;
+    this.speed = options.speed ?? 'max';
+    if (this.speed !== 'max') parseSpeed(this.speed);
+    this.from = options.from;
+    this.to = options.to;
+    if (this.from !== undefined && this.to !== undefined && this.from >= this.to) {
+      throw new MdcapError(
+        'MDCAP_ERR_REPLAY_RANGE',
+        `replay: expected from before to, found from ${nsToIso(this.from)} and to ${nsToIso(this.to)}`,
+      );
+    }
+    this.batchSize = options.batchSize ?? 65_536;
+    const first = m.sessions[0]?.start;
+    const start = this.from ?? (first === undefined ? 0n : BigInt(first));
+    this.clock = options.clock ?? new VirtualClock(start);
+    this.wall = options.wallClock ?? new LiveClock();
+  }
+
+  /**
+   * Opens a capture for replay.
+   * @throws {CaptureError} for a missing, newer or corrupt capture; {@link MdcapError}
+   *   `MDCAP_ERR_REPLAY_RANGE` for from ≥ to; `MDCAP_ERR_INVALID_OPTION` for a bad speed.
+   */
+  static open(root: string, options: ReplayOptions = {}): ReplayProvider {
+    return new ReplayProvider(CaptureReader.open(root), options);
+  }
+
+  /** Symbols the capture holds. */
+  get symbols(): string[] {
+    return this.reader.manifest.symbols;
+  }
+
+  instruments(): Instrument[] {
+    return this.reader.manifest.instruments.map(instrumentFromJson);
+  }
+
+  connect(sink: EventSink): Promise<void> {
+    this.connection++;
+    this.sink = sink;
+    this.subscribed.clear();
+    return Promise.resolve();
+  }
+
+  subscribe(symbol: string, kinds: readonly SubscriptionKind[]): Promise<void> {
+    if (!this.reader.manifest.symbols.includes(symbol)) {
+      return Promise.reject(
+        new MdcapError(
+          'MDCAP_ERR_UNKNOWN_SYMBOL',
+          `replay: expected a symbol of the capture (${this.reader.manifest.symbols.join(', ')}), found ${describeValue(symbol)}`,
+          { details: { symbol } },
+        ),
+      );
+    }
+    this.subscribed.set(symbol, new Set(kinds));
+    return Promise.resolve();
+  }
+
+  ready(): void {
+    if (this.sink === null || this.pumping) return;
+    this.pumping = true;
+    const connection = this.connection;
+    const sink = this.sink;
+    void this.pump(connection, sink).finally(() => (this.pumping = false));
+  }
+
+  disconnect(): Promise<void> {
+    this.connection++;
+    this.sink = null;
+    this.gate.resume();
+    return Promise.resolve();
+  }
+
+  pause(): void {
+    this.gate.pause();
+  }
+
+  resume(): void {
+    if (this.gate.paused && this.paced) this.rebase(); // no burst to catch up after a pause
+    this.gate.resume();
+  }
+
+  /** Changes the speed from the next event on. */
+  setSpeed(speed: ReplaySpeed): void {
+    this.speed = speed === 'max' ? 'max' : parseSpeed(speed);
+    this.paced = false;
+  }
+
+  /**
+   * Skips ahead: events before `t` are not delivered. A `gap` status marks the jump, so books
+   * and bars reset as they would after lost data. Backwards is not possible (the engine's state
+   * cannot be rewound): start a new replay instead.
+   */
+  seek(t: bigint): void {
+    const now = this.clock.now();
+    if (t < now) {
+      throw new MdcapError(
+        'MDCAP_ERR_REPLAY_RANGE',
+        `seek: expected a time at or after the replay's ${nsToIso(now)}, found ${nsToIso(t)} (start a new replay to go back)`,
+      );
+    }
+    this.seekTo = t;
+  }
+
+  stats(): ReplayStats {
+    const s = [...this.pacingErrors].sort((a, b) => a - b);
+    const q = (p: number): number => (s.length === 0 ? 0 : s[Math.min(s.length - 1, Math.floor(p * s.length))]!);
+    return { events: this.events, marks: this.marks, pacing: { samples: s.length, p50: q(0.5), p99: q(0.99), max: s[s.length - 1] ?? 0 } };
+  }
+
+  private accepts(e: MarketEvent): boolean {
+    if (e.type === 'status' && e.symbol === ALL_SYMBOLS) return true;
+    const kinds = this.subscribed.get(e.symbol);
+    return kinds !== undefined && (e.type === 'status' || kinds.has(e.type));
+  }
+
+  private rebase(): void {
+    this.v0 = this.clock.now();
+    this.w0 = this.wall.now();
+    this.paced = true;
+  }
+
+  /** Waits until the wall time at which virtual time `v` is due. */
+  private async paceTo(v: bigint): Promise<void> {
+    const speed = this.speed;
+    if (speed === 'max') return;
+    if (!this.paced) this.rebase();
+    const target = this.w0 + BigInt(Math.round(Number(v - this.v0) / speed));
+    for (;;) {
+      const left = target - this.wall.now();
+      if (left <= 0n) break;
+      if (left > SPIN_NS) {
+        await new Promise<void>((resolve) => this.wall.setTimer(target - SPIN_NS, resolve));
+      } else {
+        await nextTurn();
+      }
+    }
+    const err = Number(this.wall.now() - target);
+    if (this.pacingErrors.length < 1_000_000) this.pacingErrors.push(err);
+  }
+
+  /** Paced: fire the clock's timers due before `v` at their own wall times. */
+  private async timersBefore(v: bigint, live: () => boolean): Promise<void> {
+    for (;;) {
+      const due = this.clock.nextDue();
+      if (due === null || due >= v || !live()) return;
+      if (due > this.clock.now()) {
+        await this.paceTo(due);
+        if (!live()) return;
+      }
+      this.clock.runDue(due);
+    }
+  }
+
+  private sessionGap(prevEnd: bigint, next: bigint, id: number): MarketEvent {
+    return createStatus({
+      venue: this.venue,
+      symbol: ALL_SYMBOLS,
+      tsEvent: prevEnd,
+      tsRecv: prevEnd,
+      kind: 'gap',
+      detail: `recording session ${id} ended at ${nsToIso(prevEnd)}; the next one starts at ${nsToIso(next)}`,
+    });
+  }
+
+  private async pump(connection: number, sink: EventSink): Promise<void> {
+    const live = (): boolean => this.connection === connection;
+    await nextTurn(); // let the caller of start() attach its consumers first
+    const sessions = this.reader.manifest.sessions;
+    const ends = sessions.map((s) => (s.end === null ? null : BigInt(s.end)));
+    const lastEnd = ends.reduce<bigint | null>((acc, e) => (e === null ? acc : acc === null || e > acc ? e : acc), null);
+    const starts = sessions.map((s) => Number(s.firstRecvSeq));
+    const filter: ReadFilter = {
+      ...(this.from === undefined ? {} : { from: this.from }),
+      ...(this.to === undefined ? {} : { to: this.to }),
+      symbols: new Set(this.subscribed.keys()),
+      batchSize: this.batchSize,
+    };
+    const batches: DecodedBatch[] = [];
+    const rows = new Int32Array(RUN);
+    let session = 0;
+    try {
+      groups: for (const group of this.reader.groups()) {
+        const files = group.files.filter((f) => this.reader.mayMatch(f, filter));
+        if (files.length === 0) continue;
+        const merger = new GroupMerger(this.reader, files, filter);
+        try {
+          await merger.start();
+          for (;;) {
+            if (!live()) return;
+            const n = await merger.take(batches, rows, RUN);
+            if (n === 0) break;
+            for (let j = 0; j < n; j++) {
+              const b = batches[j]!;
+              const i = rows[j]!;
+              const ts = b.tsRecv[i]!;
+              if (this.to !== undefined && ts >= this.to) break groups;
+              if (this.from !== undefined && ts < this.from) continue;
+              if (this.seekTo !== null) {
+                if (ts < this.seekTo) continue;
+                this.push(sink, this.jumpTo(this.seekTo));
+                this.marks++;
+              }
+              // Crossing into the next recording session: the clock first reaches the end of
+              // the previous one (its bars close as they did), and a gap marks the hole.
+              if (session + 1 < sessions.length) {
+                const rs = b.recvSeqNumber(i);
+                if (rs >= starts[session + 1]!) {
+                  while (session + 1 < sessions.length && rs >= starts[session + 1]!) session++;
+                  const end = ends[session - 1] ?? null;
+                  if (end !== null && end <= ts) {
+                    if (this.speed !== 'max') await this.timersBefore(end + 1n, live);
+                    this.clock.runDue(end);
+                    this.push(sink, this.sessionGap(end, ts, sessions[session - 1]!.id));
+                    this.marks++;
+                  }
+                }
+              }
+              const e = b.event(i);
+              if (!this.accepts(e)) continue;
+              if (this.speed !== 'max') {
+                await this.timersBefore(ts, live);
+                await this.paceTo(ts);
+              }
+              if (this.gate.paused) await this.gate.open();
+              if (!live()) return;
+              this.push(sink, e);
+            }
+            await nextTurn(); // let the event loop breathe between runs
+          }
+        } finally {
+          await merger.close();
+        }
+      }
+      if (!live()) return;
+      // The end of the recording: move the clock where the recorder stopped, so timers due
+      // before it (bar closes) fire as they did live; then the data ends.
+      let end = lastEnd;
+      if (this.to !== undefined && (end === null || this.to < end)) end = this.to;
+      if (end !== null && end > this.clock.now()) {
+        if (this.speed !== 'max') await this.timersBefore(end + 1n, live);
+        if (live()) this.clock.runDue(end);
+      }
+      if (live()) sink.end();
+    } catch (error) {
+      if (live()) sink.end(error);
+    }
+  }
+
+  private push(sink: EventSink, e: MarketEvent): void {
+    sink.push(e);
+    this.events++;
+  }
+
+  /** Carries out a seek: moves the clock and marks the jump with a gap. */
+  private jumpTo(t: bigint): MarketEvent {
+    this.seekTo = null;
+    this.clock.runDue(t);
+    this.paced = false;
+    return createStatus({
+      venue: this.venue,
+      symbol: ALL_SYMBOLS,
+      tsEvent: t,
+      tsRecv: t,
+      kind: 'gap',
+      detail: `replay skipped ahead to ${nsToIso(t)}`,
+    });
+  }
+}
