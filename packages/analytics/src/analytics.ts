@@ -1,0 +1,361 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { CAPTURE_KINDS, readManifest } from '@mdcap/capture';
+import type { CaptureKind, Manifest } from '@mdcap/capture';
+import { BarFlags, CaptureError, ConfigError, createBar, describeValue, formatDecimal, MdcapError } from '@mdcap/core';
+import type { Bar } from '@mdcap/core';
+
+/** A row of a query, JSON-friendly: 64-bit integers, decimals and timestamps as strings. */
+export type Row = Record<string, string | number | boolean | null | unknown[] | Record<string, unknown>>;
+
+export interface BarQueryOptions {
+  /** Interval(s) in seconds. */
+  readonly intervals: readonly number[];
+  /** The engine's grace (default 250 ms, as the engine's default). */
+  readonly graceMs?: number;
+  /** Bucket on `tsEvent` (default, as the engine) or `tsRecv`. */
+  readonly timestamp?: 'tsEvent' | 'tsRecv';
+}
+
+/** 10^-k for k = 0…18 as DECIMAL(19,18): multiplying by it scales a mantissa exactly (no division, which DuckDB does in DOUBLE). */
+const POW10_NEG = `[${Array.from({ length: 19 }, (_, k) => `'${k === 0 ? '1' : `0.${'0'.repeat(k - 1)}1`}'`).join(',')}]::DECIMAL(19,18)[]`;
+
+function dec(mantissa: string, scale: string): string {
+  return `CAST(${mantissa} AS DECIMAL(19,0)) * (${POW10_NEG})[${scale} + 1]`;
+}
+
+/** The raw columns of each kind, for empty views when a kind has no files yet. */
+const RAW_COLUMNS: Readonly<Record<CaptureKind, string>> = {
+  trades: 'price BIGINT, size BIGINT, price_scale UTINYINT, size_scale UTINYINT, side VARCHAR, trade_id VARCHAR',
+  quotes: 'bid_price BIGINT, bid_size BIGINT, ask_price BIGINT, ask_size BIGINT, price_scale UTINYINT, size_scale UTINYINT',
+  book_updates: 'side VARCHAR, price BIGINT, size BIGINT, price_scale UTINYINT, size_scale UTINYINT, flags USMALLINT',
+  order_updates:
+    'action VARCHAR, order_id VARCHAR, order_id_is_int BOOLEAN, side VARCHAR, price BIGINT, size BIGINT, price_scale UTINYINT, size_scale UTINYINT, flags USMALLINT',
+  status: 'kind VARCHAR, from_seq UBIGINT, to_seq UBIGINT, ok BOOLEAN, detail VARCHAR',
+  bars: 'interval INTEGER, start TIMESTAMP_NS, "end" TIMESTAMP_NS, open BIGINT, high BIGINT, low BIGINT, close BIGINT, volume BIGINT, trades UINTEGER, price_scale UTINYINT, size_scale UTINYINT, flags USMALLINT',
+};
+const HEAD_COLUMNS = 'ts_recv TIMESTAMP_NS, ts_event TIMESTAMP_NS, recv_seq UBIGINT, venue VARCHAR, symbol VARCHAR, seq UBIGINT';
+
+/** The user-facing view of each kind over its raw table: exact decimals next to the mantissas. */
+const VIEW_SELECT: Readonly<Record<CaptureKind, string>> = {
+  trades: `ts_recv, ts_event, recv_seq, venue, symbol, seq, ${dec('price', 'price_scale')} AS price, ${dec('size', 'size_scale')} AS size, side, trade_id,
+    price AS price_mantissa, size AS size_mantissa, price_scale, size_scale`,
+  quotes: `ts_recv, ts_event, recv_seq, venue, symbol, seq, ${dec('bid_price', 'price_scale')} AS bid_price, ${dec('bid_size', 'size_scale')} AS bid_size,
+    ${dec('ask_price', 'price_scale')} AS ask_price, ${dec('ask_size', 'size_scale')} AS ask_size,
+    bid_price AS bid_price_mantissa, bid_size AS bid_size_mantissa, ask_price AS ask_price_mantissa, ask_size AS ask_size_mantissa, price_scale, size_scale`,
+  book_updates: `ts_recv, ts_event, recv_seq, venue, symbol, seq, side, ${dec('price', 'price_scale')} AS price, ${dec('size', 'size_scale')} AS size, flags,
+    price AS price_mantissa, size AS size_mantissa, price_scale, size_scale`,
+  order_updates: `ts_recv, ts_event, recv_seq, venue, symbol, seq, action, order_id, side, ${dec('price', 'price_scale')} AS price, ${dec('size', 'size_scale')} AS size, flags,
+    price AS price_mantissa, size AS size_mantissa, price_scale, size_scale`,
+  status: 'ts_recv, ts_event, recv_seq, venue, symbol, seq, kind, from_seq, to_seq, ok, detail',
+  bars: `ts_recv, ts_event, recv_seq, venue, symbol, seq, interval, start, "end", ${dec('open', 'price_scale')} AS open, ${dec('high', 'price_scale')} AS high,
+    ${dec('low', 'price_scale')} AS low, ${dec('close', 'price_scale')} AS close, ${dec('volume', 'size_scale')} AS volume, trades, flags, price_scale, size_scale`,
+};
+
+/** View names: the kinds, with `trades` etc. as they are. */
+export const VIEW_NAMES: readonly CaptureKind[] = CAPTURE_KINDS;
+
+function hasParquet(dir: string): boolean {
+  if (!existsSync(dir)) return false;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.isDirectory() ? hasParquet(join(dir, e.name)) : e.name.endsWith('.parquet')) return true;
+  }
+  return false;
+}
+
+/** `a INT, "b" VARCHAR` → `NULL::INT AS a, NULL::VARCHAR AS "b"`. */
+function typedNulls(columns: string): string {
+  return columns
+    .split(',')
+    .map((c) => {
+      const [name, type] = c.trim().split(/\s+/) as [string, string];
+      return `NULL::${type} AS ${name}`;
+    })
+    .join(', ');
+}
+
+/** DuckDB's messages span lines (`LINE 1: …` and a caret); errors are printed as one line. */
+function oneLine(error: unknown): string {
+  return String((error as Error).message)
+    .replace(/\s*\n\s*/g, ' ')
+    .trim();
+}
+
+function sqlString(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
+/**
+ * DuckDB over a capture root. Each kind is a view (`trades`, `quotes`, `book_updates`,
+ * `order_updates`, `status`, `bars`) over its Parquet files, with exact `DECIMAL(38,18)` prices
+ * and sizes next to the raw mantissas and scales, and `TIMESTAMP_NS` times (UTC). The raw tables
+ * are `raw_<kind>`. Finalized files only: a segment still being written is not queried.
+ */
+export class CaptureAnalytics {
+  private constructor(
+    readonly root: string,
+    readonly manifest: Manifest,
+    private readonly instance: DuckDBInstance,
+    private readonly con: DuckDBConnection,
+  ) {}
+
+  /**
+   * @throws {CaptureError} for a missing, empty or newer capture.
+   */
+  static async open(root: string): Promise<CaptureAnalytics> {
+    const manifest = readManifest(root);
+    const instance = await DuckDBInstance.create(':memory:', { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' });
+    const con = await instance.connect();
+    for (const kind of CAPTURE_KINDS) {
+      const dir = join(root, kind);
+      const raw = hasParquet(dir)
+        ? `SELECT * FROM read_parquet(${sqlString(join(dir, '**', '*.parquet'))}, hive_partitioning = false, union_by_name = true)`
+        : `SELECT ${typedNulls(`${HEAD_COLUMNS}, ${RAW_COLUMNS[kind]}`)} WHERE false`; // no files yet: an empty, typed view
+      await con.run(`CREATE VIEW raw_${kind} AS ${raw}`);
+      await con.run(`CREATE VIEW ${kind} AS SELECT ${VIEW_SELECT[kind]} FROM raw_${kind}`);
+    }
+    return new CaptureAnalytics(root, manifest, instance, con);
+  }
+
+  /** Runs any SQL over the views; rows come back JSON-friendly. */
+  async query(sql: string): Promise<Row[]> {
+    const rows: Row[] = [];
+    for await (const chunk of this.stream(sql)) rows.push(...chunk);
+    return rows;
+  }
+
+  /**
+   * Streams the rows of any SQL over the views, a chunk at a time.
+   * @throws {MdcapError} `MDCAP_ERR_QUERY` with DuckDB's message.
+   */
+  async *stream(sql: string): AsyncGenerator<Row[]> {
+    let result;
+    try {
+      result = await this.con.stream(sql);
+    } catch (error) {
+      throw new MdcapError('MDCAP_ERR_QUERY', `query failed: ${oneLine(error)}`, { cause: error, details: { sql } });
+    }
+    try {
+      for await (const rows of result.yieldRowObjectJson()) yield rows;
+    } catch (error) {
+      throw new MdcapError('MDCAP_ERR_QUERY', `query failed: ${oneLine(error)}`, { cause: error, details: { sql } });
+    }
+  }
+
+  /** The time the recording ends (where a replay ends its clock): the last session's end. */
+  endOfData(): bigint | null {
+    let end: bigint | null = null;
+    for (const s of this.manifest.sessions) if (s.end !== null && (end === null || BigInt(s.end) > end)) end = BigInt(s.end);
+    return end;
+  }
+
+  /**
+   * OHLCV bars computed by DuckDB with exactly the engine's rules (docs/engine.md): buckets
+   * aligned to the epoch on tsEvent (or tsRecv); a trade is left out if its bucket had closed
+   * (bucket end + grace ≤ its tsRecv); open and close by replay order; a bucket overlapping a
+   * recorded gap, resync, failed checksum or disconnect carries the Gap flag; buckets still open
+   * at the end of the recording close there, Partial if their end is past it. Same order as the
+   * engine emits them. The result equals `mdcap replay --bars` event for event.
+   */
+  async bars(options: BarQueryOptions): Promise<Bar[]> {
+    const grace = options.graceMs ?? 250;
+    if (!Number.isInteger(grace) || grace < 0)
+      throw new ConfigError('MDCAP_ERR_INVALID_OPTION', `grace: expected an integer of 0 ms or more, found ${describeValue(grace)}`);
+    for (const s of options.intervals) {
+      if (!Number.isInteger(s) || s <= 0) {
+        throw new ConfigError(
+          'MDCAP_ERR_BAR_INTERVAL',
+          `bar interval: expected a positive integer number of seconds, found ${describeValue(s)}`,
+        );
+      }
+    }
+    const G = BigInt(grace) * 1_000_000n;
+    const end = this.endOfData();
+    const tk = options.timestamp === 'tsRecv' ? 'tr' : 'te';
+    // Gaps between recording sessions, as the replay marks them.
+    const sessionGaps = this.manifest.sessions
+      .slice(1)
+      .map((s, i) => {
+        const prev = this.manifest.sessions[i]!;
+        return prev.end === null
+          ? null
+          : `(${sqlString(prev.feed)}, '*', ${BigInt(s.firstRecvSeq) * 2n - 1n}, ${prev.end}, ${prev.end}, 'gap', NULL)`;
+      })
+      .filter((v): v is string => v !== null);
+    const out: (Bar & { closeAt: bigint; order: bigint })[] = [];
+    for (const seconds of options.intervals) {
+      const I = BigInt(seconds) * 1_000_000_000n;
+      const sql = `
+WITH t AS (
+  SELECT venue, symbol, recv_seq::HUGEINT * 2 AS ord, epoch_ns(ts_event)::HUGEINT AS te, epoch_ns(ts_recv)::HUGEINT AS tr,
+         price, size, price_scale, size_scale
+  FROM raw_trades
+),
+tb AS (SELECT *, ${tk} - (((${tk} % ${I}) + ${I}) % ${I}) AS bstart FROM t),
+series AS (SELECT venue, symbol, min(ord) AS first_ord FROM t GROUP BY ALL),
+bars AS (
+  SELECT venue, symbol, bstart, bstart + ${I} AS bend,
+         arg_min(price, ord) AS open, max(price) AS high, min(price) AS low, arg_max(price, ord) AS close,
+         sum(size)::HUGEINT AS volume, count(*) AS trades,
+         arg_min(price_scale, ord) AS price_scale, arg_min(size_scale, ord) AS size_scale
+  FROM tb WHERE bstart + ${I} + ${G} > tr
+  GROUP BY venue, symbol, bstart
+),
+st AS (
+  SELECT venue, symbol, recv_seq::HUGEINT * 2 AS ord, epoch_ns(ts_event)::HUGEINT AS te, epoch_ns(ts_recv)::HUGEINT AS tr, kind, ok FROM raw_status
+  ${sessionGaps.length > 0 ? `UNION ALL SELECT * FROM (VALUES ${sessionGaps.join(', ')}) v(venue, symbol, ord, te, tr, kind, ok)` : ''}
+),
+gs AS (
+  SELECT *, ${tk} AS tk FROM st
+  WHERE kind IN ('gap', 'resync', 'disconnected', 'reconnected') OR (kind = 'checksum' AND ok = false)
+),
+last_trade AS (
+  SELECT s.ord AS sord, t.symbol, arg_max(t.${tk}, t.ord) AS last_tk
+  FROM gs s JOIN t ON t.venue = s.venue AND (s.symbol = '*' OR t.symbol = s.symbol) AND t.ord < s.ord
+  GROUP BY s.ord, t.symbol
+),
+gfrom AS (
+  SELECT s.*, least(s.tk, coalesce((SELECT min(l.last_tk) FROM last_trade l WHERE l.sord = s.ord), s.tk)) AS gfrom FROM gs s
+),
+ranges AS (
+  SELECT venue, symbol, tr, gfrom AS rfrom,
+         CASE WHEN kind = 'disconnected'
+              THEN (SELECT min(r.tk) FROM gs r WHERE r.kind = 'reconnected' AND r.venue = g.venue AND r.symbol = g.symbol AND r.ord > g.ord)
+              ELSE tk END AS rto,
+         kind
+  FROM gfrom g
+  WHERE kind <> 'reconnected'
+     OR NOT EXISTS (SELECT 1 FROM gs d WHERE d.kind = 'disconnected' AND d.venue = g.venue AND d.symbol = g.symbol AND d.ord < g.ord)
+)
+SELECT b.venue, b.symbol, b.bstart::VARCHAR AS start, b.bend::VARCHAR AS bend, b.open::VARCHAR AS open, b.high::VARCHAR AS high,
+       b.low::VARCHAR AS low, b.close::VARCHAR AS close, b.volume::VARCHAR AS volume, b.trades::INTEGER AS trades,
+       b.price_scale::INTEGER AS price_scale, b.size_scale::INTEGER AS size_scale, s.first_ord::VARCHAR AS first_ord,
+       EXISTS (
+         SELECT 1 FROM ranges r
+         WHERE r.venue = b.venue AND (r.symbol = '*' OR r.symbol = b.symbol)
+           AND r.tr < b.bend + ${G}
+           AND r.rfrom < b.bend AND (r.rto IS NULL OR r.rto >= b.bstart)
+       ) AS gap
+FROM bars b JOIN series s USING (venue, symbol)`;
+      let rows: Row[];
+      try {
+        rows = await this.query(sql);
+      } catch (error) {
+        throw error instanceof MdcapError ? error : new CaptureError('MDCAP_ERR_QUERY', String(error));
+      }
+      for (const r of rows) {
+        const bend = BigInt(r['bend'] as string);
+        const naturalClose = bend + G;
+        const flushed = end !== null && naturalClose > end;
+        let flags = r['gap'] === true ? BarFlags.Gap : 0;
+        if (flushed && bend > end) flags |= BarFlags.Partial;
+        const closeAt = flushed ? end : naturalClose;
+        const bar = createBar({
+          venue: r['venue'] as string,
+          symbol: r['symbol'] as string,
+          tsEvent: bend,
+          tsRecv: closeAt,
+          interval: seconds,
+          start: BigInt(r['start'] as string),
+          end: bend,
+          open: BigInt(r['open'] as string),
+          high: BigInt(r['high'] as string),
+          low: BigInt(r['low'] as string),
+          close: BigInt(r['close'] as string),
+          volume: BigInt(r['volume'] as string),
+          trades: r['trades'] as number,
+          priceScale: r['price_scale'] as number,
+          sizeScale: r['size_scale'] as number,
+          flags,
+        });
+        out.push({ ...bar, closeAt: naturalClose, order: BigInt(r['first_ord'] as string) });
+      }
+    }
+    // The engine's emission order: by close time, then shorter interval, then the series that traded first.
+    out.sort((a, b) =>
+      a.closeAt !== b.closeAt
+        ? a.closeAt < b.closeAt
+          ? -1
+          : 1
+        : a.interval - b.interval || (a.order < b.order ? -1 : a.order > b.order ? 1 : 0),
+    );
+    return out.map(({ closeAt: _c, order: _o, ...bar }) => bar);
+  }
+
+  /**
+   * Volume-weighted average price per venue and symbol. The sums are exact (HUGEINT over the
+   * mantissas); the one division is done in bigint, rounded half up to 6 digits past the price
+   * scale. `notional` is exact.
+   */
+  async vwap(): Promise<Row[]> {
+    const rows = await this.query(`
+      SELECT venue, symbol, count(*) AS trades, any_value(price_scale)::INTEGER AS ps, any_value(size_scale)::INTEGER AS ss,
+             sum(price_mantissa::HUGEINT * size_mantissa::HUGEINT)::VARCHAR AS notional_m, sum(size_mantissa::HUGEINT)::VARCHAR AS volume_m
+      FROM trades GROUP BY ALL ORDER BY venue, symbol`);
+    return rows.map((r) => {
+      const ps = r['ps'] as number;
+      const ss = r['ss'] as number;
+      const notional = BigInt(r['notional_m'] as string);
+      const volume = BigInt(r['volume_m'] as string);
+      const extra = 6;
+      // notional has scale ps+ss, volume ss: notional / volume has scale ps; 6 more digits, rounded.
+      const q = volume === 0n ? null : (notional * 10n ** BigInt(extra) * 2n + volume) / (2n * volume);
+      return {
+        venue: r['venue'] as string,
+        symbol: r['symbol'] as string,
+        trades: r['trades'] as string,
+        vwap: q === null ? null : formatDecimal(q, ps + extra),
+        notional: formatDecimal(notional, ps + ss),
+        volume: formatDecimal(volume, ss),
+      };
+    });
+  }
+
+  /**
+   * Quoted spread statistics per venue and symbol, in price units, exact: the mean is an exact
+   * sum divided in bigint, rounded half up to 6 digits past the price scale.
+   */
+  async spreads(): Promise<Row[]> {
+    const rows = await this.query(`
+      SELECT venue, symbol, count(*) AS quotes, any_value(price_scale)::INTEGER AS ps,
+             min(ask_price - bid_price)::VARCHAR AS min, max(ask_price - bid_price)::VARCHAR AS max,
+             quantile_disc(ask_price - bid_price, 0.5)::VARCHAR AS median,
+             sum(ask_price_mantissa::HUGEINT - bid_price_mantissa::HUGEINT)::VARCHAR AS sum_m
+      FROM quotes WHERE bid_price IS NOT NULL AND ask_price IS NOT NULL GROUP BY ALL ORDER BY venue, symbol`);
+    return rows.map((r) => {
+      const n = BigInt(r['quotes'] as string);
+      const extra = 6;
+      const sum = BigInt(r['sum_m'] as string) * 10n ** BigInt(extra);
+      const mean = (sum * 2n + (sum >= 0n ? n : -n)) / (2n * n);
+      const { ps: _ps, sum_m: _s, ...rest } = r;
+      return { ...rest, mean: formatDecimal(mean, (r['ps'] as number) + extra) };
+    });
+  }
+
+  /** Every recorded gap, resync, disconnect, reconnect and checksum result, in order. */
+  async gapReport(): Promise<Row[]> {
+    return this.query(`
+      SELECT ts_recv::VARCHAR AS ts_recv, venue, symbol, kind, from_seq::VARCHAR AS from_seq, to_seq::VARCHAR AS to_seq, ok, detail
+      FROM status WHERE kind IN ('gap', 'resync', 'disconnected', 'reconnected', 'stale') OR (kind = 'checksum' AND ok = false)
+      ORDER BY recv_seq`);
+  }
+
+  /** `tsRecv − tsEvent` percentiles in microseconds, per venue and kind. */
+  async latency(): Promise<Row[]> {
+    const parts = ['trades', 'quotes', 'book_updates', 'order_updates'].map(
+      (k) => `SELECT venue, '${k}' AS kind, (epoch_ns(ts_recv) - epoch_ns(ts_event)) / 1000.0 AS us FROM raw_${k}`,
+    );
+    return this.query(`
+      SELECT venue, kind, count(*) AS events,
+             round(quantile_cont(us, 0.5), 1) AS p50_us, round(quantile_cont(us, 0.9), 1) AS p90_us,
+             round(quantile_cont(us, 0.99), 1) AS p99_us, round(max(us), 1) AS max_us
+      FROM (${parts.join(' UNION ALL ')}) GROUP BY ALL ORDER BY venue, kind`);
+  }
+
+  close(): void {
+    this.con.closeSync();
+    this.instance.closeSync();
+  }
+}
