@@ -1,0 +1,76 @@
+import { ConfigError, describeValue, isoToNs, MdcapError, parseDuration } from '@mdcap/core';
+
+/** A flag value that is out of range: `--flag: expected …, found …`. */
+export function badOption(flag: string, expected: string, found: unknown): ConfigError {
+  return new ConfigError('MDCAP_ERR_INVALID_OPTION', `${flag}: expected ${expected}, found ${describeValue(found)}`);
+}
+
+/** `A,B , C` → `['A', 'B', 'C']` (no empties, no repeats). */
+export function parseList(flag: string, text: string): string[] {
+  const items = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  if (items.length === 0) throw badOption(flag, 'a comma-separated list such as AAPL,MSFT', text);
+  return [...new Set(items)];
+}
+
+/** Items of a list that must come from a fixed set. */
+export function parseChoices<T extends string>(flag: string, text: string, allowed: readonly T[]): Set<T> {
+  const out = new Set<T>();
+  for (const item of parseList(flag, text)) {
+    if (!(allowed as readonly string[]).includes(item)) throw badOption(flag, `a comma-separated list of ${allowed.join(', ')}`, item);
+    out.add(item as T);
+  }
+  return out;
+}
+
+/** A positive duration: `500ms`, `30s`, `5m`, `1h`. */
+export function parseDurationOption(flag: string, text: string): bigint {
+  let ns: bigint;
+  try {
+    ns = parseDuration(text);
+  } catch {
+    throw badOption(flag, 'a duration such as 500ms, 30s, 5m or 1h', text);
+  }
+  if (ns <= 0n) throw badOption(flag, 'a positive duration', text);
+  return ns;
+}
+
+/** An integer in [min, max]. */
+export function parseIntOption(flag: string, text: string | number, min: number, max: number): number {
+  const s = String(text).trim();
+  const n = Number(s);
+  if (!/^-?\d+$/.test(s) || !Number.isSafeInteger(n) || n < min || n > max) throw badOption(flag, `an integer from ${min} to ${max}`, text);
+  return n;
+}
+
+/** Bar intervals in seconds: `60`, `60,300`. */
+export function parseIntervals(flag: string, text: string | number): number[] {
+  return parseList(flag, String(text)).map((s) => parseIntOption(flag, s, 1, 31_536_000));
+}
+
+/**
+ * A point in time: an RFC 3339 timestamp (`2024-01-02T14:31:00Z`, up to 9 fraction digits), an
+ * integer of ns since the epoch, or `+DURATION` after `base` (the capture's start).
+ */
+export function parseTime(flag: string, text: string, base: bigint | null): bigint {
+  const t = text.trim();
+  if (/^-?\d+$/.test(t)) return BigInt(t);
+  if (t.startsWith('+')) {
+    if (base === null) throw badOption(flag, 'an absolute time (the capture has no start time)', text);
+    let ns: bigint;
+    try {
+      ns = parseDuration(t.slice(1));
+    } catch {
+      throw badOption(flag, '+DURATION such as +30s or +5m after the capture start', text);
+    }
+    return base + ns;
+  }
+  try {
+    return isoToNs(t);
+  } catch (error) {
+    if (!(error instanceof MdcapError)) throw error;
+    throw badOption(flag, 'a time such as 2024-01-02T14:31:00Z, +5m (after the capture start) or integer nanoseconds', text);
+  }
+}

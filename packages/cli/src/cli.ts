@@ -1,0 +1,103 @@
+import { MdcapError } from '@mdcap/core';
+import yargs from 'yargs';
+import type { Argv } from 'yargs';
+import { EXIT } from './command.js';
+import type { Command } from './command.js';
+import { barsCommand } from './commands/bars.js';
+import { demoCommand } from './commands/demo.js';
+import { importCommand } from './commands/import.js';
+import { inspectCommand } from './commands/inspect.js';
+import { queryCommand } from './commands/query.js';
+import { recordCommand } from './commands/record.js';
+import { replayCommand } from './commands/replay.js';
+import { simCommand } from './commands/sim.js';
+import { verifyCommand } from './commands/verify.js';
+
+export const VERSION = '0.1.0';
+
+const COMMANDS: readonly Command<never>[] = [
+  demoCommand,
+  recordCommand,
+  replayCommand,
+  barsCommand,
+  queryCommand,
+  inspectCommand,
+  verifyCommand,
+  importCommand,
+  simCommand,
+] as readonly Command<never>[];
+
+const EPILOGUE = `Exit codes: 0 ok; 1 problems found (verify) or errors while running; 2 bad input (flags,
+paths, corrupt files), reported as one line with its MDCAP_ERR_* code; 3 internal error.
+Documentation: docs/cli.md (output formats), docs/capture.md (files), docs/errors.md (codes).`;
+
+function commandName(args: readonly string[]): string {
+  const first = args.find((a) => !a.startsWith('-'));
+  return first !== undefined && COMMANDS.some((c) => c.command.split(' ')[0] === first) ? first : '';
+}
+
+/** Prints an error as one line (the stack only with --verbose) and returns its exit code. */
+function report(error: unknown, command: string, verbose: boolean, usage: boolean): number {
+  const who = command === '' ? 'mdcap' : `mdcap ${command}`;
+  const help = command === '' ? 'mdcap --help' : `mdcap ${command} --help`;
+  if (usage && !(error instanceof MdcapError)) {
+    const known = COMMANDS.map((c) => c.command.split(' ')[0]).join(', ');
+    const hint = command === '' && /^Unknown argument/.test(String((error as Error).message)) ? `; the commands are ${known}` : '';
+    process.stderr.write(`${who}: MDCAP_ERR_USAGE: ${(error as Error).message}${hint} (see ${help})\n`);
+    return EXIT.badInput;
+  }
+  if (error instanceof MdcapError) {
+    process.stderr.write(`${who}: ${error.code}: ${error.message}\n`);
+    if (verbose)
+      process.stderr.write(
+        `${String(error.stack)}\n${error.cause === undefined ? '' : `caused by: ${error.cause instanceof Error ? String(error.cause.stack) : JSON.stringify(error.cause)}\n`}`,
+      );
+    return EXIT.badInput;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(
+    `${who}: internal error: ${message}${verbose ? '' : ' (a bug; run with --verbose for the stack trace and please report it)'}\n`,
+  );
+  if (verbose && error instanceof Error) process.stderr.write(`${String(error.stack)}\n`);
+  return EXIT.internal;
+}
+
+/** Runs `mdcap` with these arguments (without `node` and the script) and returns the exit code. */
+export async function runCli(args: readonly string[]): Promise<number> {
+  let code: number = EXIT.ok;
+  let handling = false; // errors before a handler runs are yargs' usage errors
+  const verbose = args.includes('--verbose');
+  const command = commandName(args);
+  let parser: Argv = yargs([...args])
+    .scriptName('mdcap')
+    .usage('mdcap: record market data, replay it exactly, query it with DuckDB\n\nUsage: mdcap <command> [options]')
+    .option('verbose', { type: 'boolean', global: true, describe: 'Print stack traces with errors' });
+  for (const c of COMMANDS) {
+    const cmd = c as unknown as Command<unknown>;
+    parser = parser.command(
+      cmd.command,
+      cmd.describe,
+      (y) => cmd.builder(y),
+      async (argv) => {
+        handling = true;
+        code = await cmd.run(argv);
+      },
+    );
+  }
+  parser = parser
+    .demandCommand(1, 'expected a command: demo, record, replay, bars, query, inspect, verify, import or sim')
+    .strict()
+    .help()
+    .alias('h', 'help')
+    .version(VERSION)
+    .epilogue(EPILOGUE)
+    .wrap(Math.min(110, process.stdout.columns ?? 100))
+    .exitProcess(false)
+    .fail(false);
+  try {
+    await parser.parseAsync();
+  } catch (error) {
+    return report(error, command, verbose, !handling);
+  }
+  return code;
+}

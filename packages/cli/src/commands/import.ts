@@ -1,0 +1,154 @@
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
+import { basename } from 'node:path';
+import { CaptureWriter } from '@mdcap/capture';
+import { CaptureError, MdcapError, VirtualClock } from '@mdcap/core';
+import { LOBSTER_PRICE_SCALE, lobsterMidnight, LobsterParser, parseLobsterFileName } from '@mdcap/feeds';
+import type { Argv } from 'yargs';
+import { parseIntOption } from '../args.js';
+import { EXIT } from '../command.js';
+import type { Command } from '../command.js';
+import { count, LineOutput, Progress } from '../output.js';
+
+interface ImportArgs {
+  readonly format: string;
+  readonly messages: string;
+  readonly orderbook: string;
+  readonly out: string;
+  readonly symbol?: string;
+  readonly date?: string;
+  readonly venue: string;
+  readonly levels?: string;
+  readonly tz: string;
+  readonly json: boolean;
+}
+
+function readable(flag: string, path: string): void {
+  if (!existsSync(path)) throw new CaptureError('MDCAP_ERR_IO', `${flag} ${path}: expected a file, found nothing at that path`);
+}
+
+/** The first line of a (possibly huge) file, without reading all of it. */
+function firstLine(path: string): string {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(1 << 16);
+    let text = '';
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) return text;
+      text += buf.toString('latin1', 0, n);
+      const nl = text.indexOf('\n');
+      if (nl >= 0) return text.slice(0, nl).replace(/\r$/, '');
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export const importCommand: Command<ImportArgs> = {
+  command: 'import <format>',
+  describe: 'Import vendor files into a capture: lobster (LOBSTER message + orderbook files)',
+  builder: (y: Argv) =>
+    y
+      .positional('format', { type: 'string', choices: ['lobster'], describe: 'Input format' })
+      .option('messages', { type: 'string', demandOption: true, describe: 'LOBSTER message file (…_message_10.csv)' })
+      .option('orderbook', {
+        type: 'string',
+        demandOption: true,
+        describe: 'LOBSTER orderbook file (…_orderbook_10.csv): row 1 seeds the book',
+      })
+      .option('out', { type: 'string', demandOption: true, describe: 'Capture directory to create (or add a session to)' })
+      .option('symbol', { type: 'string', describe: 'Symbol (default: from the LOBSTER file name)' })
+      .option('date', { type: 'string', describe: 'Trading date YYYY-MM-DD (default: from the file name)' })
+      .option('venue', { type: 'string', default: 'nasdaq', describe: 'Venue name on the events' })
+      .option('levels', { type: 'string', describe: 'Levels per side in the orderbook file (default: from the file name, else 10)' })
+      .option('tz', { type: 'string', default: 'America/New_York', describe: 'Time zone of the time column' })
+      .option('json', { type: 'boolean', default: false, describe: 'Print the summary as one JSON object' })
+      .example(
+        'mdcap import lobster --messages AAPL_2012-06-21_34200000_57600000_message_10.csv --orderbook AAPL_2012-06-21_34200000_57600000_orderbook_10.csv --out aapl',
+        'one LOBSTER day into a capture',
+      )
+      .example('mdcap replay aapl --print top --depth 10 --json', 'the book after every message, as LOBSTER publishes it')
+      .epilogue(
+        'LOBSTER prices are dollars x 10000 (price scale 4), sizes are shares, times are seconds after midnight New York time. ' +
+          'The book is seeded from orderbook row 1 (the book after message 1); messages 2… become L3 order updates and trades; ' +
+          'type 7 (halts) become trading statuses. tsRecv = tsEvent; seq = the message row number.',
+      ),
+  async run(a) {
+    readable('--messages', a.messages);
+    readable('--orderbook', a.orderbook);
+    const fromName = parseLobsterFileName(basename(a.messages)) ?? parseLobsterFileName(basename(a.orderbook));
+    const symbol = a.symbol ?? fromName?.symbol;
+    const date = a.date ?? fromName?.date;
+    if (symbol === undefined || date === undefined) {
+      throw new MdcapError(
+        'MDCAP_ERR_INVALID_OPTION',
+        `--symbol and --date: expected them, or LOBSTER file names such as AAPL_2012-06-21_34200000_57600000_message_10.csv, found ${basename(a.messages)}`,
+      );
+    }
+    const levels = a.levels === undefined ? (fromName?.levels ?? 10) : parseIntOption('--levels', a.levels, 1, 200);
+    const parser = new LobsterParser(
+      { symbol, date, venue: a.venue, timeZone: a.tz, levels },
+      { messages: basename(a.messages), orderbook: basename(a.orderbook) },
+    );
+    const text = readFileSync(a.messages, 'latin1');
+    const lines = text.split('\n');
+    if (lines[lines.length - 1]!.trim() === '') lines.pop();
+    if (lines.length === 0)
+      throw new MdcapError('MDCAP_ERR_IMPORT_FORMAT', `${basename(a.messages)}: expected LOBSTER message rows, found an empty file`);
+    const book = firstLine(a.orderbook);
+    if (book.trim() === '')
+      throw new MdcapError('MDCAP_ERR_IMPORT_FORMAT', `${basename(a.orderbook)}: expected LOBSTER orderbook rows, found an empty file`);
+    const seed = parser.seed(book, lines[0]!);
+    const clock = new VirtualClock(seed[0]!.tsRecv);
+    const writer = await CaptureWriter.open(a.out, {
+      feed: a.venue,
+      symbols: [symbol],
+      instruments: [{ venue: a.venue, symbol, priceScale: LOBSTER_PRICE_SCALE, sizeScale: 0, kind: 'equity' }],
+      clock,
+      fsync: false,
+    });
+    const progress = new Progress();
+    let events = 0;
+    let last = seed[0]!.tsRecv;
+    try {
+      for (const e of seed) writer.write(e);
+      events += seed.length;
+      for (let row = 2; row <= lines.length; row++) {
+        for (const e of parser.message(lines[row - 1]!, row)) {
+          writer.write(e);
+          events++;
+          last = e.tsRecv;
+        }
+        if ((row & 0xffff) === 0) progress.update(() => `importing ${basename(a.messages)}: ${count(row)} of ${count(lines.length)} rows`);
+      }
+    } catch (error) {
+      progress.done();
+      await writer.close(last); // what was imported so far stays a readable capture
+      throw error;
+    }
+    progress.done();
+    // The sample window's end (from the file name) is where the recording ends; else the last message.
+    const windowEnd = fromName === null || a.date !== undefined ? null : lobsterMidnight(date, a.tz) + BigInt(fromName.endMs) * 1_000_000n;
+    const end = windowEnd !== null && windowEnd > last ? windowEnd : last;
+    const manifest = await writer.close(end);
+    const out = new LineOutput();
+    const summary = {
+      out: a.out,
+      format: 'lobster',
+      venue: a.venue,
+      symbol,
+      date,
+      rows: lines.length,
+      events,
+      files: manifest.files.length,
+      end: end.toString(),
+    };
+    out.line(
+      a.json
+        ? JSON.stringify(summary)
+        : `imported ${count(lines.length)} LOBSTER messages of ${symbol} ${date} into ${a.out}: ${count(events)} events, ${manifest.files.length} Parquet files\nnext: mdcap replay ${a.out} --print top --depth ${levels}`,
+    );
+    await out.end();
+    return EXIT.ok;
+  },
+};

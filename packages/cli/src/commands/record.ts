@@ -1,0 +1,256 @@
+import { CaptureWriter } from '@mdcap/capture';
+import type { Manifest } from '@mdcap/capture';
+import { LiveClock, MdcapError, nsToIso } from '@mdcap/core';
+import type { Clock } from '@mdcap/core';
+import { RealtimeEngine } from '@mdcap/engine';
+import { ringProvider } from '@mdcap/ring';
+import type { OverflowPolicy } from '@mdcap/ring';
+import { DEFAULT_SIM_SYMBOLS, SimProvider } from '@mdcap/sim';
+import type { Argv } from 'yargs';
+import { badOption, parseDurationOption, parseIntOption, parseList } from '../args.js';
+import { EXIT, warn } from '../command.js';
+import type { Command } from '../command.js';
+import { count, LineOutput, Progress } from '../output.js';
+
+interface RecordArgs {
+  readonly feed: string;
+  readonly symbols?: string;
+  readonly out: string;
+  readonly duration?: string;
+  readonly rotate: string;
+  readonly flush: string;
+  readonly seed: string;
+  readonly rate: string;
+  readonly gapEvery?: string;
+  readonly ring: string;
+  readonly overflow: string;
+  readonly json: boolean;
+}
+
+export interface RecordSummary {
+  readonly out: string;
+  readonly feed: string;
+  readonly symbols: readonly string[];
+  readonly session: number;
+  readonly start: string;
+  readonly end: string;
+  readonly events: number;
+  readonly rowsFlushed: number;
+  readonly filesFinalized: number;
+  readonly ringDrops: number;
+  readonly errors: number;
+  /** What the start-up repair recovered from an interrupted earlier session, if anything. */
+  readonly repaired: { readonly segments: number; readonly tornBytes: number } | null;
+}
+
+export interface RecordOptions {
+  readonly out: string;
+  readonly symbols: readonly string[];
+  /** Stop after this much wall time; otherwise at `stop()` (SIGINT/SIGTERM in the CLI). */
+  readonly durationNs?: bigint;
+  readonly rotateNs: bigint;
+  readonly flushMs: number;
+  readonly seed: number;
+  readonly packetsPerSecond: number;
+  readonly gapEvery?: number;
+  readonly ringCapacity: number;
+  readonly overflow: OverflowPolicy;
+  readonly clock?: Clock;
+  /** Gets a function that stops the recording cleanly (signal handlers). */
+  readonly onStarted?: (stop: () => void) => void;
+  readonly onProgress?: (engine: RealtimeEngine, writer: CaptureWriter) => void;
+  readonly onError?: (error: MdcapError) => void;
+}
+
+/**
+ * Records the demo feed: the simulated venue on the wall clock → a ring → the RealtimeEngine,
+ * whose `onEvent` stream (provider events plus connection statuses) goes to a CaptureWriter.
+ * Returns when the duration is over or `stop` was called, after the last segments are finalized.
+ */
+export async function recordDemo(o: RecordOptions): Promise<RecordSummary & { manifest: Manifest }> {
+  const clock = o.clock ?? new LiveClock();
+  const known = DEFAULT_SIM_SYMBOLS.map((s) => s.symbol);
+  const unknown = o.symbols.filter((s) => !known.includes(s));
+  if (unknown.length > 0) {
+    throw new MdcapError(
+      'MDCAP_ERR_UNKNOWN_SYMBOL',
+      `--symbols: expected symbols of the demo feed (${known.join(', ')}), found ${unknown.join(', ')}`,
+    );
+  }
+  const sim = new SimProvider({
+    seed: o.seed,
+    clock,
+    packetsPerSecond: o.packetsPerSecond,
+    ...(o.gapEvery === undefined ? {} : { faults: { gapEvery: o.gapEvery } }),
+  });
+  const provider = ringProvider(sim, { capacity: o.ringCapacity, overflow: o.overflow });
+  let errors = 0;
+  let fatal = null as MdcapError | null;
+  const engine = new RealtimeEngine(provider, { books: false });
+  const writer = await CaptureWriter.open(o.out, {
+    feed: sim.venue,
+    symbols: o.symbols,
+    instruments: sim.instruments().filter((i) => o.symbols.includes(i.symbol)),
+    clock,
+    flushMs: o.flushMs,
+    rotateNs: o.rotateNs,
+    onError: (error) => {
+      errors++;
+      fatal ??= error;
+      o.onError?.(error);
+      void engine.stop();
+    },
+  });
+  engine.onEvent((e) => writer.write(e));
+  engine.onError((error) => {
+    errors++;
+    o.onError?.(error);
+    // The writer failed (disk full, permissions): stop; what was flushed stays readable.
+    if (error.code === 'MDCAP_ERR_CALLBACK' && fatal === null) {
+      fatal = error.cause instanceof MdcapError ? error.cause : error;
+      void engine.stop();
+    }
+  });
+  const stop = (): void => void engine.stop();
+  const start = clock.now();
+  if (o.durationNs !== undefined) clock.setTimer(start + o.durationNs, stop);
+  let ticker: number | null = null;
+  if (o.onProgress !== undefined) {
+    const tick = (): void => {
+      o.onProgress!(engine, writer);
+      ticker = clock.setTimer(clock.now() + 200_000_000n, tick);
+    };
+    tick();
+  }
+  try {
+    await engine.start(o.symbols);
+  } catch (error) {
+    await writer.close();
+    throw error;
+  }
+  o.onStarted?.(stop);
+  await engine.done();
+  if (ticker !== null) clock.clearTimer(ticker);
+  const end = engine.stats().finishedAt ?? clock.now();
+  const manifest = await writer.close(end);
+  if (fatal !== null) throw fatal;
+  const w = writer.stats();
+  const session = manifest.sessions[manifest.sessions.length - 1]!;
+  return {
+    out: o.out,
+    feed: sim.venue,
+    symbols: o.symbols,
+    session: session.id,
+    start: start.toString(),
+    end: end.toString(),
+    events: w.events,
+    rowsFlushed: w.rowsFlushed,
+    filesFinalized: w.filesFinalized,
+    ringDrops: provider.ringStats().drops,
+    errors,
+    repaired: writer.repaired.segments === 0 ? null : { segments: writer.repaired.segments, tornBytes: writer.repaired.tornBytes },
+    manifest,
+  };
+}
+
+export const recordCommand: Command<RecordArgs> = {
+  command: 'record',
+  describe: 'Record a live feed into a capture directory (Arrow segments finalized to Parquet)',
+  builder: (y: Argv) =>
+    y
+      .option('feed', { type: 'string', default: 'demo', choices: ['demo'], describe: 'The feed: demo (the simulated venue; no network)' })
+      .option('symbols', { type: 'string', describe: 'Comma-separated symbols (default: all of the feed)' })
+      .option('out', { type: 'string', demandOption: true, describe: 'Capture directory: new, empty, or a capture to add a session to' })
+      .option('duration', { type: 'string', describe: 'Stop after 500ms, 30s, 5m, 1h (default: at Ctrl-C / SIGTERM, then finalize)' })
+      .option('rotate', { type: 'string', default: '1m', describe: 'Start new segments (and finalize the old ones to Parquet) every ...' })
+      .option('flush', {
+        type: 'string',
+        default: '1s',
+        describe: 'Write buffered events to disk at least every ... (the most a crash can lose)',
+      })
+      .option('seed', { type: 'string', default: '1', describe: 'demo: market seed' })
+      .option('rate', { type: 'string', default: '1000', describe: 'demo: venue packets per second' })
+      .option('gap-every', { type: 'string', describe: 'demo: lose every N-th packet of a symbol (a gap status, then a resync)' })
+      .option('ring', { type: 'string', default: '65536', describe: 'Ring slots between the feed and the recorder (a power of two)' })
+      .option('overflow', {
+        type: 'string',
+        default: 'block',
+        choices: ['block', 'drop-newest', 'drop-oldest'],
+        describe: 'When the ring is full: block (lose nothing) or drop (counted, and recorded as a gap)',
+      })
+      .option('json', { type: 'boolean', default: false, describe: 'Print the final summary as one JSON object' })
+      .example('mdcap record --feed demo --symbols AAPL,MSFT --out cap --duration 30s', '30 seconds of the simulated venue')
+      .example('mdcap record --out cap', 'record until Ctrl-C, then finalize cleanly')
+      .example('mdcap record --out cap --duration 5m --rotate 1m --flush 200ms', 'Parquet files per minute; a crash loses at most 200 ms'),
+  async run(a) {
+    const symbols = a.symbols === undefined ? DEFAULT_SIM_SYMBOLS.map((s) => s.symbol) : parseList('--symbols', a.symbols);
+    const flushNs = parseDurationOption('--flush', a.flush);
+    if (flushNs < 1_000_000n) throw badOption('--flush', 'at least 1ms', a.flush);
+    const progress = new Progress();
+    const t0 = performance.now();
+    const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
+    let stopping = false;
+    const handlers = new Map<NodeJS.Signals, () => void>();
+    const summary = await recordDemo({
+      out: a.out,
+      symbols,
+      ...(a.duration === undefined ? {} : { durationNs: parseDurationOption('--duration', a.duration) }),
+      rotateNs: parseDurationOption('--rotate', a.rotate),
+      flushMs: Number(flushNs / 1_000_000n),
+      seed: parseIntOption('--seed', a.seed, 0, 2 ** 32 - 1),
+      packetsPerSecond: parseIntOption('--rate', a.rate, 1, 1_000_000),
+      ...(a.gapEvery === undefined ? {} : { gapEvery: parseIntOption('--gap-every', a.gapEvery, 1, 2 ** 31) }),
+      ringCapacity: parseIntOption('--ring', a.ring, 2, 2 ** 24),
+      overflow: a.overflow as OverflowPolicy,
+      onStarted: (stop) => {
+        for (const s of signals) {
+          const h = (): void => {
+            if (stopping) {
+              warn(
+                'record',
+                'interrupted again while finalizing: exiting now (mdcap verify --repair or the next record recovers what was flushed)',
+              );
+              process.exit(130);
+            }
+            stopping = true;
+            progress.done();
+            if (process.stderr.isTTY === true) process.stderr.write('stopping: finalizing the open segments…\n');
+            stop();
+          };
+          handlers.set(s, h);
+          process.on(s, h);
+        }
+      },
+      onProgress: (engine, writer) =>
+        progress.update(() => {
+          const w = writer.stats();
+          const secs = (performance.now() - t0) / 1000;
+          return `recording ${a.feed} → ${a.out}: ${count(w.events)} events (${count(Math.round(w.events / Math.max(secs, 0.001)))}/s) · ${count(w.rowsFlushed)} rows flushed · ${w.filesFinalized} Parquet files · ${count(engine.stats().events.status)} statuses · ${secs.toFixed(0)} s`;
+        }),
+      onError: (e) => warn('record', e.toString()),
+    });
+    for (const [s, h] of handlers) process.off(s, h);
+    progress.done();
+    const out = new LineOutput();
+    if (a.json) {
+      const { manifest: _m, ...rest } = summary;
+      out.line(JSON.stringify(rest));
+    } else {
+      const secs = Number(BigInt(summary.end) - BigInt(summary.start)) / 1e9;
+      out.line(
+        `recorded ${summary.feed} ${summary.symbols.join(',')} into ${summary.out} (session ${summary.session}): ${count(summary.events)} events in ${secs.toFixed(1)} s, ` +
+          `${summary.filesFinalized} Parquet files, ${summary.ringDrops} ring drops, until ${nsToIso(BigInt(summary.end))}`,
+      );
+      if (summary.repaired !== null) {
+        out.line(
+          `recovered an interrupted earlier session first: ${summary.repaired.segments} segment(s) finalized, ${summary.repaired.tornBytes} torn bytes cut`,
+        );
+      }
+      out.line(
+        `next: mdcap replay ${summary.out} --bars 60   ·   mdcap verify ${summary.out}   ·   mdcap query ${summary.out} "SELECT count(*) FROM trades"`,
+      );
+    }
+    await out.end();
+    return summary.errors > 0 ? EXIT.problems : EXIT.ok;
+  },
+};

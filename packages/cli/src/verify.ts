@@ -1,0 +1,260 @@
+import { CaptureReader, lockHolder, repairRoot, sha256File } from '@mdcap/capture';
+import type { RepairReport } from '@mdcap/capture';
+import { ALL_SYMBOLS, eventToJson } from '@mdcap/core';
+import type { MarketEvent, Status, MdcapError } from '@mdcap/core';
+import { RealtimeEngine } from '@mdcap/engine';
+import { ReplayProvider } from '@mdcap/replay';
+
+/** One venue sequence stream (venue and symbol) as verify saw it. */
+export interface StreamReport {
+  readonly venue: string;
+  readonly symbol: string;
+  readonly events: number;
+  readonly firstSeq: string | null;
+  readonly lastSeq: string | null;
+  /** Sequence jumps that a gap status announced, and those nothing announced. */
+  readonly recordedGaps: number;
+  readonly unrecordedGaps: number;
+  readonly duplicates: number;
+  readonly outOfOrder: number;
+}
+
+export interface VerifyReport {
+  readonly ok: boolean;
+  readonly root: string;
+  /** Files: finalized Parquet files plus segments not finalized yet. */
+  readonly files: number;
+  readonly segments: number;
+  readonly rows: number;
+  /** Data-loss statuses in the capture (gap, resync, disconnect) and recording-session holes, plus unannounced sequence jumps. */
+  readonly gaps: number;
+  readonly gapsRecorded: number;
+  readonly gapsUnrecorded: number;
+  readonly interruptedSessions: number;
+  readonly duplicates: number;
+  readonly outOfOrder: number;
+  /** Times a book turned crossed or locked at a packet boundary in the engine's replay. */
+  readonly crossedBooks: number;
+  /** Checksum results the feed recorded. */
+  readonly checksums: { readonly verified: number; readonly failed: number };
+  /** Files whose sha256 differs from the manifest. */
+  readonly hashMismatches: readonly string[];
+  readonly engineErrors: readonly string[];
+  readonly streams: readonly StreamReport[];
+  /** One sentence per kind of problem; empty when ok. */
+  readonly problems: readonly string[];
+  readonly repaired: RepairReport | null;
+}
+
+interface StreamState {
+  venue: string;
+  symbol: string;
+  events: number;
+  first: bigint | null;
+  /** The last sequence number (null after a reset), and the last one seen at all. */
+  last: bigint | null;
+  lastSeen: bigint | null;
+  /** Payloads seen with the current `last` sequence number (duplicate detection). */
+  seen: Set<string> | null;
+  /** The first event with the current sequence number. */
+  runFirst: MarketEvent | null;
+  announced: boolean;
+  recordedGaps: number;
+  unrecordedGaps: number;
+  duplicates: number;
+  outOfOrder: number;
+}
+
+const RESETS = new Set(['disconnected', 'reconnected', 'resync']);
+const LOSS = new Set(['gap', 'resync', 'disconnected']);
+
+/** The event without its receive time: two copies of one venue message compare equal. */
+function payload(e: MarketEvent): string {
+  const { tsRecv: _t, ...rest } = eventToJson(e);
+  return JSON.stringify(rest);
+}
+
+export interface VerifyOptions {
+  readonly repair?: boolean;
+  /** Called now and then with the tsRecv reached (progress). */
+  readonly onProgress?: (tsRecv: bigint) => void;
+}
+
+/**
+ * Checks a capture: every file's sha256 against the manifest; every row readable (a replay
+ * through the RealtimeEngine, which also finds crossed books); per venue and symbol, sequence
+ * continuity (jumps announced by a gap status or not), duplicates (a repeated message: same
+ * sequence number and payload) and out-of-order sequence numbers; recorded gaps, resyncs,
+ * disconnects, interrupted sessions and checksum results. With `repair`, first finalizes what
+ * an interrupted recording left.
+ * @throws {MdcapError} when the capture cannot be read (missing, newer, corrupt file: the file
+ *   and row group are named).
+ */
+export async function verifyCapture(root: string, options: VerifyOptions = {}): Promise<VerifyReport> {
+  const repaired = options.repair === true ? await repairRoot(root) : null;
+  const reader = CaptureReader.open(root);
+  const files = reader.files();
+  const segments = files.filter((f) => f.format === 'arrow').length;
+  const hashMismatches: string[] = [];
+  for (const f of files) {
+    if (f.entry !== null && sha256File(f.path) !== f.entry.sha256) hashMismatches.push(f.entry.path);
+  }
+
+  const provider = ReplayProvider.open(root, { speed: 'max' });
+  const engine = new RealtimeEngine(provider, { validate: false });
+  const streams = new Map<string, StreamState>();
+  const stream = (venue: string, symbol: string): StreamState => {
+    const key = `${venue}\u0000${symbol}`;
+    let s = streams.get(key);
+    if (s === undefined) {
+      s = {
+        venue,
+        symbol,
+        events: 0,
+        first: null,
+        last: null,
+        lastSeen: null,
+        seen: null,
+        runFirst: null,
+        announced: false,
+        recordedGaps: 0,
+        unrecordedGaps: 0,
+        duplicates: 0,
+        outOfOrder: 0,
+      };
+      streams.set(key, s);
+    }
+    return s;
+  };
+  const affected = (st: Status): StreamState[] =>
+    st.symbol === ALL_SYMBOLS ? [...streams.values()].filter((s) => s.venue === st.venue) : [stream(st.venue, st.symbol)];
+  let gapsRecorded = 0;
+  let crossedBooks = 0;
+  const checksums = { verified: 0, failed: 0 };
+  const engineErrors: MdcapError[] = [];
+  let outOfOrderTs = 0;
+  let n = 0;
+  engine.onEvent((e) => {
+    if ((++n & 0xffff) === 0) options.onProgress?.(e.tsRecv);
+    if (e.type === 'status') {
+      if (e.kind === 'checksum') {
+        if (e.ok === true) checksums.verified++;
+        else if (e.ok === false) checksums.failed++;
+      }
+      if (LOSS.has(e.kind)) {
+        gapsRecorded++;
+        for (const s of affected(e)) {
+          s.recordedGaps++;
+          s.announced = true;
+        }
+      }
+      // Sequence numbers may restart on a new connection, a snapshot, or after a venue-wide hole
+      // (a new recording session is a new connection).
+      if (RESETS.has(e.kind) || (e.kind === 'gap' && e.symbol === ALL_SYMBOLS)) {
+        for (const s of affected(e)) {
+          s.last = null;
+          s.seen = null;
+          s.runFirst = null;
+        }
+      }
+      return;
+    }
+    if (e.seq === null) return;
+    const s = stream(e.venue, e.symbol);
+    s.events++;
+    s.first ??= e.seq;
+    const last = s.last;
+    if (last === null || e.seq === last + 1n) {
+      s.seen = null;
+    } else if (e.seq > last + 1n) {
+      if (!s.announced) s.unrecordedGaps++;
+      s.seen = null;
+    } else if (e.seq === last) {
+      s.seen ??= new Set(s.runFirst === null ? [] : [payload(s.runFirst)]);
+      const p = payload(e);
+      if (s.seen.has(p)) s.duplicates++;
+      s.seen.add(p);
+      return;
+    } else {
+      s.outOfOrder++;
+      return;
+    }
+    s.last = e.seq;
+    s.lastSeen = e.seq;
+    s.announced = false;
+    s.runFirst = e;
+  });
+  engine.onStatus((st) => {
+    if (st.kind === 'crossed') crossedBooks++;
+  });
+  engine.onError((error) => {
+    if (error.code === 'MDCAP_ERR_OUT_OF_ORDER') outOfOrderTs++;
+    engineErrors.push(error);
+  });
+  await engine.run(reader.manifest.symbols.length > 0 ? reader.manifest.symbols : ['*']);
+  if (engine.stats().state === 'failed') {
+    const fatal = engineErrors.find((e) => e.code.startsWith('MDCAP_ERR_CAPTURE') || e.code === 'MDCAP_ERR_IO');
+    if (fatal !== undefined) throw fatal;
+  }
+  const replayStats = provider.stats();
+  const interrupted = reader.manifest.sessions.filter((s) => !s.clean && s.end !== null).length;
+  const list = [...streams.values()];
+  const sum = (f: (s: StreamState) => number): number => list.reduce((a, s) => a + f(s), 0);
+  const gapsUnrecorded = sum((s) => s.unrecordedGaps);
+  const duplicates = sum((s) => s.duplicates);
+  const outOfOrder = sum((s) => s.outOfOrder) + outOfOrderTs;
+  const gaps = gapsRecorded + gapsUnrecorded; // the replay's marks between sessions are gap statuses too
+  const otherErrors = engineErrors.filter((e) => e.code !== 'MDCAP_ERR_OUT_OF_ORDER');
+  const problems: string[] = [];
+  if (hashMismatches.length > 0)
+    problems.push(`${hashMismatches.length} file(s) differ from their manifest sha256: ${hashMismatches.slice(0, 3).join(', ')}`);
+  const unfinished = reader.manifest.sessions.filter((x) => x.end === null);
+  const recorder = lockHolder(root);
+  if (unfinished.length > 0) {
+    const ids = unfinished.map((x) => x.id).join(', ');
+    problems.push(
+      recorder !== null
+        ? `a recording is in progress (process ${recorder}): session ${ids} has no end yet`
+        : `session ${ids} did not finish (the recorder was killed?): mdcap verify --repair closes it and records the loss as a gap`,
+    );
+  }
+  if (segments > 0)
+    problems.push(`${segments} segment(s) not finalized to Parquet (a recording is running, or was interrupted: mdcap verify --repair)`);
+  if (gapsRecorded > 0) problems.push(`${gapsRecorded} recorded gap(s): data-loss statuses and holes between recording sessions`);
+  if (gapsUnrecorded > 0) problems.push(`${gapsUnrecorded} sequence jump(s) that no gap status announced`);
+  if (duplicates > 0) problems.push(`${duplicates} duplicate message(s)`);
+  if (outOfOrder > 0) problems.push(`${outOfOrder} event(s) out of order`);
+  if (crossedBooks > 0) problems.push(`${crossedBooks} time(s) a book turned crossed or locked`);
+  if (checksums.failed > 0) problems.push(`${checksums.failed} failed checksum(s)`);
+  if (otherErrors.length > 0) problems.push(`${otherErrors.length} engine error(s): ${otherErrors[0]!.toString()}`);
+  return {
+    ok: problems.length === 0,
+    root,
+    files: files.length,
+    segments,
+    rows: replayStats.events - replayStats.marks,
+    gaps,
+    gapsRecorded,
+    gapsUnrecorded,
+    interruptedSessions: interrupted,
+    duplicates,
+    outOfOrder,
+    crossedBooks,
+    checksums,
+    hashMismatches,
+    engineErrors: otherErrors.map((e) => e.toString()),
+    streams: list.map((s) => ({
+      venue: s.venue,
+      symbol: s.symbol,
+      events: s.events,
+      firstSeq: s.first?.toString() ?? null,
+      lastSeq: s.lastSeen?.toString() ?? null,
+      recordedGaps: s.recordedGaps,
+      unrecordedGaps: s.unrecordedGaps,
+      duplicates: s.duplicates,
+      outOfOrder: s.outOfOrder,
+    })),
+    problems,
+    repaired,
+  };
+}
