@@ -59,7 +59,7 @@ export function isoToNs(text: string): bigint {
     Number(mo) < 1 ||
     Number(mo) > 12 ||
     Number(d) < 1 ||
-    Number(d) > 31 ||
+    Number(d) > new Date(Date.UTC(Number(y), Number(mo), 0)).getUTCDate() || // the month's last day: no 31 April, no 29 February 2023
     Number(h) > 23 ||
     Number(mi) > 59 ||
     Number(s) > 60

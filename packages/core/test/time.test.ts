@@ -6,12 +6,21 @@ describe('nanosecond time', () => {
     expect(isoToNs('2021-02-22T15:51:44.208123456Z')).toBe(1_614_009_104_208_123_456n);
     expect(isoToNs('2024-01-02T14:30:00Z')).toBe(1_704_205_800_000_000_000n);
     expect(isoToNs('2024-01-02T09:30:00.5-05:00')).toBe(1_704_205_800_500_000_000n);
+    expect(isoToNs('2024-02-29T00:00:00Z')).toBe(1_709_164_800_000_000_000n); // a leap day
     expect(nsToIso(1_614_009_104_208_123_456n)).toBe('2021-02-22T15:51:44.208123456Z');
     expect(nsToIso(-1n)).toBe('1969-12-31T23:59:59.999999999Z');
   });
 
   it('rejects what is not a timestamp', () => {
-    for (const bad of ['2024-01-02', '2024-13-02T00:00:00Z', '2024-01-02T00:00:00.1234567891Z', 'yesterday']) {
+    for (const bad of [
+      '2024-01-02',
+      '2024-13-02T00:00:00Z',
+      '2026-02-31T00:00:00Z',
+      '2023-02-29T00:00:00Z',
+      '2024-04-31T00:00:00Z',
+      '2024-01-02T00:00:00.1234567891Z',
+      'yesterday',
+    ]) {
       expect(() => isoToNs(bad)).toThrow(expect.objectContaining({ code: 'MDCAP_ERR_INVALID_OPTION' }));
     }
   });

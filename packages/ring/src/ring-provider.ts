@@ -40,6 +40,17 @@ class RingProvider implements RingedProvider {
   private scheduled = false;
   private droppedSinceDrain = 0;
   private lastDelivered: MarketEvent | null = null;
+  /** True while `drain` delivers: a nested drain would hand later events over before the current one. */
+  private draining = false;
+  /**
+   * Under `block`, events the producer pushes into a full ring while the ring is being drained
+   * (the producer runs inside a consumer callback, e.g. on a shared clock's timer): they cannot
+   * wait and must not overtake, so they queue here, after the ring's contents.
+   */
+  private spill: MarketEvent[] = [];
+  private spillHead = 0;
+  /** End or loss of the connection, reported during a drain: it waits until the events before it are delivered. */
+  private pendingEnd: (() => void)[] = [];
 
   constructor(
     private readonly inner: DataProvider,
@@ -64,15 +75,8 @@ class RingProvider implements RingedProvider {
     this.sink = sink;
     const into: EventSink = {
       push: (e) => this.enqueue(e),
-      lost: (error) => {
-        this.drain(null);
-        sink.lost(error);
-      },
-      end: (error) => {
-        this.drain(null);
-        if (error === undefined) sink.end();
-        else sink.end(error);
-      },
+      lost: (error) => this.afterDelivery(() => sink.lost(error)),
+      end: (error) => this.afterDelivery(() => (error === undefined ? sink.end() : sink.end(error))),
     };
     return this.inner.connect(into);
   }
@@ -92,6 +96,9 @@ class RingProvider implements RingedProvider {
   disconnect(): Promise<void> {
     this.sink = null;
     this.ring.clear();
+    this.spill = [];
+    this.spillHead = 0;
+    this.pendingEnd = [];
     return this.inner.disconnect();
   }
 
@@ -110,12 +117,16 @@ class RingProvider implements RingedProvider {
 
   private enqueue(e: MarketEvent): void {
     const ring = this.ring;
-    if (ring.full) {
-      if (ring.overflow === 'block')
-        this.drain(null); // the producer does the consumer's work: nothing is lost
-      else this.droppedSinceDrain++;
+    if (ring.overflow === 'block' && (this.spill.length > 0 || (ring.full && this.draining))) {
+      this.spill.push(e); // behind the ring's contents (see `spill`)
+    } else {
+      if (ring.full) {
+        if (ring.overflow === 'block')
+          this.drain(null); // the producer does the consumer's work: nothing is lost
+        else this.droppedSinceDrain++;
+      }
+      ring.push(e); // cannot fail under block after a drain
     }
-    if (!ring.push(e) && ring.overflow === 'block') this.sink?.push(e); // cannot happen after a drain; never lose it
     if (!this.scheduled) {
       this.scheduled = true;
       void nextTurn().then(() => {
@@ -125,21 +136,53 @@ class RingProvider implements RingedProvider {
     }
   }
 
+  /** Runs `report` (end or loss of the connection) after every event buffered before it. */
+  private afterDelivery(report: () => void): void {
+    if (this.draining) {
+      this.pendingEnd.push(report);
+      return;
+    }
+    this.drain(null);
+    report();
+  }
+
   /** Delivers buffered events (those stamped before `before`, or all). */
   private drain(before: bigint | null): void {
     const sink = this.sink;
-    if (sink === null) return;
-    const ring = this.ring;
-    const dropOldest = ring.overflow === 'drop-oldest';
-    if (this.droppedSinceDrain > 0 && dropOldest) this.markLoss(sink, ring.peek() ?? this.lastDelivered);
-    for (;;) {
-      const e = ring.peek();
-      if (e === undefined || (before !== null && e.tsRecv >= before)) break;
-      ring.shift();
-      this.lastDelivered = e;
-      sink.push(e);
+    // Nested (a consumer callback ran a timer that polls): the outer drain goes on in order.
+    if (sink === null || this.draining) return;
+    this.draining = true;
+    try {
+      const ring = this.ring;
+      const dropOldest = ring.overflow === 'drop-oldest';
+      if (this.droppedSinceDrain > 0 && dropOldest) this.markLoss(sink, ring.peek() ?? this.lastDelivered);
+      for (;;) {
+        let e = ring.peek();
+        if (e === undefined) {
+          e = this.spill[this.spillHead];
+          if (e === undefined || (before !== null && e.tsRecv >= before)) break;
+          if (++this.spillHead === this.spill.length) {
+            this.spill = [];
+            this.spillHead = 0;
+          }
+        } else {
+          if (before !== null && e.tsRecv >= before) break;
+          ring.shift();
+        }
+        this.lastDelivered = e;
+        sink.push(e);
+        if (this.sink !== sink) return; // disconnected by a callback
+      }
+      if (this.droppedSinceDrain > 0 && ring.length === 0) this.markLoss(sink, this.lastDelivered);
+    } finally {
+      this.draining = false;
     }
-    if (this.droppedSinceDrain > 0 && ring.length === 0) this.markLoss(sink, this.lastDelivered);
+    if (this.pendingEnd.length > 0) {
+      const reports = this.pendingEnd;
+      this.pendingEnd = [];
+      this.drain(null);
+      for (const report of reports) report();
+    }
   }
 
   /** A gap status where events were lost to the drop policy. */

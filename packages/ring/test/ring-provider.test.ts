@@ -1,5 +1,5 @@
-import { streamProvider } from '@mdcap/core';
-import type { MarketEvent, Status } from '@mdcap/core';
+import { nextTurn, streamProvider, VirtualClock } from '@mdcap/core';
+import type { DataProvider, EventSink, MarketEvent, Status } from '@mdcap/core';
 import { RealtimeEngine } from '@mdcap/engine';
 import { ringProvider } from '@mdcap/ring';
 import { SimProvider } from '@mdcap/sim';
@@ -35,6 +35,46 @@ describe('ringProvider', () => {
     engine.onEvent((e) => got.push(e));
     await engine.run(SIM_SYMBOLS);
     expect(got).toEqual(events);
+    expect(p.ringStats().drops).toBe(0);
+  });
+
+  it('keeps the order when a consumer callback polls, or the producer pushes or ends, during delivery', async () => {
+    // A consumer callback that runs a timer (the engine runs due timers before each event) may
+    // poll the ring, and a producer on the same clock may push more than the ring holds.
+    const events = await simulatedEvents(5);
+    let producer: EventSink | null = null;
+    const inner: DataProvider = {
+      venue: 'demo',
+      clock: new VirtualClock(),
+      kinds: ['trade'],
+      connect: (sink) => {
+        producer = sink;
+        return Promise.resolve();
+      },
+      subscribe: () => Promise.resolve(),
+      disconnect: () => Promise.resolve(),
+    };
+    const p = ringProvider(inner, { capacity: 4 });
+    const got: MarketEvent[] = [];
+    let next = 0;
+    let endedAt = -2;
+    await p.connect({
+      push: (e) => {
+        got.push(e);
+        if (got.length % 3 === 1) p.poll!(2n ** 63n - 1n); // nested: must deliver nothing ahead of e
+        for (let k = 0; k < 6 && next < events.length; k++) producer!.push(events[next++]!);
+        if (next === events.length && endedAt === -2) {
+          endedAt = -1;
+          producer!.end(); // the end comes after everything pushed before it
+        }
+      },
+      lost: () => {},
+      end: () => (endedAt = got.length),
+    });
+    producer!.push(events[next++]!);
+    for (let turns = 0; got.length < events.length && turns < 100; turns++) await nextTurn();
+    expect(got).toEqual(events);
+    expect(endedAt).toBe(events.length);
     expect(p.ringStats().drops).toBe(0);
   });
 

@@ -325,8 +325,9 @@ export class SimProvider implements DataProvider {
     if (this.liveTimer !== null || !this.delivering || this.gate.paused) return;
     this.liveTimer = this.clock.setTimer(this.nextAt, () => {
       this.liveTimer = null;
-      if (!this.delivering || this.gate.paused) return; // resume() schedules again
-      this.step();
+      // Every packet due by now (a host timer fires at most about once a millisecond, and
+      // late): at high rates several arrive per wakeup, as from a socket buffer.
+      for (let n = 0; n < 10_000 && this.delivering && !this.gate.paused && this.nextAt <= this.clock.now(); n++) this.step();
       this.scheduleLive();
     });
   }
@@ -339,7 +340,8 @@ export class SimProvider implements DataProvider {
       this.finishData();
       return;
     }
-    this.nextAt = tsRecv + BigInt(this.rng.int(1, 2 * this.meanGapNs - 1));
+    // Live, packets keep their schedule however late the timer fired (no drift in the rate).
+    this.nextAt = (live ? this.nextAt : tsRecv) + BigInt(this.rng.int(1, 2 * this.meanGapNs - 1));
     const latency = BigInt(this.rng.int(100_000, 1_500_000));
     const tsEvent = tsRecv - latency < this.startAt ? this.startAt : tsRecv - latency;
     const st = this.states[this.rng.int(0, this.states.length - 1)]!;
