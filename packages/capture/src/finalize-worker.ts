@@ -14,8 +14,14 @@ interface Job {
   readonly kind: CaptureKind;
 }
 
+// One job at a time, in arrival order: a group's segments are not all in memory at once.
+let queue: Promise<unknown> = Promise.resolve();
 parentPort!.on('message', (job: Job) => {
-  finalizeSegment(job.root, job.segment, job.kind).then(
+  queue = queue.then(() => run(job));
+});
+
+function run(job: Job): Promise<void> {
+  return finalizeSegment(job.root, job.segment, job.kind).then(
     (entry) => parentPort!.postMessage({ id: job.id, entry }),
     (error: unknown) =>
       parentPort!.postMessage({
@@ -26,4 +32,4 @@ parentPort!.on('message', (job: Job) => {
         },
       }),
   );
-});
+}

@@ -12,21 +12,22 @@ import type { FileEntry, RowGroupStats } from './manifest.js';
 /** Rows per Parquet row group: the unit a reader can skip, and the unit of our statistics. */
 export const ROW_GROUP_ROWS = 131_072;
 
-/** Integer columns that are sorted or slowly changing: delta encoding shrinks them most. */
+/**
+ * Encodings, measured on simulated and recorded data (BENCHMARKS.md): times and sequence
+ * numbers rise steadily, so delta encoding shrinks them most; prices and sizes of interleaved
+ * symbols jump between rows but take few distinct values, so they keep Parquet's dictionary
+ * (which falls back to plain when a row group has too many distinct values); text keeps the
+ * dictionary too. zstd over all of it.
+ */
 const DELTA_COLUMNS: Readonly<Record<CaptureKind, readonly string[]>> = {
-  trades: ['price', 'size'],
-  quotes: ['bid_price', 'bid_size', 'ask_price', 'ask_size'],
-  book_updates: ['price', 'size'],
-  order_updates: ['price', 'size'],
+  trades: [],
+  quotes: [],
+  book_updates: [],
+  order_updates: [],
   status: ['from_seq', 'to_seq'],
-  bars: ['start', 'end', 'open', 'high', 'low', 'close', 'volume'],
+  bars: ['start', 'end'],
 };
 const COMMON_DELTA = ['ts_recv', 'ts_event', 'recv_seq', 'seq'];
-const TEXT_COLUMNS: Readonly<Partial<Record<CaptureKind, readonly string[]>>> = {
-  trades: ['trade_id'],
-  order_updates: ['order_id'],
-  status: ['detail'],
-};
 
 function writerProperties(kind: CaptureKind, scales: Record<string, { price: number; size: number }>): pq.WriterProperties {
   let b = new pq.WriterPropertiesBuilder()
@@ -43,9 +44,6 @@ function writerProperties(kind: CaptureKind, scales: Record<string, { price: num
     );
   for (const c of [...COMMON_DELTA, ...DELTA_COLUMNS[kind]]) {
     b = b.setColumnDictionaryEnabled(c, false).setColumnEncoding(c, pq.Encoding.DELTA_BINARY_PACKED);
-  }
-  for (const c of TEXT_COLUMNS[kind] ?? []) {
-    b = b.setColumnDictionaryEnabled(c, false).setColumnEncoding(c, pq.Encoding.DELTA_BYTE_ARRAY);
   }
   return b.build();
 }
@@ -216,7 +214,7 @@ export async function finalizeSegment(root: string, relSegment: string, kind: Ca
     rows: stats.total,
     bytes: readFileSync(outPath).byteLength,
     sha256: sha256File(outPath),
-    tsRecvMin: stats.groups[0]?.tsRecvMin ?? '0',
+    tsRecvMin: stats.groups.reduce((m, g) => (BigInt(g.tsRecvMin) < BigInt(m) ? g.tsRecvMin : m), stats.groups[0]?.tsRecvMin ?? '0'),
     tsRecvMax: stats.groups.reduce((m, g) => (BigInt(g.tsRecvMax) > BigInt(m) ? g.tsRecvMax : m), stats.groups[0]?.tsRecvMax ?? '0'),
     recvSeqMin: stats.groups[0]?.recvSeqMin ?? '0',
     recvSeqMax: stats.groups[stats.groups.length - 1]?.recvSeqMax ?? '0',

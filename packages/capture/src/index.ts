@@ -20,7 +20,8 @@ export type { Manifest, FileEntry, SessionEntry, GapEntry, RowGroupStats, Instru
 export { finalizeSegment, sha256File, sha256FileAsync, ROW_GROUP_ROWS } from './finalize.js';
 export { Finalizer } from './finalizer.js';
 export type { FinalizeMode } from './finalizer.js';
-export { CaptureWriter, isDataLoss } from './writer.js';
+export { CaptureWriter } from './writer.js';
+export { isDataLoss } from './gaps.js';
 export type { CaptureWriterOptions, WriterStats } from './writer.js';
 export { repairCapture, repairRoot, findSegments } from './repair.js';
 export { acquireLock, releaseLock, lockHolder } from './lock.js';

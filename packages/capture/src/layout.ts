@@ -20,13 +20,21 @@ export const FLUSHED = '.flushed';
 export const SEGMENT_EXT = '.arrows';
 export const PARQUET_EXT = '.parquet';
 
-/** A partition value safe in a path (Hive escapes the same way). */
+/**
+ * A partition value safe in a path: every byte of its UTF-8 form outside `A-Z a-z 0-9 . _ -`
+ * becomes `%XX` (as Hive and URLs escape), so distinct values never share a directory.
+ */
 export function partitionValue(v: string): string {
-  return v.replace(/[^A-Za-z0-9._-]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+  let out = '';
+  for (const b of Buffer.from(v, 'utf8')) {
+    const c = String.fromCharCode(b);
+    out += /[A-Za-z0-9._-]/.test(c) ? c : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
 }
 
 export function partitionValueDecode(v: string): string {
-  return v.replace(/%([0-9A-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
+  return decodeURIComponent(v);
 }
 
 /** UTC date of a ns timestamp, `YYYY-MM-DD`. */

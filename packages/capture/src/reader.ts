@@ -74,6 +74,10 @@ export class CaptureReader {
    *   `MDCAP_ERR_CAPTURE_CORRUPT` (a listed file missing or of the wrong size).
    */
   static open(root: string): CaptureReader {
+    readManifest(root); // a clear error for a missing, empty or newer capture
+    // Segments first, then the manifest: a segment finalized in between is then listed in the
+    // manifest we read (and skipped below), never missing from both.
+    const found = findSegments(root);
     const manifest = readManifest(root);
     for (const f of manifest.files) {
       const path = join(root, f.path);
@@ -100,7 +104,7 @@ export class CaptureReader {
     // A segment whose Parquet file is already listed was finalized; a crash (or a reader racing
     // the recorder) caught it before its deletion: the Parquet file holds the same rows.
     const listed = new Set(manifest.files.map((f) => f.path.slice(0, -PARQUET_EXT.length)));
-    const unfinalized = findSegments(root).filter((s) => !listed.has(s.rel.slice(0, -SEGMENT_EXT.length)));
+    const unfinalized = found.filter((s) => !listed.has(s.rel.slice(0, -SEGMENT_EXT.length)));
     const segments: CaptureFile[] = unfinalized.map(({ kind, rel }) => {
       const parts = rel.split('/');
       return {
@@ -155,7 +159,7 @@ export class CaptureReader {
    */
   async *batches(file: CaptureFile, filter: ReadFilter = {}): AsyncGenerator<DecodedBatch> {
     if (file.format === 'arrow') {
-      yield* this.segmentBatches(file);
+      yield* this.segmentBatches(file, filter);
       return;
     }
     const entry = file.entry!;
@@ -181,6 +185,7 @@ export class CaptureReader {
     try {
       stream = (await pf.stream({ batchSize: filter.batchSize ?? 65_536, rowGroups: wanted })) as ReadableStream<pq.RecordBatch>;
     } catch (error) {
+      pf.free();
       throw corrupt(file, wanted[0]!, error);
     }
     const reader = stream.getReader();
@@ -215,33 +220,34 @@ export class CaptureReader {
     }
   }
 
-  private *segmentBatches(file: CaptureFile): Generator<DecodedBatch> {
+  private async *segmentBatches(file: CaptureFile, filter: ReadFilter): AsyncGenerator<DecodedBatch> {
     let bytes: Buffer;
     try {
       bytes = readFileSync(file.path);
     } catch (error) {
-      // Finalized and deleted since open(): the recorder is live. Read the capture again.
-      throw new CaptureError(
-        'MDCAP_ERR_IO',
-        `${file.path}: the segment was finalized while being read (a recording is running); run again`,
-        {
-          cause: error,
-        },
-      );
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        // A live recorder finalized it since open(): read its Parquet file instead.
+        const parquet = `${file.path.slice(0, -SEGMENT_EXT.length)}${PARQUET_EXT}`;
+        const entry = readManifest(this.root).files.find((f) => join(this.root, f.path) === parquet);
+        if (entry !== undefined) {
+          yield* this.batches({ ...file, path: parquet, format: 'parquet', entry }, filter);
+          return;
+        }
+      }
+      throw new CaptureError('MDCAP_ERR_IO', `${file.path}: cannot read the segment: ${(error as Error).message}`, { cause: error });
     }
     const scan = scanChunks(bytes); // a torn tail (a recorder still writing, or crashed) is not read
     let start = 0;
     for (const end of scan.chunkEnds) {
-      let table;
+      let decoded: DecodedBatch[];
       try {
-        table = tableFromIPC(bytes.subarray(start, end));
+        decoded = tableFromIPC(bytes.subarray(start, end)).batches.map((b) => decodeBatch(file.kind, b));
       } catch (error) {
         throw corrupt(file, null, error);
       }
-      for (const batch of table.batches) {
-        const decoded = decodeBatch(file.kind, batch);
-        if (this.cutoff !== null && decoded.length > 0 && decoded.recvSeqNumber(0) >= Number(this.cutoff)) return; // an unfinished flush
-        yield decoded;
+      for (const d of decoded) {
+        if (this.cutoff !== null && d.length > 0 && d.recvSeqNumber(0) >= Number(this.cutoff)) return; // an unfinished flush
+        yield d;
       }
       start = end;
     }

@@ -1,6 +1,7 @@
 import {
   closeSync,
   existsSync,
+  fsyncSync,
   fdatasyncSync,
   mkdirSync,
   openSync,
@@ -14,9 +15,10 @@ import { join } from 'node:path';
 import { tableFromIPC, tableToIPC } from 'apache-arrow';
 import { ALL_SYMBOLS, createStatus, nsToIso } from '@mdcap/core';
 import { scanChunks } from './ipc.js';
-import { CAPTURE_KINDS, createRowBuilder } from './kinds.js';
-import type { CaptureKind } from './kinds.js';
-import { FLUSHED, partitionDir, relativePath, SEGMENT_EXT, utcDate } from './layout.js';
+import { CAPTURE_KINDS, createRowBuilder, decodeBatch } from './kinds.js';
+import type { CaptureKind, DecodedBatch } from './kinds.js';
+import { isDataLoss, MAX_GAP_ENTRIES } from './gaps.js';
+import { FLUSHED, groupName, partitionDir, relativePath, SEGMENT_EXT, utcDate } from './layout.js';
 import { readManifest, writeManifest } from './manifest.js';
 import type { Manifest } from './manifest.js';
 import { Finalizer } from './finalizer.js';
@@ -75,6 +77,36 @@ export function confirmedFlush(root: string, session: number | undefined): bigin
   return m !== null && Number(m[1]) === session ? BigInt(m[2]!) : null;
 }
 
+/** Adds the data-loss statuses of recovered rows to the manifest's gap summary (written after the crash's last manifest update). */
+function noteLosses(manifest: Manifest, b: DecodedBatch): void {
+  const seen = new Set(manifest.gaps.map((g) => `${g.tsRecv} ${g.venue} ${g.symbol} ${g.kind} ${g.detail}`));
+  for (let i = 0; i < b.length && manifest.gaps.length < MAX_GAP_ENTRIES; i++) {
+    const e = b.event(i);
+    if (e.type !== 'status' || !isDataLoss(e)) continue;
+    const k = `${e.tsRecv} ${e.venue} ${e.symbol} ${e.kind} ${e.detail}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    manifest.gaps.push({
+      venue: e.venue,
+      symbol: e.symbol,
+      tsRecv: e.tsRecv.toString(),
+      kind: e.kind,
+      fromSeq: e.fromSeq?.toString() ?? null,
+      toSeq: e.toSeq?.toString() ?? null,
+      detail: e.detail,
+    });
+  }
+}
+
+function syncFile(path: string): void {
+  const fd = openSync(path, 'r+');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function interruptedPrefix(id: number): string {
   return `capture interrupted: session ${id}`;
 }
@@ -94,7 +126,6 @@ export async function repairCapture(root: string, manifest: Manifest, finalizer:
   let tornBytes = 0;
   let maxSeq = -1n;
   let maxTs: bigint | null = null;
-  let lastGroup: string | null = null;
   let lastDetail: string | null = null; // detail of the last recovered row, if a status
   const kept: FoundSegment[] = [];
   // Rows at or above the last confirmed flush of the interrupted session were written by a
@@ -105,7 +136,6 @@ export async function repairCapture(root: string, manifest: Manifest, finalizer:
     const bytes = readFileSync(path);
     const scan = scanChunks(bytes);
     let keep = scan.goodLength;
-    const group = seg.rel.split('/')[3]!.slice(0, -SEGMENT_EXT.length);
     chunks: for (let start = 0, k = 0; k < scan.chunkEnds.length; k++) {
       const end = scan.chunkEnds[k]!;
       for (const batch of tableFromIPC(bytes.subarray(start, end)).batches) {
@@ -115,11 +145,11 @@ export async function repairCapture(root: string, manifest: Manifest, finalizer:
           keep = start; // this chunk and the ones after it were never confirmed
           break chunks;
         }
+        if (seg.kind === 'status') noteLosses(manifest, decodeBatch('status', batch));
         for (let i = 0; i < rs.length; i++) {
           if (rs[i]! > maxSeq) {
             maxSeq = rs[i]!;
             maxTs = ts[i]!;
-            lastGroup = group;
             lastDetail = seg.kind === 'status' ? String(batch.getChild('detail')?.get(i) ?? '') : null;
           }
         }
@@ -130,6 +160,7 @@ export async function repairCapture(root: string, manifest: Manifest, finalizer:
       truncated++;
       tornBytes += bytes.byteLength - keep;
       truncateSync(path, keep);
+      syncFile(path); // the cut must survive a power loss before the session is closed
     }
     if (keep === 0) {
       unlinkSync(path); // nothing in it was ever completely flushed
@@ -142,7 +173,6 @@ export async function repairCapture(root: string, manifest: Manifest, finalizer:
     if (hi > maxSeq && BigInt(f.recvSeqMin) >= BigInt(open[0]?.firstRecvSeq ?? '0')) {
       maxSeq = hi;
       maxTs = BigInt(f.tsRecvMax);
-      lastGroup = f.group;
       lastDetail = null;
     }
   }
@@ -157,7 +187,9 @@ export async function repairCapture(root: string, manifest: Manifest, finalizer:
     const written = lastDetail !== null && lastDetail.startsWith(interruptedPrefix(interrupted.id));
     const gapSeq = written ? maxSeq : recovered ? maxSeq + 1n : first;
     const ts = recovered && maxTs !== null ? maxTs : BigInt(interrupted.start);
-    const group = recovered && lastGroup !== null ? lastGroup : `g${gapSeq.toString().padStart(16, '0')}`;
+    // Its own group, named by its recv_seq: it sorts after every recovered row, and it never
+    // lands on a finalized file of an earlier group (finalizing would replace that file).
+    const group = groupName(gapSeq);
     const date = utcDate(ts);
     const detail = `${interruptedPrefix(interrupted.id)} stopped without finishing; events after ${nsToIso(ts)} that were not flushed are lost`;
     const gap = createStatus({ venue: interrupted.feed, symbol: ALL_SYMBOLS, tsEvent: ts, tsRecv: ts, kind: 'gap', detail });
@@ -218,10 +250,10 @@ export async function repairCapture(root: string, manifest: Manifest, finalizer:
  *   `MDCAP_ERR_CAPTURE_NOT_FOUND` / `_SCHEMA` as {@link readManifest}.
  */
 export async function repairRoot(root: string, finalize: FinalizeMode = 'worker'): Promise<RepairReport> {
-  const manifest = readManifest(root);
+  readManifest(root); // a clear error for a missing or newer capture, before touching it
   acquireLock(root, 'repairing');
   try {
-    return await repairCapture(root, manifest, new Finalizer(finalize));
+    return await repairCapture(root, readManifest(root), new Finalizer(finalize));
   } finally {
     releaseLock(root);
   }

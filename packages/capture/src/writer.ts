@@ -1,5 +1,17 @@
-import { closeSync, existsSync, fdatasyncSync, mkdirSync, openSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import {
+  closeSync,
+  existsSync,
+  statSync,
+  fdatasyncSync,
+  fstatSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { tableToIPC } from 'apache-arrow';
 import { CaptureError, ConfigError, describeValue } from '@mdcap/core';
 import type { Clock, Instrument, MarketEvent } from '@mdcap/core';
@@ -11,6 +23,7 @@ import { acquireLock, releaseLock } from './lock.js';
 import { FLUSHED, groupName, LOCK, MANIFEST, partitionDir, relativePath, SEGMENT_EXT, utcDate } from './layout.js';
 import { emptyManifest, instrumentToJson, readManifest, writeManifest } from './manifest.js';
 import type { FileEntry, Manifest, SessionEntry } from './manifest.js';
+import { isDataLoss, MAX_GAP_ENTRIES } from './gaps.js';
 import { repairCapture } from './repair.js';
 import type { RepairReport } from './repair.js';
 
@@ -54,19 +67,12 @@ interface Segment {
   readonly rel: string;
   readonly builder: RowBuilder;
   fd: number;
+  /** Bytes of complete chunks in the file. */
+  size: number;
 }
 
 /** Flush a segment early once this many rows wait in memory. */
 const FLUSH_ROWS = 65_536;
-
-/** Statuses that mean data may be missing: a capture's gap summary lists them. */
-export function isDataLoss(e: MarketEvent): e is Extract<MarketEvent, { type: 'status' }> {
-  return (
-    e.type === 'status' &&
-    (e.kind === 'gap' || e.kind === 'resync' || e.kind === 'disconnected' || (e.kind === 'checksum' && e.ok === false))
-  );
-}
-const MAX_GAP_ENTRIES = 10_000;
 
 function checkPositive(name: string, v: unknown, integer = true): void {
   const ok = typeof v === 'number' ? v > 0 && (!integer || Number.isInteger(v)) : typeof v === 'bigint' ? v > 0n : false;
@@ -75,6 +81,28 @@ function checkPositive(name: string, v: unknown, integer = true): void {
       'MDCAP_ERR_INVALID_OPTION',
       `capture ${name}: expected a positive ${integer ? 'integer' : 'number'}, found ${describeValue(v)}`,
     );
+}
+
+/**
+ * Creates `root` and its missing parents one level at a time (Node's recursive mkdir loops
+ * forever under some virtual file systems, such as /proc).
+ */
+function makeDirs(root: string): void {
+  const missing: string[] = [];
+  for (let dir = resolve(root); !existsSync(dir);) {
+    missing.unshift(dir);
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  for (const dir of missing) {
+    try {
+      mkdirSync(dir);
+    } catch (error) {
+      throw ioError(`capture ${root}: cannot create the directory ${dir}`, error);
+    }
+  }
+  if (!statSync(root).isDirectory()) throw new CaptureError('MDCAP_ERR_IO', `capture ${root}: expected a directory, found a file`);
 }
 
 function ioError(what: string, error: unknown): CaptureError {
@@ -156,11 +184,7 @@ export class CaptureWriter {
     checkPositive('flushMs', options.flushMs ?? 1000);
     checkPositive('rotateNs', options.rotateNs ?? 60_000_000_000n);
     checkPositive('rotateRows', options.rotateRows ?? 4_000_000);
-    try {
-      mkdirSync(root, { recursive: true });
-    } catch (error) {
-      throw ioError(`capture ${root}: cannot create the directory`, error);
-    }
+    makeDirs(root);
     const exists = existsSync(join(root, MANIFEST));
     if (!exists) {
       const other = readdirSync(root).filter((f) => f !== LOCK);
@@ -175,6 +199,12 @@ export class CaptureWriter {
     acquireLock(root, 'recording');
     try {
       const manifest = exists ? readManifest(root) : emptyManifest(options.feed, options.symbols, new Date().toISOString());
+      if (manifest.feed !== options.feed) {
+        throw new ConfigError(
+          'MDCAP_ERR_INVALID_OPTION',
+          `capture ${root}: expected a recording of feed ${describeValue(manifest.feed)} to add a session to, found feed ${describeValue(options.feed)} (record into another directory)`,
+        );
+      }
       const repaired = await repairCapture(root, manifest, new Finalizer(options.finalize ?? 'worker'));
       return new CaptureWriter(root, manifest, options, repaired);
     } catch (error) {
@@ -220,8 +250,9 @@ export class CaptureWriter {
     const rel = relativePath(kind, venue, date, this.groupName, SEGMENT_EXT);
     try {
       mkdirSync(dir, { recursive: true });
-      const fd = openSync(join(this.root, rel), 'a');
-      const seg: Segment = { kind, venue, date, rel, builder: createRowBuilder(kind), fd };
+      const path = join(this.root, rel);
+      const fd = openSync(path, 'a');
+      const seg: Segment = { kind, venue, date, rel, builder: createRowBuilder(kind), fd, size: fstatSync(fd).size };
       this.segments.set(`${kind}\u0000${venue}`, seg);
       return seg;
     } catch (error) {
@@ -247,16 +278,17 @@ export class CaptureWriter {
     this.flush();
     for (const seg of this.segments.values()) {
       closeSync(seg.fd);
-      const job = this.finalizer.run(this.root, seg.rel, seg.kind).then(
-        (entry) => this.finalized(seg.rel, entry),
-        (error: unknown) => this.options.onError?.(ioError(`capture ${join(this.root, seg.rel)}: finalizing failed`, error)),
-      );
+      const job = this.finalizer
+        .run(this.root, seg.rel, seg.kind)
+        .then((entry) => this.finalized(seg.rel, entry))
+        .catch((error: unknown) => this.options.onError?.(ioError(`capture ${join(this.root, seg.rel)}: finalizing failed`, error)))
+        .finally(() => this.finalizing.delete(job));
       this.finalizing.add(job);
-      void job.finally(() => this.finalizing.delete(job));
     }
     this.segments.clear();
   }
 
+  /** Lists a finalized file (errors go to the `.catch` of its job, then `onError`). */
   private finalized(rel: string, entry: FileEntry): void {
     const files = this.manifest.files;
     const at = files.findIndex((f) => f.path === entry.path);
@@ -295,11 +327,18 @@ export class CaptureWriter {
     if (rows === 0) return false;
     const bytes = tableToIPC(seg.builder.table(), 'stream');
     try {
-      writeSync(seg.fd, bytes);
+      for (let off = 0; off < bytes.byteLength;) off += writeSync(seg.fd, bytes, off, bytes.byteLength - off, seg.size + off);
       if (this.fsync) fdatasyncSync(seg.fd);
     } catch (error) {
+      // A partly written chunk would hide every later chunk from a reader: cut it off again.
+      try {
+        ftruncateSync(seg.fd, seg.size);
+      } catch {
+        // repair cuts it at the next open
+      }
       throw ioError(`capture ${join(this.root, seg.rel)}: writing failed`, error);
     }
+    seg.size += bytes.byteLength;
     seg.builder.reset();
     this.counters.rowsFlushed += rows;
     this.counters.bytesFlushed += bytes.byteLength;

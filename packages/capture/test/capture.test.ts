@@ -9,6 +9,7 @@ import {
   FLUSHED,
   LOCK,
   readManifest,
+  releaseLock,
   repairRoot,
   scanChunks,
   sha256File,
@@ -24,6 +25,9 @@ const dir = tempDir('capture');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 const fresh = (): string => join(dir, `c${++n}`);
+/** A one-cent AAPL trade of size 1 at `t`. */
+const tradeAt = (t: bigint): MarketEvent =>
+  createTrade({ venue: 'demo', symbol: 'AAPL', tsEvent: t, tsRecv: t, price: 1n, size: 1n, priceScale: 2, sizeScale: 0 });
 
 /** Every event of a capture in replay order (recv_seq), as the reader decodes them. */
 async function readAll(root: string): Promise<MarketEvent[]> {
@@ -132,6 +136,7 @@ describe('crash repair', () => {
       w.flush();
     }
     for (let i = 0; i < unflushed; i++) w.write(events[k++]!);
+    releaseLock(root); // the process "dies": its lock is left to be taken over
     return events.slice(0, flushedBatches * 200);
   }
 
@@ -195,16 +200,7 @@ describe('crash repair', () => {
       finalize: 'inline',
     });
     expect(w.repaired.session?.id).toBe(1);
-    const next = createTrade({
-      venue: 'demo',
-      symbol: 'AAPL',
-      tsEvent: T0 + 99n * SEC,
-      tsRecv: T0 + 99n * SEC,
-      price: 1n,
-      size: 1n,
-      priceScale: 2,
-      sizeScale: 0,
-    });
+    const next = tradeAt(T0 + 99n * SEC);
     w.write(next);
     const m = await w.close();
     expect(m.sessions.map((s) => [s.id, s.clean])).toEqual([
@@ -215,6 +211,44 @@ describe('crash repair', () => {
     expect(got.slice(0, flushed.length)).toEqual(flushed);
     expect(got[flushed.length]).toMatchObject({ kind: 'gap' });
     expect(got[flushed.length + 1]).toEqual(next);
+  });
+
+  it('a crash right after a rotation keeps the finalized group whole (the gap gets its own group)', async () => {
+    const root = fresh();
+    const w = await CaptureWriter.open(root, {
+      feed: 'demo',
+      symbols: ['AAPL'],
+      clock: clockAt(),
+      finalize: 'inline',
+      rotateNs: SEC,
+      fsync: false,
+    });
+    const events = edgeEvents()
+      .filter((e) => e.type === 'status' || e.type === 'trade')
+      .map((e) => ({ ...e, venue: 'demo' }));
+    const first = events.filter((e) => e.tsRecv < T0 + SEC);
+    for (const e of first) w.write(e);
+    w.write(tradeAt(T0 + 2n * SEC));
+    while (w.stats().finalizing > 0) await new Promise((r) => setTimeout(r, 5));
+    releaseLock(root); // killed before the next flush
+    await repairRoot(root, 'inline');
+    const got = await readAll(root);
+    expect(got.slice(0, first.length)).toEqual(first);
+    expect(got[first.length]).toMatchObject({ kind: 'gap' });
+  });
+
+  it('refuses a second writer or a repair of a root this process is recording', async () => {
+    const root = fresh();
+    const w = await CaptureWriter.open(root, { feed: 'demo', symbols: ['AAPL'], clock: clockAt(), finalize: 'inline' });
+    await expect(repairRoot(root, 'inline')).rejects.toMatchObject({
+      code: 'MDCAP_ERR_CAPTURE_LOCKED',
+      message: expect.stringContaining('(this one)'),
+    });
+    await expect(CaptureWriter.open(root, { feed: 'demo', symbols: [], clock: clockAt() })).rejects.toMatchObject({
+      code: 'MDCAP_ERR_CAPTURE_LOCKED',
+    });
+    await w.close();
+    await expect(repairRoot(root, 'inline')).resolves.toMatchObject({ segments: 0 });
   });
 
   it('refuses to repair or record while another live process holds the lock', async () => {
