@@ -61,14 +61,23 @@ export class GroupMerger {
     if (c.batch.length === 0) await this.advance(c);
   }
 
+  /** Rows `runStart` to `runEnd` (exclusive) of the batch the last {@link takeRun} returned. */
+  runStart = 0;
+  runEnd = 0;
+
   /**
-   * Fills `batches`/`rows` with up to `max` rows in replay order (the batch of each row and its
-   * index in it) and returns how many; 0 when the group is exhausted.
+   * The next run of rows in replay order: a stretch of one batch that comes before every other
+   * file's next row. Returns its batch (the rows are `runStart`..`runEnd`), or null when the
+   * group is exhausted. Runs are long when one kind dominates, one row when kinds alternate.
    */
-  async take(batches: DecodedBatch[], rows: Int32Array, max: number): Promise<number> {
+  async takeRun(): Promise<DecodedBatch | null> {
+    if (this.exhausted !== null) {
+      const c = this.exhausted;
+      this.exhausted = null;
+      await this.advance(c);
+    }
     const cs = this.cursors;
-    let n = 0;
-    while (n < max) {
+    for (;;) {
       let best: Cursor | null = null;
       let bestSeq = Infinity;
       let limit = Infinity;
@@ -84,21 +93,26 @@ export class GroupMerger {
           limit = s;
         }
       }
-      if (best === null) break;
-      // The run of rows from `best` that come before every other file's next row.
+      if (best === null) return null;
       const b = best.batch!;
+      if (best.i >= b.length) {
+        await this.advance(best);
+        continue;
+      }
       const seqs = best.seqs;
       const end = b.length;
       let i = best.i;
-      while (i < end && n < max && seqs[i]! < limit) {
-        batches[n] = b;
-        rows[n++] = i++;
-      }
+      this.runStart = i;
+      if (limit === Infinity) i = end;
+      else while (i < end && seqs[i]! < limit) i++;
+      this.runEnd = i;
       best.i = i;
-      if (i >= end) await this.advance(best);
+      if (i >= end) this.exhausted = best; // advanced on the next call, once the run is dispatched
+      return b;
     }
-    return n;
   }
+
+  private exhausted: Cursor | null = null;
 
   async close(): Promise<void> {
     for (const c of this.cursors) await c.iterator.return(undefined);

@@ -1,5 +1,5 @@
 import { CaptureReader, instrumentFromJson } from '@mdcap/capture';
-import type { DecodedBatch, ReadFilter } from '@mdcap/capture';
+import type { CaptureKind, DecodedBatch, ReadFilter } from '@mdcap/capture';
 import {
   ALL_SYMBOLS,
   ConfigError,
@@ -32,6 +32,10 @@ export interface ReplayOptions {
   readonly wallClock?: Clock;
   /** Rows per decoded batch (default 65,536). */
   readonly batchSize?: number;
+  /** Check each Parquet file's sha256 before decoding it (default true; see ReadFilter). */
+  readonly verifyHashes?: boolean;
+  /** Files (absolute paths) to leave out: `mdcap verify` skips those whose hash is wrong. */
+  readonly skipFiles?: ReadonlySet<string>;
 }
 
 export interface ReplayStats {
@@ -57,8 +61,18 @@ export function parseSpeed(text: string | number): ReplaySpeed {
   return v;
 }
 
-/** Rows merged per run; the pump yields to the event loop between runs. */
+/** Rows dispatched between turns of the event loop. */
 const RUN = 4096;
+
+/** The event type of each capture kind (subscriptions are by event type). */
+const TYPE_OF_KIND: Readonly<Record<CaptureKind, string>> = {
+  trades: 'trade',
+  quotes: 'quote',
+  book_updates: 'book',
+  order_updates: 'order',
+  status: 'status',
+  bars: 'bar',
+};
 /** Sleep on a host timer until this close to the target, then step in event-loop turns. */
 const SPIN_NS = 1_500_000n;
 
@@ -82,11 +96,17 @@ export class ReplayProvider implements DataProvider {
   private readonly from: bigint | undefined;
   private readonly to: bigint | undefined;
   private readonly batchSize: number;
+  private readonly verifyHashes: boolean;
+  private readonly skipFiles: ReadonlySet<string>;
   private readonly gate = new PauseGate();
   private sink: EventSink | null = null;
   private connection = 0;
   private readonly subscribed = new Map<string, ReadonlySet<string>>();
-  private pumping = false;
+  /** The connection whose pump is running, if any. */
+  private pumpingFor: number | null = null;
+  private waitTimer: number | null = null;
+  private wakeWait: (() => void) | null = null;
+  private pausedAt: bigint | null = null;
   private seekTo: bigint | null = null;
   /** Pacing anchor: virtual time v0 at wall time w0. */
   private v0 = 0n;
@@ -111,6 +131,8 @@ export class ReplayProvider implements DataProvider {
       );
     }
     this.batchSize = options.batchSize ?? 65_536;
+    this.verifyHashes = options.verifyHashes ?? true;
+    this.skipFiles = options.skipFiles ?? new Set();
     const first = m.sessions[0]?.start;
     const start = this.from ?? (first === undefined ? 0n : BigInt(first));
     this.clock = options.clock ?? new VirtualClock(start);
@@ -157,33 +179,43 @@ export class ReplayProvider implements DataProvider {
   }
 
   ready(): void {
-    if (this.sink === null || this.pumping) return;
-    this.pumping = true;
+    // One pump per connection; a pump of an earlier connection ends on its own (it checks).
+    if (this.sink === null || this.pumpingFor === this.connection) return;
     const connection = this.connection;
-    const sink = this.sink;
-    void this.pump(connection, sink).finally(() => (this.pumping = false));
+    this.pumpingFor = connection;
+    void this.pump(connection, this.sink).finally(() => {
+      if (this.pumpingFor === connection) this.pumpingFor = null;
+    });
   }
 
   disconnect(): Promise<void> {
     this.connection++;
     this.sink = null;
     this.gate.resume();
+    this.wake();
     return Promise.resolve();
   }
 
+  /** Holds delivery (and the clock's timers); a paced replay resumes without a burst. */
   pause(): void {
+    if (!this.gate.paused) this.pausedAt = this.wall.now();
     this.gate.pause();
+    this.wake();
   }
 
   resume(): void {
-    if (this.gate.paused && this.paced) this.rebase(); // no burst to catch up after a pause
+    if (this.pausedAt !== null) {
+      this.w0 += this.wall.now() - this.pausedAt; // the pause does not count as replay time
+      this.pausedAt = null;
+    }
     this.gate.resume();
   }
 
-  /** Changes the speed from the next event on. */
+  /** Changes the speed, from now on (a wait in progress is recomputed). */
   setSpeed(speed: ReplaySpeed): void {
     this.speed = speed === 'max' ? 'max' : parseSpeed(speed);
     this.paced = false;
+    this.wake();
   }
 
   /**
@@ -200,6 +232,7 @@ export class ReplayProvider implements DataProvider {
       );
     }
     this.seekTo = t;
+    this.wake();
   }
 
   stats(): ReplayStats {
@@ -208,10 +241,16 @@ export class ReplayProvider implements DataProvider {
     return { events: this.events, marks: this.marks, pacing: { samples: s.length, p50: q(0.5), p99: q(0.99), max: s[s.length - 1] ?? 0 } };
   }
 
-  private accepts(e: MarketEvent): boolean {
-    if (e.type === 'status' && e.symbol === ALL_SYMBOLS) return true;
-    const kinds = this.subscribed.get(e.symbol);
-    return kinds !== undefined && (e.type === 'status' || kinds.has(e.type));
+  /** Per symbol code of a batch: 1 if its rows are subscribed (statuses of `*` always are). */
+  private acceptMask(b: DecodedBatch): Uint8Array {
+    const type = TYPE_OF_KIND[b.kind];
+    const mask = new Uint8Array(b.symbols.length);
+    b.symbols.forEach((symbol, code) => {
+      const kinds = this.subscribed.get(symbol);
+      const ok = type === 'status' ? symbol === ALL_SYMBOLS || kinds !== undefined : kinds !== undefined && kinds.has(type);
+      mask[code] = ok ? 1 : 0;
+    });
+    return mask;
   }
 
   private rebase(): void {
@@ -220,33 +259,62 @@ export class ReplayProvider implements DataProvider {
     this.paced = true;
   }
 
-  /** Waits until the wall time at which virtual time `v` is due. */
-  private async paceTo(v: bigint): Promise<void> {
-    const speed = this.speed;
-    if (speed === 'max') return;
-    if (!this.paced) this.rebase();
-    const target = this.w0 + BigInt(Math.round(Number(v - this.v0) / speed));
+  /** Ends a paced wait now (stop, seek, pause, new speed): the waiting loop looks again. */
+  private wake(): void {
+    if (this.waitTimer !== null) this.wall.clearTimer(this.waitTimer);
+    this.waitTimer = null;
+    const resolve = this.wakeWait;
+    this.wakeWait = null;
+    resolve?.();
+  }
+
+  /**
+   * Waits until the wall time at which virtual time `v` is due, holding while paused. Returns
+   * early (without reaching it) when the replay stops or a seek arrives; the caller checks.
+   */
+  private async paceTo(v: bigint, live: () => boolean): Promise<void> {
     for (;;) {
+      if (!live() || this.seekTo !== null) return;
+      if (this.gate.paused) {
+        await this.gate.open();
+        continue;
+      }
+      const speed = this.speed;
+      if (speed === 'max') return;
+      if (!this.paced) this.rebase();
+      const target = this.w0 + BigInt(Math.round(Number(v - this.v0) / speed));
       const left = target - this.wall.now();
-      if (left <= 0n) break;
+      if (left <= 0n) {
+        if (this.pacingErrors.length < 1_000_000) this.pacingErrors.push(Number(-left));
+        return;
+      }
       if (left > SPIN_NS) {
-        await new Promise<void>((resolve) => this.wall.setTimer(target - SPIN_NS, resolve));
+        await new Promise<void>((resolve) => {
+          this.wakeWait = resolve;
+          this.waitTimer = this.wall.setTimer(target - SPIN_NS, () => {
+            this.waitTimer = null;
+            this.wakeWait = null;
+            resolve();
+          });
+        });
       } else {
         await nextTurn();
       }
     }
-    const err = Number(this.wall.now() - target);
-    if (this.pacingErrors.length < 1_000_000) this.pacingErrors.push(err);
   }
 
-  /** Paced: fire the clock's timers due before `v` at their own wall times. */
+  /** Paced: fire the clock's timers due before `v` at their own wall times (not while paused). */
   private async timersBefore(v: bigint, live: () => boolean): Promise<void> {
     for (;;) {
       const due = this.clock.nextDue();
-      if (due === null || due >= v || !live()) return;
+      if (due === null || due >= v || !live() || this.seekTo !== null) return;
       if (due > this.clock.now()) {
-        await this.paceTo(due);
-        if (!live()) return;
+        await this.paceTo(due, live);
+        if (!live() || this.seekTo !== null) return;
+      }
+      if (this.gate.paused) {
+        await this.gate.open();
+        continue;
       }
       this.clock.runDue(due);
     }
@@ -275,64 +343,109 @@ export class ReplayProvider implements DataProvider {
       ...(this.to === undefined ? {} : { to: this.to }),
       symbols: new Set(this.subscribed.keys()),
       batchSize: this.batchSize,
+      ...(this.verifyHashes ? {} : { verifyHashes: false }),
     };
-    const batches: DecodedBatch[] = [];
-    const rows = new Int32Array(RUN);
+    const masks = new WeakMap<DecodedBatch, Uint8Array>();
+    const to = this.to;
+    const from = this.from;
     let session = 0;
+    let nextStart = starts.length > 1 ? starts[1]! : Infinity;
+    let sinceTurn = 0;
+    const firstStart = sessions[0] === undefined ? null : BigInt(sessions[0].start);
+    let startMark = from !== undefined && firstStart !== null && from > firstStart ? from : null;
     try {
       groups: for (const group of this.reader.groups()) {
-        const files = group.files.filter((f) => this.reader.mayMatch(f, filter));
+        const files = group.files.filter((f) => !this.skipFiles.has(f.path) && this.reader.mayMatch(f, filter));
         if (files.length === 0) continue;
         const merger = new GroupMerger(this.reader, files, filter);
         try {
           await merger.start();
           for (;;) {
             if (!live()) return;
-            const n = await merger.take(batches, rows, RUN);
-            if (n === 0) break;
-            for (let j = 0; j < n; j++) {
-              const b = batches[j]!;
-              const i = rows[j]!;
-              const ts = b.tsRecv[i]!;
-              if (this.to !== undefined && ts >= this.to) break groups;
-              if (this.from !== undefined && ts < this.from) continue;
+            const b = await merger.takeRun();
+            if (b === null) break;
+            let mask = masks.get(b);
+            if (mask === undefined) masks.set(b, (mask = this.acceptMask(b)));
+            const codes = b.symbolCodes;
+            const tsRecv = b.tsRecv;
+            const end = merger.runEnd;
+            for (let i = merger.runStart; i < end; i++) {
+              if (mask[codes[i]!] === 0) continue;
+              const ts = tsRecv[i]!;
+              if (to !== undefined && ts >= to) break groups;
+              if (from !== undefined && ts < from) continue;
+              if (b.recvSeqNumber(i) >= nextStart) {
+                // Crossing into the next recording session: the clock first reaches the end of
+                // the previous one (its bars close as they did), and a gap marks the hole.
+                const rs = b.recvSeqNumber(i);
+                while (session + 1 < sessions.length && rs >= starts[session + 1]!) session++;
+                nextStart = session + 1 < starts.length ? starts[session + 1]! : Infinity;
+                const prevEnd = ends[session - 1] ?? null;
+                // (Not when the replay starts after that end: the hole is before `from`.)
+                if (prevEnd !== null && prevEnd <= ts && prevEnd >= this.clock.now() && (from === undefined || prevEnd >= from)) {
+                  if (this.speed !== 'max') await this.timersBefore(prevEnd + 1n, live);
+                  this.clock.runDue(prevEnd);
+                  this.push(sink, this.sessionGap(prevEnd, ts, sessions[session - 1]!.id));
+                  this.marks++;
+                }
+              }
               if (this.seekTo !== null) {
                 if (ts < this.seekTo) continue;
                 this.push(sink, this.jumpTo(this.seekTo));
                 this.marks++;
               }
-              // Crossing into the next recording session: the clock first reaches the end of
-              // the previous one (its bars close as they did), and a gap marks the hole.
-              if (session + 1 < sessions.length) {
-                const rs = b.recvSeqNumber(i);
-                if (rs >= starts[session + 1]!) {
-                  while (session + 1 < sessions.length && rs >= starts[session + 1]!) session++;
-                  const end = ends[session - 1] ?? null;
-                  if (end !== null && end <= ts) {
-                    if (this.speed !== 'max') await this.timersBefore(end + 1n, live);
-                    this.clock.runDue(end);
-                    this.push(sink, this.sessionGap(end, ts, sessions[session - 1]!.id));
-                    this.marks++;
-                  }
-                }
+              if (startMark !== null) {
+                // Starting after the recording began: what came before is missing for this run.
+                this.push(sink, this.gapMark(startMark, `replay starts at ${nsToIso(startMark)}: earlier events are not replayed`));
+                this.marks++;
+                startMark = null;
               }
-              const e = b.event(i);
-              if (!this.accepts(e)) continue;
               if (this.speed !== 'max') {
                 await this.timersBefore(ts, live);
-                await this.paceTo(ts);
+                await this.paceTo(ts, live);
+                if (!live()) return;
+                if (this.seekTo !== null) {
+                  // A seek arrived while this row waited.
+                  if (ts < this.seekTo) continue;
+                  this.push(sink, this.jumpTo(this.seekTo));
+                  this.marks++;
+                }
               }
               if (this.gate.paused) await this.gate.open();
               if (!live()) return;
-              this.push(sink, e);
+              sink.push(b.event(i));
+              this.events++;
             }
-            await nextTurn(); // let the event loop breathe between runs
+            // Let the event loop breathe now and then (timers, I/O, a pause request).
+            sinceTurn += end - merger.runStart;
+            if (sinceTurn >= RUN) {
+              sinceTurn = 0;
+              await nextTurn();
+            }
           }
         } finally {
           await merger.close();
         }
       }
       if (!live()) return;
+      // A last session without an end was interrupted (and not repaired yet) or is still
+      // recording: say that the data may stop short, rather than end silently.
+      const last = sessions[sessions.length - 1];
+      if (last !== undefined && last.end === null && (this.to === undefined || this.to > this.clock.now())) {
+        const t = this.clock.now();
+        this.push(
+          sink,
+          createStatus({
+            venue: this.venue,
+            symbol: ALL_SYMBOLS,
+            tsEvent: t,
+            tsRecv: t,
+            kind: 'gap',
+            detail: `recording session ${last.id} has no end: it was interrupted (mdcap verify --repair records the loss) or is still recording; events after ${nsToIso(t)} may be missing`,
+          }),
+        );
+        this.marks++;
+      }
       // The end of the recording: move the clock where the recorder stopped, so timers due
       // before it (bar closes) fire as they did live; then the data ends.
       let end = lastEnd;
@@ -350,6 +463,10 @@ export class ReplayProvider implements DataProvider {
   private push(sink: EventSink, e: MarketEvent): void {
     sink.push(e);
     this.events++;
+  }
+
+  private gapMark(t: bigint, detail: string): MarketEvent {
+    return createStatus({ venue: this.venue, symbol: ALL_SYMBOLS, tsEvent: t, tsRecv: t, kind: 'gap', detail });
   }
 
   /** Carries out a seek: moves the clock and marks the jump with a gap. */

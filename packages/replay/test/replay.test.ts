@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CaptureWriter } from '@mdcap/capture';
-import { VirtualClock } from '@mdcap/core';
+import { createTrade, VirtualClock } from '@mdcap/core';
 import type { MarketEvent, Status } from '@mdcap/core';
 import { RealtimeEngine } from '@mdcap/engine';
 import { parseSpeed, ReplayProvider } from '@mdcap/replay';
@@ -46,7 +46,9 @@ describe('ReplayProvider', () => {
     const to = t0 + 17n * SEC;
     const got = await replayed(cap, { from, to }, ['MSFT']);
     const want = events.filter((e) => e.tsRecv >= from && e.tsRecv < to && (e.symbol === 'MSFT' || e.symbol === '*'));
-    expect(got).toEqual(want);
+    // What came before `from` is missing for this run: a gap mark says so (and flags the first bar).
+    expect(got[0]).toMatchObject({ type: 'status', kind: 'gap', tsRecv: from, detail: expect.stringMatching(/^replay starts at /) });
+    expect(got.slice(1)).toEqual(want);
   });
 
   it('marks the hole between two recording sessions with a gap, after closing the first session', async () => {
@@ -109,7 +111,9 @@ describe('ReplayProvider', () => {
     for (const e of events.slice(0, 700)) w.write(e);
     w.flush();
     for (const e of events.slice(700, 800)) w.write(e); // not flushed yet: not visible
-    expect(await replayed(root)).toEqual(events.slice(0, 700));
+    const got = await replayed(root);
+    expect(got.slice(0, -1)).toEqual(events.slice(0, 700));
+    expect(got[700]).toMatchObject({ kind: 'gap', detail: expect.stringMatching(/^recording session 1 has no end: it was interrupted/) });
     await w.close();
   });
 
@@ -125,6 +129,52 @@ describe('ReplayProvider', () => {
     const max = await run('max');
     expect(max.length).toBeGreaterThan(50);
     expect(await run(1000)).toEqual(max);
+  });
+});
+
+describe('paced replay control', () => {
+  const T0 = 1_704_205_800_000_000_000n;
+  const trade = (s: bigint): MarketEvent =>
+    createTrade({ venue: 'demo', symbol: 'AAPL', tsEvent: T0 + s, tsRecv: T0 + s, price: 1n, size: 1n, priceScale: 2, sizeScale: 0 });
+  const small = join(dir, 'small');
+  beforeAll(async () => {
+    await recordEvents(small, [trade(0n), trade(2n * SEC), trade(3n * SEC)], { end: T0 + 4n * SEC });
+  });
+  const seconds = (e: MarketEvent): string => `${e.type}@${Number(e.tsRecv - T0) / 1e9}`;
+
+  it('a seek during a paced wait skips the rows before the target', async () => {
+    const p = ReplayProvider.open(small, { speed: 1 });
+    const engine = new RealtimeEngine(p);
+    const got: string[] = [];
+    engine.onEvent((e) => {
+      got.push(seconds(e));
+      if (got.length === 1) setTimeout(() => p.seek(T0 + 2_500_000_000n), 20);
+    });
+    await engine.run(['AAPL']);
+    expect(got).toEqual(['trade@0', 'status@2.5', 'trade@3']);
+  });
+
+  it('runs again after a stop during a paced wait', async () => {
+    const p = ReplayProvider.open(small, { speed: 1 });
+    const engine = new RealtimeEngine(p);
+    let n = 0;
+    engine.onEvent(() => n++);
+    await engine.start(['AAPL']);
+    await new Promise((r) => setTimeout(r, 50));
+    await engine.stop(); // the pump is waiting for the trade at 2 s
+    expect(n).toBe(1);
+    p.setSpeed('max');
+    n = 0;
+    await engine.run(['AAPL']);
+    expect(n).toBe(3);
+  });
+
+  it('starting inside a later session marks the start, not the earlier hole', async () => {
+    const root = join(dir, 'late');
+    await recordEvents(root, [trade(0n)], { end: T0 + SEC });
+    await recordEvents(root, [trade(100n * SEC), trade(110n * SEC)], { end: T0 + 120n * SEC });
+    expect((await replayed(root, { from: T0 + 105n * SEC }, ['AAPL'])).map(seconds)).toEqual(['status@105', 'trade@110']);
+    expect((await replayed(root, {}, ['AAPL'])).map(seconds)).toEqual(['trade@0', 'status@1', 'trade@100', 'trade@110']);
   });
 });
 
