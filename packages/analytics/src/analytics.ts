@@ -1,8 +1,7 @@
-import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { CAPTURE_KINDS, readManifest } from '@mdcap/capture';
+import { CAPTURE_KINDS, CaptureReader } from '@mdcap/capture';
 import type { CaptureKind, Manifest } from '@mdcap/capture';
 import { BarFlags, CaptureError, ConfigError, createBar, describeValue, formatDecimal, MdcapError } from '@mdcap/core';
 import type { Bar } from '@mdcap/core';
@@ -19,11 +18,24 @@ export interface BarQueryOptions {
   readonly timestamp?: 'tsEvent' | 'tsRecv';
 }
 
-/** 10^-k for k = 0…18 as DECIMAL(19,18): multiplying by it scales a mantissa exactly (no division, which DuckDB does in DOUBLE). */
-const POW10_NEG = `[${Array.from({ length: 19 }, (_, k) => `'${k === 0 ? '1' : `0.${'0'.repeat(k - 1)}1`}'`).join(',')}]::DECIMAL(19,18)[]`;
+/** 10^k for k = 0…18 as HUGEINT. */
+const POW10 = `[${Array.from({ length: 19 }, (_, k) => `'1${'0'.repeat(k)}'`).join(',')}]::HUGEINT[]`;
 
-function dec(mantissa: string, scale: string): string {
-  return `CAST(${mantissa} AS DECIMAL(19,0)) * (${POW10_NEG})[${scale} + 1]`;
+/**
+ * A mantissa at a per-row scale as an exact `DECIMAL(38, S)`, S being the largest scale of the
+ * column in the capture: the mantissa is raised to scale S in integers, then multiplied by the
+ * decimal constant 10^-S (a multiplication keeps DECIMAL; a division would give a DOUBLE). With
+ * the column's own scale, products such as `price * size` stay exact and in range.
+ */
+function dec(mantissa: string, scale: string, S: number): string {
+  const unit = S === 0 ? `'1'::DECIMAL(1,0)` : `'0.${'0'.repeat(S - 1)}1'::DECIMAL(${S + 1},${S})`;
+  return `CAST(${mantissa}::HUGEINT * (${POW10})[${S} - ${scale} + 1] AS DECIMAL(38,0)) * ${unit}`;
+}
+
+/** The largest price and size scale in a capture: the scales of its decimal views. */
+interface Scales {
+  readonly price: number;
+  readonly size: number;
 }
 
 /** The raw columns of each kind, for empty views when a kind has no files yet. */
@@ -39,31 +51,30 @@ const RAW_COLUMNS: Readonly<Record<CaptureKind, string>> = {
 const HEAD_COLUMNS = 'ts_recv TIMESTAMP_NS, ts_event TIMESTAMP_NS, recv_seq UBIGINT, venue VARCHAR, symbol VARCHAR, seq UBIGINT';
 
 /** The user-facing view of each kind over its raw table: exact decimals next to the mantissas. */
-const VIEW_SELECT: Readonly<Record<CaptureKind, string>> = {
-  trades: `ts_recv, ts_event, recv_seq, venue, symbol, seq, ${dec('price', 'price_scale')} AS price, ${dec('size', 'size_scale')} AS size, side, trade_id,
-    price AS price_mantissa, size AS size_mantissa, price_scale, size_scale`,
-  quotes: `ts_recv, ts_event, recv_seq, venue, symbol, seq, ${dec('bid_price', 'price_scale')} AS bid_price, ${dec('bid_size', 'size_scale')} AS bid_size,
-    ${dec('ask_price', 'price_scale')} AS ask_price, ${dec('ask_size', 'size_scale')} AS ask_size,
-    bid_price AS bid_price_mantissa, bid_size AS bid_size_mantissa, ask_price AS ask_price_mantissa, ask_size AS ask_size_mantissa, price_scale, size_scale`,
-  book_updates: `ts_recv, ts_event, recv_seq, venue, symbol, seq, side, ${dec('price', 'price_scale')} AS price, ${dec('size', 'size_scale')} AS size, flags,
-    price AS price_mantissa, size AS size_mantissa, price_scale, size_scale`,
-  order_updates: `ts_recv, ts_event, recv_seq, venue, symbol, seq, action, order_id, side, ${dec('price', 'price_scale')} AS price, ${dec('size', 'size_scale')} AS size, flags,
-    price AS price_mantissa, size AS size_mantissa, price_scale, size_scale`,
-  status: 'ts_recv, ts_event, recv_seq, venue, symbol, seq, kind, from_seq, to_seq, ok, detail',
-  bars: `ts_recv, ts_event, recv_seq, venue, symbol, seq, interval, start, "end", ${dec('open', 'price_scale')} AS open, ${dec('high', 'price_scale')} AS high,
-    ${dec('low', 'price_scale')} AS low, ${dec('close', 'price_scale')} AS close, ${dec('volume', 'size_scale')} AS volume, trades, flags, price_scale, size_scale`,
-};
+function viewSelect(kind: CaptureKind, sc: Scales): string {
+  const p = (m: string): string => dec(m, 'price_scale', sc.price);
+  const z = (m: string): string => dec(m, 'size_scale', sc.size);
+  const head = 'ts_recv, ts_event, recv_seq, venue, symbol, seq';
+  switch (kind) {
+    case 'trades':
+      return `${head}, ${p('price')} AS price, ${z('size')} AS size, side, trade_id, price AS price_mantissa, size AS size_mantissa, price_scale, size_scale`;
+    case 'quotes':
+      return `${head}, ${p('bid_price')} AS bid_price, ${z('bid_size')} AS bid_size, ${p('ask_price')} AS ask_price, ${z('ask_size')} AS ask_size,
+        bid_price AS bid_price_mantissa, bid_size AS bid_size_mantissa, ask_price AS ask_price_mantissa, ask_size AS ask_size_mantissa, price_scale, size_scale`;
+    case 'book_updates':
+      return `${head}, side, ${p('price')} AS price, ${z('size')} AS size, flags, price AS price_mantissa, size AS size_mantissa, price_scale, size_scale`;
+    case 'order_updates':
+      return `${head}, action, order_id, side, ${p('price')} AS price, ${z('size')} AS size, flags, price AS price_mantissa, size AS size_mantissa, price_scale, size_scale`;
+    case 'status':
+      return `${head}, kind, from_seq, to_seq, ok, detail`;
+    case 'bars':
+      return `${head}, interval, start, "end", ${p('open')} AS open, ${p('high')} AS high, ${p('low')} AS low, ${p('close')} AS close, ${z('volume')} AS volume,
+        trades, flags, price_scale, size_scale`;
+  }
+}
 
 /** View names: the kinds, with `trades` etc. as they are. */
 export const VIEW_NAMES: readonly CaptureKind[] = CAPTURE_KINDS;
-
-function hasParquet(dir: string): boolean {
-  if (!existsSync(dir)) return false;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    if (e.isDirectory() ? hasParquet(join(dir, e.name)) : e.name.endsWith('.parquet')) return true;
-  }
-  return false;
-}
 
 /** `a INT, "b" VARCHAR` → `NULL::INT AS a, NULL::VARCHAR AS "b"`. */
 function typedNulls(columns: string): string {
@@ -99,24 +110,48 @@ export class CaptureAnalytics {
     readonly manifest: Manifest,
     private readonly instance: DuckDBInstance,
     private readonly con: DuckDBConnection,
+    /** Segments not finalized yet (a recording runs, or was interrupted): not in the views. */
+    readonly unfinalizedSegments: number,
   ) {}
 
   /**
    * @throws {CaptureError} for a missing, empty or newer capture.
    */
   static async open(root: string): Promise<CaptureAnalytics> {
-    const manifest = readManifest(root);
+    // The files the manifest lists, each present with its recorded size (CaptureReader checks),
+    // not whatever else lies in the directories: a stray copy would count twice.
+    const reader = CaptureReader.open(root);
+    const manifest = reader.manifest;
+    const segments = reader.files().filter((f) => f.format === 'arrow').length;
     const instance = await DuckDBInstance.create(':memory:', { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' });
     const con = await instance.connect();
-    for (const kind of CAPTURE_KINDS) {
-      const dir = join(root, kind);
-      const raw = hasParquet(dir)
-        ? `SELECT * FROM read_parquet(${sqlString(join(dir, '**', '*.parquet'))}, hive_partitioning = false, union_by_name = true)`
-        : `SELECT ${typedNulls(`${HEAD_COLUMNS}, ${RAW_COLUMNS[kind]}`)} WHERE false`; // no files yet: an empty, typed view
-      await con.run(`CREATE VIEW raw_${kind} AS ${raw}`);
-      await con.run(`CREATE VIEW ${kind} AS SELECT ${VIEW_SELECT[kind]} FROM raw_${kind}`);
+    try {
+      for (const kind of CAPTURE_KINDS) {
+        const files = manifest.files.filter((f) => f.kind === kind).map((f) => sqlString(join(root, f.path)));
+        const raw =
+          files.length > 0
+            ? `SELECT * FROM read_parquet([${files.join(', ')}], hive_partitioning = false, union_by_name = true)`
+            : `SELECT ${typedNulls(`${HEAD_COLUMNS}, ${RAW_COLUMNS[kind]}`)} WHERE false`; // no files yet: an empty, typed view
+        await con.run(`CREATE VIEW raw_${kind} AS ${raw}`);
+      }
+      // The largest scales in the data (not only the instruments listed): no row can exceed them.
+      const parts = CAPTURE_KINDS.filter((k) => k !== 'status').map(
+        (k) => `SELECT max(price_scale) AS p, max(size_scale) AS z FROM raw_${k}`,
+      );
+      const reader = await con.runAndReadAll(
+        `SELECT coalesce(max(p), 0)::INTEGER AS p, coalesce(max(z), 0)::INTEGER AS z FROM (${parts.join(' UNION ALL ')})`,
+      );
+      const [p, z] = reader.getRows()[0] as [number, number];
+      for (const kind of CAPTURE_KINDS)
+        await con.run(`CREATE VIEW ${kind} AS SELECT ${viewSelect(kind, { price: p, size: z })} FROM raw_${kind}`);
+    } catch (error) {
+      con.closeSync();
+      instance.closeSync();
+      throw new CaptureError('MDCAP_ERR_CAPTURE_CORRUPT', `capture ${root}: DuckDB cannot read its Parquet files: ${oneLine(error)}`, {
+        cause: error,
+      });
     }
-    return new CaptureAnalytics(root, manifest, instance, con);
+    return new CaptureAnalytics(root, manifest, instance, con, segments);
   }
 
   /** Runs any SQL over the views; rows come back JSON-friendly. */
@@ -131,6 +166,7 @@ export class CaptureAnalytics {
    * @throws {MdcapError} `MDCAP_ERR_QUERY` with DuckDB's message.
    */
   async *stream(sql: string): AsyncGenerator<Row[]> {
+    if (sql.trim() === '') throw new MdcapError('MDCAP_ERR_QUERY', 'query: expected SQL, found an empty string');
     let result;
     try {
       result = await this.con.stream(sql);
@@ -334,12 +370,25 @@ FROM bars b JOIN series s USING (venue, symbol)`;
     });
   }
 
-  /** Every recorded gap, resync, disconnect, reconnect and checksum result, in order. */
+  /**
+   * Every recorded gap, resync, disconnect, reconnect, stale feed and failed checksum, and the
+   * holes between recording sessions, in replay order.
+   */
   async gapReport(): Promise<Row[]> {
+    const holes = this.manifest.sessions.slice(1).flatMap((s, i) => {
+      const prev = this.manifest.sessions[i]!;
+      if (prev.end === null) return [];
+      const detail = `between recording sessions ${prev.id} and ${s.id}`;
+      return [
+        `(${BigInt(s.firstRecvSeq) * 2n - 1n}, make_timestamp_ns(${prev.end}), ${sqlString(prev.feed)}, '*', 'gap', NULL, NULL, NULL, ${sqlString(detail)})`,
+      ];
+    });
     return this.query(`
-      SELECT ts_recv::VARCHAR AS ts_recv, venue, symbol, kind, from_seq::VARCHAR AS from_seq, to_seq::VARCHAR AS to_seq, ok, detail
-      FROM status WHERE kind IN ('gap', 'resync', 'disconnected', 'reconnected', 'stale') OR (kind = 'checksum' AND ok = false)
-      ORDER BY recv_seq`);
+      SELECT ts_recv::VARCHAR AS ts_recv, venue, symbol, kind, from_seq::VARCHAR AS from_seq, to_seq::VARCHAR AS to_seq, ok, detail FROM (
+        SELECT recv_seq::HUGEINT * 2 AS ord, ts_recv, venue, symbol, kind, from_seq, to_seq, ok, detail
+        FROM status WHERE kind IN ('gap', 'resync', 'disconnected', 'reconnected', 'stale') OR (kind = 'checksum' AND ok = false)
+        ${holes.length > 0 ? `UNION ALL SELECT * FROM (VALUES ${holes.join(', ')}) v(ord, ts_recv, venue, symbol, kind, from_seq, to_seq, ok, detail)` : ''}
+      ) ORDER BY ord`);
   }
 
   /** `tsRecv − tsEvent` percentiles in microseconds, per venue and kind. */

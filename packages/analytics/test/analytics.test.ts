@@ -90,10 +90,10 @@ describe('CaptureAnalytics (DuckDB)', () => {
         'SELECT price::VARCHAR AS p, size::VARCHAR AS s, price_mantissa::VARCHAR AS m, ts_recv::VARCHAR AS ts FROM trades ORDER BY recv_seq',
       );
       expect(rows).toEqual([
-        { p: '9.223372036854775807', s: '1.000000000000000000', m: '9223372036854775807', ts: '2024-01-02 14:30:00' },
+        { p: '9.223372036854775807', s: '1.00000000', m: '9223372036854775807', ts: '2024-01-02 14:30:00' },
         {
           p: '-9223372036854775808.000000000000000000',
-          s: '1.234567890000000000',
+          s: '1.23456789',
           m: '-9223372036854775808',
           ts: '2024-01-02 14:30:00.000000001',
         },
@@ -102,6 +102,10 @@ describe('CaptureAnalytics (DuckDB)', () => {
         { bid_price: null, a: '1.010000000000000000' },
       ]);
       expect(await db.query('SELECT count(*)::INTEGER AS n FROM order_updates')).toEqual([{ n: 0 }]); // no files: an empty, typed view
+      // Each view column has the capture's largest scale (18 for prices, 8 for sizes here): products stay exact.
+      expect(await db.query('SELECT (price * size)::VARCHAR AS notional, typeof(price * size) AS t FROM trades WHERE price > 0')).toEqual([
+        { notional: '9.22337203685477580700000000', t: 'DECIMAL(38,26)' },
+      ]);
     } finally {
       db.close();
     }
@@ -139,7 +143,8 @@ describe('CaptureAnalytics (DuckDB)', () => {
     try {
       const gaps = await db.gapReport();
       const recorded = events.filter((e) => e.type === 'status' && ['gap', 'resync', 'disconnected', 'reconnected'].includes(e.kind));
-      expect(gaps.length).toBe(recorded.length);
+      expect(gaps.length).toBe(recorded.length + 1); // and the hole between the two sessions
+      expect(gaps.find((g) => g['detail'] === 'between recording sessions 1 and 2')).toMatchObject({ kind: 'gap', symbol: '*' });
       const latency = await db.latency();
       expect(latency.map((r) => r['kind'])).toEqual(['book_updates', 'quotes', 'trades']);
     } finally {
