@@ -157,7 +157,7 @@ describe('mdcap verify, inspect, query', () => {
       .split('\n')
       .map((l) => JSON.parse(l) as Record<string, string>);
     expect(rows.map((r) => r['symbol'])).toEqual(['AAPL', 'BTC-USD']);
-    expect(rows[1]!['lo']).toMatch(/^\d+\.\d{18}$/); // DECIMAL(38,18), exact
+    expect(rows[1]!['lo']).toMatch(/^\d+\.\d{2}$/); // DECIMAL(38,2): the capture's price scale, exact
     const table = ok(['query', cap, 'SELECT count(*) AS n FROM status']);
     expect(table).toMatch(/^n\s*\n-+\n\d+/);
   });
@@ -227,6 +227,54 @@ describe('bad input: one line, its MDCAP_ERR code, exit 2, no stack', () => {
       /MDCAP_ERR_INVALID_OPTION: --duration: expected a duration such as 500ms/,
     ],
     ['verify of a missing directory', () => ['verify', join(dir, 'nope'), '--json'], /MDCAP_ERR_CAPTURE_NOT_FOUND/],
+    [
+      'a range outside the capture',
+      () => ['replay', cap, '--from', '2030-01-01T00:00:00Z'],
+      /MDCAP_ERR_REPLAY_RANGE: --from\/--to: expected a range that overlaps the capture/,
+    ],
+    [
+      'a date that does not exist',
+      () => ['replay', cap, '--from', '2026-02-31T00:00:00Z'],
+      /MDCAP_ERR_INVALID_OPTION: --from: expected a time/,
+    ],
+    [
+      '--rotate shorter than --flush',
+      () => ['record', '--out', join(dir, 'r'), '--rotate', '10ms', '--flush', '1s'],
+      /MDCAP_ERR_INVALID_OPTION: --rotate: expected at least the flush interval/,
+    ],
+    [
+      'an unknown import format',
+      () => ['import', 'csv', '--messages', 'm', '--orderbook', 'o', '--out', 'x'],
+      /MDCAP_ERR_USAGE: Invalid values: Argument: format, Given: "csv"/,
+    ],
+    [
+      'a directory given as the messages file',
+      () => [
+        'import',
+        'lobster',
+        '--messages',
+        dir,
+        '--orderbook',
+        dir,
+        '--out',
+        join(dir, 'imp'),
+        '--symbol',
+        'A',
+        '--date',
+        '2012-06-21',
+      ],
+      /MDCAP_ERR_IO: --messages .*: expected a file, found a directory/,
+    ],
+    [
+      'recording another feed into a capture',
+      () => {
+        const c = copy('otherfeed');
+        const m = manifestOf(c) as unknown as Record<string, unknown>;
+        writeFileSync(join(c, 'manifest.json'), JSON.stringify({ ...m, feed: 'nasdaq' }));
+        return ['record', '--out', c, '--duration', '1s'];
+      },
+      /MDCAP_ERR_INVALID_OPTION: capture .*: expected a recording of feed "nasdaq" to add a session to, found feed "demo"/,
+    ],
   ];
   it.each(cases)('%s', (_name, args, message) => {
     const r = mdcap(args());
@@ -234,6 +282,19 @@ describe('bad input: one line, its MDCAP_ERR code, exit 2, no stack', () => {
     expect(r.stderr).toMatch(message);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('a flag given twice: the last one counts', () => {
+    const r = mdcap(['replay', cap, '--symbols', 'AAPL', '--symbols', 'BTC-USD', '--print', 'trades', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(
+      new Set(
+        r.stdout
+          .trim()
+          .split('\n')
+          .map((l) => (JSON.parse(l) as { symbol: string }).symbol),
+      ),
+    ).toEqual(new Set(['BTC-USD']));
   });
 
   it('--verbose adds the stack trace', () => {
@@ -274,10 +335,9 @@ describe('bad input: one line, its MDCAP_ERR code, exit 2, no stack', () => {
     for (let i = 200; i < 260; i++) bytes[i] = bytes[i]! ^ 0xff;
     writeFileSync(path, bytes);
     const v = mdcap(['verify', c, '--json']);
-    expect([1, 2]).toContain(v.status);
-    const report = JSON.parse(v.stdout) as { readable: boolean; hashMismatches?: string[]; error?: { message: string } };
-    if (report.readable) expect(report.hashMismatches).toEqual([f.path]);
-    else expect(report.error!.message).toContain(f.path);
+    expect(v.status).toBe(1);
+    const report = JSON.parse(v.stdout) as { ok: boolean; readable: boolean; hashMismatches: string[] };
+    expect(report).toMatchObject({ ok: false, readable: true, hashMismatches: [f.path] });
     const r = mdcap(['replay', c, '--json']);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(
@@ -286,8 +346,22 @@ describe('bad input: one line, its MDCAP_ERR code, exit 2, no stack', () => {
   });
 });
 
+describe('mdcap report', () => {
+  it('prints VWAP, spreads, gaps and latency, as tables or JSON lines', () => {
+    const text = ok(['report', cap]);
+    for (const r of ['vwap:', 'spreads:', 'gaps:', 'latency:']) expect(text).toContain(r);
+    const rows = ok(['report', cap, 'vwap,gaps', '--json'])
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, string>);
+    expect(rows.filter((r) => r['report'] === 'vwap').map((r) => r['symbol'])).toEqual(['AAPL', 'BTC-USD']);
+    expect(rows.find((r) => r['report'] === 'vwap')!['vwap']).toMatch(/^\d+\.\d{8}$/);
+    expect(rows.some((r) => r['report'] === 'gaps' && r['detail'] === 'between recording sessions 1 and 2')).toBe(true);
+  });
+});
+
 describe('--help teaches', () => {
-  it.each(['demo', 'record', 'replay', 'bars', 'query', 'inspect', 'verify', 'import', 'sim'])(
+  it.each(['demo', 'record', 'replay', 'bars', 'query', 'report', 'inspect', 'verify', 'import', 'sim'])(
     'mdcap %s --help has usage and examples',
     (cmd) => {
       const out = ok([cmd, '--help']);

@@ -34,7 +34,7 @@ describe('live → record → replay parity', () => {
       clock,
       packetsPerSecond: 1500,
       durationNs: 4_000_000_000n,
-      faults: { gapEvery: 400, disconnectAfter: 2000 },
+      faults: { gapEvery: 400, disconnectAfter: 1200 },
     });
     const engine = new RealtimeEngine(ringProvider(sim, { capacity: 1024 }), { ...OPTIONS, reconnect: { delaysMs: [200] } });
     engine.setBarInterval(...INTERVALS);

@@ -10,6 +10,7 @@ import { inspectCommand } from './commands/inspect.js';
 import { queryCommand } from './commands/query.js';
 import { recordCommand } from './commands/record.js';
 import { replayCommand } from './commands/replay.js';
+import { reportCommand } from './commands/report.js';
 import { simCommand } from './commands/sim.js';
 import { verifyCommand } from './commands/verify.js';
 
@@ -21,6 +22,7 @@ const COMMANDS: readonly Command<never>[] = [
   replayCommand,
   barsCommand,
   queryCommand,
+  reportCommand,
   inspectCommand,
   verifyCommand,
   importCommand,
@@ -43,7 +45,8 @@ function report(error: unknown, command: string, verbose: boolean, usage: boolea
   if (usage && !(error instanceof MdcapError)) {
     const known = COMMANDS.map((c) => c.command.split(' ')[0]).join(', ');
     const hint = command === '' && /^Unknown argument/.test(String((error as Error).message)) ? `; the commands are ${known}` : '';
-    process.stderr.write(`${who}: MDCAP_ERR_USAGE: ${(error as Error).message}${hint} (see ${help})\n`);
+    const message = String((error as Error).message).replace(/\s*\n\s*/g, ' ');
+    process.stderr.write(`${who}: MDCAP_ERR_USAGE: ${message}${hint} (see ${help})\n`);
     return EXIT.badInput;
   }
   if (error instanceof MdcapError) {
@@ -85,7 +88,7 @@ export async function runCli(args: readonly string[]): Promise<number> {
     );
   }
   parser = parser
-    .demandCommand(1, 'expected a command: demo, record, replay, bars, query, inspect, verify, import or sim')
+    .demandCommand(1, 'expected a command: demo, record, replay, bars, query, report, inspect, verify, import or sim')
     .strict()
     .help()
     .alias('h', 'help')
@@ -93,6 +96,7 @@ export async function runCli(args: readonly string[]): Promise<number> {
     .epilogue(EPILOGUE)
     .wrap(Math.min(110, process.stdout.columns ?? 100))
     .exitProcess(false)
+    .parserConfiguration({ 'duplicate-arguments-array': false }) // a flag given twice: the last one counts
     .fail(false);
   try {
     await parser.parseAsync();

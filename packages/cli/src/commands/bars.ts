@@ -1,7 +1,7 @@
 import { formatEventJson, MdcapError } from '@mdcap/core';
 import type { Argv } from 'yargs';
 import { parseIntervals, parseIntOption, parseList } from '../args.js';
-import { EXIT } from '../command.js';
+import { EXIT, warn } from '../command.js';
 import type { Command } from '../command.js';
 import { BAR_HEADER, barRow } from '../format.js';
 import { LineOutput } from '../output.js';
@@ -41,6 +41,12 @@ export const barsCommand: Command<BarsArgs> = {
     const graceMs = parseIntOption('--grace-ms', a.graceMs, 0, 86_400_000);
     const { CaptureAnalytics } = await import('@mdcap/analytics'); // DuckDB loads only for the commands that use it
     const db = await CaptureAnalytics.open(a.dir);
+    if (db.unfinalizedSegments > 0) {
+      warn(
+        'bars',
+        `${db.unfinalizedSegments} segment(s) are not finalized to Parquet yet and not included (a recording is running, or was interrupted: mdcap verify --repair)`,
+      );
+    }
     try {
       const symbols = a.symbols === undefined ? null : new Set(parseList('--symbols', a.symbols));
       const unknown = symbols === null ? [] : [...symbols].filter((s) => !db.manifest.symbols.includes(s));

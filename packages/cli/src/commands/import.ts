@@ -1,8 +1,8 @@
-import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { CaptureWriter } from '@mdcap/capture';
-import { CaptureError, MdcapError, VirtualClock } from '@mdcap/core';
-import { LOBSTER_PRICE_SCALE, lobsterMidnight, LobsterParser, parseLobsterFileName } from '@mdcap/feeds';
+import { ALL_SYMBOLS, CaptureError, createStatus, MdcapError, VirtualClock } from '@mdcap/core';
+import { LOBSTER_PRICE_SCALE, LobsterParser, parseLobsterFileName } from '@mdcap/feeds';
 import type { Argv } from 'yargs';
 import { parseIntOption } from '../args.js';
 import { EXIT } from '../command.js';
@@ -24,6 +24,7 @@ interface ImportArgs {
 
 function readable(flag: string, path: string): void {
   if (!existsSync(path)) throw new CaptureError('MDCAP_ERR_IO', `${flag} ${path}: expected a file, found nothing at that path`);
+  if (!statSync(path).isFile()) throw new CaptureError('MDCAP_ERR_IO', `${flag} ${path}: expected a file, found a directory or device`);
 }
 
 /** The first line of a (possibly huge) file, without reading all of it. */
@@ -76,7 +77,21 @@ export const importCommand: Command<ImportArgs> = {
   async run(a) {
     readable('--messages', a.messages);
     readable('--orderbook', a.orderbook);
-    const fromName = parseLobsterFileName(basename(a.messages)) ?? parseLobsterFileName(basename(a.orderbook));
+    const mName = parseLobsterFileName(basename(a.messages));
+    const oName = parseLobsterFileName(basename(a.orderbook));
+    if (mName !== null && oName !== null && (mName.symbol !== oName.symbol || mName.date !== oName.date || mName.levels !== oName.levels)) {
+      throw new MdcapError(
+        'MDCAP_ERR_IMPORT_FORMAT',
+        `--messages and --orderbook: expected files of one symbol, date and depth, found ${mName.symbol} ${mName.date} (${mName.levels} levels) and ${oName.symbol} ${oName.date} (${oName.levels} levels)`,
+      );
+    }
+    if (mName?.file === 'orderbook' || oName?.file === 'message') {
+      throw new MdcapError(
+        'MDCAP_ERR_IMPORT_FORMAT',
+        '--messages and --orderbook: expected a message file and an orderbook file, found them swapped',
+      );
+    }
+    const fromName = mName ?? oName;
     const symbol = a.symbol ?? fromName?.symbol;
     const date = a.date ?? fromName?.date;
     if (symbol === undefined || date === undefined) {
@@ -123,13 +138,23 @@ export const importCommand: Command<ImportArgs> = {
       }
     } catch (error) {
       progress.done();
-      await writer.close(last); // what was imported so far stays a readable capture
+      // What was imported so far stays a readable capture, and says that it stops short.
+      writer.write(
+        createStatus({
+          venue: a.venue,
+          symbol: ALL_SYMBOLS,
+          tsEvent: last,
+          tsRecv: last,
+          kind: 'gap',
+          detail: `import stopped early: ${error instanceof MdcapError ? error.message : String(error)}`,
+        }),
+      );
+      await writer.close(last);
       throw error;
     }
     progress.done();
-    // The sample window's end (from the file name) is where the recording ends; else the last message.
-    const windowEnd = fromName === null || a.date !== undefined ? null : lobsterMidnight(date, a.tz) + BigInt(fromName.endMs) * 1_000_000n;
-    const end = windowEnd !== null && windowEnd > last ? windowEnd : last;
+    // The data ends with its last message (a sample may stop before the window its name gives).
+    const end = last;
     const manifest = await writer.close(end);
     const out = new LineOutput();
     const summary = {

@@ -49,7 +49,27 @@ export function summarize(root: string, m: Manifest, segments: number): Record<s
     segmentsNotFinalized: segments,
     tsRecvMin: tsMin?.toString() ?? null,
     tsRecvMax: tsMax?.toString() ?? null,
-    gaps: m.gaps.length,
+    quality: quality(m),
+  };
+}
+
+/** The manifest's data-quality summary, counted as `verify` counts (a resync is the recovery, not a gap). */
+export function quality(m: Manifest): {
+  gaps: number;
+  disconnects: number;
+  resyncs: number;
+  failedChecksums: number;
+  sessionHoles: number;
+  interruptedSessions: number;
+} {
+  const n = (k: string): number => m.gaps.filter((g) => g.kind === k).length;
+  return {
+    gaps: n('gap'),
+    disconnects: n('disconnected'),
+    resyncs: n('resync'),
+    failedChecksums: n('checksum'),
+    sessionHoles: Math.max(0, m.sessions.length - 1),
+    interruptedSessions: m.sessions.filter((s) => !s.clean && s.end !== null).length,
   };
 }
 
@@ -89,7 +109,10 @@ export const inspectCommand: Command<InspectArgs> = {
     const kinds = summarize(a.dir, m, segments)['kinds'] as Record<string, KindSummary>;
     for (const [k, v] of Object.entries(kinds))
       out.line(`  ${k.padEnd(14)} ${count(v.rows).padStart(12)} rows in ${v.files} files, ${bytes(v.bytes)}`);
-    out.line(`gaps recorded: ${m.gaps.length}`);
+    const q = quality(m);
+    out.line(
+      `data quality: ${q.gaps} gaps, ${q.disconnects} disconnects, ${q.resyncs} resyncs, ${q.failedChecksums} failed checksums; ${q.sessionHoles} holes between sessions, ${q.interruptedSessions} interrupted sessions (mdcap verify counts them all)`,
+    );
     for (const g of m.gaps.slice(0, 10)) out.line(`  ${nsToIso(BigInt(g.tsRecv))} ${g.venue}:${g.symbol} ${g.kind}: ${g.detail}`);
     if (m.gaps.length > 10) out.line(`  … ${m.gaps.length - 10} more (mdcap query ${a.dir} "SELECT * FROM status")`);
     await out.end();

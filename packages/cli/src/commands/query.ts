@@ -1,6 +1,6 @@
 import type { Row } from '@mdcap/analytics';
 import type { Argv } from 'yargs';
-import { EXIT } from '../command.js';
+import { EXIT, warn } from '../command.js';
 import type { Command } from '../command.js';
 import { LineOutput } from '../output.js';
 
@@ -39,6 +39,12 @@ export const queryCommand: Command<QueryArgs> = {
   async run(a) {
     const { CaptureAnalytics } = await import('@mdcap/analytics'); // DuckDB loads only for the commands that use it
     const db = await CaptureAnalytics.open(a.dir);
+    if (db.unfinalizedSegments > 0) {
+      warn(
+        'query',
+        `${db.unfinalizedSegments} segment(s) are not finalized to Parquet yet and not included (a recording is running, or was interrupted: mdcap verify --repair)`,
+      );
+    }
     const out = new LineOutput();
     try {
       let widths: number[] | null = null;

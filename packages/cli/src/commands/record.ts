@@ -1,6 +1,6 @@
 import { CaptureWriter } from '@mdcap/capture';
 import type { Manifest } from '@mdcap/capture';
-import { LiveClock, MdcapError, nsToIso } from '@mdcap/core';
+import { LiveClock, MdcapError, nextTurn, nsToIso } from '@mdcap/core';
 import type { Clock } from '@mdcap/core';
 import { RealtimeEngine } from '@mdcap/engine';
 import { ringProvider } from '@mdcap/ring';
@@ -43,6 +43,22 @@ export interface RecordSummary {
   readonly repaired: { readonly segments: number; readonly tornBytes: number } | null;
 }
 
+/** A stop request that may come before the recording has started (a signal during start-up). */
+export class StopControl {
+  requested = false;
+  private stop: (() => void) | null = null;
+
+  request(): void {
+    this.requested = true;
+    this.stop?.();
+  }
+
+  bind(stop: () => void): void {
+    this.stop = stop;
+    if (this.requested) stop();
+  }
+}
+
 export interface RecordOptions {
   readonly out: string;
   readonly symbols: readonly string[];
@@ -56,9 +72,9 @@ export interface RecordOptions {
   readonly ringCapacity: number;
   readonly overflow: OverflowPolicy;
   readonly clock?: Clock;
-  /** Gets a function that stops the recording cleanly (signal handlers). */
-  readonly onStarted?: (stop: () => void) => void;
-  readonly onProgress?: (engine: RealtimeEngine, writer: CaptureWriter) => void;
+  /** Stops the recording cleanly when requested (signal handlers), also during start-up. */
+  readonly control?: StopControl;
+  readonly onProgress?: (engine: RealtimeEngine, writer: CaptureWriter, ringDrops: number) => void;
   readonly onError?: (error: MdcapError) => void;
 }
 
@@ -111,13 +127,21 @@ export async function recordDemo(o: RecordOptions): Promise<RecordSummary & { ma
       void engine.stop();
     }
   });
-  const stop = (): void => void engine.stop();
+  // Stop: first deliver what the ring still holds (received before the stop), then stop. On a
+  // turn of its own: the timer may fire inside the dispatch of an event (the engine runs due
+  // timers first), and the ring delivers strictly in order.
+  const stop = (): void => {
+    void nextTurn().then(() => {
+      if (engine.status === 'running') provider.poll?.(2n ** 63n - 1n);
+      return engine.stop();
+    });
+  };
   const start = clock.now();
   if (o.durationNs !== undefined) clock.setTimer(start + o.durationNs, stop);
   let ticker: number | null = null;
   if (o.onProgress !== undefined) {
     const tick = (): void => {
-      o.onProgress!(engine, writer);
+      o.onProgress!(engine, writer, provider.ringStats().drops);
       ticker = clock.setTimer(clock.now() + 200_000_000n, tick);
     };
     tick();
@@ -128,7 +152,7 @@ export async function recordDemo(o: RecordOptions): Promise<RecordSummary & { ma
     await writer.close();
     throw error;
   }
-  o.onStarted?.(stop);
+  o.control?.bind(stop);
   await engine.done();
   if (ticker !== null) clock.clearTimer(ticker);
   const end = engine.stats().finishedAt ?? clock.now();
@@ -186,46 +210,47 @@ export const recordCommand: Command<RecordArgs> = {
     const symbols = a.symbols === undefined ? DEFAULT_SIM_SYMBOLS.map((s) => s.symbol) : parseList('--symbols', a.symbols);
     const flushNs = parseDurationOption('--flush', a.flush);
     if (flushNs < 1_000_000n) throw badOption('--flush', 'at least 1ms', a.flush);
+    const rotateNs = parseDurationOption('--rotate', a.rotate);
+    if (rotateNs < flushNs) throw badOption('--rotate', `at least the flush interval (--flush ${a.flush})`, a.rotate);
     const progress = new Progress();
     const t0 = performance.now();
+    // Signals are handled from the start: one during start-up stops as soon as recording runs.
+    const control = new StopControl();
     const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
-    let stopping = false;
     const handlers = new Map<NodeJS.Signals, () => void>();
+    for (const s of signals) {
+      const h = (): void => {
+        if (control.requested) {
+          warn(
+            'record',
+            'interrupted again while finalizing: exiting now (mdcap verify --repair or the next record recovers what was flushed)',
+          );
+          process.exit(130);
+        }
+        progress.done();
+        if (process.stderr.isTTY === true) process.stderr.write('stopping: finalizing the open segments…\n');
+        control.request();
+      };
+      handlers.set(s, h);
+      process.on(s, h);
+    }
     const summary = await recordDemo({
       out: a.out,
       symbols,
       ...(a.duration === undefined ? {} : { durationNs: parseDurationOption('--duration', a.duration) }),
-      rotateNs: parseDurationOption('--rotate', a.rotate),
+      rotateNs,
       flushMs: Number(flushNs / 1_000_000n),
       seed: parseIntOption('--seed', a.seed, 0, 2 ** 32 - 1),
       packetsPerSecond: parseIntOption('--rate', a.rate, 1, 1_000_000),
       ...(a.gapEvery === undefined ? {} : { gapEvery: parseIntOption('--gap-every', a.gapEvery, 1, 2 ** 31) }),
       ringCapacity: parseIntOption('--ring', a.ring, 2, 2 ** 24),
       overflow: a.overflow as OverflowPolicy,
-      onStarted: (stop) => {
-        for (const s of signals) {
-          const h = (): void => {
-            if (stopping) {
-              warn(
-                'record',
-                'interrupted again while finalizing: exiting now (mdcap verify --repair or the next record recovers what was flushed)',
-              );
-              process.exit(130);
-            }
-            stopping = true;
-            progress.done();
-            if (process.stderr.isTTY === true) process.stderr.write('stopping: finalizing the open segments…\n');
-            stop();
-          };
-          handlers.set(s, h);
-          process.on(s, h);
-        }
-      },
-      onProgress: (engine, writer) =>
+      control,
+      onProgress: (engine, writer, drops) =>
         progress.update(() => {
           const w = writer.stats();
           const secs = (performance.now() - t0) / 1000;
-          return `recording ${a.feed} → ${a.out}: ${count(w.events)} events (${count(Math.round(w.events / Math.max(secs, 0.001)))}/s) · ${count(w.rowsFlushed)} rows flushed · ${w.filesFinalized} Parquet files · ${count(engine.stats().events.status)} statuses · ${secs.toFixed(0)} s`;
+          return `recording ${a.feed} → ${a.out}: ${count(w.events)} events (${count(Math.round(w.events / Math.max(secs, 0.001)))}/s) · ${count(w.rowsFlushed)} rows written · ${w.filesFinalized} Parquet files · ${count(drops)} drops · ${count(engine.stats().events.status)} statuses · ${secs.toFixed(0)} s`;
         }),
       onError: (e) => warn('record', e.toString()),
     });

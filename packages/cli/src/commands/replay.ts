@@ -116,6 +116,17 @@ export const replayCommand: Command<ReplayArgs> = {
     if (from !== undefined && to !== undefined && from >= to) {
       throw new MdcapError('MDCAP_ERR_REPLAY_RANGE', `--from ${nsToIso(from)} is not before --to ${nsToIso(to)}: expected from < to`);
     }
+    // A range that misses the capture would print nothing: say so instead.
+    const first = base;
+    const last = [...manifest.sessions.map((x) => x.end), ...manifest.files.map((f) => f.tsRecvMax)]
+      .filter((x): x is string => x !== null)
+      .reduce<bigint | null>((m, x) => (m === null || BigInt(x) > m ? BigInt(x) : m), null);
+    if (first !== null && last !== null && ((from !== undefined && from > last) || (to !== undefined && to <= first))) {
+      throw new MdcapError(
+        'MDCAP_ERR_REPLAY_RANGE',
+        `--from/--to: expected a range that overlaps the capture (${nsToIso(first)} to ${nsToIso(last)}), found ${from === undefined ? 'the start' : nsToIso(from)} to ${to === undefined ? 'the end' : nsToIso(to)}`,
+      );
+    }
     const symbols = wanted ?? manifest.symbols;
     const unknown = symbols.filter((s) => !manifest.symbols.includes(s));
     if (unknown.length > 0) {
@@ -135,7 +146,8 @@ export const replayCommand: Command<ReplayArgs> = {
     const errors: MdcapError[] = [];
     engine.onError((e) => {
       errors.push(e);
-      if (errors.length <= 10) warn('replay', e.toString());
+      // An unreadable file ends the replay and is reported once, below.
+      if (errors.length <= 10 && !e.code.startsWith('MDCAP_ERR_CAPTURE') && e.code !== 'MDCAP_ERR_IO') warn('replay', e.toString());
     });
     const progress = new Progress();
     const startNs = from ?? base ?? 0n;
