@@ -74,7 +74,7 @@ const TYPE_OF_KIND: Readonly<Record<CaptureKind, string>> = {
   bars: 'bar',
 };
 /** Sleep on a host timer until this close to the target, then step in event-loop turns. */
-const SPIN_NS = 1_500_000n;
+const SPIN_NS = 3_000_000n;
 
 /**
  * Replays a capture through the {@link DataProvider} contract, so `new RealtimeEngine(replay)`

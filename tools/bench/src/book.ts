@@ -6,16 +6,10 @@
 import { BookFlags } from '@mdcap/core';
 import type { BookUpdate } from '@mdcap/core';
 import { OrderBook } from '@mdcap/engine';
-import { arg, report, since } from './measure.js';
+import { arg, report, seededRandom, since } from './measure.js';
 
 const N = arg(0, 5_000_000);
-let seed = 12345;
-const rnd = (n: number): number => {
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return (seed >>> 0) % n;
-};
+const rnd = seededRandom(12345);
 
 // Updates as objects, built up front (a feed handler hands these over).
 const updates: BookUpdate[] = new Array<BookUpdate>(N);

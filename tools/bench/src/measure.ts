@@ -21,3 +21,14 @@ export function arg(i: number, fallback: number): number {
   const v = process.argv[2 + i];
   return v === undefined ? fallback : Number(v);
 }
+
+/** A seeded xorshift32 generator: `rnd(n)` is an integer in [0, n). Benchmarks use the same data on every run. */
+export function seededRandom(seed: number): (n: number) => number {
+  let x = seed | 0 || 1;
+  return (n: number): number => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) % n;
+  };
+}
