@@ -4,3 +4,11 @@
  */
 export { LobsterParser, parseLobsterFileName, lobsterMidnight, LOBSTER_PRICE_SCALE } from './lobster.js';
 export type { LobsterOptions, LobsterFileName } from './lobster.js';
+export { crc32Ascii } from './book/crc32.js';
+export { SideLevels } from './book/levels.js';
+export { KrakenParser, KrakenFrameError, subscriptionError } from './kraken/parse.js';
+export type { KrakenParserOptions, KrakenStats, PairScales } from './kraken/parse.js';
+export { WsFeed } from './transport/ws-feed.js';
+export type { WsVenue, WsFeedOptions, WsFeedStats, FrameParser } from './transport/ws-feed.js';
+export { krakenFeed, krakenVenue } from './kraken/index.js';
+export type { KrakenFeedOptions } from './kraken/index.js';

@@ -1,0 +1,271 @@
+import { ALL_SYMBOLS, createStatus, LiveClock, MdcapError } from '@mdcap/core';
+import type { Clock, DataProvider, EventSink, Instrument, MarketEvent, StatusKind, SubscriptionKind, TimerId } from '@mdcap/core';
+import WebSocket from 'ws';
+
+/** What a venue's frame parser gives the transport: events out, plus requests it cannot act on itself. */
+export interface FrameParser {
+  /** Parses one text frame received at `tsRecv`; throws for a frame it cannot read (the transport reports it). */
+  parse(text: string, tsRecv: bigint, out: (e: MarketEvent) => void): void;
+  /** Symbols whose book must be rebuilt from a new snapshot (a failed checksum, a sequence break). */
+  readonly resyncs?: Set<string>;
+  /** Forgets per-connection state (books, channel ids). */
+  reset(): void;
+}
+
+/**
+ * A venue on a WebSocket: everything the transport needs to know about it, and nothing the
+ * transport does for every venue (connect, heartbeat, stale detection, close).
+ */
+export interface WsVenue {
+  /** Venue name on the events. */
+  readonly name: string;
+  /** The public endpoint (overridable with the feed's `url`). */
+  readonly url: string;
+  readonly kinds: readonly SubscriptionKind[];
+  /** Messages that subscribe `symbols` to `kinds`, sent once the socket is open and the engine is ready. */
+  subscribeMessages(symbols: readonly string[], kinds: ReadonlySet<SubscriptionKind>): string[];
+  /** Messages that make the venue send a new book snapshot for `symbol`. */
+  resnapshotMessages(symbol: string): string[];
+  /** A fresh parser (one per feed; `reset()` on every new connection). */
+  createParser(): FrameParser;
+  /** A venue error in a frame (rejected subscription, bad symbol): its text, or null. */
+  errorOf?(text: string): { symbol: string | null; message: string } | null;
+  /** Instruments (scales) known to the parser so far. */
+  instruments?(parser: FrameParser): Instrument[];
+}
+
+export interface WsFeedOptions {
+  /** Endpoint override (an emulator, a testnet). */
+  readonly url?: string;
+  /** The clock that stamps `tsRecv` (default: a new `LiveClock`). */
+  readonly clock?: Clock;
+  /** No frame for this long → a `stale` status and a reconnect (default 10 s). */
+  readonly staleMs?: number;
+  /** WebSocket ping interval; 0 turns pings off (default 5 s). */
+  readonly pingMs?: number;
+  /** Every received frame with its receive time, before parsing (the raw tap for `record --raw`). */
+  readonly onFrame?: (text: string, tsRecv: bigint) => void;
+}
+
+export interface WsFeedStats {
+  frames: number;
+  malformed: number;
+  venueErrors: number;
+  staleDetections: number;
+  connects: number;
+}
+
+/**
+ * The DataProvider of a WebSocket venue: the engine's reconnect policy drives it (a dropped or
+ * stale connection is reported with `sink.lost`; the engine calls `connect` and `subscribe`
+ * again). Every event it cannot deliver as data it delivers as a status: `connected`, `stale`,
+ * a `gap` for a frame that could not be read (the frame is lost), `resync` when it asks the
+ * venue for a new snapshot, and the venue parser's own `checksum` and `gap` statuses.
+ */
+export class WsFeed implements DataProvider {
+  readonly venue: string;
+  readonly clock: Clock;
+  readonly kinds: readonly SubscriptionKind[];
+  readonly validatesEvents = true;
+  readonly stats: WsFeedStats = { frames: 0, malformed: 0, venueErrors: 0, staleDetections: 0, connects: 0 };
+  readonly parser: FrameParser;
+  private readonly url: string;
+  private readonly staleNs: bigint;
+  private readonly pingMs: number;
+  private socket: WebSocket | null = null;
+  private sink: EventSink | null = null;
+  private readonly symbols = new Map<string, Set<SubscriptionKind>>();
+  private lastFrameAt = 0n;
+  private staleTimer: TimerId | null = null;
+  private pingHandle: ReturnType<typeof setInterval> | null = null;
+  private lastTs = 0n;
+
+  constructor(
+    private readonly spec: WsVenue,
+    private readonly options: WsFeedOptions = {},
+  ) {
+    this.venue = spec.name;
+    this.kinds = spec.kinds;
+    this.clock = options.clock ?? new LiveClock();
+    this.url = options.url ?? spec.url;
+    this.staleNs = BigInt(options.staleMs ?? 10_000) * 1_000_000n;
+    this.pingMs = options.pingMs ?? 5_000;
+    this.parser = spec.createParser();
+  }
+
+  instruments(): Iterable<Instrument> {
+    return this.spec.instruments?.(this.parser) ?? [];
+  }
+
+  connect(sink: EventSink): Promise<void> {
+    this.teardown(); // an abandoned earlier attempt
+    this.sink = sink;
+    this.parser.reset();
+    this.stats.connects++;
+    const socket = new WebSocket(this.url, { perMessageDeflate: false });
+    this.socket = socket;
+    return new Promise<void>((resolve, reject) => {
+      let open = false;
+      socket.on('open', () => {
+        if (this.socket !== socket) return;
+        open = true;
+        this.lastFrameAt = this.clock.now();
+        this.status(ALL_SYMBOLS, 'connected', `${this.url}`);
+        this.watch(socket);
+        resolve();
+      });
+      socket.on('message', (data, isBinary) => {
+        if (this.socket !== socket) return;
+        this.onFrame(isBinary ? Buffer.from(data as Buffer).toString('utf8') : (data as Buffer).toString('utf8'));
+      });
+      socket.on('error', (error) => {
+        if (this.socket !== socket) return;
+        if (!open) {
+          this.teardown();
+          reject(
+            new MdcapError('MDCAP_ERR_CONNECT_FAILED', `${this.venue}: expected a WebSocket at ${this.url}, found ${error.message}`, {
+              cause: error,
+            }),
+          );
+        }
+        // after open, 'close' follows and reports the loss
+      });
+      socket.on('close', (code, reason) => {
+        if (this.socket !== socket) return;
+        const text = reason.toString('utf8');
+        this.teardown();
+        if (!open)
+          reject(
+            new MdcapError(
+              'MDCAP_ERR_CONNECT_FAILED',
+              `${this.venue}: ${this.url} closed before opening (code ${code}${text ? `, ${text}` : ''})`,
+            ),
+          );
+        else sink.lost(new Error(`${this.venue}: connection closed by the venue (code ${code}${text ? `, ${text}` : ''})`));
+      });
+    });
+  }
+
+  subscribe(symbol: string, kinds: readonly SubscriptionKind[]): Promise<void> {
+    this.symbols.set(symbol, new Set(kinds));
+    return Promise.resolve();
+  }
+
+  unsubscribe(symbol: string): Promise<void> {
+    this.symbols.delete(symbol);
+    return Promise.resolve();
+  }
+
+  ready(): void {
+    const socket = this.socket;
+    if (socket === null || socket.readyState !== WebSocket.OPEN) return;
+    // One subscription per distinct kind set (venues subscribe channels with symbol lists).
+    const byKinds = new Map<string, { kinds: Set<SubscriptionKind>; symbols: string[] }>();
+    for (const [symbol, kinds] of this.symbols) {
+      const key = [...kinds].sort().join(',');
+      const group = byKinds.get(key) ?? { kinds, symbols: [] };
+      group.symbols.push(symbol);
+      byKinds.set(key, group);
+    }
+    for (const { kinds, symbols } of byKinds.values()) for (const m of this.spec.subscribeMessages(symbols, kinds)) socket.send(m);
+  }
+
+  disconnect(): Promise<void> {
+    const socket = this.socket;
+    this.teardown();
+    this.sink = null;
+    if (socket === null || socket.readyState === WebSocket.CLOSED) return Promise.resolve();
+    return new Promise((resolve) => {
+      socket.once('close', () => resolve());
+      socket.close(1000, 'mdcap disconnect');
+      // A venue that does not answer the close handshake: give up on it after a second.
+      setTimeout(() => {
+        socket.terminate();
+        resolve();
+      }, 1000).unref();
+    });
+  }
+
+  /** Events are stamped on receipt; a stamp never goes back (contract rule 2), even if the clock did. */
+  private now(): bigint {
+    const t = this.clock.now();
+    if (t > this.lastTs) this.lastTs = t;
+    return this.lastTs;
+  }
+
+  private push = (e: MarketEvent): void => {
+    const sink = this.sink;
+    if (sink === null) return;
+    if (e.type === 'status' || e.symbol === ALL_SYMBOLS || this.symbols.has(e.symbol)) sink.push(e);
+  };
+
+  private status(symbol: string, kind: StatusKind, detail: string, ts: bigint = this.now()): void {
+    this.push(createStatus({ venue: this.venue, symbol, tsEvent: ts, tsRecv: ts, kind, detail }));
+  }
+
+  private onFrame(text: string): void {
+    const tsRecv = this.now();
+    this.lastFrameAt = tsRecv;
+    this.stats.frames++;
+    this.options.onFrame?.(text, tsRecv);
+    const venueError = this.spec.errorOf?.(text) ?? null;
+    if (venueError !== null) {
+      this.stats.venueErrors++;
+      this.status(venueError.symbol ?? ALL_SYMBOLS, 'gap', `${this.venue} error: ${venueError.message}`, tsRecv);
+      return;
+    }
+    try {
+      this.parser.parse(text, tsRecv, this.push);
+    } catch (error) {
+      // The frame is lost: say so, with the frame, and go on with the next one.
+      this.stats.malformed++;
+      const why = error instanceof Error ? error.message : String(error);
+      this.status(ALL_SYMBOLS, 'gap', `malformed frame skipped: ${why}`, tsRecv);
+    }
+    const resyncs = this.parser.resyncs;
+    if (resyncs !== undefined && resyncs.size > 0 && this.socket !== null) {
+      for (const symbol of resyncs) {
+        this.status(symbol, 'resync', `${this.venue}: requesting a new ${symbol} book snapshot`, tsRecv);
+        for (const m of this.spec.resnapshotMessages(symbol)) this.socket.send(m);
+      }
+      resyncs.clear();
+    }
+  }
+
+  /** Stale detection on the injected clock, and WebSocket pings. */
+  private watch(socket: WebSocket): void {
+    const check = (): void => {
+      this.staleTimer = null;
+      if (this.socket !== socket) return;
+      const now = this.clock.now();
+      const due = this.lastFrameAt + this.staleNs;
+      if (now >= due) {
+        this.stats.staleDetections++;
+        const sink = this.sink;
+        this.status(ALL_SYMBOLS, 'stale', `${this.venue}: no frame for ${Number(this.staleNs / 1_000_000n)} ms`);
+        this.teardown();
+        socket.terminate();
+        sink?.lost(new Error(`${this.venue}: stale connection (no frame for ${Number(this.staleNs / 1_000_000n)} ms)`));
+        return;
+      }
+      this.staleTimer = this.clock.setTimer(due, check);
+    };
+    this.staleTimer = this.clock.setTimer(this.lastFrameAt + this.staleNs, check);
+    if (this.pingMs > 0) {
+      this.pingHandle = setInterval(() => {
+        if (socket.readyState === WebSocket.OPEN) socket.ping();
+      }, this.pingMs);
+      this.pingHandle.unref();
+    }
+  }
+
+  private teardown(): void {
+    if (this.staleTimer !== null) this.clock.clearTimer(this.staleTimer);
+    this.staleTimer = null;
+    if (this.pingHandle !== null) clearInterval(this.pingHandle);
+    this.pingHandle = null;
+    const socket = this.socket;
+    this.socket = null;
+    if (socket !== null && socket.readyState === WebSocket.CONNECTING) socket.terminate();
+  }
+}
