@@ -266,6 +266,33 @@ describe('bad input: one line, its MDCAP_ERR code, exit 2, no stack', () => {
       /MDCAP_ERR_IO: --messages .*: expected a file, found a directory/,
     ],
     [
+      'a venue feed without --symbols',
+      () => ['record', '--feed', 'kraken', '--out', join(dir, 'k1'), '--duration', '1s'],
+      /MDCAP_ERR_INVALID_OPTION: --symbols: expected the kraken symbols to record \(e\.g\. XBT\/USD,ETH\/USD\), found none/,
+    ],
+    [
+      'an unreachable venue',
+      () => [
+        'record',
+        '--feed',
+        'kraken',
+        '--symbols',
+        'XBT/USD',
+        '--url',
+        'ws://127.0.0.1:1',
+        '--out',
+        join(dir, 'k2'),
+        '--duration',
+        '5s',
+      ],
+      /MDCAP_ERR_CONNECT_FAILED: kraken: expected a WebSocket at ws:\/\/127\.0\.0\.1:1, found connect ECONNREFUSED/,
+    ],
+    [
+      'an unknown emulator fault',
+      () => ['emulate', '--fault', 'explode:3'],
+      /MDCAP_ERR_INVALID_OPTION: --fault: expected one of drop:N, skip:N, corrupt-checksum:N, malformed:N, stall:N, reject-auth, found "explode:3"/,
+    ],
+    [
       'recording another feed into a capture',
       () => {
         const c = copy('otherfeed');
@@ -361,7 +388,7 @@ describe('mdcap report', () => {
 });
 
 describe('--help teaches', () => {
-  it.each(['demo', 'record', 'replay', 'bars', 'query', 'report', 'inspect', 'verify', 'import', 'sim'])(
+  it.each(['demo', 'record', 'replay', 'bars', 'query', 'report', 'inspect', 'verify', 'emulate', 'import', 'sim'])(
     'mdcap %s --help has usage and examples',
     (cmd) => {
       const out = ok([cmd, '--help']);

@@ -364,6 +364,17 @@ export class CaptureWriter {
    * Flushes, finalizes every open segment, waits for all finalizations, and closes the session
    * at `end` (the engine's `finishedAt`; the replay ends its clock there).
    */
+  /**
+   * Adds instruments learned while recording (a venue whose scales come with its data) to the
+   * manifest; it is written at the next flush or at close.
+   */
+  noteInstruments(instruments: Iterable<Instrument>): void {
+    for (const i of instruments) {
+      if (!this.manifest.instruments.some((x) => x.venue === i.venue && x.symbol === i.symbol))
+        this.manifest.instruments.push(instrumentToJson(i));
+    }
+  }
+
   async close(end: bigint = this.options.clock.now()): Promise<Manifest> {
     if (this.closed) return this.manifest;
     this.closed = true;

@@ -5,6 +5,7 @@ import { EXIT } from './command.js';
 import type { Command } from './command.js';
 import { barsCommand } from './commands/bars.js';
 import { demoCommand } from './commands/demo.js';
+import { emulateCommand } from './commands/emulate.js';
 import { importCommand } from './commands/import.js';
 import { inspectCommand } from './commands/inspect.js';
 import { queryCommand } from './commands/query.js';
@@ -25,6 +26,7 @@ const COMMANDS: readonly Command<never>[] = [
   reportCommand,
   inspectCommand,
   verifyCommand,
+  emulateCommand,
   importCommand,
   simCommand,
 ] as readonly Command<never>[];

@@ -13,7 +13,7 @@ import { EXIT } from '../command.js';
 import type { Command } from '../command.js';
 import { BAR_HEADER, barRow } from '../format.js';
 import { count, LineOutput, Progress } from '../output.js';
-import { recordDemo } from './record.js';
+import { recordFeed } from './record.js';
 
 interface DemoArgs {
   readonly duration: string;
@@ -57,7 +57,7 @@ export const demoCommand: Command<DemoArgs> = {
 
     await say(`1. record: the simulated venue "demo" (${symbols.join(', ')}) on the wall clock for ${a.duration}, into ${dir}`);
     const progress = new Progress();
-    const rec = await recordDemo({
+    const rec = await recordFeed({
       out: dir,
       symbols,
       durationNs,

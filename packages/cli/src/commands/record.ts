@@ -1,7 +1,8 @@
 import { CaptureWriter } from '@mdcap/capture';
 import type { Manifest } from '@mdcap/capture';
 import { LiveClock, MdcapError, nextTurn, nsToIso } from '@mdcap/core';
-import type { Clock } from '@mdcap/core';
+import type { Clock, DataProvider } from '@mdcap/core';
+import { krakenFeed } from '@mdcap/feeds';
 import { RealtimeEngine } from '@mdcap/engine';
 import { ringProvider } from '@mdcap/ring';
 import type { OverflowPolicy } from '@mdcap/ring';
@@ -14,6 +15,7 @@ import { count, LineOutput, Progress } from '../output.js';
 
 interface RecordArgs {
   readonly feed: string;
+  readonly url?: string;
   readonly symbols?: string;
   readonly out: string;
   readonly duration?: string;
@@ -60,6 +62,10 @@ export class StopControl {
 }
 
 export interface RecordOptions {
+  /** `demo` (default) or `kraken`. */
+  readonly feed?: string;
+  /** Endpoint override for a venue feed (an emulator). */
+  readonly url?: string;
   readonly out: string;
   readonly symbols: readonly string[];
   /** Stop after this much wall time; otherwise at `stop()` (SIGINT/SIGTERM in the CLI). */
@@ -78,13 +84,8 @@ export interface RecordOptions {
   readonly onError?: (error: MdcapError) => void;
 }
 
-/**
- * Records the demo feed: the simulated venue on the wall clock → a ring → the RealtimeEngine,
- * whose `onEvent` stream (provider events plus connection statuses) goes to a CaptureWriter.
- * Returns when the duration is over or `stop` was called, after the last segments are finalized.
- */
-export async function recordDemo(o: RecordOptions): Promise<RecordSummary & { manifest: Manifest }> {
-  const clock = o.clock ?? new LiveClock();
+/** The simulated venue (no network). */
+function demoProvider(o: RecordOptions, clock: Clock): DataProvider {
   const known = DEFAULT_SIM_SYMBOLS.map((s) => s.symbol);
   const unknown = o.symbols.filter((s) => !known.includes(s));
   if (unknown.length > 0) {
@@ -93,20 +94,36 @@ export async function recordDemo(o: RecordOptions): Promise<RecordSummary & { ma
       `--symbols: expected symbols of the demo feed (${known.join(', ')}), found ${unknown.join(', ')}`,
     );
   }
-  const sim = new SimProvider({
+  return new SimProvider({
     seed: o.seed,
     clock,
     packetsPerSecond: o.packetsPerSecond,
     ...(o.gapEvery === undefined ? {} : { faults: { gapEvery: o.gapEvery } }),
   });
-  const provider = ringProvider(sim, { capacity: o.ringCapacity, overflow: o.overflow });
+}
+
+/** A venue feed over the network (`--url` for an emulator or a testnet). */
+function venueProvider(o: RecordOptions, clock: Clock): DataProvider {
+  if (o.feed === 'kraken') return krakenFeed({ clock, ...(o.url === undefined ? {} : { url: o.url }) });
+  throw new MdcapError('MDCAP_ERR_INVALID_OPTION', `--feed: expected demo or kraken, found ${String(o.feed)}`);
+}
+
+/**
+ * Records a feed: the provider on the wall clock → a ring → the RealtimeEngine, whose `onEvent`
+ * stream (provider events plus connection statuses) goes to a CaptureWriter. Returns when the
+ * duration is over or `stop` was called, after the last segments are finalized.
+ */
+export async function recordFeed(o: RecordOptions): Promise<RecordSummary & { manifest: Manifest }> {
+  const clock = o.clock ?? new LiveClock();
+  const inner = o.feed === undefined || o.feed === 'demo' ? demoProvider(o, clock) : venueProvider(o, clock);
+  const provider = ringProvider(inner, { capacity: o.ringCapacity, overflow: o.overflow });
   let errors = 0;
   let fatal = null as MdcapError | null;
   const engine = new RealtimeEngine(provider, { books: false });
   const writer = await CaptureWriter.open(o.out, {
-    feed: sim.venue,
+    feed: inner.venue,
     symbols: o.symbols,
-    instruments: sim.instruments().filter((i) => o.symbols.includes(i.symbol)),
+    instruments: [...(inner.instruments?.() ?? [])].filter((i) => o.symbols.includes(i.symbol)),
     clock,
     flushMs: o.flushMs,
     rotateNs: o.rotateNs,
@@ -137,7 +154,7 @@ export async function recordDemo(o: RecordOptions): Promise<RecordSummary & { ma
     });
   };
   const start = clock.now();
-  if (o.durationNs !== undefined) clock.setTimer(start + o.durationNs, stop);
+  const durationTimer = o.durationNs === undefined ? null : clock.setTimer(start + o.durationNs, stop);
   let ticker: number | null = null;
   if (o.onProgress !== undefined) {
     const tick = (): void => {
@@ -149,6 +166,9 @@ export async function recordDemo(o: RecordOptions): Promise<RecordSummary & { ma
   try {
     await engine.start(o.symbols);
   } catch (error) {
+    // Nothing may keep the process alive after a failed start (an unreachable venue).
+    if (ticker !== null) clock.clearTimer(ticker);
+    if (durationTimer !== null) clock.clearTimer(durationTimer);
     await writer.close();
     throw error;
   }
@@ -156,13 +176,15 @@ export async function recordDemo(o: RecordOptions): Promise<RecordSummary & { ma
   await engine.done();
   if (ticker !== null) clock.clearTimer(ticker);
   const end = engine.stats().finishedAt ?? clock.now();
+  // Scales a venue announces with its data (Kraken) are known by now.
+  writer.noteInstruments([...(inner.instruments?.() ?? [])].filter((i) => o.symbols.includes(i.symbol)));
   const manifest = await writer.close(end);
   if (fatal !== null) throw fatal;
   const w = writer.stats();
   const session = manifest.sessions[manifest.sessions.length - 1]!;
   return {
     out: o.out,
-    feed: sim.venue,
+    feed: inner.venue,
     symbols: o.symbols,
     session: session.id,
     start: start.toString(),
@@ -182,8 +204,17 @@ export const recordCommand: Command<RecordArgs> = {
   describe: 'Record a live feed into a capture directory (Arrow segments finalized to Parquet)',
   builder: (y: Argv) =>
     y
-      .option('feed', { type: 'string', default: 'demo', choices: ['demo'], describe: 'The feed: demo (the simulated venue; no network)' })
-      .option('symbols', { type: 'string', describe: 'Comma-separated symbols (default: all of the feed)' })
+      .option('feed', {
+        type: 'string',
+        default: 'demo',
+        choices: ['demo', 'kraken'],
+        describe: 'The feed: demo (the simulated venue; no network), kraken (spot WebSocket v1: books with CRC32 checks, trades, tickers)',
+      })
+      .option('url', { type: 'string', describe: 'Venue endpoint override: an emulator (mdcap emulate) or a testnet' })
+      .option('symbols', {
+        type: 'string',
+        describe: 'Comma-separated symbols (demo: default all; a venue: required, as the venue names them)',
+      })
       .option('out', { type: 'string', demandOption: true, describe: 'Capture directory: new, empty, or a capture to add a session to' })
       .option('duration', { type: 'string', describe: 'Stop after 500ms, 30s, 5m, 1h (default: at Ctrl-C / SIGTERM, then finalize)' })
       .option('rotate', { type: 'string', default: '1m', describe: 'Start new segments (and finalize the old ones to Parquet) every ...' })
@@ -205,8 +236,16 @@ export const recordCommand: Command<RecordArgs> = {
       .option('json', { type: 'boolean', default: false, describe: 'Print the final summary as one JSON object' })
       .example('mdcap record --feed demo --symbols AAPL,MSFT --out cap --duration 30s', '30 seconds of the simulated venue')
       .example('mdcap record --out cap', 'record until Ctrl-C, then finalize cleanly')
+      .example('mdcap record --feed kraken --symbols XBT/USD,ETH/USD --out cap', 'Kraken books, trades and tickers until Ctrl-C')
+      .example('mdcap record --feed kraken --url ws://127.0.0.1:9000 --symbols XMR/USD --out cap', 'from a local emulator (mdcap emulate)')
       .example('mdcap record --out cap --duration 5m --rotate 1m --flush 200ms', 'Parquet files per minute; a crash loses at most 200 ms'),
   async run(a) {
+    if (a.symbols === undefined && a.feed !== 'demo') {
+      throw new MdcapError(
+        'MDCAP_ERR_INVALID_OPTION',
+        `--symbols: expected the ${a.feed} symbols to record (e.g. XBT/USD,ETH/USD), found none`,
+      );
+    }
     const symbols = a.symbols === undefined ? DEFAULT_SIM_SYMBOLS.map((s) => s.symbol) : parseList('--symbols', a.symbols);
     const flushNs = parseDurationOption('--flush', a.flush);
     if (flushNs < 1_000_000n) throw badOption('--flush', 'at least 1ms', a.flush);
@@ -234,7 +273,9 @@ export const recordCommand: Command<RecordArgs> = {
       handlers.set(s, h);
       process.on(s, h);
     }
-    const summary = await recordDemo({
+    const summary = await recordFeed({
+      feed: a.feed,
+      ...(a.url === undefined ? {} : { url: a.url }),
       out: a.out,
       symbols,
       ...(a.duration === undefined ? {} : { durationNs: parseDurationOption('--duration', a.duration) }),

@@ -1,0 +1,110 @@
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MdcapError } from '@mdcap/core';
+import type { Argv } from 'yargs';
+import { badOption, parseList } from '../args.js';
+import { EXIT } from '../command.js';
+import type { Command } from '../command.js';
+import { LineOutput } from '../output.js';
+
+interface EmulateArgs {
+  readonly venue: string;
+  readonly port: string;
+  readonly host: string;
+  readonly speed: string;
+  readonly fault?: string;
+  readonly frames?: string;
+  readonly json: boolean;
+}
+
+/** The recordings the emulator replays when `--frames` is not given: the cryptofeed samples. */
+const DEFAULT_FRAMES: Record<string, readonly string[]> = {
+  kraken: ['KRAKEN.ws.48.0', 'KRAKEN.ws.49.0', 'KRAKEN.ws.50.0'],
+};
+
+function defaultFrames(venue: string): string[] {
+  const root =
+    process.env['MDCAP_DATASETS'] ?? resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', '..', 'shared', 'datasets');
+  const files = (DEFAULT_FRAMES[venue] ?? []).map((f) => join(root, 'cryptofeed', f));
+  const missing = files.filter((f) => !existsSync(f));
+  if (missing.length > 0) {
+    throw new MdcapError(
+      'MDCAP_ERR_INVALID_OPTION',
+      `--frames: expected a recording to replay (give --frames FILE, or set MDCAP_DATASETS to the folder holding cryptofeed/), found no ${missing[0]}`,
+    );
+  }
+  return files;
+}
+
+export const emulateCommand: Command<EmulateArgs> = {
+  command: 'emulate',
+  describe: "Run a local venue emulator: the venue's WebSocket protocol, replaying recorded traffic (test feeds and strategies offline)",
+  builder: (y: Argv) =>
+    y
+      .option('venue', { type: 'string', default: 'kraken', choices: ['kraken'], describe: 'The venue protocol to speak' })
+      .option('port', { type: 'string', default: '0', describe: 'TCP port (0: any free port, printed)' })
+      .option('host', { type: 'string', default: '127.0.0.1', describe: 'Interface to listen on' })
+      .option('speed', { type: 'string', default: '1x', describe: 'Replay pace: 1x (as recorded), 10x, 0.5x, or max' })
+      .option('fault', {
+        type: 'string',
+        describe: 'Faults, each once, counted in data frames of a connection: drop:N, skip:N, corrupt-checksum:N, malformed:N, stall:N',
+      })
+      .option('frames', {
+        type: 'string',
+        describe: 'Comma-separated recordings in cryptofeed line format (also what record --raw writes); default: the cryptofeed samples',
+      })
+      .option('json', { type: 'boolean', default: false, describe: 'Print the listening address as one JSON object' })
+      .example(
+        'mdcap emulate --venue kraken --port 9000',
+        'Kraken on ws://127.0.0.1:9000, replaying the recorded books, trades and tickers',
+      )
+      .example(
+        'mdcap emulate --speed 10x --fault corrupt-checksum:100,drop:2000',
+        'ten times faster, one bad checksum, one dropped connection',
+      )
+      .example(
+        'mdcap record --feed kraken --url ws://127.0.0.1:9000 --symbols XMR/USD,XBT/CHF --out cap',
+        'then, in another terminal: record from it',
+      ),
+  async run(a) {
+    const { KrakenEmulator, readRecording, parseFaults } = await import('@mdcap/emulators');
+    const port = Number(a.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw badOption('--port', 'a TCP port 0–65535', a.port);
+    const m = /^(\d+(?:\.\d+)?)x?$/.exec(a.speed);
+    const speed = a.speed === 'max' ? 'max' : m !== null && Number(m[1]) > 0 ? Number(m[1]) : null;
+    if (speed === null) throw badOption('--speed', 'max or a positive multiple such as 1x, 10x, 0.5x', a.speed);
+    let faults;
+    try {
+      faults = parseFaults(a.fault ?? '');
+    } catch (error) {
+      throw new MdcapError('MDCAP_ERR_INVALID_OPTION', (error as Error).message);
+    }
+    const files = a.frames === undefined ? defaultFrames(a.venue) : parseList('--frames', a.frames);
+    const lines = files.flatMap((f) => {
+      if (!existsSync(f)) throw badOption('--frames', 'a recording file', f);
+      try {
+        return readRecording(f);
+      } catch (error) {
+        throw new MdcapError('MDCAP_ERR_IMPORT_FORMAT', (error as Error).message);
+      }
+    });
+    const emulator = await KrakenEmulator.start({ lines, port, host: a.host, speed, faults });
+    const out = new LineOutput();
+    const pairs = Object.fromEntries(emulator.pairs());
+    if (a.json) out.line(JSON.stringify({ venue: a.venue, url: emulator.url, port: emulator.port, pairs }));
+    else {
+      out.line(
+        `${a.venue} emulator on ${emulator.url} (${lines.length} recorded lines, speed ${a.speed}${faults.length > 0 ? `, faults ${a.fault}` : ''})`,
+      );
+      for (const [channel, list] of Object.entries(pairs)) out.line(`  ${channel}: ${list.join(', ')}`);
+      out.line('Ctrl-C to stop. The recording starts with the first subscription.');
+    }
+    await out.end();
+    await new Promise<void>((done) => {
+      for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, () => done());
+    });
+    await emulator.close();
+    return EXIT.ok;
+  },
+};
