@@ -6,9 +6,15 @@ export { LobsterParser, parseLobsterFileName, lobsterMidnight, LOBSTER_PRICE_SCA
 export type { LobsterOptions, LobsterFileName } from './lobster.js';
 export { crc32Ascii } from './book/crc32.js';
 export { SideLevels } from './book/levels.js';
-export { KrakenParser, KrakenFrameError, subscriptionError } from './kraken/parse.js';
-export type { KrakenParserOptions, KrakenStats, PairScales } from './kraken/parse.js';
+export { FrameError, sequenceRule } from './frame.js';
+export type { PairScales, SequenceRule } from './frame.js';
+export { KrakenParser, subscriptionError } from './kraken/parse.js';
+export type { KrakenParserOptions, KrakenStats } from './kraken/parse.js';
 export { WsFeed } from './transport/ws-feed.js';
 export type { WsVenue, WsFeedOptions, WsFeedStats, FrameParser } from './transport/ws-feed.js';
 export { krakenFeed, krakenVenue } from './kraken/index.js';
 export type { KrakenFeedOptions } from './kraken/index.js';
+export { BinanceParser, binanceError } from './binance/parse.js';
+export type { BinanceParserOptions } from './binance/parse.js';
+export { binanceFeed, binanceVenue } from './binance/index.js';
+export type { BinanceFeedOptions } from './binance/index.js';

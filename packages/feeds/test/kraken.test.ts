@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { BookFlags } from '@mdcap/core';
 import type { MarketEvent, Status } from '@mdcap/core';
-import { crc32Ascii, KrakenFrameError, KrakenParser } from '@mdcap/feeds';
+import { crc32Ascii, FrameError, KrakenParser } from '@mdcap/feeds';
 import { datasetFile, describeWithDataset } from '@mdcap/test-utils';
 import { describe, expect, it } from 'vitest';
 
@@ -91,9 +91,9 @@ describe('Kraken parser', () => {
       '[7,[["1.001","1.0","1.0","b","l",""]],"trade","A/B"]',
       /expected a trade price with at most 2 decimals/,
     ],
-  ])('%s: a KrakenFrameError naming the venue and the frame', (_name, frame, message) => {
+  ])('%s: a FrameError naming the venue and the frame', (_name, frame, message) => {
     const p = new KrakenParser({ scales: new Map([['A/B', { priceScale: 2, sizeScale: 1 }]]) });
-    expect(() => p.parse(frame, t, () => {})).toThrow(KrakenFrameError);
+    expect(() => p.parse(frame, t, () => {})).toThrow(FrameError);
     expect(() => p.parse(frame, t, () => {})).toThrow(message);
     expect(p.stats.malformed).toBe(2);
   });

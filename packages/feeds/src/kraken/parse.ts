@@ -2,6 +2,8 @@ import { BookFlags, createBookUpdate, createQuote, createStatus, createTrade, pa
 import type { BookSide, MarketEvent } from '@mdcap/core';
 import { crc32Ascii } from '../book/crc32.js';
 import { SideLevels } from '../book/levels.js';
+import { FrameError, scalesOf } from '../frame.js';
+import type { PairScales } from '../frame.js';
 
 /**
  * Kraken spot WebSocket API v1 (`wss://ws.kraken.com`), public channels `book`, `trade` and
@@ -37,11 +39,6 @@ interface PairBook {
   broken: boolean;
 }
 
-export interface PairScales {
-  readonly priceScale: number;
-  readonly sizeScale: number;
-}
-
 export interface KrakenParserOptions {
   /** Venue name on the events (default `kraken`). */
   readonly venue?: string;
@@ -56,24 +53,8 @@ export interface KrakenStats {
   checksumsFailed: number;
 }
 
-/** Why a frame was rejected, with the frame's text (shortened) for the log. */
-export class KrakenFrameError extends Error {
-  constructor(
-    message: string,
-    readonly frame: string,
-  ) {
-    super(message);
-    this.name = 'KrakenFrameError';
-  }
-}
-
 type Out = (e: MarketEvent) => void;
 type Level = [string, string, string, string?];
-
-const decimals = (s: string): number => {
-  const dot = s.indexOf('.');
-  return dot < 0 ? 0 : s.length - dot - 1;
-};
 
 export class KrakenParser {
   readonly venue: string;
@@ -81,11 +62,11 @@ export class KrakenParser {
   /** Pairs whose book needs a new snapshot (a failed checksum): the transport resubscribes them. */
   readonly resyncs: Set<string> = new Set<string>();
   private readonly books = new Map<string, PairBook>();
-  private readonly scales = new Map<string, PairScales>();
+  private readonly scales: Map<string, PairScales>;
 
   constructor(options: KrakenParserOptions = {}) {
     this.venue = options.venue ?? 'kraken';
-    for (const [pair, sc] of options.scales ?? []) this.scales.set(pair, sc);
+    this.scales = new Map(options.scales ?? []);
   }
 
   /** The scales of every pair seen or configured (for the instrument registry and the capture manifest). */
@@ -95,12 +76,7 @@ export class KrakenParser {
 
   /** The pair's scales; the first price and volume strings of an unknown pair fix them. */
   private scaleOf(pair: string, price: unknown, size: unknown): PairScales {
-    let sc = this.scales.get(pair);
-    if (sc === undefined && typeof price === 'string' && typeof size === 'string') {
-      sc = { priceScale: decimals(price), sizeScale: decimals(size) };
-      this.scales.set(pair, sc);
-    }
-    return sc ?? { priceScale: 0, sizeScale: 0 };
+    return scalesOf(this.scales, pair, price, size);
   }
 
   /** Forgets every book (a new connection: snapshots follow the subscriptions). */
@@ -112,7 +88,7 @@ export class KrakenParser {
   /**
    * Parses one text frame received at `tsRecv`; events go to `out`. Control messages give
    * nothing (the transport reads `subscriptionStatus` errors with {@link subscriptionError}).
-   * @throws {KrakenFrameError} for a frame that is not JSON or lacks what its channel needs;
+   * @throws {FrameError} for a frame that is not JSON or lacks what its channel needs;
    *   events of the frame before the fault were already delivered.
    */
   parse(text: string, tsRecv: bigint, out: Out): void {
@@ -140,9 +116,9 @@ export class KrakenParser {
     // spread, ohlc, own channels: not subscribed by mdcap
   }
 
-  private bad(why: string, text: string): KrakenFrameError {
+  private bad(why: string, text: string): FrameError {
     this.stats.malformed++;
-    return new KrakenFrameError(`${this.venue}: ${why}, found ${text.length > 200 ? `${text.slice(0, 200)}…` : text}`, text);
+    return new FrameError(this.venue, why, text);
   }
 
   private num(s: unknown, scale: number, what: string, text: string): bigint {
@@ -157,7 +133,7 @@ export class KrakenParser {
   private book(pair: string, channel: string, payload: unknown[], tsRecv: bigint, text: string, out: Out): void {
     const first = payload[0] as Record<string, unknown> | undefined;
     if (typeof first !== 'object' || first === null) throw this.bad('expected a book object', text);
-    if ('as' in first || 'bs' in first) return this.snapshot(pair, channel, first, tsRecv, text, out);
+    if ('as' in first || 'bs' in first) return this.bookSnapshot(pair, channel, first, tsRecv, text, out);
     const book = this.books.get(pair);
     if (book === undefined || book.broken) return; // no snapshot yet, or waiting for a new one
     // Collect the levels of every object (Kraken may split `a` and `b`), then apply in order.
@@ -215,7 +191,7 @@ export class KrakenParser {
     };
   }
 
-  private snapshot(pair: string, channel: string, o: Record<string, unknown>, tsRecv: bigint, text: string, out: Out): void {
+  private bookSnapshot(pair: string, channel: string, o: Record<string, unknown>, tsRecv: bigint, text: string, out: Out): void {
     const asks = o['as'];
     const bids = o['bs'];
     if (!Array.isArray(asks) || !Array.isArray(bids)) throw this.bad('expected a snapshot with "as" and "bs" arrays', text);

@@ -8,6 +8,12 @@ export interface FrameParser {
   parse(text: string, tsRecv: bigint, out: (e: MarketEvent) => void): void;
   /** Symbols whose book must be rebuilt from a new snapshot (a failed checksum, a sequence break). */
   readonly resyncs?: Set<string>;
+  /** Symbols whose book needs a REST snapshot (Binance): the transport fetches it and calls {@link snapshot}. */
+  readonly snapshotRequests?: Set<string>;
+  /** A REST snapshot body for `symbol`, received at `tsRecv`. */
+  snapshot?(symbol: string, body: string, tsRecv: bigint, out: (e: MarketEvent) => void): void;
+  /** The transport subscribed `symbols` to `kinds` (a parser that needs REST snapshots asks for them now). */
+  subscribed?(symbols: readonly string[], kinds: ReadonlySet<SubscriptionKind>): void;
   /** Forgets per-connection state (books, channel ids). */
   reset(): void;
 }
@@ -30,6 +36,10 @@ export interface WsVenue {
   createParser(): FrameParser;
   /** A venue error in a frame (rejected subscription, bad symbol): its text, or null. */
   errorOf?(text: string): { symbol: string | null; message: string } | null;
+  /** The REST base URL, for venues that sync books to REST snapshots (overridable with the feed's `restUrl`). */
+  readonly restUrl?: string;
+  /** The REST snapshot request for `symbol` (a path and query, appended to the REST base URL). */
+  snapshotPath?(symbol: string): string;
   /** Instruments (scales) known to the parser so far. */
   instruments?(parser: FrameParser): Instrument[];
 }
@@ -41,6 +51,8 @@ export interface WsFeedOptions {
   readonly clock?: Clock;
   /** No frame for this long → a `stale` status and a reconnect (default 10 s). */
   readonly staleMs?: number;
+  /** REST base URL override (an emulator, a testnet). */
+  readonly restUrl?: string;
   /** WebSocket ping interval; 0 turns pings off (default 5 s). */
   readonly pingMs?: number;
   /** Every received frame with its receive time, before parsing (the raw tap for `record --raw`). */
@@ -79,6 +91,7 @@ export class WsFeed implements DataProvider {
   private staleTimer: TimerId | null = null;
   private pingHandle: ReturnType<typeof setInterval> | null = null;
   private lastTs = 0n;
+  private readonly fetching = new Set<string>();
 
   constructor(
     private readonly spec: WsVenue,
@@ -167,7 +180,11 @@ export class WsFeed implements DataProvider {
       group.symbols.push(symbol);
       byKinds.set(key, group);
     }
-    for (const { kinds, symbols } of byKinds.values()) for (const m of this.spec.subscribeMessages(symbols, kinds)) socket.send(m);
+    for (const { kinds, symbols } of byKinds.values()) {
+      for (const m of this.spec.subscribeMessages(symbols, kinds)) socket.send(m);
+      this.parser.subscribed?.(symbols, kinds);
+    }
+    this.fetchSnapshots();
   }
 
   disconnect(): Promise<void> {
@@ -222,6 +239,7 @@ export class WsFeed implements DataProvider {
       const why = error instanceof Error ? error.message : String(error);
       this.status(ALL_SYMBOLS, 'gap', `malformed frame skipped: ${why}`, tsRecv);
     }
+    this.fetchSnapshots();
     const resyncs = this.parser.resyncs;
     if (resyncs !== undefined && resyncs.size > 0 && this.socket !== null) {
       for (const symbol of resyncs) {
@@ -229,6 +247,45 @@ export class WsFeed implements DataProvider {
         for (const m of this.spec.resnapshotMessages(symbol)) this.socket.send(m);
       }
       resyncs.clear();
+    }
+  }
+
+  /**
+   * REST snapshots the parser asked for, one request per symbol at a time. The answer is
+   * handed to the parser on arrival (if the connection that asked is still the current one);
+   * a failed request is a `gap` status, and the parser's next frame asks again.
+   */
+  private fetchSnapshots(): void {
+    const wanted = this.parser.snapshotRequests;
+    const spec = this.spec;
+    if (wanted === undefined || wanted.size === 0 || spec.snapshotPath === undefined) return;
+    const base = this.options.restUrl ?? this.spec.restUrl ?? '';
+    const socket = this.socket;
+    for (const symbol of wanted) {
+      if (this.fetching.has(symbol)) continue;
+      this.fetching.add(symbol);
+      const url = `${base}${spec.snapshotPath(symbol)}`;
+      void (async () => {
+        let body: string;
+        try {
+          const res = await fetch(url);
+          body = await res.text();
+          if (!res.ok) throw new Error(`HTTP ${res.status}: ${body.slice(0, 200)}`);
+        } catch (error) {
+          if (this.socket === socket)
+            this.status(symbol, 'gap', `${this.venue}: depth snapshot ${url} failed: ${(error as Error).message}`);
+          return;
+        } finally {
+          this.fetching.delete(symbol);
+        }
+        if (this.socket !== socket || this.sink === null) return;
+        try {
+          this.parser.snapshot?.(symbol, body, this.now(), this.push);
+        } catch (error) {
+          this.stats.malformed++;
+          this.status(symbol, 'gap', `malformed snapshot skipped: ${(error as Error).message}`);
+        }
+      })();
     }
   }
 
