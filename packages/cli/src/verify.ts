@@ -3,12 +3,15 @@ import type { RepairReport } from '@mdcap/capture';
 import { ALL_SYMBOLS, eventToJson } from '@mdcap/core';
 import type { MarketEvent, Status, MdcapError } from '@mdcap/core';
 import { RealtimeEngine } from '@mdcap/engine';
+import { sequenceRule } from '@mdcap/feeds';
 import { ReplayProvider } from '@mdcap/replay';
 
 /** One venue sequence stream (venue and symbol) as verify saw it. */
 export interface StreamReport {
   readonly venue: string;
   readonly symbol: string;
+  /** The event kind, for venues whose ids are per kind (`sequenceRule` monotonic-per-kind); else null. */
+  readonly kind: string | null;
   readonly events: number;
   readonly firstSeq: string | null;
   readonly lastSeq: string | null;
@@ -51,6 +54,7 @@ export interface VerifyReport {
 interface StreamState {
   venue: string;
   symbol: string;
+  kind: string | null;
   events: number;
   first: bigint | null;
   /** The last sequence number (null after a reset), and the last one seen at all. */
@@ -111,13 +115,16 @@ export async function verifyCapture(root: string, options: VerifyOptions = {}): 
   const provider = ReplayProvider.open(root, { speed: 'max', verifyHashes: false, skipFiles: skip });
   const engine = new RealtimeEngine(provider, { validate: false });
   const streams = new Map<string, StreamState>();
-  const stream = (venue: string, symbol: string): StreamState => {
-    const key = `${venue}\u0000${symbol}`;
+  // A venue whose ids grow by any step per kind (see sequenceRule) is checked per kind for order only.
+  const perKind = (venue: string): boolean => sequenceRule(venue) === 'monotonic-per-kind';
+  const stream = (venue: string, symbol: string, kind = ''): StreamState => {
+    const key = `${venue}\u0000${symbol}\u0000${perKind(venue) ? kind : ''}`;
     let s = streams.get(key);
     if (s === undefined) {
       s = {
         venue,
         symbol,
+        kind: perKind(venue) ? kind : null,
         events: 0,
         first: null,
         last: null,
@@ -134,8 +141,10 @@ export async function verifyCapture(root: string, options: VerifyOptions = {}): 
     }
     return s;
   };
-  const affected = (st: Status): StreamState[] =>
-    st.symbol === ALL_SYMBOLS ? [...streams.values()].filter((s) => s.venue === st.venue) : [stream(st.venue, st.symbol)];
+  const affected = (st: Status): StreamState[] => {
+    const all = [...streams.values()].filter((s) => s.venue === st.venue && (st.symbol === ALL_SYMBOLS || s.symbol === st.symbol));
+    return all.length > 0 || st.symbol === ALL_SYMBOLS ? all : [stream(st.venue, st.symbol)];
+  };
   let gapsRecorded = 0;
   let resyncs = 0;
   let crossedBooks = 0;
@@ -170,11 +179,11 @@ export async function verifyCapture(root: string, options: VerifyOptions = {}): 
       return;
     }
     if (e.seq === null) return;
-    const s = stream(e.venue, e.symbol);
+    const s = stream(e.venue, e.symbol, e.type);
     s.events++;
     s.first ??= e.seq;
     const last = s.last;
-    if (last === null || e.seq === last + 1n) {
+    if (last === null || e.seq === last + 1n || (e.seq > last && perKind(e.venue))) {
       s.seen = null;
     } else if (e.seq > last + 1n) {
       if (!s.announced) s.unrecordedGaps++;
@@ -257,6 +266,7 @@ export async function verifyCapture(root: string, options: VerifyOptions = {}): 
     streams: list.map((s) => ({
       venue: s.venue,
       symbol: s.symbol,
+      kind: s.kind,
       events: s.events,
       firstSeq: s.first?.toString() ?? null,
       lastSeq: s.lastSeen?.toString() ?? null,

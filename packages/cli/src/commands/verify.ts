@@ -32,7 +32,7 @@ function text(r: VerifyReport, out: LineOutput): void {
       s.outOfOrder > 0 ? `${s.outOfOrder} out of order` : '',
     ].filter(Boolean);
     out.line(
-      `  ${s.venue}:${s.symbol}  ${count(s.events)} events, seq ${s.firstSeq ?? '-'}..${s.lastSeq ?? '-'}${issues.length === 0 ? '' : `  (${issues.join(', ')})`}`,
+      `  ${s.venue}:${s.symbol}${s.kind === null ? '' : ` ${s.kind}`}  ${count(s.events)} events, seq ${s.firstSeq ?? '-'}..${s.lastSeq ?? '-'}${issues.length === 0 ? '' : `  (${issues.join(', ')})`}`,
     );
   }
   out.line(
