@@ -1,107 +1,118 @@
-import { spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CaptureWriter } from '@mdcap/capture';
 import { LiveClock } from '@mdcap/core';
-import { KrakenEmulator, readRecording } from '@mdcap/emulators';
+import { BinanceEmulator, KrakenEmulator, readRecording } from '@mdcap/emulators';
 import { RealtimeEngine } from '@mdcap/engine';
-import { krakenFeed } from '@mdcap/feeds';
+import { binanceFeed, krakenFeed } from '@mdcap/feeds';
+import type { WsFeed } from '@mdcap/feeds';
 import { ReplayProvider } from '@mdcap/replay';
 import { ringProvider } from '@mdcap/ring';
-import { collectCallbacks, datasetFile, datasetsRoot, describeWithDataset, hashLines, mdcap, MDCAP_BIN, tempDir } from '@mdcap/test-utils';
+import {
+  collectCallbacks,
+  datasetFile,
+  datasetsRoot,
+  describeWithDataset,
+  hashLines,
+  mdcap,
+  mdcapAsync,
+  mdcapServer,
+  tempDir,
+} from '@mdcap/test-utils';
 import { afterAll, expect, it } from 'vitest';
 
 /**
- * Kraken end to end: the emulator replays the real recording; the real handler records it;
- * the capture replays to the identical callback stream, and `mdcap verify` counts every
- * checksum Kraken sent.
+ * Venues end to end: an emulator replays the real recording; the real handler records it
+ * while a strategy logs every callback; the capture replays to the identical callback stream;
+ * and the CLI pair `mdcap emulate` + `mdcap record` gives a capture `mdcap verify` accepts.
  */
-const PAIRS = ['WAVES/EUR', 'XMR/USD', 'KSM/XBT', 'GRT/ETH', 'SC/EUR', 'ETH/CHF', 'OCEAN/XBT', 'OMG/USD', 'XBT/CHF', 'ADA/XBT'];
-const FILES = ['KRAKEN.ws.48.0', 'KRAKEN.ws.49.0', 'KRAKEN.ws.50.0'];
+const KRAKEN_PAIRS = ['WAVES/EUR', 'XMR/USD', 'KSM/XBT', 'GRT/ETH', 'SC/EUR', 'ETH/CHF', 'OCEAN/XBT', 'OMG/USD', 'XBT/CHF', 'ADA/XBT'];
+const BINANCE_SYMBOLS = ['NKNUSDT', 'BLZETH', 'LRCBTC', 'RUNEEUR'];
+const lines = (...files: string[]) => files.flatMap((f) => readRecording(datasetFile('cryptofeed', f)));
+
+const dir = tempDir('venues');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Records `feed` live (through the ring) while logging callbacks; then replays the capture; returns both logs. */
+async function liveThenReplay(name: string, feed: WsFeed, symbols: string[], done: () => Promise<void>) {
+  const root = join(dir, name);
+  const clock = feed.clock;
+  const engine = new RealtimeEngine(ringProvider(feed), { reconnect: { delaysMs: [200] } });
+  engine.setBarInterval(1);
+  const writer = await CaptureWriter.open(root, { feed: feed.venue, symbols, clock, flushMs: 200, rotateNs: 1_000_000_000n });
+  engine.onEvent((e) => writer.write(e));
+  const live = collectCallbacks(engine);
+  await engine.start(symbols);
+  await done();
+  await new Promise((r) => setTimeout(r, 500));
+  await engine.stop();
+  writer.noteInstruments(feed.instruments());
+  await writer.close(engine.stats().finishedAt!);
+  const replay = new RealtimeEngine(ReplayProvider.open(root));
+  replay.setBarInterval(1);
+  const again = collectCallbacks(replay);
+  await replay.run(symbols);
+  const first = again.lines.findIndex((l, i) => l !== live.lines[i]);
+  return { live, again, first: first === -1 ? null : { line: first, live: live.lines[first], replay: again.lines[first] } };
+}
+
+const count = (log: string[], kind: string): number => log.filter((l) => l.startsWith(`${kind} `)).length;
 
 describeWithDataset('cryptofeed', 'Kraken: emulator → record → replay', () => {
-  const dir = tempDir('kraken');
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  it('parity: replaying the capture gives the callbacks the strategy saw live', { timeout: 60_000 }, async () => {
-    const emulator = await KrakenEmulator.start({
-      lines: FILES.flatMap((f) => readRecording(datasetFile('cryptofeed', f))),
-      speed: 20,
-      faults: 'drop:2500',
-    });
-    const root = join(dir, 'parity');
-    try {
-      const clock = new LiveClock();
-      const feed = krakenFeed({ url: emulator.url, clock });
-      const engine = new RealtimeEngine(ringProvider(feed), { reconnect: { delaysMs: [200] } });
-      engine.setBarInterval(1);
-      const writer = await CaptureWriter.open(root, { feed: 'kraken', symbols: PAIRS, clock, flushMs: 200, rotateNs: 1_000_000_000n });
-      engine.onEvent((e) => writer.write(e));
-      const log = collectCallbacks(engine);
-      await engine.start(PAIRS);
-      await emulator.done();
-      await new Promise((r) => setTimeout(r, 500));
-      await engine.stop();
-      writer.noteInstruments(feed.instruments());
-      await writer.close(engine.stats().finishedAt!);
-      expect(log.errors).toEqual([]);
-      const kinds = (k: string): number => log.lines.filter((l) => l.startsWith(`${k} `)).length;
-      expect(kinds('book')).toBeGreaterThan(5000);
-      expect(kinds('trade')).toBeGreaterThan(0);
-      expect(kinds('reconnect')).toBe(1); // the dropped connection
-      const replay = new RealtimeEngine(ReplayProvider.open(root));
-      replay.setBarInterval(1);
-      const again = collectCallbacks(replay);
-      await replay.run(PAIRS);
-      expect(again.errors).toEqual([]);
-      const first = again.lines.findIndex((l, i) => l !== log.lines[i]);
-      expect(first === -1 ? null : { line: first, live: log.lines[first], replay: again.lines[first] }).toBeNull();
-      expect(hashLines(again.lines)).toBe(hashLines(log.lines));
-    } finally {
-      await emulator.close();
-    }
-  });
+  it(
+    'parity across a dropped connection: replaying the capture gives the callbacks the strategy saw live',
+    { timeout: 60_000 },
+    async () => {
+      const emulator = await KrakenEmulator.start({
+        lines: lines('KRAKEN.ws.48.0', 'KRAKEN.ws.49.0', 'KRAKEN.ws.50.0'),
+        speed: 20,
+        faults: 'drop:2500',
+      });
+      try {
+        const r = await liveThenReplay('kraken', krakenFeed({ url: emulator.url, clock: new LiveClock() }), KRAKEN_PAIRS, () =>
+          emulator.done(),
+        );
+        expect(r.live.errors).toEqual([]);
+        expect(count(r.live.lines, 'book')).toBeGreaterThan(5000);
+        expect(count(r.live.lines, 'trade')).toBeGreaterThan(0);
+        expect(count(r.live.lines, 'reconnect')).toBe(1);
+        expect(r.again.errors).toEqual([]);
+        expect(r.first).toBeNull();
+        expect(hashLines(r.again.lines)).toBe(hashLines(r.live.lines));
+      } finally {
+        await emulator.close();
+      }
+    },
+  );
 
   it(
     'mdcap emulate + mdcap record --feed kraken: verify counts all 4,269 checksums verified, none failed',
     { timeout: 60_000 },
     async () => {
-      const child = spawn(process.execPath, [MDCAP_BIN, 'emulate', '--venue', 'kraken', '--speed', 'max', '--json'], {
-        env: { ...process.env, MDCAP_DATASETS: datasetsRoot() },
+      const { child, firstLine } = await mdcapServer(['emulate', '--venue', 'kraken', '--speed', 'max', '--json'], {
+        MDCAP_DATASETS: datasetsRoot(),
       });
       try {
-        const url = await new Promise<string>((resolve, reject) => {
-          let out = '';
-          child.stdout.on('data', (d: Buffer) => {
-            out += d.toString();
-            const nl = out.indexOf('\n');
-            if (nl >= 0) resolve((JSON.parse(out.slice(0, nl)) as { url: string }).url);
-          });
-          child.on('exit', (code) => reject(new Error(`mdcap emulate exited with ${code}`)));
-        });
-        const cap = join(dir, 'cli');
-        const rec = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
-          const r = spawn(process.execPath, [
-            MDCAP_BIN,
-            'record',
-            '--feed',
-            'kraken',
-            '--url',
-            url,
-            '--symbols',
-            PAIRS.join(','),
-            '--out',
-            cap,
-            '--duration',
-            '4s',
-          ]);
-          let stderr = '';
-          r.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-          r.on('exit', (status) => resolve({ status, stderr }));
-        });
+        const { url } = JSON.parse(firstLine) as { url: string };
+        const cap = join(dir, 'kraken-cli');
+        const rec = await mdcapAsync([
+          'record',
+          '--feed',
+          'kraken',
+          '--url',
+          url,
+          '--symbols',
+          KRAKEN_PAIRS.join(','),
+          '--out',
+          cap,
+          '--duration',
+          '4s',
+        ]);
         expect(rec.status, rec.stderr).toBe(0);
-        const v = mdcap(['verify', cap, '--json']);
-        const report = JSON.parse(v.stdout) as { checksums: { verified: number; failed: number }; gaps: number; crossedBooks: number };
+        const report = JSON.parse(mdcap(['verify', cap, '--json']).stdout) as {
+          checksums: { verified: number; failed: number };
+          gaps: number;
+        };
         expect(report.checksums).toEqual({ verified: 4269, failed: 0 });
         expect(report.gaps).toBe(0);
         const manifest = JSON.parse(readFileSync(join(cap, 'manifest.json'), 'utf8')) as {
@@ -113,4 +124,60 @@ describeWithDataset('cryptofeed', 'Kraken: emulator → record → replay', () =
       }
     },
   );
+});
+
+describeWithDataset('cryptofeed', 'Binance: emulator → record → replay', () => {
+  it(
+    'parity across a lost diff and its resync: replaying the capture gives the callbacks the strategy saw live',
+    { timeout: 60_000 },
+    async () => {
+      const emulator = await BinanceEmulator.start({ lines: lines('BINANCE.ws.1.0', 'BINANCE.http.0.0'), speed: 10, faults: 'skip:40' });
+      try {
+        const feed = binanceFeed({ url: `${emulator.url}/stream`, restUrl: emulator.restUrl, clock: new LiveClock() });
+        const r = await liveThenReplay('binance', feed, BINANCE_SYMBOLS, () => emulator.done());
+        expect(r.live.errors).toEqual([]);
+        expect(count(r.live.lines, 'book')).toBeGreaterThan(1000);
+        expect(count(r.live.lines, 'quote')).toBeGreaterThan(50);
+        expect(count(r.live.lines, 'gap')).toBe(1);
+        expect(r.again.errors).toEqual([]);
+        expect(r.first).toBeNull();
+        expect(hashLines(r.again.lines)).toBe(hashLines(r.live.lines));
+      } finally {
+        await emulator.close();
+      }
+    },
+  );
+
+  it('mdcap emulate --venue binance + mdcap record --feed binance: a clean capture', { timeout: 60_000 }, async () => {
+    const { child, firstLine } = await mdcapServer(['emulate', '--venue', 'binance', '--speed', '10x', '--json'], {
+      MDCAP_DATASETS: datasetsRoot(),
+    });
+    try {
+      const { url, restUrl } = JSON.parse(firstLine) as { url: string; restUrl: string };
+      const cap = join(dir, 'binance-cli');
+      const rec = await mdcapAsync([
+        'record',
+        '--feed',
+        'binance',
+        '--url',
+        url,
+        '--rest-url',
+        restUrl,
+        '--symbols',
+        BINANCE_SYMBOLS.join(','),
+        '--out',
+        cap,
+        '--duration',
+        '5s',
+      ]);
+      expect(rec.status, rec.stderr).toBe(0);
+      const v = mdcap(['verify', cap, '--json']);
+      const report = JSON.parse(v.stdout) as { ok: boolean; gaps: number; rows: number; problems: string[] };
+      expect(report.problems).toEqual([]);
+      expect(report.gaps).toBe(0);
+      expect(report.rows).toBeGreaterThan(1000);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
 });

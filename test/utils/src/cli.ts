@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import type { SpawnSyncReturns } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess, SpawnSyncReturns } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,4 +21,38 @@ export function mdcap(args: readonly string[], options: { readonly timeoutMs?: n
 /** A new empty directory under the OS temp dir. */
 export function tempDir(name: string): string {
   return mkdtempSync(join(tmpdir(), `mdcap-test-${name}-`));
+}
+
+/** Runs `mdcap ARGS` without blocking the event loop (in-process servers keep serving). */
+export function mdcapAsync(args: readonly string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [MDCAP_BIN, ...args], { env: { ...process.env, FORCE_COLOR: '0' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+/**
+ * Starts a long-running `mdcap ARGS` (an emulator) and resolves with the child and the first
+ * line it prints (`--json`: where it listens). Kill the child when done.
+ */
+export function mdcapServer(
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<{ child: ChildProcess; firstLine: string }> {
+  const child = spawn(process.execPath, [MDCAP_BIN, ...args], { env: { ...process.env, FORCE_COLOR: '0', ...env } });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const nl = out.indexOf('\n');
+      if (nl >= 0) resolve({ child, firstLine: out.slice(0, nl) });
+    });
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('exit', (code) => reject(new Error(`mdcap ${args.join(' ')} exited with ${code}: ${err}`)));
+  });
 }

@@ -21,6 +21,7 @@ interface EmulateArgs {
 /** The recordings the emulator replays when `--frames` is not given: the cryptofeed samples. */
 const DEFAULT_FRAMES: Record<string, readonly string[]> = {
   kraken: ['KRAKEN.ws.48.0', 'KRAKEN.ws.49.0', 'KRAKEN.ws.50.0'],
+  binance: ['BINANCE.ws.1.0', 'BINANCE.http.0.0'],
 };
 
 function defaultFrames(venue: string): string[] {
@@ -42,7 +43,7 @@ export const emulateCommand: Command<EmulateArgs> = {
   describe: "Run a local venue emulator: the venue's WebSocket protocol, replaying recorded traffic (test feeds and strategies offline)",
   builder: (y: Argv) =>
     y
-      .option('venue', { type: 'string', default: 'kraken', choices: ['kraken'], describe: 'The venue protocol to speak' })
+      .option('venue', { type: 'string', default: 'kraken', choices: ['kraken', 'binance'], describe: 'The venue protocol to speak' })
       .option('port', { type: 'string', default: '0', describe: 'TCP port (0: any free port, printed)' })
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'Interface to listen on' })
       .option('speed', { type: 'string', default: '1x', describe: 'Replay pace: 1x (as recorded), 10x, 0.5x, or max' })
@@ -66,13 +67,17 @@ export const emulateCommand: Command<EmulateArgs> = {
       .example(
         'mdcap record --feed kraken --url ws://127.0.0.1:9000 --symbols XMR/USD,XBT/CHF --out cap',
         'then, in another terminal: record from it',
+      )
+      .example(
+        'mdcap emulate --venue binance --port 9001',
+        'Binance streams on ws://127.0.0.1:9001/stream, REST depth on http://127.0.0.1:9001',
       ),
   async run(a) {
-    const { KrakenEmulator, readRecording, parseFaults } = await import('@mdcap/emulators');
+    const { BinanceEmulator, KrakenEmulator, readRecording, parseFaults } = await import('@mdcap/emulators');
     const port = Number(a.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw badOption('--port', 'a TCP port 0–65535', a.port);
     const m = /^(\d+(?:\.\d+)?)x?$/.exec(a.speed);
-    const speed = a.speed === 'max' ? 'max' : m !== null && Number(m[1]) > 0 ? Number(m[1]) : null;
+    const speed: number | 'max' | null = a.speed === 'max' ? 'max' : m !== null && Number(m[1]) > 0 ? Number(m[1]) : null;
     if (speed === null) throw badOption('--speed', 'max or a positive multiple such as 1x, 10x, 0.5x', a.speed);
     let faults;
     try {
@@ -89,15 +94,19 @@ export const emulateCommand: Command<EmulateArgs> = {
         throw new MdcapError('MDCAP_ERR_IMPORT_FORMAT', (error as Error).message);
       }
     });
-    const emulator = await KrakenEmulator.start({ lines, port, host: a.host, speed, faults });
+    const options = { lines, port, host: a.host, speed, faults };
+    const emulator = a.venue === 'binance' ? await BinanceEmulator.start(options) : await KrakenEmulator.start(options);
+    // Where a client connects: Binance's combined streams live under /stream.
+    const url = a.venue === 'binance' ? `${emulator.url}/stream` : emulator.url;
+    const channels: Record<string, string[]> =
+      emulator instanceof KrakenEmulator ? Object.fromEntries(emulator.pairs()) : { streams: emulator.streams() };
     const out = new LineOutput();
-    const pairs = Object.fromEntries(emulator.pairs());
-    if (a.json) out.line(JSON.stringify({ venue: a.venue, url: emulator.url, port: emulator.port, pairs }));
+    if (a.json) out.line(JSON.stringify({ venue: a.venue, url, restUrl: emulator.restUrl, port: emulator.port, channels }));
     else {
       out.line(
-        `${a.venue} emulator on ${emulator.url} (${lines.length} recorded lines, speed ${a.speed}${faults.length > 0 ? `, faults ${a.fault}` : ''})`,
+        `${a.venue} emulator on ${url} (REST ${emulator.restUrl}; ${lines.length} recorded lines, speed ${a.speed}${faults.length > 0 ? `, faults ${a.fault}` : ''})`,
       );
-      for (const [channel, list] of Object.entries(pairs)) out.line(`  ${channel}: ${list.join(', ')}`);
+      for (const [channel, list] of Object.entries(channels)) out.line(`  ${channel}: ${list.join(', ')}`);
       out.line('Ctrl-C to stop. The recording starts with the first subscription.');
     }
     await out.end();

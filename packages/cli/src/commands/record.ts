@@ -2,7 +2,7 @@ import { CaptureWriter } from '@mdcap/capture';
 import type { Manifest } from '@mdcap/capture';
 import { LiveClock, MdcapError, nextTurn, nsToIso } from '@mdcap/core';
 import type { Clock, DataProvider } from '@mdcap/core';
-import { krakenFeed } from '@mdcap/feeds';
+import { binanceFeed, krakenFeed } from '@mdcap/feeds';
 import { RealtimeEngine } from '@mdcap/engine';
 import { ringProvider } from '@mdcap/ring';
 import type { OverflowPolicy } from '@mdcap/ring';
@@ -16,6 +16,7 @@ import { count, LineOutput, Progress } from '../output.js';
 interface RecordArgs {
   readonly feed: string;
   readonly url?: string;
+  readonly restUrl?: string;
   readonly symbols?: string;
   readonly out: string;
   readonly duration?: string;
@@ -66,6 +67,8 @@ export interface RecordOptions {
   readonly feed?: string;
   /** Endpoint override for a venue feed (an emulator). */
   readonly url?: string;
+  /** REST base URL override (Binance depth snapshots). */
+  readonly restUrl?: string;
   readonly out: string;
   readonly symbols: readonly string[];
   /** Stop after this much wall time; otherwise at `stop()` (SIGINT/SIGTERM in the CLI). */
@@ -104,8 +107,10 @@ function demoProvider(o: RecordOptions, clock: Clock): DataProvider {
 
 /** A venue feed over the network (`--url` for an emulator or a testnet). */
 function venueProvider(o: RecordOptions, clock: Clock): DataProvider {
-  if (o.feed === 'kraken') return krakenFeed({ clock, ...(o.url === undefined ? {} : { url: o.url }) });
-  throw new MdcapError('MDCAP_ERR_INVALID_OPTION', `--feed: expected demo or kraken, found ${String(o.feed)}`);
+  const endpoints = { ...(o.url === undefined ? {} : { url: o.url }), ...(o.restUrl === undefined ? {} : { restUrl: o.restUrl }) };
+  if (o.feed === 'kraken') return krakenFeed({ clock, ...endpoints });
+  if (o.feed === 'binance') return binanceFeed({ clock, ...endpoints });
+  throw new MdcapError('MDCAP_ERR_INVALID_OPTION', `--feed: expected demo, kraken or binance, found ${String(o.feed)}`);
 }
 
 /**
@@ -207,10 +212,12 @@ export const recordCommand: Command<RecordArgs> = {
       .option('feed', {
         type: 'string',
         default: 'demo',
-        choices: ['demo', 'kraken'],
-        describe: 'The feed: demo (the simulated venue; no network), kraken (spot WebSocket v1: books with CRC32 checks, trades, tickers)',
+        choices: ['demo', 'kraken', 'binance'],
+        describe:
+          'The feed: demo (the simulated venue; no network), kraken (spot WebSocket v1: books with CRC32 checks, trades, tickers), binance (spot: depth diffs synced to REST snapshots, bookTicker, aggTrade)',
       })
       .option('url', { type: 'string', describe: 'Venue endpoint override: an emulator (mdcap emulate) or a testnet' })
+      .option('rest-url', { type: 'string', describe: 'REST base URL override (binance: depth snapshots)' })
       .option('symbols', {
         type: 'string',
         describe: 'Comma-separated symbols (demo: default all; a venue: required, as the venue names them)',
@@ -238,6 +245,10 @@ export const recordCommand: Command<RecordArgs> = {
       .example('mdcap record --out cap', 'record until Ctrl-C, then finalize cleanly')
       .example('mdcap record --feed kraken --symbols XBT/USD,ETH/USD --out cap', 'Kraken books, trades and tickers until Ctrl-C')
       .example('mdcap record --feed kraken --url ws://127.0.0.1:9000 --symbols XMR/USD --out cap', 'from a local emulator (mdcap emulate)')
+      .example(
+        'mdcap record --feed binance --symbols BTCUSDT,ETHUSDT --out cap --duration 1h',
+        'Binance books, best bid/ask and trades for an hour',
+      )
       .example('mdcap record --out cap --duration 5m --rotate 1m --flush 200ms', 'Parquet files per minute; a crash loses at most 200 ms'),
   async run(a) {
     if (a.symbols === undefined && a.feed !== 'demo') {
@@ -276,6 +287,7 @@ export const recordCommand: Command<RecordArgs> = {
     const summary = await recordFeed({
       feed: a.feed,
       ...(a.url === undefined ? {} : { url: a.url }),
+      ...(a.restUrl === undefined ? {} : { restUrl: a.restUrl }),
       out: a.out,
       symbols,
       ...(a.duration === undefined ? {} : { durationNs: parseDurationOption('--duration', a.duration) }),
