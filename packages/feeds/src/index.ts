@@ -6,7 +6,7 @@ export { LobsterParser, parseLobsterFileName, lobsterMidnight, LOBSTER_PRICE_SCA
 export type { LobsterOptions, LobsterFileName } from './lobster.js';
 export { crc32Ascii } from './book/crc32.js';
 export { SideLevels } from './book/levels.js';
-export { FrameError, sequenceRule } from './frame.js';
+export { FrameError, sequenceRule, VenueParser } from './frame.js';
 export type { PairScales, SequenceRule } from './frame.js';
 export { KrakenParser, subscriptionError } from './kraken/parse.js';
 export type { KrakenParserOptions, KrakenStats } from './kraken/parse.js';
@@ -18,3 +18,7 @@ export { BinanceParser, binanceError } from './binance/parse.js';
 export type { BinanceParserOptions } from './binance/parse.js';
 export { binanceFeed, binanceVenue } from './binance/index.js';
 export type { BinanceFeedOptions } from './binance/index.js';
+export { CoinbaseParser, coinbaseError } from './coinbase/parse.js';
+export type { CoinbaseParserOptions } from './coinbase/parse.js';
+export { coinbaseFeed, coinbaseVenue } from './coinbase/index.js';
+export type { CoinbaseFeedOptions } from './coinbase/index.js';

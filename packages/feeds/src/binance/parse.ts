@@ -1,6 +1,6 @@
-import { BookFlags, createBookUpdate, createQuote, createStatus, createTrade, parseDecimal } from '@mdcap/core';
+import { BookFlags, createBookUpdate, createQuote, createStatus, createTrade } from '@mdcap/core';
 import type { BookSide, MarketEvent } from '@mdcap/core';
-import { FrameError, scalesOf } from '../frame.js';
+import { scalesOf, snapshotFlags, VenueParser } from '../frame.js';
 import type { PairScales } from '../frame.js';
 
 /**
@@ -46,21 +46,14 @@ interface SymbolBook {
 
 const MAX_BUFFER = 10_000;
 
-export class BinanceParser {
-  readonly venue: string;
-  readonly stats = { frames: 0, malformed: 0, resnapshots: 0 };
+export class BinanceParser extends VenueParser {
+  override readonly stats: { frames: number; malformed: number; resnapshots: number } = { frames: 0, malformed: 0, resnapshots: 0 };
   /** Symbols that need a REST depth snapshot: the transport fetches it and calls {@link snapshot}. */
   readonly snapshotRequests: Set<string> = new Set<string>();
   private readonly books = new Map<string, SymbolBook>();
-  private readonly scales: Map<string, PairScales>;
 
   constructor(options: BinanceParserOptions = {}) {
-    this.venue = options.venue ?? 'binance';
-    this.scales = new Map(options.scales ?? []);
-  }
-
-  pairScales(): ReadonlyMap<string, PairScales> {
-    return this.scales;
+    super(options.venue ?? 'binance', options.scales);
   }
 
   reset(): void {
@@ -75,13 +68,7 @@ export class BinanceParser {
 
   /** Parses one text frame; see {@link KrakenParser.parse} for the contract. */
   parse(text: string, tsRecv: bigint, out: (e: MarketEvent) => void): void {
-    this.stats.frames++;
-    let msg: Record<string, unknown>;
-    try {
-      msg = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      throw this.bad('not JSON', text);
-    }
+    const msg = this.json(text) as Record<string, unknown>;
     if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) throw this.bad('expected an object', text);
     const data = (typeof msg['stream'] === 'string' ? msg['data'] : msg) as Record<string, unknown> | undefined;
     if (typeof data !== 'object' || data === null) throw this.bad('expected "data" with the stream payload', text);
@@ -93,11 +80,6 @@ export class BinanceParser {
     // klines and other streams: not normalized here
   }
 
-  private bad(why: string, text: string): FrameError {
-    this.stats.malformed++;
-    return new FrameError(this.venue, why, text);
-  }
-
   private str(v: unknown, what: string, text: string): string {
     if (typeof v !== 'string') throw this.bad(`expected ${what} as a string`, text);
     return v;
@@ -106,15 +88,6 @@ export class BinanceParser {
   private int(v: unknown, what: string, text: string): bigint {
     if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw this.bad(`expected ${what} as an integer`, text);
     return BigInt(v);
-  }
-
-  private dec(v: unknown, scale: number, what: string, text: string): bigint {
-    const s = this.str(v, what, text);
-    try {
-      return parseDecimal(s, scale);
-    } catch {
-      throw this.bad(`expected ${what} with at most ${scale} decimals`, text);
-    }
   }
 
   private scaleOf(symbol: string, price: unknown, size: unknown): PairScales {
@@ -235,9 +208,7 @@ export class BinanceParser {
     for (let i = 0; i < levels.length; i++) {
       const [side, l] = levels[i]!;
       const sc = this.scaleOf(symbol, l[0], l[1]);
-      let flags: number = BookFlags.Snapshot;
-      if (i === 0) flags |= BookFlags.SnapshotBegin;
-      if (i === levels.length - 1) flags |= BookFlags.SnapshotEnd | BookFlags.Last;
+      const flags = snapshotFlags(i, levels.length);
       out(
         createBookUpdate({
           venue: this.venue,

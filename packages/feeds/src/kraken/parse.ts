@@ -1,8 +1,8 @@
-import { BookFlags, createBookUpdate, createQuote, createStatus, createTrade, parseDecimal } from '@mdcap/core';
+import { BookFlags, createBookUpdate, createQuote, createStatus, createTrade } from '@mdcap/core';
 import type { BookSide, MarketEvent } from '@mdcap/core';
 import { crc32Ascii } from '../book/crc32.js';
 import { SideLevels } from '../book/levels.js';
-import { FrameError, scalesOf } from '../frame.js';
+import { scalesOf, snapshotFlags, VenueParser } from '../frame.js';
 import type { PairScales } from '../frame.js';
 
 /**
@@ -56,22 +56,14 @@ export interface KrakenStats {
 type Out = (e: MarketEvent) => void;
 type Level = [string, string, string, string?];
 
-export class KrakenParser {
-  readonly venue: string;
-  readonly stats: KrakenStats = { frames: 0, malformed: 0, checksumsVerified: 0, checksumsFailed: 0 };
+export class KrakenParser extends VenueParser {
+  override readonly stats: KrakenStats = { frames: 0, malformed: 0, checksumsVerified: 0, checksumsFailed: 0 };
   /** Pairs whose book needs a new snapshot (a failed checksum): the transport resubscribes them. */
   readonly resyncs: Set<string> = new Set<string>();
   private readonly books = new Map<string, PairBook>();
-  private readonly scales: Map<string, PairScales>;
 
   constructor(options: KrakenParserOptions = {}) {
-    this.venue = options.venue ?? 'kraken';
-    this.scales = new Map(options.scales ?? []);
-  }
-
-  /** The scales of every pair seen or configured (for the instrument registry and the capture manifest). */
-  pairScales(): ReadonlyMap<string, PairScales> {
-    return this.scales;
+    super(options.venue ?? 'kraken', options.scales);
   }
 
   /** The pair's scales; the first price and volume strings of an unknown pair fix them. */
@@ -92,13 +84,7 @@ export class KrakenParser {
    *   events of the frame before the fault were already delivered.
    */
   parse(text: string, tsRecv: bigint, out: Out): void {
-    this.stats.frames++;
-    let msg: unknown;
-    try {
-      msg = JSON.parse(text);
-    } catch {
-      throw this.bad('not JSON', text);
-    }
+    const msg = this.json(text);
     if (!Array.isArray(msg)) {
       if (typeof msg !== 'object' || msg === null) throw this.bad('expected an object or an array', text);
       return;
@@ -114,20 +100,6 @@ export class KrakenParser {
     else if (channel === 'trade') this.trades(pair, payload[0], tsRecv, text, out);
     else if (channel === 'ticker') this.ticker(pair, payload[0], tsRecv, text, out);
     // spread, ohlc, own channels: not subscribed by mdcap
-  }
-
-  private bad(why: string, text: string): FrameError {
-    this.stats.malformed++;
-    return new FrameError(this.venue, why, text);
-  }
-
-  private num(s: unknown, scale: number, what: string, text: string): bigint {
-    if (typeof s !== 'string') throw this.bad(`expected ${what} as a decimal string`, text);
-    try {
-      return parseDecimal(s, scale);
-    } catch {
-      throw this.bad(`expected ${what} with at most ${scale} decimals`, text);
-    }
   }
 
   private book(pair: string, channel: string, payload: unknown[], tsRecv: bigint, text: string, out: Out): void {
@@ -185,9 +157,9 @@ export class KrakenParser {
     const sc = this.scaleOf(pair, l[0], l[1]);
     return {
       side,
-      price: this.num(l[0], sc.priceScale, 'a price', text),
-      size: this.num(l[1], sc.sizeScale, 'a volume', text),
-      ts: this.num(l[2], 9, 'a timestamp (seconds)', text),
+      price: this.dec(l[0], sc.priceScale, 'a price', text),
+      size: this.dec(l[1], sc.sizeScale, 'a volume', text),
+      ts: this.dec(l[2], 9, 'a timestamp (seconds)', text),
     };
   }
 
@@ -214,9 +186,7 @@ export class KrakenParser {
     for (let i = 0; i < all.length; i++) {
       const p = all[i]!;
       (p.side === 'bid' ? book.bids : book.asks).set(p.price, p.size);
-      let flags: number = BookFlags.Snapshot;
-      if (i === 0) flags |= BookFlags.SnapshotBegin;
-      if (i === all.length - 1) flags |= BookFlags.SnapshotEnd | BookFlags.Last;
+      const flags = snapshotFlags(i, all.length);
       emit(p.side, p.price, p.size, flags);
     }
   }
@@ -260,7 +230,7 @@ export class KrakenParser {
     if (!Array.isArray(list)) throw this.bad('expected an array of trades', text);
     for (const t of list as unknown[]) {
       if (!Array.isArray(t) || t.length < 4) throw this.bad('expected a trade [price, volume, time, side, …]', text);
-      const ts = this.num(t[2], 9, 'a trade time (seconds)', text);
+      const ts = this.dec(t[2], 9, 'a trade time (seconds)', text);
       const sc = this.scaleOf(pair, t[0], t[1]);
       out(
         createTrade({
@@ -268,8 +238,8 @@ export class KrakenParser {
           symbol: pair,
           tsEvent: ts,
           tsRecv,
-          price: this.num(t[0], sc.priceScale, 'a trade price', text),
-          size: this.num(t[1], sc.sizeScale, 'a trade volume', text),
+          price: this.dec(t[0], sc.priceScale, 'a trade price', text),
+          size: this.dec(t[1], sc.sizeScale, 'a trade volume', text),
           ...sc,
           side: t[3] === 'b' ? 'buy' : t[3] === 's' ? 'sell' : 'none',
         }),
@@ -290,10 +260,10 @@ export class KrakenParser {
         symbol: pair,
         tsEvent: tsRecv, // the v1 ticker carries no time
         tsRecv,
-        bidPrice: this.num(b[0], sc.priceScale, 'a bid price', text),
-        bidSize: this.num(b[2], sc.sizeScale, 'a bid volume', text),
-        askPrice: this.num(a[0], sc.priceScale, 'an ask price', text),
-        askSize: this.num(a[2], sc.sizeScale, 'an ask volume', text),
+        bidPrice: this.dec(b[0], sc.priceScale, 'a bid price', text),
+        bidSize: this.dec(b[2], sc.sizeScale, 'a bid volume', text),
+        askPrice: this.dec(a[0], sc.priceScale, 'an ask price', text),
+        askSize: this.dec(a[2], sc.sizeScale, 'an ask volume', text),
         ...sc,
       }),
     );
