@@ -1,6 +1,6 @@
 import type { RecordedLine } from './recording.js';
 import { isZeroDecimal, ReplayServer, sortedLevels } from './server.js';
-import type { Client, EmulatorOptions, TimelineFrame } from './server.js';
+import type { Client, EmulatorOptions, TextBook, TimelineFrame } from './server.js';
 
 /**
  * Binance spot, emulated: WebSocket market streams on `/stream` (combined payloads
@@ -21,9 +21,7 @@ export interface BinanceEmulatorOptions extends EmulatorOptions {
 
 type Level = readonly [string, string];
 
-interface Book {
-  readonly bids: Map<string, Level>;
-  readonly asks: Map<string, Level>;
+interface Book extends TextBook {
   lastUpdateId: bigint;
 }
 

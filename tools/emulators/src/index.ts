@@ -12,3 +12,5 @@ export { ReplayServer } from './server.js';
 export type { EmulatorOptions, EmulatorStats } from './server.js';
 export { BinanceEmulator } from './binance.js';
 export type { BinanceEmulatorOptions } from './binance.js';
+export { CoinbaseEmulator } from './coinbase.js';
+export type { CoinbaseEmulatorOptions } from './coinbase.js';

@@ -263,6 +263,15 @@ export function compareDecimal(a: string, b: string): number {
 
 export const isZeroDecimal = (v: string): boolean => /^0*\.?0*$/.test(v);
 
+/** A level as the venue's strings: `[price, size]` (Kraken adds a timestamp). */
+export type TextLevel = readonly [string, string] | readonly [string, string, string];
+
+/** A two-sided book of a venue's strings, keyed by price text. */
+export interface TextBook<L extends TextLevel = readonly [string, string]> {
+  readonly bids: Map<string, L>;
+  readonly asks: Map<string, L>;
+}
+
 /** A side of a book as the venue's strings: price text → level. */
 export type TextLevels<L extends readonly string[]> = Map<string, L>;
 
