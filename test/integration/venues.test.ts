@@ -2,9 +2,9 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CaptureWriter } from '@mdcap/capture';
 import { LiveClock } from '@mdcap/core';
-import { BinanceEmulator, KrakenEmulator, readRecording } from '@mdcap/emulators';
+import { BinanceEmulator, CoinbaseEmulator, KrakenEmulator, readRecording } from '@mdcap/emulators';
 import { RealtimeEngine } from '@mdcap/engine';
-import { binanceFeed, krakenFeed } from '@mdcap/feeds';
+import { binanceFeed, coinbaseFeed, krakenFeed } from '@mdcap/feeds';
 import type { WsFeed } from '@mdcap/feeds';
 import { ReplayProvider } from '@mdcap/replay';
 import { ringProvider } from '@mdcap/ring';
@@ -28,6 +28,7 @@ import { afterAll, expect, it } from 'vitest';
  */
 const KRAKEN_PAIRS = ['WAVES/EUR', 'XMR/USD', 'KSM/XBT', 'GRT/ETH', 'SC/EUR', 'ETH/CHF', 'OCEAN/XBT', 'OMG/USD', 'XBT/CHF', 'ADA/XBT'];
 const BINANCE_SYMBOLS = ['NKNUSDT', 'BLZETH', 'LRCBTC', 'RUNEEUR'];
+const COINBASE_PRODUCTS = ['SKL-USD', 'SKL-BTC', 'BAND-GBP', 'NMR-EUR', 'BAND-BTC', 'YFI-BTC', 'DASH-BTC', 'NU-GBP', 'CRV-EUR', 'SKL-GBP'];
 const lines = (...files: string[]) => files.flatMap((f) => readRecording(datasetFile('cryptofeed', f)));
 
 const dir = tempDir('venues');
@@ -58,6 +59,52 @@ async function liveThenReplay(name: string, feed: WsFeed, symbols: string[], don
 
 const count = (log: string[], kind: string): number => log.filter((l) => l.startsWith(`${kind} `)).length;
 
+/** What every parity run must show: no errors either way, and the identical callback stream. */
+function expectParity(r: Awaited<ReturnType<typeof liveThenReplay>>): void {
+  expect(r.live.errors).toEqual([]);
+  expect(r.again.errors).toEqual([]);
+  expect(r.first).toBeNull();
+  expect(hashLines(r.again.lines)).toBe(hashLines(r.live.lines));
+}
+
+interface VerifyJson {
+  checksums: { verified: number; failed: number };
+  gaps: number;
+  rows: number;
+  problems: string[];
+}
+
+/** `mdcap emulate --venue V` in a child process, `mdcap record --feed V` from it; the capture's `verify --json`. */
+async function cliCapture(venue: string, speed: string, symbols: string[], duration: string): Promise<{ report: VerifyJson; cap: string }> {
+  const { child, firstLine } = await mdcapServer(['emulate', '--venue', venue, '--speed', speed, '--json'], {
+    MDCAP_DATASETS: datasetsRoot(),
+  });
+  try {
+    const { url, restUrl } = JSON.parse(firstLine) as { url: string; restUrl: string };
+    const cap = join(dir, `${venue}-cli`);
+    const args = [
+      'record',
+      '--feed',
+      venue,
+      '--url',
+      url,
+      '--rest-url',
+      restUrl,
+      '--symbols',
+      symbols.join(','),
+      '--out',
+      cap,
+      '--duration',
+      duration,
+    ];
+    const rec = await mdcapAsync(args);
+    expect(rec.status, rec.stderr).toBe(0);
+    return { report: JSON.parse(mdcap(['verify', cap, '--json']).stdout) as VerifyJson, cap };
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
 describeWithDataset('cryptofeed', 'Kraken: emulator → record → replay', () => {
   it(
     'parity across a dropped connection: replaying the capture gives the callbacks the strategy saw live',
@@ -72,13 +119,10 @@ describeWithDataset('cryptofeed', 'Kraken: emulator → record → replay', () =
         const r = await liveThenReplay('kraken', krakenFeed({ url: emulator.url, clock: new LiveClock() }), KRAKEN_PAIRS, () =>
           emulator.done(),
         );
-        expect(r.live.errors).toEqual([]);
+        expectParity(r);
         expect(count(r.live.lines, 'book')).toBeGreaterThan(5000);
         expect(count(r.live.lines, 'trade')).toBeGreaterThan(0);
         expect(count(r.live.lines, 'reconnect')).toBe(1);
-        expect(r.again.errors).toEqual([]);
-        expect(r.first).toBeNull();
-        expect(hashLines(r.again.lines)).toBe(hashLines(r.live.lines));
       } finally {
         await emulator.close();
       }
@@ -89,39 +133,13 @@ describeWithDataset('cryptofeed', 'Kraken: emulator → record → replay', () =
     'mdcap emulate + mdcap record --feed kraken: verify counts all 4,269 checksums verified, none failed',
     { timeout: 60_000 },
     async () => {
-      const { child, firstLine } = await mdcapServer(['emulate', '--venue', 'kraken', '--speed', 'max', '--json'], {
-        MDCAP_DATASETS: datasetsRoot(),
-      });
-      try {
-        const { url } = JSON.parse(firstLine) as { url: string };
-        const cap = join(dir, 'kraken-cli');
-        const rec = await mdcapAsync([
-          'record',
-          '--feed',
-          'kraken',
-          '--url',
-          url,
-          '--symbols',
-          KRAKEN_PAIRS.join(','),
-          '--out',
-          cap,
-          '--duration',
-          '4s',
-        ]);
-        expect(rec.status, rec.stderr).toBe(0);
-        const report = JSON.parse(mdcap(['verify', cap, '--json']).stdout) as {
-          checksums: { verified: number; failed: number };
-          gaps: number;
-        };
-        expect(report.checksums).toEqual({ verified: 4269, failed: 0 });
-        expect(report.gaps).toBe(0);
-        const manifest = JSON.parse(readFileSync(join(cap, 'manifest.json'), 'utf8')) as {
-          instruments: { symbol: string; priceScale: number }[];
-        };
-        expect(manifest.instruments.find((i) => i.symbol === 'XBT/CHF')?.priceScale).toBe(5);
-      } finally {
-        child.kill('SIGTERM');
-      }
+      const { report, cap } = await cliCapture('kraken', 'max', KRAKEN_PAIRS, '4s');
+      expect(report.checksums).toEqual({ verified: 4269, failed: 0 });
+      expect(report.gaps).toBe(0);
+      const manifest = JSON.parse(readFileSync(join(cap, 'manifest.json'), 'utf8')) as {
+        instruments: { symbol: string; priceScale: number }[];
+      };
+      expect(manifest.instruments.find((i) => i.symbol === 'XBT/CHF')?.priceScale).toBe(5);
     },
   );
 });
@@ -135,13 +153,10 @@ describeWithDataset('cryptofeed', 'Binance: emulator → record → replay', () 
       try {
         const feed = binanceFeed({ url: `${emulator.url}/stream`, restUrl: emulator.restUrl, clock: new LiveClock() });
         const r = await liveThenReplay('binance', feed, BINANCE_SYMBOLS, () => emulator.done());
-        expect(r.live.errors).toEqual([]);
+        expectParity(r);
         expect(count(r.live.lines, 'book')).toBeGreaterThan(1000);
         expect(count(r.live.lines, 'quote')).toBeGreaterThan(50);
         expect(count(r.live.lines, 'gap')).toBe(1);
-        expect(r.again.errors).toEqual([]);
-        expect(r.first).toBeNull();
-        expect(hashLines(r.again.lines)).toBe(hashLines(r.live.lines));
       } finally {
         await emulator.close();
       }
@@ -149,35 +164,35 @@ describeWithDataset('cryptofeed', 'Binance: emulator → record → replay', () 
   );
 
   it('mdcap emulate --venue binance + mdcap record --feed binance: a clean capture', { timeout: 60_000 }, async () => {
-    const { child, firstLine } = await mdcapServer(['emulate', '--venue', 'binance', '--speed', '10x', '--json'], {
-      MDCAP_DATASETS: datasetsRoot(),
-    });
-    try {
-      const { url, restUrl } = JSON.parse(firstLine) as { url: string; restUrl: string };
-      const cap = join(dir, 'binance-cli');
-      const rec = await mdcapAsync([
-        'record',
-        '--feed',
-        'binance',
-        '--url',
-        url,
-        '--rest-url',
-        restUrl,
-        '--symbols',
-        BINANCE_SYMBOLS.join(','),
-        '--out',
-        cap,
-        '--duration',
-        '5s',
-      ]);
-      expect(rec.status, rec.stderr).toBe(0);
-      const v = mdcap(['verify', cap, '--json']);
-      const report = JSON.parse(v.stdout) as { ok: boolean; gaps: number; rows: number; problems: string[] };
-      expect(report.problems).toEqual([]);
-      expect(report.gaps).toBe(0);
-      expect(report.rows).toBeGreaterThan(1000);
-    } finally {
-      child.kill('SIGTERM');
-    }
+    const { report } = await cliCapture('binance', '10x', BINANCE_SYMBOLS, '5s');
+    expect(report.problems).toEqual([]);
+    expect(report.rows).toBeGreaterThan(1000);
+  });
+});
+
+describeWithDataset('cryptofeed', 'Coinbase: emulator → record → replay', () => {
+  it(
+    'parity across a dropped connection: replaying the capture gives the callbacks the strategy saw live',
+    { timeout: 60_000 },
+    async () => {
+      const emulator = await CoinbaseEmulator.start({ lines: lines('COINBASE.ws.28.0'), speed: 20, faults: 'drop:4000' });
+      try {
+        const r = await liveThenReplay('coinbase', coinbaseFeed({ url: emulator.url, clock: new LiveClock() }), COINBASE_PRODUCTS, () =>
+          emulator.done(),
+        );
+        expectParity(r);
+        expect(count(r.live.lines, 'book')).toBeGreaterThan(5000);
+        expect(count(r.live.lines, 'trade')).toBeGreaterThan(50);
+        expect(count(r.live.lines, 'reconnect')).toBe(1);
+      } finally {
+        await emulator.close();
+      }
+    },
+  );
+
+  it('mdcap emulate --venue coinbase + mdcap record --feed coinbase: a clean capture', { timeout: 60_000 }, async () => {
+    const { report } = await cliCapture('coinbase', 'max', COINBASE_PRODUCTS, '4s');
+    expect(report.problems).toEqual([]);
+    expect(report.rows).toBeGreaterThan(10_000);
   });
 });

@@ -22,6 +22,7 @@ interface EmulateArgs {
 const DEFAULT_FRAMES: Record<string, readonly string[]> = {
   kraken: ['KRAKEN.ws.48.0', 'KRAKEN.ws.49.0', 'KRAKEN.ws.50.0'],
   binance: ['BINANCE.ws.1.0', 'BINANCE.http.0.0'],
+  coinbase: ['COINBASE.ws.28.0'],
 };
 
 function defaultFrames(venue: string): string[] {
@@ -43,7 +44,12 @@ export const emulateCommand: Command<EmulateArgs> = {
   describe: "Run a local venue emulator: the venue's WebSocket protocol, replaying recorded traffic (test feeds and strategies offline)",
   builder: (y: Argv) =>
     y
-      .option('venue', { type: 'string', default: 'kraken', choices: ['kraken', 'binance'], describe: 'The venue protocol to speak' })
+      .option('venue', {
+        type: 'string',
+        default: 'kraken',
+        choices: ['kraken', 'binance', 'coinbase'],
+        describe: 'The venue protocol to speak',
+      })
       .option('port', { type: 'string', default: '0', describe: 'TCP port (0: any free port, printed)' })
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'Interface to listen on' })
       .option('speed', { type: 'string', default: '1x', describe: 'Replay pace: 1x (as recorded), 10x, 0.5x, or max' })
@@ -73,7 +79,7 @@ export const emulateCommand: Command<EmulateArgs> = {
         'Binance streams on ws://127.0.0.1:9001/stream, REST depth on http://127.0.0.1:9001',
       ),
   async run(a) {
-    const { BinanceEmulator, KrakenEmulator, readRecording, parseFaults } = await import('@mdcap/emulators');
+    const { BinanceEmulator, CoinbaseEmulator, KrakenEmulator, readRecording, parseFaults } = await import('@mdcap/emulators');
     const port = Number(a.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw badOption('--port', 'a TCP port 0–65535', a.port);
     const m = /^(\d+(?:\.\d+)?)x?$/.exec(a.speed);
@@ -95,11 +101,20 @@ export const emulateCommand: Command<EmulateArgs> = {
       }
     });
     const options = { lines, port, host: a.host, speed, faults };
-    const emulator = a.venue === 'binance' ? await BinanceEmulator.start(options) : await KrakenEmulator.start(options);
+    const emulator =
+      a.venue === 'binance'
+        ? await BinanceEmulator.start(options)
+        : a.venue === 'coinbase'
+          ? await CoinbaseEmulator.start(options)
+          : await KrakenEmulator.start(options);
     // Where a client connects: Binance's combined streams live under /stream.
     const url = a.venue === 'binance' ? `${emulator.url}/stream` : emulator.url;
     const channels: Record<string, string[]> =
-      emulator instanceof KrakenEmulator ? Object.fromEntries(emulator.pairs()) : { streams: emulator.streams() };
+      emulator instanceof KrakenEmulator
+        ? Object.fromEntries(emulator.pairs())
+        : emulator instanceof CoinbaseEmulator
+          ? { products: emulator.productIds() }
+          : { streams: emulator.streams() };
     const out = new LineOutput();
     if (a.json) out.line(JSON.stringify({ venue: a.venue, url, restUrl: emulator.restUrl, port: emulator.port, channels }));
     else {

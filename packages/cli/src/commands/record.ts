@@ -2,7 +2,7 @@ import { CaptureWriter } from '@mdcap/capture';
 import type { Manifest } from '@mdcap/capture';
 import { LiveClock, MdcapError, nextTurn, nsToIso } from '@mdcap/core';
 import type { Clock, DataProvider } from '@mdcap/core';
-import { binanceFeed, krakenFeed } from '@mdcap/feeds';
+import { binanceFeed, coinbaseFeed, krakenFeed } from '@mdcap/feeds';
 import { RealtimeEngine } from '@mdcap/engine';
 import { ringProvider } from '@mdcap/ring';
 import type { OverflowPolicy } from '@mdcap/ring';
@@ -110,7 +110,8 @@ function venueProvider(o: RecordOptions, clock: Clock): DataProvider {
   const endpoints = { ...(o.url === undefined ? {} : { url: o.url }), ...(o.restUrl === undefined ? {} : { restUrl: o.restUrl }) };
   if (o.feed === 'kraken') return krakenFeed({ clock, ...endpoints });
   if (o.feed === 'binance') return binanceFeed({ clock, ...endpoints });
-  throw new MdcapError('MDCAP_ERR_INVALID_OPTION', `--feed: expected demo, kraken or binance, found ${String(o.feed)}`);
+  if (o.feed === 'coinbase') return coinbaseFeed({ clock, ...endpoints });
+  throw new MdcapError('MDCAP_ERR_INVALID_OPTION', `--feed: expected demo, kraken, binance or coinbase, found ${String(o.feed)}`);
 }
 
 /**
@@ -212,9 +213,9 @@ export const recordCommand: Command<RecordArgs> = {
       .option('feed', {
         type: 'string',
         default: 'demo',
-        choices: ['demo', 'kraken', 'binance'],
+        choices: ['demo', 'kraken', 'binance', 'coinbase'],
         describe:
-          'The feed: demo (the simulated venue; no network), kraken (spot WebSocket v1: books with CRC32 checks, trades, tickers), binance (spot: depth diffs synced to REST snapshots, bookTicker, aggTrade)',
+          'The feed: demo (the simulated venue; no network), kraken (spot WebSocket v1: books with CRC32 checks, trades, tickers), binance (spot: depth diffs synced to REST snapshots, bookTicker, aggTrade), coinbase (level2, matches, ticker)',
       })
       .option('url', { type: 'string', describe: 'Venue endpoint override: an emulator (mdcap emulate) or a testnet' })
       .option('rest-url', { type: 'string', describe: 'REST base URL override (binance: depth snapshots)' })
