@@ -4,7 +4,7 @@
  */
 export { LobsterParser, parseLobsterFileName, lobsterMidnight, LOBSTER_PRICE_SCALE } from './lobster.js';
 export type { LobsterOptions, LobsterFileName } from './lobster.js';
-export { crc32Ascii } from './book/crc32.js';
+export { crc32Ascii, crc32Update, crc32Final, CRC32_INIT } from './book/crc32.js';
 export { SideLevels } from './book/levels.js';
 export { FrameError, sequenceRule, VenueParser } from './frame.js';
 export type { PairScales, SequenceRule } from './frame.js';

@@ -16,6 +16,7 @@ const benches: [string, string[], number][] = [
   ['book.js', [], runs],
   ['ring.js', [], runs],
   ['capture.js', [], runs],
+  ['feeds.js', [], runs],
   ['pacing.js', [], Math.min(runs, 3)],
 ];
 

@@ -6,8 +6,13 @@
 export class SideLevels {
   readonly prices: bigint[] = [];
   readonly sizes: bigint[] = [];
+  /** Per level, the price and size digits (`price.toString() + size.toString()`), kept only with `digits: true`. */
+  readonly digits: string[] = [];
 
-  constructor(readonly side: 'bid' | 'ask') {}
+  constructor(
+    readonly side: 'bid' | 'ask',
+    private readonly keepDigits = false,
+  ) {}
 
   get length(): number {
     return this.prices.length;
@@ -16,6 +21,7 @@ export class SideLevels {
   clear(): void {
     this.prices.length = 0;
     this.sizes.length = 0;
+    this.digits.length = 0;
   }
 
   /** Index of `price`, or of where it would go (as `-(index + 1)`). */
@@ -38,16 +44,21 @@ export class SideLevels {
   /** Sets the size at `price`; size 0 removes the level. */
   set(price: bigint, size: bigint): void {
     const i = this.find(price);
+    const keep = this.keepDigits;
     if (size === 0n) {
       if (i >= 0) {
         this.prices.splice(i, 1);
         this.sizes.splice(i, 1);
+        if (keep) this.digits.splice(i, 1);
       }
-    } else if (i >= 0) this.sizes[i] = size;
-    else {
+    } else if (i >= 0) {
+      this.sizes[i] = size;
+      if (keep) this.digits[i] = price.toString() + size.toString();
+    } else {
       const at = -i - 1;
       this.prices.splice(at, 0, price);
       this.sizes.splice(at, 0, size);
+      if (keep) this.digits.splice(at, 0, price.toString() + size.toString());
     }
   }
 
@@ -55,6 +66,7 @@ export class SideLevels {
   truncate(depth: number): bigint[] {
     if (this.prices.length <= depth) return [];
     this.sizes.length = depth;
+    if (this.keepDigits) this.digits.length = depth;
     return this.prices.splice(depth);
   }
 }

@@ -1,6 +1,6 @@
 import { BookFlags, createBookUpdate, createQuote, createStatus, createTrade } from '@mdcap/core';
 import type { BookSide, MarketEvent } from '@mdcap/core';
-import { crc32Ascii } from '../book/crc32.js';
+import { CRC32_INIT, crc32Final, crc32Update } from '../book/crc32.js';
 import { SideLevels } from '../book/levels.js';
 import { scalesOf, snapshotFlags, VenueParser } from '../frame.js';
 import type { PairScales } from '../frame.js';
@@ -171,7 +171,7 @@ export class KrakenParser extends VenueParser {
     const a = (asks as Level[]).map((l) => this.level(pair, 'ask', l, text));
     const b = (bids as Level[]).map((l) => this.level(pair, 'bid', l, text));
     const sc = this.scaleOf(pair, null, null);
-    const book: PairBook = { bids: new SideLevels('bid'), asks: new SideLevels('ask'), depth, broken: false };
+    const book: PairBook = { bids: new SideLevels('bid', true), asks: new SideLevels('ask', true), depth, broken: false };
     this.books.set(pair, book);
     this.resyncs.delete(pair);
     const all = [...a, ...b];
@@ -195,17 +195,23 @@ export class KrakenParser extends VenueParser {
   checksumText(pair: string): string {
     const book = this.books.get(pair);
     if (book === undefined) return '';
-    // The mantissas at the pair's scales are the venue's digits without the dot; toString drops leading zeros.
+    // The mantissas at the pair's scales are the venue's digits without the dot; toString drops
+    // leading zeros. The book keeps each level's digits (they change only when the level does).
     let s = '';
     for (const side of [book.asks, book.bids]) {
       const n = Math.min(CHECKSUM_LEVELS, side.length);
-      for (let i = 0; i < n; i++) s += side.prices[i]!.toString() + side.sizes[i]!.toString();
+      for (let i = 0; i < n; i++) s += side.digits[i]!;
     }
     return s;
   }
 
   private check(pair: string, book: PairBook, expected: string, tsEvent: bigint, tsRecv: bigint, out: Out): void {
-    const found = crc32Ascii(this.checksumText(pair)).toString();
+    let crc = CRC32_INIT;
+    for (const side of [book.asks, book.bids]) {
+      const n = Math.min(CHECKSUM_LEVELS, side.length);
+      for (let i = 0; i < n; i++) crc = crc32Update(crc, side.digits[i]!);
+    }
+    const found = crc32Final(crc).toString();
     const ok = found === expected;
     if (ok) this.stats.checksumsVerified++;
     else {
