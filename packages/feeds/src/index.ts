@@ -22,3 +22,7 @@ export { CoinbaseParser, coinbaseError } from './coinbase/parse.js';
 export type { CoinbaseParserOptions } from './coinbase/parse.js';
 export { coinbaseFeed, coinbaseVenue } from './coinbase/index.js';
 export type { CoinbaseFeedOptions } from './coinbase/index.js';
+export { AlpacaParser, alpacaError } from './alpaca/parse.js';
+export type { AlpacaParserOptions } from './alpaca/parse.js';
+export { alpacaFeed, alpacaVenue } from './alpaca/index.js';
+export type { AlpacaFeedOptions } from './alpaca/index.js';

@@ -34,6 +34,13 @@ export interface WsVenue {
   resnapshotMessages(symbol: string): string[];
   /** A fresh parser (one per feed; `reset()` on every new connection). */
   createParser(): FrameParser;
+  /** Messages that authenticate, sent as soon as the socket is open (Alpaca). */
+  authMessages?(): string[];
+  /**
+   * Reads a frame received before authentication completed: `ok`, an error text (the connection
+   * is refused: `connect` rejects with it), or null (not the answer yet).
+   */
+  authResult?(text: string): 'ok' | { error: string } | null;
   /** A venue error in a frame (rejected subscription, bad symbol): its text, or null. */
   errorOf?(text: string): { symbol: string | null; message: string } | null;
   /** The REST base URL, for venues that sync books to REST snapshots (overridable with the feed's `restUrl`). */
@@ -119,17 +126,39 @@ export class WsFeed implements DataProvider {
     this.socket = socket;
     return new Promise<void>((resolve, reject) => {
       let open = false;
-      socket.on('open', () => {
-        if (this.socket !== socket) return;
+      // Venues with authentication (Alpaca) are connected once the venue accepted the credentials.
+      let authed = this.spec.authMessages === undefined;
+      const connected = (): void => {
         open = true;
         this.lastFrameAt = this.clock.now();
         this.status(ALL_SYMBOLS, 'connected', `${this.url}`);
         this.watch(socket);
         resolve();
-      });
-      socket.on('message', (data, isBinary) => {
+      };
+      socket.on('open', () => {
         if (this.socket !== socket) return;
-        this.onFrame(isBinary ? Buffer.from(data as Buffer).toString('utf8') : (data as Buffer).toString('utf8'));
+        if (authed) return connected();
+        for (const m of this.spec.authMessages!()) socket.send(m);
+      });
+      socket.on('message', (data) => {
+        if (this.socket !== socket) return;
+        const text = (data as Buffer).toString('utf8');
+        if (!authed) {
+          const r = this.spec.authResult === undefined ? 'ok' : this.spec.authResult(text);
+          if (r === null) return;
+          if (r !== 'ok') {
+            this.teardown();
+            socket.terminate();
+            reject(
+              new MdcapError('MDCAP_ERR_CONNECT_FAILED', `${this.venue}: expected the venue to accept the connection, found ${r.error}`),
+            );
+            return;
+          }
+          authed = true;
+          connected();
+          return;
+        }
+        this.onFrame(text);
       });
       socket.on('error', (error) => {
         if (this.socket !== socket) return;
