@@ -14,3 +14,5 @@ export { BinanceEmulator } from './binance.js';
 export type { BinanceEmulatorOptions } from './binance.js';
 export { CoinbaseEmulator } from './coinbase.js';
 export type { CoinbaseEmulatorOptions } from './coinbase.js';
+export { AlpacaEmulator } from './alpaca.js';
+export type { AlpacaEmulatorOptions } from './alpaca.js';

@@ -182,7 +182,7 @@ export abstract class ReplayServer {
     this.onConnect(c);
   }
 
-  private fault(kind: Fault['kind'], n: number): boolean {
+  protected fault(kind: Fault['kind'], n: number): boolean {
     for (const f of this.faults) {
       if (f.kind !== kind || this.fired.has(f) || f.n !== n) continue;
       this.fired.add(f);
