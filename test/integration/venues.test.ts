@@ -2,9 +2,9 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CaptureWriter } from '@mdcap/capture';
 import { LiveClock } from '@mdcap/core';
-import { BinanceEmulator, CoinbaseEmulator, KrakenEmulator, readRecording } from '@mdcap/emulators';
+import { AlpacaEmulator, BinanceEmulator, CoinbaseEmulator, KrakenEmulator, readRecording } from '@mdcap/emulators';
 import { RealtimeEngine } from '@mdcap/engine';
-import { binanceFeed, coinbaseFeed, krakenFeed } from '@mdcap/feeds';
+import { alpacaFeed, binanceFeed, coinbaseFeed, krakenFeed } from '@mdcap/feeds';
 import type { WsFeed } from '@mdcap/feeds';
 import { ReplayProvider } from '@mdcap/replay';
 import { ringProvider } from '@mdcap/ring';
@@ -19,7 +19,7 @@ import {
   mdcapServer,
   tempDir,
 } from '@mdcap/test-utils';
-import { afterAll, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 /**
  * Venues end to end: an emulator replays the real recording; the real handler records it
@@ -195,4 +195,45 @@ describeWithDataset('cryptofeed', 'Coinbase: emulator → record → replay', ()
     expect(report.problems).toEqual([]);
     expect(report.rows).toBeGreaterThan(10_000);
   });
+});
+
+describe('Alpaca: scripted emulator → record → replay', () => {
+  it('parity: replaying the capture gives the callbacks the strategy saw live', { timeout: 60_000 }, async () => {
+    const emulator = await AlpacaEmulator.start({ speed: 'max' });
+    try {
+      const feed = alpacaFeed({ url: emulator.url, key: 'key', secret: 'secret', clock: new LiveClock() });
+      const r = await liveThenReplay('alpaca', feed, ['AAPL', 'MSFT'], () => emulator.done());
+      expectParity(r);
+      expect(count(r.live.lines, 'trade')).toBe(1200);
+      expect(count(r.live.lines, 'quote')).toBe(2400);
+    } finally {
+      await emulator.close();
+    }
+  });
+
+  it(
+    'mdcap record --feed alpaca: a clean capture with the vendor bars; wrong credentials are one clear line',
+    { timeout: 60_000 },
+    async () => {
+      const { child, firstLine } = await mdcapServer(['emulate', '--venue', 'alpaca', '--speed', 'max', '--json']);
+      try {
+        const { url } = JSON.parse(firstLine) as { url: string };
+        const base = ['record', '--feed', 'alpaca', '--url', url, '--symbols', 'AAPL,MSFT', '--duration', '3s'];
+        const bad = await mdcapAsync([...base, '--out', join(dir, 'alpaca-bad'), '--key', 'key', '--secret', 'nope']);
+        expect(bad.status).toBe(2);
+        expect(bad.stderr.trim()).toBe(
+          'mdcap record: MDCAP_ERR_CONNECT_FAILED: alpaca: expected the venue to accept the connection, found auth failed (code 402)',
+        );
+        const cap = join(dir, 'alpaca-cli');
+        const rec = await mdcapAsync([...base, '--out', cap, '--key', 'key', '--secret', 'secret']);
+        expect(rec.status, rec.stderr).toBe(0);
+        const report = JSON.parse(mdcap(['verify', cap, '--json']).stdout) as VerifyJson;
+        expect(report.problems).toEqual([]);
+        const bars = mdcap(['query', cap, 'SELECT count(*) AS n FROM bars', '--json']);
+        expect(bars.stdout.trim()).toBe('{"n":"4"}');
+      } finally {
+        child.kill('SIGTERM');
+      }
+    },
+  );
 });

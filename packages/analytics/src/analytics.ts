@@ -100,7 +100,7 @@ function sqlString(s: string): string {
 
 /**
  * DuckDB over a capture root. Each kind is a view (`trades`, `quotes`, `book_updates`,
- * `order_updates`, `status`, `bars`) over its Parquet files, with exact `DECIMAL(38,18)` prices
+ * `order_updates`, `status`, `bars`) over its Parquet files, with exact `DECIMAL(38,S)` prices (S: the capture's largest scale)
  * and sizes next to the raw mantissas and scales, and `TIMESTAMP_NS` times (UTC). The raw tables
  * are `raw_<kind>`. Finalized files only: a segment still being written is not queried.
  */

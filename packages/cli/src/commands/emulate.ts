@@ -47,7 +47,7 @@ export const emulateCommand: Command<EmulateArgs> = {
       .option('venue', {
         type: 'string',
         default: 'kraken',
-        choices: ['kraken', 'binance', 'coinbase'],
+        choices: ['kraken', 'binance', 'coinbase', 'alpaca'],
         describe: 'The venue protocol to speak',
       })
       .option('port', { type: 'string', default: '0', describe: 'TCP port (0: any free port, printed)' })
@@ -55,7 +55,8 @@ export const emulateCommand: Command<EmulateArgs> = {
       .option('speed', { type: 'string', default: '1x', describe: 'Replay pace: 1x (as recorded), 10x, 0.5x, or max' })
       .option('fault', {
         type: 'string',
-        describe: 'Faults, each once, counted in data frames of a connection: drop:N, skip:N, corrupt-checksum:N, malformed:N, stall:N',
+        describe:
+          'Faults, each once, counted in data frames of a connection: drop:N, skip:N, corrupt-checksum:N, malformed:N, stall:N, reject-auth (alpaca)',
       })
       .option('frames', {
         type: 'string',
@@ -79,7 +80,8 @@ export const emulateCommand: Command<EmulateArgs> = {
         'Binance streams on ws://127.0.0.1:9001/stream, REST depth on http://127.0.0.1:9001',
       ),
   async run(a) {
-    const { BinanceEmulator, CoinbaseEmulator, KrakenEmulator, readRecording, parseFaults } = await import('@mdcap/emulators');
+    const { AlpacaEmulator, BinanceEmulator, CoinbaseEmulator, KrakenEmulator, readRecording, parseFaults } =
+      await import('@mdcap/emulators');
     const port = Number(a.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw badOption('--port', 'a TCP port 0–65535', a.port);
     const m = /^(\d+(?:\.\d+)?)x?$/.exec(a.speed);
@@ -91,7 +93,8 @@ export const emulateCommand: Command<EmulateArgs> = {
     } catch (error) {
       throw new MdcapError('MDCAP_ERR_INVALID_OPTION', (error as Error).message);
     }
-    const files = a.frames === undefined ? defaultFrames(a.venue) : parseList('--frames', a.frames);
+    // Alpaca has no recording: its emulator is scripted (credentials key / secret).
+    const files = a.venue === 'alpaca' ? [] : a.frames === undefined ? defaultFrames(a.venue) : parseList('--frames', a.frames);
     const lines = files.flatMap((f) => {
       if (!existsSync(f)) throw badOption('--frames', 'a recording file', f);
       try {
@@ -106,7 +109,9 @@ export const emulateCommand: Command<EmulateArgs> = {
         ? await BinanceEmulator.start(options)
         : a.venue === 'coinbase'
           ? await CoinbaseEmulator.start(options)
-          : await KrakenEmulator.start(options);
+          : a.venue === 'alpaca'
+            ? await AlpacaEmulator.start(options)
+            : await KrakenEmulator.start(options);
     // Where a client connects: Binance's combined streams live under /stream.
     const url = a.venue === 'binance' ? `${emulator.url}/stream` : emulator.url;
     const channels: Record<string, string[]> =
@@ -114,7 +119,9 @@ export const emulateCommand: Command<EmulateArgs> = {
         ? Object.fromEntries(emulator.pairs())
         : emulator instanceof CoinbaseEmulator
           ? { products: emulator.productIds() }
-          : { streams: emulator.streams() };
+          : emulator instanceof AlpacaEmulator
+            ? { symbols: ['AAPL', 'MSFT', 'SPY'], credentials: ['key', 'secret'] }
+            : { streams: emulator.streams() };
     const out = new LineOutput();
     if (a.json) out.line(JSON.stringify({ venue: a.venue, url, restUrl: emulator.restUrl, port: emulator.port, channels }));
     else {

@@ -2,7 +2,7 @@ import { CaptureWriter } from '@mdcap/capture';
 import type { Manifest } from '@mdcap/capture';
 import { LiveClock, MdcapError, nextTurn, nsToIso } from '@mdcap/core';
 import type { Clock, DataProvider } from '@mdcap/core';
-import { binanceFeed, coinbaseFeed, krakenFeed } from '@mdcap/feeds';
+import { alpacaFeed, binanceFeed, coinbaseFeed, krakenFeed } from '@mdcap/feeds';
 import { RealtimeEngine } from '@mdcap/engine';
 import { ringProvider } from '@mdcap/ring';
 import type { OverflowPolicy } from '@mdcap/ring';
@@ -17,6 +17,9 @@ interface RecordArgs {
   readonly feed: string;
   readonly url?: string;
   readonly restUrl?: string;
+  readonly key?: string;
+  readonly secret?: string;
+  readonly stocksFeed: string;
   readonly symbols?: string;
   readonly out: string;
   readonly duration?: string;
@@ -69,6 +72,10 @@ export interface RecordOptions {
   readonly url?: string;
   /** REST base URL override (Binance depth snapshots). */
   readonly restUrl?: string;
+  /** Alpaca credentials and data feed. */
+  readonly key?: string;
+  readonly secret?: string;
+  readonly stocksFeed?: 'iex' | 'sip';
   readonly out: string;
   readonly symbols: readonly string[];
   /** Stop after this much wall time; otherwise at `stop()` (SIGINT/SIGTERM in the CLI). */
@@ -111,7 +118,16 @@ function venueProvider(o: RecordOptions, clock: Clock): DataProvider {
   if (o.feed === 'kraken') return krakenFeed({ clock, ...endpoints });
   if (o.feed === 'binance') return binanceFeed({ clock, ...endpoints });
   if (o.feed === 'coinbase') return coinbaseFeed({ clock, ...endpoints });
-  throw new MdcapError('MDCAP_ERR_INVALID_OPTION', `--feed: expected demo, kraken, binance or coinbase, found ${String(o.feed)}`);
+  if (o.feed === 'alpaca') {
+    if (o.key === undefined || o.secret === undefined) {
+      throw new MdcapError(
+        'MDCAP_ERR_INVALID_OPTION',
+        '--key/--secret: expected Alpaca API credentials (flags, or APCA_API_KEY_ID and APCA_API_SECRET_KEY), found none',
+      );
+    }
+    return alpacaFeed({ clock, ...endpoints, key: o.key, secret: o.secret, feed: o.stocksFeed ?? 'iex' });
+  }
+  throw new MdcapError('MDCAP_ERR_INVALID_OPTION', `--feed: expected demo, kraken, binance, coinbase or alpaca, found ${String(o.feed)}`);
 }
 
 /**
@@ -205,6 +221,13 @@ export async function recordFeed(o: RecordOptions): Promise<RecordSummary & { ma
   };
 }
 
+/** Alpaca credentials from the flags, else the environment variables Alpaca's own tools use. */
+function credentials(a: RecordArgs): { key?: string; secret?: string } {
+  const key = a.key ?? process.env['APCA_API_KEY_ID'];
+  const secret = a.secret ?? process.env['APCA_API_SECRET_KEY'];
+  return { ...(key === undefined ? {} : { key }), ...(secret === undefined ? {} : { secret }) };
+}
+
 export const recordCommand: Command<RecordArgs> = {
   command: 'record',
   describe: 'Record a live feed into a capture directory (Arrow segments finalized to Parquet)',
@@ -213,12 +236,20 @@ export const recordCommand: Command<RecordArgs> = {
       .option('feed', {
         type: 'string',
         default: 'demo',
-        choices: ['demo', 'kraken', 'binance', 'coinbase'],
+        choices: ['demo', 'kraken', 'binance', 'coinbase', 'alpaca'],
         describe:
-          'The feed: demo (the simulated venue; no network), kraken (spot WebSocket v1: books with CRC32 checks, trades, tickers), binance (spot: depth diffs synced to REST snapshots, bookTicker, aggTrade), coinbase (level2, matches, ticker)',
+          'The feed: demo (the simulated venue; no network), kraken (spot WebSocket v1: books with CRC32 checks, trades, tickers), binance (spot: depth diffs synced to REST snapshots, bookTicker, aggTrade), coinbase (level2, matches, ticker), alpaca (US stocks: trades, quotes, minute bars)',
       })
       .option('url', { type: 'string', describe: 'Venue endpoint override: an emulator (mdcap emulate) or a testnet' })
       .option('rest-url', { type: 'string', describe: 'REST base URL override (binance: depth snapshots)' })
+      .option('key', { type: 'string', describe: 'alpaca: API key id (default: $APCA_API_KEY_ID)' })
+      .option('secret', { type: 'string', describe: 'alpaca: API secret (default: $APCA_API_SECRET_KEY)' })
+      .option('stocks-feed', {
+        type: 'string',
+        default: 'iex',
+        choices: ['iex', 'sip'],
+        describe: 'alpaca: iex (free) or sip (consolidated)',
+      })
       .option('symbols', {
         type: 'string',
         describe: 'Comma-separated symbols (demo: default all; a venue: required, as the venue names them)',
@@ -289,6 +320,8 @@ export const recordCommand: Command<RecordArgs> = {
       feed: a.feed,
       ...(a.url === undefined ? {} : { url: a.url }),
       ...(a.restUrl === undefined ? {} : { restUrl: a.restUrl }),
+      ...credentials(a),
+      stocksFeed: a.stocksFeed === 'sip' ? 'sip' : 'iex',
       out: a.out,
       symbols,
       ...(a.duration === undefined ? {} : { durationNs: parseDurationOption('--duration', a.duration) }),
