@@ -75,13 +75,18 @@ interface VerifyJson {
 }
 
 /** `mdcap emulate --venue V` in a child process, `mdcap record --feed V` from it; the capture's `verify --json`. */
-async function cliCapture(venue: string, speed: string, symbols: string[], duration: string): Promise<{ report: VerifyJson; cap: string }> {
-  const { child, firstLine } = await mdcapServer(['emulate', '--venue', venue, '--speed', speed, '--json'], {
-    MDCAP_DATASETS: datasetsRoot(),
-  });
+async function cliCapture(
+  venue: string,
+  speed: string,
+  symbols: string[],
+  duration: string,
+  more: { emulate?: string[]; record?: string[]; name?: string } = {},
+): Promise<{ report: VerifyJson; cap: string }> {
+  const emulate = ['emulate', '--venue', venue, '--speed', speed, '--json', ...(more.emulate ?? [])];
+  const { child, firstLine } = await mdcapServer(emulate, { MDCAP_DATASETS: datasetsRoot() });
   try {
     const { url, restUrl } = JSON.parse(firstLine) as { url: string; restUrl: string };
-    const cap = join(dir, `${venue}-cli`);
+    const cap = join(dir, more.name ?? `${venue}-cli`);
     const args = [
       'record',
       '--feed',
@@ -97,6 +102,7 @@ async function cliCapture(venue: string, speed: string, symbols: string[], durat
       '--duration',
       duration,
     ];
+    args.push(...(more.record ?? []));
     const rec = await mdcapAsync(args);
     expect(rec.status, rec.stderr).toBe(0);
     return { report: JSON.parse(mdcap(['verify', cap, '--json']).stdout) as VerifyJson, cap };
@@ -133,13 +139,17 @@ describeWithDataset('cryptofeed', 'Kraken: emulator → record → replay', () =
     'mdcap emulate + mdcap record --feed kraken: verify counts all 4,269 checksums verified, none failed',
     { timeout: 60_000 },
     async () => {
-      const { report, cap } = await cliCapture('kraken', 'max', KRAKEN_PAIRS, '4s');
+      const { report, cap } = await cliCapture('kraken', 'max', KRAKEN_PAIRS, '4s', { record: ['--raw'] });
       expect(report.checksums).toEqual({ verified: 4269, failed: 0 });
       expect(report.gaps).toBe(0);
       const manifest = JSON.parse(readFileSync(join(cap, 'manifest.json'), 'utf8')) as {
         instruments: { symbol: string; priceScale: number }[];
       };
       expect(manifest.instruments.find((i) => i.symbol === 'XBT/CHF')?.priceScale).toBe(5);
+      // --raw kept the wire traffic: replayed by the emulator and recorded again, it verifies the same.
+      const raw = join(cap, 'raw', 'kraken.session-1.log');
+      const again = await cliCapture('kraken', 'max', KRAKEN_PAIRS, '4s', { emulate: ['--frames', raw], name: 'kraken-from-raw' });
+      expect(again.report.checksums).toEqual({ verified: 4269, failed: 0 });
     },
   );
 });

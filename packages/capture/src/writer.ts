@@ -364,6 +364,11 @@ export class CaptureWriter {
    * Flushes, finalizes every open segment, waits for all finalizations, and closes the session
    * at `end` (the engine's `finishedAt`; the replay ends its clock there).
    */
+  /** The id of the recording session this writer appends (1 for a new capture). */
+  get sessionId(): number {
+    return this.session.id;
+  }
+
   /**
    * Adds instruments learned while recording (a venue whose scales come with its data) to the
    * manifest; it is written at the next flush or at close.

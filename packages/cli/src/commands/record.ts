@@ -2,7 +2,7 @@ import { CaptureWriter } from '@mdcap/capture';
 import type { Manifest } from '@mdcap/capture';
 import { LiveClock, MdcapError, nextTurn, nsToIso } from '@mdcap/core';
 import type { Clock, DataProvider } from '@mdcap/core';
-import { alpacaFeed, binanceFeed, coinbaseFeed, krakenFeed } from '@mdcap/feeds';
+import { alpacaFeed, binanceFeed, coinbaseFeed, krakenFeed, WsFeed } from '@mdcap/feeds';
 import { RealtimeEngine } from '@mdcap/engine';
 import { ringProvider } from '@mdcap/ring';
 import type { OverflowPolicy } from '@mdcap/ring';
@@ -10,6 +10,7 @@ import { DEFAULT_SIM_SYMBOLS, SimProvider } from '@mdcap/sim';
 import type { Argv } from 'yargs';
 import { badOption, parseDurationOption, parseIntOption, parseList } from '../args.js';
 import { EXIT, warn } from '../command.js';
+import { RawTap } from '../raw.js';
 import type { Command } from '../command.js';
 import { count, LineOutput, Progress } from '../output.js';
 
@@ -20,6 +21,7 @@ interface RecordArgs {
   readonly key?: string;
   readonly secret?: string;
   readonly stocksFeed: string;
+  readonly raw: boolean;
   readonly symbols?: string;
   readonly out: string;
   readonly duration?: string;
@@ -76,6 +78,8 @@ export interface RecordOptions {
   readonly key?: string;
   readonly secret?: string;
   readonly stocksFeed?: 'iex' | 'sip';
+  /** Also store the raw frames (and REST responses) with their receive times, under `<out>/raw/`. */
+  readonly raw?: boolean;
   readonly out: string;
   readonly symbols: readonly string[];
   /** Stop after this much wall time; otherwise at `stop()` (SIGINT/SIGTERM in the CLI). */
@@ -113,8 +117,13 @@ function demoProvider(o: RecordOptions, clock: Clock): DataProvider {
 }
 
 /** A venue feed over the network (`--url` for an emulator or a testnet). */
-function venueProvider(o: RecordOptions, clock: Clock): DataProvider {
-  const endpoints = { ...(o.url === undefined ? {} : { url: o.url }), ...(o.restUrl === undefined ? {} : { restUrl: o.restUrl }) };
+function venueProvider(o: RecordOptions, clock: Clock, tap: { raw: RawTap | null }): DataProvider {
+  const endpoints = {
+    ...(o.url === undefined ? {} : { url: o.url }),
+    ...(o.restUrl === undefined ? {} : { restUrl: o.restUrl }),
+    onFrame: (text: string, ts: bigint) => tap.raw?.frame(text, ts),
+    onRest: (url: string, body: string, ts: bigint) => tap.raw?.rest(url, body, ts),
+  };
   if (o.feed === 'kraken') return krakenFeed({ clock, ...endpoints });
   if (o.feed === 'binance') return binanceFeed({ clock, ...endpoints });
   if (o.feed === 'coinbase') return coinbaseFeed({ clock, ...endpoints });
@@ -137,7 +146,8 @@ function venueProvider(o: RecordOptions, clock: Clock): DataProvider {
  */
 export async function recordFeed(o: RecordOptions): Promise<RecordSummary & { manifest: Manifest }> {
   const clock = o.clock ?? new LiveClock();
-  const inner = o.feed === undefined || o.feed === 'demo' ? demoProvider(o, clock) : venueProvider(o, clock);
+  const tap = { raw: null as RawTap | null };
+  const inner = o.feed === undefined || o.feed === 'demo' ? demoProvider(o, clock) : venueProvider(o, clock, tap);
   const provider = ringProvider(inner, { capacity: o.ringCapacity, overflow: o.overflow });
   let errors = 0;
   let fatal = null as MdcapError | null;
@@ -157,6 +167,16 @@ export async function recordFeed(o: RecordOptions): Promise<RecordSummary & { ma
     },
   });
   engine.onEvent((e) => writer.write(e));
+  if (o.raw === true && inner instanceof WsFeed) {
+    tap.raw = new RawTap(o.out, `${inner.venue}.session-${writer.sessionId}.log`, inner.endpoint, clock.now());
+  }
+  // The raw tap is written with the same cadence as the capture (at most the flush window lost).
+  let rawTimer: number | null = null;
+  const flushRaw = (): void => {
+    tap.raw?.flush();
+    rawTimer = tap.raw === null ? null : clock.setTimer(clock.now() + BigInt(o.flushMs) * 1_000_000n, flushRaw);
+  };
+  flushRaw();
   engine.onError((error) => {
     errors++;
     o.onError?.(error);
@@ -191,12 +211,16 @@ export async function recordFeed(o: RecordOptions): Promise<RecordSummary & { ma
     // Nothing may keep the process alive after a failed start (an unreachable venue).
     if (ticker !== null) clock.clearTimer(ticker);
     if (durationTimer !== null) clock.clearTimer(durationTimer);
+    if (rawTimer !== null) clock.clearTimer(rawTimer);
+    tap.raw?.close();
     await writer.close();
     throw error;
   }
   o.control?.bind(stop);
   await engine.done();
   if (ticker !== null) clock.clearTimer(ticker);
+  if (rawTimer !== null) clock.clearTimer(rawTimer);
+  tap.raw?.close();
   const end = engine.stats().finishedAt ?? clock.now();
   // Scales a venue announces with its data (Kraken) are known by now.
   writer.noteInstruments([...(inner.instruments?.() ?? [])].filter((i) => o.symbols.includes(i.symbol)));
@@ -244,6 +268,11 @@ export const recordCommand: Command<RecordArgs> = {
       .option('rest-url', { type: 'string', describe: 'REST base URL override (binance: depth snapshots)' })
       .option('key', { type: 'string', describe: 'alpaca: API key id (default: $APCA_API_KEY_ID)' })
       .option('secret', { type: 'string', describe: 'alpaca: API secret (default: $APCA_API_SECRET_KEY)' })
+      .option('raw', {
+        type: 'boolean',
+        default: false,
+        describe: 'Also store the raw frames with their receive times in DIR/raw/ (replay them with mdcap emulate --frames)',
+      })
       .option('stocks-feed', {
         type: 'string',
         default: 'iex',
@@ -322,6 +351,7 @@ export const recordCommand: Command<RecordArgs> = {
       ...(a.restUrl === undefined ? {} : { restUrl: a.restUrl }),
       ...credentials(a),
       stocksFeed: a.stocksFeed === 'sip' ? 'sip' : 'iex',
+      raw: a.raw,
       out: a.out,
       symbols,
       ...(a.duration === undefined ? {} : { durationNs: parseDurationOption('--duration', a.duration) }),

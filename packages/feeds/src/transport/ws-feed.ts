@@ -64,6 +64,8 @@ export interface WsFeedOptions {
   readonly pingMs?: number;
   /** Every received frame with its receive time, before parsing (the raw tap for `record --raw`). */
   readonly onFrame?: (text: string, tsRecv: bigint) => void;
+  /** Every REST response the feed used (a book snapshot), with its URL and receive time. */
+  readonly onRest?: (url: string, body: string, tsRecv: bigint) => void;
 }
 
 export interface WsFeedStats {
@@ -111,6 +113,11 @@ export class WsFeed implements DataProvider {
     this.staleNs = BigInt(options.staleMs ?? 10_000) * 1_000_000n;
     this.pingMs = options.pingMs ?? 5_000;
     this.parser = spec.createParser();
+  }
+
+  /** The WebSocket URL it connects to. */
+  get endpoint(): string {
+    return this.url;
   }
 
   instruments(): Iterable<Instrument> {
@@ -308,8 +315,10 @@ export class WsFeed implements DataProvider {
           this.fetching.delete(symbol);
         }
         if (this.socket !== socket || this.sink === null) return;
+        const tsRecv = this.now();
+        this.options.onRest?.(url, body, tsRecv);
         try {
-          this.parser.snapshot?.(symbol, body, this.now(), this.push);
+          this.parser.snapshot?.(symbol, body, tsRecv, this.push);
         } catch (error) {
           this.stats.malformed++;
           this.status(symbol, 'gap', `malformed snapshot skipped: ${(error as Error).message}`);
