@@ -16,6 +16,11 @@ export interface EmulatorOptions {
   readonly faults?: readonly Fault[] | string;
   /** The timeline starts this long after the first subscription, so that a client's other subscriptions arrive first (default 100 ms). */
   readonly startDelayMs?: number;
+  /**
+   * Play the recording this many times in a row (default 1): for load tests. Each repeat comes
+   * after the previous one, on the recording's own pace (messages are sent as recorded).
+   */
+  readonly loops?: number;
   /** Called for every frame sent (tests, `mdcap emulate --verbose`). */
   readonly onSend?: (text: string) => void;
 }
@@ -194,6 +199,12 @@ export abstract class ReplayServer {
 
   private startTimeline(): void {
     if (this.closed) return;
+    const loops = this.options.loops ?? 1;
+    if (loops > 1 && this.frames.length > 0) {
+      const once = [...this.frames];
+      const span = once[once.length - 1]!.ts - once[0]!.ts + 1n;
+      for (let k = 1; k < loops; k++) for (const f of once) this.frames.push({ ...f, ts: f.ts + span * BigInt(k) });
+    }
     this.startedAt = performance.now();
     this.idleTimer = setInterval(() => {
       const idle = this.idleMessage();
@@ -214,17 +225,23 @@ export abstract class ReplayServer {
     if (this.closed) return;
     const elapsed = performance.now() - this.startedAt!;
     let n = 0;
+    // Frames due together go out in one write per client (ws writes each frame to its socket
+    // at once otherwise): cork the TCP sockets for the batch.
+    const sockets = [...this.clients].map((c) => (c.socket as unknown as { _socket?: { cork(): void; uncork(): void } })._socket);
+    for (const t of sockets) t?.cork();
     while (this.cursor < this.frames.length && this.dueMs(this.cursor) <= elapsed) {
       this.play(this.frames[this.cursor++]!);
       if (++n >= 256 && this.speed === 'max') break; // let the sockets drain now and then
     }
+    for (const t of sockets) t?.uncork();
     if (this.cursor >= this.frames.length) {
       this.stats.timelineDone = true;
       return;
     }
     const busy = [...this.clients].some((c) => c.socket.bufferedAmount > 4 << 20);
     const wait = busy ? 5 : Math.max(0, this.dueMs(this.cursor) - (performance.now() - this.startedAt!));
-    this.timer = setTimeout(() => this.pump(), wait);
+    if (wait === 0) setImmediate(() => this.pump());
+    else this.timer = setTimeout(() => this.pump(), wait);
   }
 
   private play(f: TimelineFrame): void {

@@ -15,6 +15,7 @@ interface EmulateArgs {
   readonly speed: string;
   readonly fault?: string;
   readonly frames?: string;
+  readonly loops: string;
   readonly json: boolean;
 }
 
@@ -62,6 +63,7 @@ export const emulateCommand: Command<EmulateArgs> = {
         type: 'string',
         describe: 'Comma-separated recordings in cryptofeed line format (also what record --raw writes); default: the cryptofeed samples',
       })
+      .option('loops', { type: 'string', default: '1', describe: 'Play the recording this many times in a row (load tests)' })
       .option('json', { type: 'boolean', default: false, describe: 'Print the listening address as one JSON object' })
       .example(
         'mdcap emulate --venue kraken --port 9000',
@@ -103,7 +105,9 @@ export const emulateCommand: Command<EmulateArgs> = {
         throw new MdcapError('MDCAP_ERR_IMPORT_FORMAT', (error as Error).message);
       }
     });
-    const options = { lines, port, host: a.host, speed, faults };
+    const loops = Number(a.loops);
+    if (!Number.isInteger(loops) || loops < 1) throw badOption('--loops', 'a whole number ≥ 1', a.loops);
+    const options = { lines, port, host: a.host, speed, faults, loops };
     const emulator =
       a.venue === 'binance'
         ? await BinanceEmulator.start(options)

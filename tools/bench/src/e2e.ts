@@ -1,0 +1,117 @@
+/**
+ * End to end: `mdcap emulate --venue coinbase --speed max --loops L` in its own process sends
+ * the recording L times over, one message per WebSocket frame, as fast as the socket takes it;
+ * this process records it as `mdcap record` does (the Coinbase handler → ring → engine →
+ * CaptureWriter, finalized to Parquet at the end). Measured: messages/s from the first frame to
+ * the last, and the loss (must be 0). Baseline in the same run: a bare `ws` client that only
+ * counts the frames of the same emulator run, the ceiling of the socket and the emulator.
+ * Usage: node dist/e2e.js [loops=30]
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CaptureWriter } from '@mdcap/capture';
+import { LiveClock } from '@mdcap/core';
+import { RealtimeEngine } from '@mdcap/engine';
+import { coinbaseFeed } from '@mdcap/feeds';
+import { ringProvider } from '@mdcap/ring';
+import { readRecording } from '@mdcap/emulators';
+import WebSocket from 'ws';
+import { arg, report } from './measure.js';
+
+const LOOPS = arg(0, 30);
+const here = dirname(fileURLToPath(import.meta.url));
+const MDCAP = resolve(here, '..', '..', '..', 'packages', 'cli', 'dist', 'main.js');
+const PRODUCTS = ['SKL-USD', 'SKL-BTC', 'BAND-GBP', 'NMR-EUR', 'BAND-BTC', 'YFI-BTC', 'DASH-BTC', 'NU-GBP', 'CRV-EUR', 'SKL-GBP'];
+const DATASETS = process.env['MDCAP_DATASETS'] ?? resolve(here, '..', '..', '..', '..', 'shared', 'datasets');
+// The recording's data messages (snapshots, l2updates, tickers, matches): what the emulator sends per loop.
+const RECORDED = readRecording(join(DATASETS, 'cryptofeed', 'COINBASE.ws.28.0')).filter(
+  (l) => l.kind === 'received' && /^\{"type":"(snapshot|l2update|ticker|match|last_match)"/.test(l.text),
+).length;
+
+async function emulator(): Promise<{ url: string; stop: () => void }> {
+  const child = spawn(process.execPath, [MDCAP, 'emulate', '--venue', 'coinbase', '--speed', 'max', '--loops', String(LOOPS), '--json'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((done, fail) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) done((JSON.parse(out.slice(0, out.indexOf('\n'))) as { url: string }).url);
+    });
+    child.on('exit', (code) => fail(new Error(`mdcap emulate exited with ${code}`)));
+  });
+  return { url, stop: () => child.kill('SIGTERM') };
+}
+
+const subscribe = JSON.stringify({ type: 'subscribe', product_ids: PRODUCTS, channels: ['heartbeat', 'level2', 'matches', 'ticker'] });
+const expected = RECORDED * LOOPS;
+
+{
+  const e = await emulator();
+  const ws = new WebSocket(e.url);
+  let n = 0;
+  let first = 0;
+  let last = 0;
+  await new Promise<void>((done) => {
+    setTimeout(done, 120_000).unref();
+    ws.on('open', () => ws.send(subscribe));
+    ws.on('message', (data: Buffer) => {
+      if (data.toString().startsWith('{"type":"subscriptions"')) return;
+      if (n++ === 0) first = performance.now();
+      last = performance.now();
+      if (n === expected) done();
+    });
+  });
+  ws.close();
+  e.stop();
+  report({
+    bench: 'e2e',
+    case: 'baseline: a bare ws client counting the frames',
+    items: n,
+    seconds: (last - first) / 1000,
+    note: `${expected - n} lost`,
+  });
+}
+
+{
+  const e = await emulator();
+  const dir = mkdtempSync(join(tmpdir(), 'mdcap-bench-e2e-'));
+  const clock = new LiveClock();
+  let n = 0;
+  let first = 0;
+  let done: () => void = () => {};
+  const all = new Promise<void>((r) => (done = r));
+  const feed = coinbaseFeed({
+    url: e.url,
+    clock,
+    onFrame: (text) => {
+      if (text.startsWith('{"type":"subscriptions"')) return;
+      if (n++ === 0) first = performance.now();
+      if (n === expected) done();
+    },
+  });
+  const ringed = ringProvider(feed);
+  const engine = new RealtimeEngine(ringed, { books: false });
+  const writer = await CaptureWriter.open(join(dir, 'cap'), { feed: 'coinbase', symbols: PRODUCTS, clock });
+  engine.onEvent((ev) => writer.write(ev));
+  await engine.start(PRODUCTS);
+  await Promise.race([all, new Promise((r) => setTimeout(r, 120_000))]);
+  // As `mdcap record` stops: deliver what the ring still holds, then stop.
+  ringed.poll?.(2n ** 63n - 1n);
+  const seconds = (performance.now() - first) / 1000;
+  await engine.stop();
+  await writer.close();
+  e.stop();
+  rmSync(dir, { recursive: true, force: true });
+  report({
+    bench: 'e2e',
+    case: '**coinbase emulator → handler → ring → engine → capture** (one message per frame)',
+    items: n,
+    seconds,
+    note: `${expected - n} frames lost; ${writer.stats().events} events written; ${feed.stats.malformed} malformed`,
+  });
+}
+process.exit(0);
