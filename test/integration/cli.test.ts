@@ -271,6 +271,11 @@ describe('bad input: one line, its MDCAP_ERR code, exit 2, no stack', () => {
       /MDCAP_ERR_INVALID_OPTION: --symbols: expected the kraken symbols to record \(e\.g\. XBT\/USD,ETH\/USD\), found none/,
     ],
     [
+      '--raw with the simulated feed',
+      () => ['record', '--raw', '--out', join(dir, 'k0'), '--duration', '1s'],
+      /MDCAP_ERR_INVALID_OPTION: --raw: expected a venue feed \(kraken, binance, coinbase, alpaca\), found --feed demo, which has no wire frames/,
+    ],
+    [
       'an unreachable venue',
       () => [
         'record',

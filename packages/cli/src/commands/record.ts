@@ -312,6 +312,12 @@ export const recordCommand: Command<RecordArgs> = {
       )
       .example('mdcap record --out cap --duration 5m --rotate 1m --flush 200ms', 'Parquet files per minute; a crash loses at most 200 ms'),
   async run(a) {
+    if (a.raw && a.feed === 'demo') {
+      throw new MdcapError(
+        'MDCAP_ERR_INVALID_OPTION',
+        '--raw: expected a venue feed (kraken, binance, coinbase, alpaca), found --feed demo, which has no wire frames',
+      );
+    }
     if (a.symbols === undefined && a.feed !== 'demo') {
       throw new MdcapError(
         'MDCAP_ERR_INVALID_OPTION',
