@@ -1,8 +1,9 @@
 import { formatEventJson, MdcapError } from '@mdcap/core';
 import type { Argv } from 'yargs';
 import { parseIntervals, parseIntOption, parseList } from '../args.js';
-import { EXIT, warn } from '../command.js';
+import { EXIT } from '../command.js';
 import type { Command } from '../command.js';
+import { openAnalytics } from '../analytics.js';
 import { BAR_HEADER, barRow } from '../format.js';
 import { LineOutput } from '../output.js';
 
@@ -39,14 +40,7 @@ export const barsCommand: Command<BarsArgs> = {
   async run(a) {
     const intervals = parseIntervals('--interval', a.interval);
     const graceMs = parseIntOption('--grace-ms', a.graceMs, 0, 86_400_000);
-    const { CaptureAnalytics } = await import('@mdcap/analytics'); // DuckDB loads only for the commands that use it
-    const db = await CaptureAnalytics.open(a.dir);
-    if (db.unfinalizedSegments > 0) {
-      warn(
-        'bars',
-        `${db.unfinalizedSegments} segment(s) are not finalized to Parquet yet and not included (a recording is running, or was interrupted: mdcap verify --repair)`,
-      );
-    }
+    const db = await openAnalytics('bars', a.dir);
     try {
       const symbols = a.symbols === undefined ? null : new Set(parseList('--symbols', a.symbols));
       const unknown = symbols === null ? [] : [...symbols].filter((s) => !db.manifest.symbols.includes(s));

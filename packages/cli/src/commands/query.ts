@@ -1,7 +1,8 @@
 import type { Row } from '@mdcap/analytics';
 import type { Argv } from 'yargs';
-import { EXIT, warn } from '../command.js';
+import { EXIT } from '../command.js';
 import type { Command } from '../command.js';
+import { openAnalytics } from '../analytics.js';
 import { LineOutput } from '../output.js';
 
 interface QueryArgs {
@@ -37,14 +38,7 @@ export const queryCommand: Command<QueryArgs> = {
           'and raw_<view> (the Parquet columns as written). See docs/capture.md.',
       ),
   async run(a) {
-    const { CaptureAnalytics } = await import('@mdcap/analytics'); // DuckDB loads only for the commands that use it
-    const db = await CaptureAnalytics.open(a.dir);
-    if (db.unfinalizedSegments > 0) {
-      warn(
-        'query',
-        `${db.unfinalizedSegments} segment(s) are not finalized to Parquet yet and not included (a recording is running, or was interrupted: mdcap verify --repair)`,
-      );
-    }
+    const db = await openAnalytics('query', a.dir);
     const out = new LineOutput();
     try {
       let widths: number[] | null = null;

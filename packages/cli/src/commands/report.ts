@@ -1,8 +1,9 @@
 import type { Row } from '@mdcap/analytics';
 import type { Argv } from 'yargs';
 import { parseChoices } from '../args.js';
-import { EXIT, warn } from '../command.js';
+import { EXIT } from '../command.js';
 import type { Command } from '../command.js';
+import { openAnalytics } from '../analytics.js';
 import { LineOutput } from '../output.js';
 
 const REPORTS = ['vwap', 'spreads', 'gaps', 'latency'] as const;
@@ -45,10 +46,7 @@ export const reportCommand: Command<ReportArgs> = {
       .example('mdcap report cap gaps --json', 'the gap report as JSON lines'),
   async run(a) {
     const wanted = parseChoices('reports', a.reports, REPORTS);
-    const { CaptureAnalytics } = await import('@mdcap/analytics');
-    const db = await CaptureAnalytics.open(a.dir);
-    if (db.unfinalizedSegments > 0)
-      warn('report', `${db.unfinalizedSegments} segment(s) are not finalized to Parquet yet and not included (mdcap verify --repair)`);
+    const db = await openAnalytics('report', a.dir);
     const out = new LineOutput();
     try {
       const run: Record<Report, () => Promise<Row[]>> = {

@@ -1,0 +1,18 @@
+import type { CaptureAnalytics } from '@mdcap/analytics';
+import { warn } from './command.js';
+
+/**
+ * Opens DuckDB over a capture for `command` (loaded only by the commands that use it), warning
+ * once on stderr when segments are not finalized yet: those rows are not in the views.
+ */
+export async function openAnalytics(command: string, dir: string): Promise<CaptureAnalytics> {
+  const { CaptureAnalytics } = await import('@mdcap/analytics');
+  const db = await CaptureAnalytics.open(dir);
+  if (db.unfinalizedSegments > 0) {
+    warn(
+      command,
+      `${db.unfinalizedSegments} segment(s) are not finalized to Parquet yet and not included (a recording is running, or was interrupted: mdcap verify --repair)`,
+    );
+  }
+  return db;
+}
