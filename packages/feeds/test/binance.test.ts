@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { BookFlags } from '@mdcap/core';
 import type { MarketEvent, Quote } from '@mdcap/core';
 import { OrderBook } from '@mdcap/engine';
+import { byTime, readRecording } from '@mdcap/emulators';
 import { BinanceParser, FrameError } from '@mdcap/feeds';
 import { datasetFile, describeWithDataset } from '@mdcap/test-utils';
 import { describe, expect, it } from 'vitest';
@@ -76,22 +76,9 @@ describe('Binance parser: book sync by the documented U/u rules', () => {
   });
 });
 
-/** Received frames and REST bodies of a cryptofeed recording, in time order. */
-function lines(file: string): { ts: bigint; text: string; rest: string | null }[] {
-  const out: { ts: bigint; text: string; rest: string | null }[] = [];
-  for (const line of readFileSync(datasetFile('cryptofeed', file), 'utf8').split('\n')) {
-    const m = /^(?:(\S+) -> )?(\d+)\.(\d+): /.exec(line);
-    if (m === null) continue;
-    const ts = BigInt(m[2]!) * 1_000_000_000n + BigInt(m[3]!.padEnd(9, '0').slice(0, 9));
-    const symbol = m[1] === undefined ? null : new URL(m[1]).searchParams.get('symbol');
-    out.push({ ts, text: line.slice(m[0].length), rest: symbol });
-  }
-  return out;
-}
-
 describeWithDataset('cryptofeed', 'Binance parser on the real recording', () => {
   it('the rebuilt best bid/ask equals bookTicker at all 26 points where both have the same update id', () => {
-    const all = [...lines('BINANCE.ws.1.0'), ...lines('BINANCE.http.0.0')].sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
+    const all = ['BINANCE.ws.1.0', 'BINANCE.http.0.0'].flatMap((f) => readRecording(datasetFile('cryptofeed', f))).sort(byTime);
     const p = new BinanceParser();
     const books = new Map<string, OrderBook>();
     const tops = new Map<string, string>(); // `${symbol} ${u}` → the book's top after that diff
@@ -106,8 +93,8 @@ describeWithDataset('cryptofeed', 'Binance parser on the real recording', () => 
         tops.set(`${e.symbol} ${e.seq}`, `${b.bestBidPrice()} ${b.bestBidSize()} ${b.bestAskPrice()} ${b.bestAskSize()}`);
     };
     for (const l of all) {
-      if (l.rest !== null) p.snapshot(l.rest, l.text, l.ts, out);
-      else p.parse(l.text, l.ts, out);
+      if (l.kind === 'rest') p.snapshot(new URL(l.url!).searchParams.get('symbol')!, l.text, l.ts, out);
+      else if (l.kind === 'received') p.parse(l.text, l.ts, out);
     }
     const compared = tickers.filter((q) => tops.has(`${q.symbol} ${q.seq}`));
     expect(compared.length).toBe(26);

@@ -1,21 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { BookFlags } from '@mdcap/core';
 import type { MarketEvent, Status } from '@mdcap/core';
+import { readRecording } from '@mdcap/emulators';
 import { crc32Ascii, FrameError, KrakenParser } from '@mdcap/feeds';
 import { datasetFile, describeWithDataset } from '@mdcap/test-utils';
 import { describe, expect, it } from 'vitest';
 
-/** The received frames of a cryptofeed recording: `<unix_ts>: <text>` lines (sent and connection lines skipped). */
-function received(file: string): { ts: bigint; text: string }[] {
-  const out: { ts: bigint; text: string }[] = [];
-  for (const line of readFileSync(datasetFile('cryptofeed', file), 'utf8').split('\n')) {
-    const m = /^(\d+)(?:\.(\d+))?: /.exec(line);
-    if (m === null) continue;
-    const ns = BigInt(m[1]!) * 1_000_000_000n + BigInt((m[2] ?? '').padEnd(9, '0').slice(0, 9));
-    out.push({ ts: ns, text: line.slice(m[0].length) });
-  }
-  return out;
-}
+/** The received frames of a cryptofeed recording (sent and connection lines skipped). */
+const received = (file: string) => readRecording(datasetFile('cryptofeed', file)).filter((l) => l.kind === 'received');
 
 describe('crc32', () => {
   it('is the IEEE CRC-32', () => {

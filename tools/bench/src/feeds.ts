@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MarketEvent } from '@mdcap/core';
-import { readRecording } from '@mdcap/emulators';
+import { byTime, readRecording } from '@mdcap/emulators';
 import { BinanceParser, CoinbaseParser, KrakenParser } from '@mdcap/feeds';
 import { arg, report, since } from './measure.js';
 
@@ -39,7 +39,7 @@ for (const [venue, files, make] of venues) {
     process.stderr.write(`feeds bench: ${venue} skipped, no ${paths.find((p) => !existsSync(p))} (set MDCAP_DATASETS)\n`);
     continue;
   }
-  const lines = paths.flatMap((p) => readRecording(p)).sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
+  const lines = paths.flatMap((p) => readRecording(p)).sort(byTime);
   const frames = lines.filter((l) => l.kind === 'received');
   const rest = lines.filter((l) => l.kind === 'rest');
   const n = frames.length * PASSES;

@@ -1,3 +1,4 @@
+import { byTime } from './recording.js';
 import { ReplayServer } from './server.js';
 import type { Client, EmulatorOptions, TimelineFrame } from './server.js';
 
@@ -111,7 +112,7 @@ export class AlpacaEmulator extends ReplayServer {
         });
       }
     }
-    frames.sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
+    frames.sort(byTime);
     this.frames.push(...frames);
   }
 

@@ -1,3 +1,4 @@
+import { byTime } from './recording.js';
 import type { RecordedLine } from './recording.js';
 import { isZeroDecimal, ReplayServer, sortedLevels } from './server.js';
 import type { Client, EmulatorOptions, TextBook, TimelineFrame } from './server.js';
@@ -44,7 +45,7 @@ export class BinanceEmulator extends ReplayServer {
 
   private constructor(http: Awaited<ReturnType<typeof ReplayServer.listen>>, options: BinanceEmulatorOptions) {
     super(http, options);
-    const lines = [...options.lines].sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
+    const lines = [...options.lines].sort(byTime);
     for (const l of lines) {
       if (l.kind === 'rest' && l.url !== null && l.url.includes('/api/v3/depth')) {
         const symbol = new URL(l.url).searchParams.get('symbol');

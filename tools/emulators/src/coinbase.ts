@@ -1,3 +1,4 @@
+import { byTime } from './recording.js';
 import type { RecordedLine } from './recording.js';
 import { isZeroDecimal, ReplayServer, sortedLevels } from './server.js';
 import type { Client, EmulatorOptions, TextBook, TimelineFrame } from './server.js';
@@ -37,7 +38,7 @@ export class CoinbaseEmulator extends ReplayServer {
 
   private constructor(http: Awaited<ReturnType<typeof ReplayServer.listen>>, options: CoinbaseEmulatorOptions) {
     super(http, options);
-    const lines = [...options.lines].filter((l) => l.kind === 'received').sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
+    const lines = [...options.lines].filter((l) => l.kind === 'received').sort(byTime);
     for (const l of lines) {
       let m: Record<string, unknown>;
       try {

@@ -2,7 +2,7 @@
  * @mdcap/emulators: local venue servers that speak each venue's real wire protocol and replay
  * recorded traffic, for testing feed handlers and strategies offline (`mdcap emulate`).
  */
-export { parseRecording, readRecording } from './recording.js';
+export { byTime, parseRecording, readRecording } from './recording.js';
 export type { RecordedLine } from './recording.js';
 export { parseFaults } from './faults.js';
 export type { Fault, FaultKind } from './faults.js';

@@ -1,5 +1,6 @@
 import { ReplayServer, isZeroDecimal, sortedLevels, truncateLevels } from './server.js';
 import type { Client, EmulatorOptions, TimelineFrame } from './server.js';
+import { byTime } from './recording.js';
 import type { RecordedLine } from './recording.js';
 
 /**
@@ -45,7 +46,7 @@ export class KrakenEmulator extends ReplayServer {
 
   private constructor(http: Awaited<ReturnType<typeof ReplayServer.listen>>, options: KrakenEmulatorOptions) {
     super(http, options);
-    const lines = [...options.lines].filter((l) => l.kind === 'received').sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
+    const lines = [...options.lines].filter((l) => l.kind === 'received').sort(byTime);
     let status: string | null = null;
     for (const l of lines) {
       const text = l.text;

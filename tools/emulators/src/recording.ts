@@ -59,3 +59,8 @@ export function parseRecording(text: string, name = 'recording'): RecordedLine[]
 export function readRecording(path: string): RecordedLine[] {
   return parseRecording(readFileSync(path, 'utf8'), path);
 }
+
+/** Orders recorded lines (or anything with a `ts`) by time; `sort` is stable, so ties keep their order. */
+export function byTime(a: { readonly ts: bigint }, b: { readonly ts: bigint }): number {
+  return a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0;
+}
