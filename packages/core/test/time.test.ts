@@ -25,6 +25,22 @@ describe('nanosecond time', () => {
     }
   });
 
+  it('reads timestamps within the last parsed minute the same as a full parse would', () => {
+    // The reference: whole seconds from Date.UTC, the fraction digits appended exactly.
+    const reference = (t: string): bigint => {
+      const [whole, frac = ''] = t.slice(0, -1).split('.');
+      return BigInt(Date.parse(`${whole}Z`)) * 1_000_000n + BigInt(frac.padEnd(9, '0'));
+    };
+    isoToNs('2021-05-21T12:34:00.000001Z'); // remembers 2021-05-21T12:34
+    const same = ['2021-05-21T12:34:56.789012Z', '2021-05-21T12:34:59Z', '2021-05-21T12:34:07.5Z', '2021-05-21T12:34:00.999999999Z'];
+    for (const t of same) expect(isoToNs(t), t).toBe(reference(t));
+    expect(isoToNs('2021-05-21T12:35:00.1Z')).toBe(reference('2021-05-21T12:35:00.1Z')); // the next minute
+    expect(isoToNs('2021-05-21T12:34:56.1+01:00')).toBe(reference('2021-05-21T12:34:56.1Z') - 3_600_000_000_000n);
+    for (const bad of ['2021-05-21T12:34:5x.1Z', '2021-05-21T12:34:61Z', '2021-05-21T12:34:56.Z', '2021-05-21T12:34:56.1234567890Z']) {
+      expect(() => isoToNs(bad), bad).toThrow(expect.objectContaining({ code: 'MDCAP_ERR_INVALID_OPTION' }));
+    }
+  });
+
   it('converts ms and durations exactly', () => {
     expect(msToNs(1_700_000_000_123)).toBe(1_700_000_000_123_000_000n);
     expect(() => msToNs(1.5)).toThrow(expect.objectContaining({ code: 'MDCAP_ERR_INVALID_OPTION' }));
