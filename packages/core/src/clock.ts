@@ -243,6 +243,12 @@ export class VirtualClock implements Clock {
   }
 }
 
+/** Where a {@link LiveClock} counts from: a wall-clock reading and the monotonic timer's reading at that moment. */
+export interface LiveClockAnchor {
+  readonly wallNs: bigint;
+  readonly monoNs: bigint;
+}
+
 /**
  * Wall-clock time in ns: anchored to the system clock once, then advanced by the monotonic
  * high-resolution timer, so it never goes backwards within a run (even if NTP steps the system
@@ -257,10 +263,31 @@ export class LiveClock implements Clock {
   private armedAt: bigint | null = null;
   private handle: unknown = null;
 
-  constructor() {
+  /**
+   * @param anchor Another LiveClock's {@link anchor}: this clock then reads exactly the same
+   * time as that one (a feed handler on a worker thread stamping for the engine's clock; the
+   * monotonic timer is the process's, shared by its threads).
+   */
+  constructor(anchor?: LiveClockAnchor) {
     this.mono = monotonicNs();
-    this.anchorMono = this.mono();
-    this.anchorWall = BigInt(wallMs()) * 1_000_000n;
+    if (anchor === undefined) {
+      this.anchorMono = this.mono();
+      this.anchorWall = BigInt(wallMs()) * 1_000_000n;
+    } else {
+      if (typeof anchor.wallNs !== 'bigint' || typeof anchor.monoNs !== 'bigint') {
+        throw new ConfigError(
+          'MDCAP_ERR_INVALID_OPTION',
+          `LiveClock anchor: expected { wallNs, monoNs } as bigints, found ${describeValue(anchor)}`,
+        );
+      }
+      this.anchorWall = anchor.wallNs;
+      this.anchorMono = anchor.monoNs;
+    }
+  }
+
+  /** The wall and monotonic readings this clock counts from (pass it to a LiveClock on another thread). */
+  get anchor(): LiveClockAnchor {
+    return { wallNs: this.anchorWall, monoNs: this.anchorMono };
   }
 
   now(): bigint {

@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   MDCAP_ERR_RECONNECT_GAVE_UP: 'The engine stopped reconnecting after the configured number of consecutive failures.',
   MDCAP_ERR_RING_CAPACITY: 'A ring buffer capacity is not a power of two in the allowed range.',
   MDCAP_ERR_RING_RECORD_SIZE: 'A shared ring record size is not a positive multiple of 8 bytes.',
+  MDCAP_ERR_RING_POLICY: "A shared ring operation does not apply to the ring's overflow policy.",
   MDCAP_ERR_RING_BUFFER: 'A SharedArrayBuffer handed to a ring does not match the ring layout.',
   MDCAP_ERR_CAPTURE_NOT_FOUND: 'A capture directory is missing, empty, or has no manifest.',
   MDCAP_ERR_CAPTURE_SCHEMA: 'A capture was written with a newer or unknown schema version.',

@@ -20,6 +20,8 @@ export const EVENT_TYPES: readonly EventType[] = ['status', 'book', 'order', 'qu
 /** Aggressor side of a trade: `buy` means a buyer lifted the ask. `none` when the venue does not say. */
 export type AggressorSide = 'buy' | 'sell' | 'none';
 export type BookSide = 'bid' | 'ask';
+export const AGGRESSOR_SIDES: readonly AggressorSide[] = ['buy', 'sell', 'none'];
+export const BOOK_SIDES: readonly BookSide[] = ['bid', 'ask'];
 
 /** The symbol of a status that applies to every symbol of its venue (a dropped connection, say). */
 export const ALL_SYMBOLS = '*';
@@ -87,6 +89,7 @@ export interface BookUpdate extends EventHeader {
  * remove `size` from it (the whole order when it reaches 0); `clear` empties the book.
  */
 export type OrderAction = 'add' | 'modify' | 'cancel' | 'fill' | 'clear';
+export const ORDER_ACTIONS: readonly OrderAction[] = ['add', 'modify', 'cancel', 'fill', 'clear'];
 
 /** L3: one order's change. Order ids are opaque: numeric ids as bigint, others as strings. */
 export interface OrderUpdate extends EventHeader {
@@ -131,6 +134,17 @@ export interface Bar extends EventHeader {
 }
 
 export type StatusKind = 'connected' | 'disconnected' | 'reconnected' | 'gap' | 'resync' | 'checksum' | 'stale' | 'crossed' | 'trading';
+export const STATUS_KINDS: readonly StatusKind[] = [
+  'connected',
+  'disconnected',
+  'reconnected',
+  'gap',
+  'resync',
+  'checksum',
+  'stale',
+  'crossed',
+  'trading',
+];
 
 /**
  * Connection, data-quality and market-state events. `gap` carries the missing sequence range in
@@ -168,20 +182,10 @@ export type StatusInit = Init<Status, 'seq' | 'fromSeq' | 'toSeq' | 'ok' | 'deta
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 const UINT64_MAX = 2n ** 64n - 1n;
-const AGGRESSOR_SIDES: ReadonlySet<unknown> = new Set(['buy', 'sell', 'none']);
-const BOOK_SIDES: ReadonlySet<unknown> = new Set(['bid', 'ask']);
-const ORDER_ACTIONS: ReadonlySet<unknown> = new Set(['add', 'modify', 'cancel', 'fill', 'clear']);
-const STATUS_KINDS: ReadonlySet<unknown> = new Set([
-  'connected',
-  'disconnected',
-  'reconnected',
-  'gap',
-  'resync',
-  'checksum',
-  'stale',
-  'crossed',
-  'trading',
-]);
+const AGGRESSOR_SIDE_SET: ReadonlySet<unknown> = new Set(AGGRESSOR_SIDES);
+const BOOK_SIDE_SET: ReadonlySet<unknown> = new Set(BOOK_SIDES);
+const ORDER_ACTION_SET: ReadonlySet<unknown> = new Set(ORDER_ACTIONS);
+const STATUS_KIND_SET: ReadonlySet<unknown> = new Set(STATUS_KINDS);
 
 function where(e: { readonly type?: unknown; readonly venue?: unknown; readonly symbol?: unknown }): string {
   const t = typeof e.type === 'string' ? e.type : 'event';
@@ -271,7 +275,7 @@ export function validateEvent(value: unknown): MarketEvent {
       checkPrice(e, 'price');
       checkSize(e, 'size');
       checkScales(e);
-      checkIn(e, 'side', AGGRESSOR_SIDES);
+      checkIn(e, 'side', AGGRESSOR_SIDE_SET);
       if (e['tradeId'] !== null && typeof e['tradeId'] !== 'string') throw bad(e, 'tradeId', 'a string or null', e['tradeId']);
       break;
     case 'quote':
@@ -289,7 +293,7 @@ export function validateEvent(value: unknown): MarketEvent {
       break;
     case 'book':
       checkHeader(e);
-      checkIn(e, 'side', BOOK_SIDES);
+      checkIn(e, 'side', BOOK_SIDE_SET);
       checkPrice(e, 'price');
       checkSize(e, 'size');
       checkScales(e);
@@ -297,10 +301,10 @@ export function validateEvent(value: unknown): MarketEvent {
       break;
     case 'order': {
       checkHeader(e);
-      checkIn(e, 'action', ORDER_ACTIONS);
+      checkIn(e, 'action', ORDER_ACTION_SET);
       const id = e['orderId'];
       if (typeof id !== 'bigint' && (typeof id !== 'string' || id === '')) throw bad(e, 'orderId', 'a bigint or a non-empty string', id);
-      checkIn(e, 'side', BOOK_SIDES);
+      checkIn(e, 'side', BOOK_SIDE_SET);
       checkPrice(e, 'price');
       checkSize(e, 'size');
       checkScales(e);
@@ -323,7 +327,7 @@ export function validateEvent(value: unknown): MarketEvent {
     }
     case 'status':
       checkHeader(e);
-      checkIn(e, 'kind', STATUS_KINDS);
+      checkIn(e, 'kind', STATUS_KIND_SET);
       for (const f of ['fromSeq', 'toSeq']) {
         const v = e[f];
         if (v !== null && (typeof v !== 'bigint' || v < 0n)) throw bad(e, f, 'null or a bigint of 0 or more', v);
@@ -416,7 +420,7 @@ export function isWellFormed(e: MarketEvent): boolean {
       const id = e.orderId;
       return (
         okHeader(e) &&
-        ORDER_ACTIONS.has(e.action) &&
+        ORDER_ACTION_SET.has(e.action) &&
         (typeof id === 'bigint' || (typeof id === 'string' && id !== '')) &&
         (e.side === 'bid' || e.side === 'ask') &&
         okMantissa(e.price) &&
@@ -447,7 +451,7 @@ export function isWellFormed(e: MarketEvent): boolean {
     case 'status':
       return (
         okHeader(e) &&
-        STATUS_KINDS.has(e.kind) &&
+        STATUS_KIND_SET.has(e.kind) &&
         (e.fromSeq === null || (typeof e.fromSeq === 'bigint' && e.fromSeq >= 0n)) &&
         (e.toSeq === null || (typeof e.toSeq === 'bigint' && e.toSeq >= 0n)) &&
         (e.fromSeq === null || e.toSeq === null || e.fromSeq <= e.toSeq) &&

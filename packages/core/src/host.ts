@@ -4,7 +4,16 @@
  * host globals here and nowhere else in core, ring, engine and sim.
  */
 
+interface Utf8Encoder {
+  encodeInto(text: string, into: Uint8Array): { read: number; written: number };
+}
+interface Utf8Decoder {
+  decode(bytes: Uint8Array): string;
+}
+
 interface Host {
+  TextEncoder: new () => Utf8Encoder;
+  TextDecoder: new () => Utf8Decoder;
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
   setImmediate?: (fn: () => void) => unknown;
@@ -52,4 +61,14 @@ export function nextTurn(): Promise<void> {
 /** Writes a line to stderr (the engine's fallback when nobody listens to onError). */
 export function printError(message: string): void {
   host.console?.error(message);
+}
+
+/** A UTF-8 encoder (`encodeInto` writes into a given buffer: no allocation). */
+export function utf8Encoder(): Utf8Encoder {
+  return new host.TextEncoder();
+}
+
+/** A UTF-8 decoder (of bytes in ordinary, not shared, memory). */
+export function utf8Decoder(): Utf8Decoder {
+  return new host.TextDecoder();
 }

@@ -23,6 +23,10 @@ export { MAX_SCALE, checkScale, parseDecimal, parseDecimalExact, formatDecimal, 
 
 export {
   EVENT_TYPES,
+  AGGRESSOR_SIDES,
+  BOOK_SIDES,
+  ORDER_ACTIONS,
+  STATUS_KINDS,
   ALL_SYMBOLS,
   BookFlags,
   BarFlags,
@@ -65,9 +69,9 @@ export { InstrumentRegistry } from './instruments.js';
 export type { Instrument, InstrumentKind } from './instruments.js';
 
 export { VirtualClock, LiveClock } from './clock.js';
-export { nextTurn, printError } from './host.js';
+export { nextTurn, printError, utf8Decoder, utf8Encoder } from './host.js';
 export { PauseGate } from './pause-gate.js';
-export type { Clock, TimerId, TimerScheduler } from './clock.js';
+export type { Clock, LiveClockAnchor, TimerId, TimerScheduler } from './clock.js';
 
 export { NS_PER_US, NS_PER_MS, NS_PER_SECOND, msToNs, usToNs, secondsToNs, isoToNs, nsToIso, parseDuration } from './time.js';
 
