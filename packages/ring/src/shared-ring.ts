@@ -252,6 +252,42 @@ export class SharedRingProducer extends SharedRingBase {
     return this.offsetOf(t);
   }
 
+  /**
+   * Makes sure the next `count` records fit (for a value that spans several records, written
+   * whole or not at all). Under `block`, or with `wait`, it waits for the space; otherwise it
+   * returns false when the ring lacks it, counting one drop (the value). `drop-oldest` has no
+   * use for it: it overwrites instead.
+   */
+  reserve(count: number, wait: boolean = this.policyCode === 0): boolean {
+    if (this.policyCode === 2) {
+      throw new RingError('MDCAP_ERR_RING_POLICY', 'shared ring reserve(): expected a block or drop-newest ring, found drop-oldest');
+    }
+    if (!Number.isInteger(count) || count < 1 || count > this.capacity) {
+      throw new RingError(
+        'MDCAP_ERR_RING_RECORD_SIZE',
+        `shared ring reserve(): expected 1 to ${this.capacity} records, found ${describeValue(count)}`,
+      );
+    }
+    const room = (): boolean => ((this.tail - this.cachedHead) | 0) + count <= this.capacity;
+    if (room()) return true;
+    this.cachedHead = Atomics.load(this.ctrl, I_HEAD);
+    if (room()) return true;
+    if (!wait) {
+      this.stat[F_DROPS_NEWEST] = ++this.dropsNewest;
+      return false;
+    }
+    this.flush();
+    Atomics.store(this.ctrl, I_PRODUCER_WAITING, 1);
+    for (;;) {
+      const h = Atomics.load(this.ctrl, I_HEAD);
+      this.cachedHead = h;
+      if (room()) break;
+      Atomics.wait(this.ctrl, I_HEAD, h, 10); // woken by the consumer at wakeDepth; the timeout covers larger counts
+    }
+    Atomics.store(this.ctrl, I_PRODUCER_WAITING, 0);
+    return true;
+  }
+
   /** Marks the claimed record as written. */
   commit(): void {
     this.tail = (this.tail + 1) | 0;
@@ -371,6 +407,38 @@ export class SharedRingConsumer extends SharedRingBase {
       this.release(h, i === n ? n : i + 1);
     }
     return n;
+  }
+
+  /**
+   * Like {@link poll}, but hands records over only while `handler` returns true: the record it
+   * returns false for stays in the ring, first in line for the next call. Not for `drop-oldest`
+   * rings, whose records are copied before they are looked at.
+   */
+  pollWhile(handler: (views: RecordViews, offset: number) => boolean, max: number = Infinity): number {
+    if (this.overflow === 'drop-oldest') {
+      throw new RingError('MDCAP_ERR_RING_POLICY', 'shared ring pollWhile(): expected a block or drop-newest ring, found drop-oldest');
+    }
+    const t = Atomics.load(this.ctrl, I_TAIL);
+    const avail = (t - this.head) | 0;
+    if (avail <= 0) return 0;
+    if (avail > this.highWater) this.stat[F_HIGH_WATER] = this.highWater = Math.min(avail, this.capacity);
+    const n = avail < max ? avail : max;
+    const views = this.views;
+    let h = this.head;
+    let i = 0;
+    try {
+      for (; i < n; i++) {
+        if (!handler(views, SHARED_RING_HEADER_BYTES + (h & this.mask) * this.recordBytes)) break;
+        h = (h + 1) | 0;
+      }
+    } catch (error) {
+      h = (h + 1) | 0; // a record whose handler threw counts as read, as in poll()
+      i++;
+      this.release(h, i);
+      throw error;
+    }
+    this.release(h, i);
+    return i;
   }
 
   /**
