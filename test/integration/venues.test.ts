@@ -4,7 +4,7 @@ import { CaptureWriter } from '@mdcap/capture';
 import { LiveClock } from '@mdcap/core';
 import { AlpacaEmulator, BinanceEmulator, CoinbaseEmulator, KrakenEmulator, readRecording } from '@mdcap/emulators';
 import { RealtimeEngine } from '@mdcap/engine';
-import { alpacaFeed, binanceFeed, coinbaseFeed, krakenFeed } from '@mdcap/feeds';
+import { alpacaFeed, binanceFeed, coinbaseFeed, krakenFeed, WorkerFeed, workerFeed } from '@mdcap/feeds';
 import type { WsFeed } from '@mdcap/feeds';
 import { ReplayProvider } from '@mdcap/replay';
 import { ringProvider } from '@mdcap/ring';
@@ -34,11 +34,15 @@ const lines = (...files: string[]) => files.flatMap((f) => readRecording(dataset
 const dir = tempDir('venues');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Records `feed` live (through the ring) while logging callbacks; then replays the capture; returns both logs. */
-async function liveThenReplay(name: string, feed: WsFeed, symbols: string[], done: () => Promise<void>) {
+/**
+ * Records `feed` live (through the in-thread ring, or the shared ring of a handler thread) while
+ * logging callbacks; then replays the capture; returns both logs.
+ */
+async function liveThenReplay(name: string, feed: WsFeed | WorkerFeed, symbols: string[], done: () => Promise<void>) {
   const root = join(dir, name);
   const clock = feed.clock;
-  const engine = new RealtimeEngine(ringProvider(feed), { reconnect: { delaysMs: [200] } });
+  const provider = feed instanceof WorkerFeed ? feed : ringProvider(feed);
+  const engine = new RealtimeEngine(provider, { reconnect: { delaysMs: [200] } });
   engine.setBarInterval(1);
   const writer = await CaptureWriter.open(root, { feed: feed.venue, symbols, clock, flushMs: 200, rotateNs: 1_000_000_000n });
   engine.onEvent((e) => writer.write(e));
@@ -136,6 +140,52 @@ describeWithDataset('cryptofeed', 'Kraken: emulator → record → replay', () =
   );
 
   it(
+    'handler on a worker thread: the same events as on the main thread, and parity across a dropped connection',
+    { timeout: 60_000 },
+    async () => {
+      // The same recording at full speed, once per thread model: the same normalized events in the same order.
+      const eventsOf = async (threaded: boolean): Promise<string[]> => {
+        const emulator = await KrakenEmulator.start({ lines: lines('KRAKEN.ws.50.0'), speed: 'max' });
+        try {
+          const clock = new LiveClock();
+          const feed = threaded ? workerFeed('kraken', { url: emulator.url, clock }) : krakenFeed({ url: emulator.url, clock });
+          const engine = new RealtimeEngine(feed instanceof WorkerFeed ? feed : ringProvider(feed));
+          const out: string[] = [];
+          engine.onEvent((e) => {
+            const { tsRecv: _r, ...rest } = e;
+            const line = JSON.stringify(rest, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
+            if (e.type !== 'status' || e.kind === 'checksum') out.push(line.replace(/ws:\/\/127\.0\.0\.1:\d+/, 'URL'));
+          });
+          await engine.start(KRAKEN_PAIRS);
+          await emulator.done();
+          await new Promise((r) => setTimeout(r, 300));
+          await engine.stop();
+          return out;
+        } finally {
+          await emulator.close();
+        }
+      };
+      const [main, threaded] = [await eventsOf(false), await eventsOf(true)];
+      expect(threaded.length).toBeGreaterThan(10_000);
+      expect(threaded.filter((l) => l.includes('"checksum"')).length).toBe(4269);
+      expect(hashLines(threaded)).toBe(hashLines(main));
+
+      const emulator = await KrakenEmulator.start({ lines: lines('KRAKEN.ws.49.0', 'KRAKEN.ws.50.0'), speed: 20, faults: 'drop:2500' });
+      try {
+        const feed = workerFeed('kraken', { url: emulator.url, capacity: 1024 });
+        const r = await liveThenReplay('kraken-thread', feed, KRAKEN_PAIRS, () => emulator.done());
+        expectParity(r);
+        expect(count(r.live.lines, 'reconnect')).toBe(1);
+        expect(feed.ringStats()).toMatchObject({ drops: 0, depth: 0 });
+        expect(feed.ringStats().pushed).toBeGreaterThan(5000);
+        expect(feed.stats.connects).toBe(2);
+      } finally {
+        await emulator.close();
+      }
+    },
+  );
+
+  it(
     'mdcap emulate + mdcap record --feed kraken: verify counts all 4,269 checksums verified, none failed',
     { timeout: 60_000 },
     async () => {
@@ -166,6 +216,23 @@ describeWithDataset('cryptofeed', 'Binance: emulator → record → replay', () 
         expectParity(r);
         expect(count(r.live.lines, 'book')).toBeGreaterThan(1000);
         expect(count(r.live.lines, 'quote')).toBeGreaterThan(50);
+        expect(count(r.live.lines, 'gap')).toBe(1);
+      } finally {
+        await emulator.close();
+      }
+    },
+  );
+
+  it(
+    'handler on a worker thread: parity across a lost diff, with the REST snapshots fetched on that thread',
+    { timeout: 60_000 },
+    async () => {
+      const emulator = await BinanceEmulator.start({ lines: lines('BINANCE.ws.1.0', 'BINANCE.http.0.0'), speed: 10, faults: 'skip:40' });
+      try {
+        const feed = workerFeed('binance', { url: `${emulator.url}/stream`, restUrl: emulator.restUrl });
+        const r = await liveThenReplay('binance-thread', feed, BINANCE_SYMBOLS, () => emulator.done());
+        expectParity(r);
+        expect(count(r.live.lines, 'book')).toBeGreaterThan(1000);
         expect(count(r.live.lines, 'gap')).toBe(1);
       } finally {
         await emulator.close();

@@ -26,3 +26,8 @@ export { AlpacaParser, alpacaError } from './alpaca/parse.js';
 export type { AlpacaParserOptions } from './alpaca/parse.js';
 export { alpacaFeed, alpacaVenue } from './alpaca/index.js';
 export type { AlpacaFeedOptions } from './alpaca/index.js';
+export { VENUE_NAMES, venueFeed, venueSpec } from './venues.js';
+export type { VenueFeedOptions, VenueName } from './venues.js';
+export { WorkerFeed, workerFeed } from './transport/worker-feed.js';
+export type { WorkerFeedOptions } from './transport/worker-feed.js';
+export { RawTap } from './transport/raw-tap.js';

@@ -1,26 +1,16 @@
-import { KrakenEmulator, readRecording } from '@mdcap/emulators';
+import { KrakenEmulator } from '@mdcap/emulators';
 import type { Status } from '@mdcap/core';
 import { RealtimeEngine } from '@mdcap/engine';
 import { krakenFeed } from '@mdcap/feeds';
-import { datasetFile, describeWithDataset } from '@mdcap/test-utils';
+import { describeWithDataset } from '@mdcap/test-utils';
 import { afterEach, expect, it } from 'vitest';
+import { checksumsOf, KRAKEN_PAIRS, krakenRecording } from './kraken-recording.js';
 
 /**
  * The real Kraken handler (WebSocket transport + parser) through the engine, against the
  * emulator replaying the real recording: every checksum Kraken sent matches the book mdcap
  * builds, and injected faults come out as statuses, reconnects and rebuilt books.
  */
-const PAIRS = ['WAVES/EUR', 'XMR/USD', 'KSM/XBT', 'GRT/ETH', 'SC/EUR', 'ETH/CHF', 'OCEAN/XBT', 'OMG/USD', 'XBT/CHF', 'ADA/XBT'];
-
-/** The three recordings were made at the same time: books, trades and tickers of the same pairs. */
-const recording = () => ['KRAKEN.ws.48.0', 'KRAKEN.ws.49.0', 'KRAKEN.ws.50.0'].flatMap((f) => readRecording(datasetFile('cryptofeed', f)));
-
-/** How many checksums the recording has for `pair`. */
-function checksumsOf(pair: string): number {
-  return readRecording(datasetFile('cryptofeed', 'KRAKEN.ws.50.0')).filter((l) => l.text.includes('"c":"') && l.text.endsWith(`"${pair}"]`))
-    .length;
-}
-
 let emulator: KrakenEmulator | null = null;
 afterEach(async () => {
   await emulator?.close();
@@ -28,7 +18,7 @@ afterEach(async () => {
 });
 
 async function run(faults = '', feed: { staleMs?: number } = {}, until: (s: Status[]) => boolean = () => true) {
-  emulator = await KrakenEmulator.start({ lines: recording(), speed: 'max', faults });
+  emulator = await KrakenEmulator.start({ lines: krakenRecording(), speed: 'max', faults });
   const provider = krakenFeed({ url: emulator.url, ...feed });
   const engine = new RealtimeEngine(provider, { reconnect: { delaysMs: [100] } });
   const statuses: Status[] = [];
@@ -41,7 +31,7 @@ async function run(faults = '', feed: { staleMs?: number } = {}, until: (s: Stat
   engine.onStatus((s) => statuses.push(s));
   engine.onBookUpdate(() => books++);
   engine.onError((e) => errors.push(e.message));
-  await engine.start(PAIRS);
+  await engine.start(KRAKEN_PAIRS);
   await emulator.done();
   for (let i = 0; i < 100 && !until(statuses); i++) await new Promise((r) => setTimeout(r, 50));
   // The last frames are on the wire: wait until 300 ms pass with nothing new.
@@ -122,7 +112,7 @@ describeWithDataset('cryptofeed', 'Kraken feed against the emulator', () => {
   });
 
   it('an unknown pair: the venue error as a status naming the pair', async () => {
-    emulator = await KrakenEmulator.start({ lines: recording(), speed: 'max' });
+    emulator = await KrakenEmulator.start({ lines: krakenRecording(), speed: 'max' });
     const engine = new RealtimeEngine(krakenFeed({ url: emulator.url }));
     const statuses: Status[] = [];
     engine.onStatus((s) => statuses.push(s));

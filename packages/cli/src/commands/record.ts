@@ -2,7 +2,8 @@ import { CaptureWriter } from '@mdcap/capture';
 import type { Manifest } from '@mdcap/capture';
 import { LiveClock, MdcapError, nextTurn, nsToIso } from '@mdcap/core';
 import type { Clock, DataProvider } from '@mdcap/core';
-import { alpacaFeed, binanceFeed, coinbaseFeed, krakenFeed, WsFeed } from '@mdcap/feeds';
+import { RawTap, VENUE_NAMES, venueFeed, WorkerFeed, WsFeed } from '@mdcap/feeds';
+import type { VenueFeedOptions, VenueName } from '@mdcap/feeds';
 import { RealtimeEngine } from '@mdcap/engine';
 import { ringProvider } from '@mdcap/ring';
 import type { OverflowPolicy } from '@mdcap/ring';
@@ -10,7 +11,6 @@ import { DEFAULT_SIM_SYMBOLS, SimProvider } from '@mdcap/sim';
 import type { Argv } from 'yargs';
 import { badOption, parseDurationOption, parseIntOption, parseList } from '../args.js';
 import { EXIT, warn } from '../command.js';
-import { RawTap } from '../raw.js';
 import type { Command } from '../command.js';
 import { count, LineOutput, Progress } from '../output.js';
 
@@ -22,6 +22,7 @@ interface RecordArgs {
   readonly secret?: string;
   readonly stocksFeed: string;
   readonly raw: boolean;
+  readonly handlerThread: boolean;
   readonly symbols?: string;
   readonly out: string;
   readonly duration?: string;
@@ -80,6 +81,12 @@ export interface RecordOptions {
   readonly stocksFeed?: 'iex' | 'sip';
   /** Also store the raw frames (and REST responses) with their receive times, under `<out>/raw/`. */
   readonly raw?: boolean;
+  /**
+   * Run a venue's handler (socket, parsing, book sync) on a worker thread that feeds the engine
+   * through a shared ring (default true; needs a LiveClock). False runs it on the main thread,
+   * through the in-thread ring.
+   */
+  readonly handlerThread?: boolean;
   readonly out: string;
   readonly symbols: readonly string[];
   /** Stop after this much wall time; otherwise at `stop()` (SIGINT/SIGTERM in the CLI). */
@@ -116,27 +123,44 @@ function demoProvider(o: RecordOptions, clock: Clock): DataProvider {
   });
 }
 
-/** A venue feed over the network (`--url` for an emulator or a testnet). */
-function venueProvider(o: RecordOptions, clock: Clock, tap: { raw: RawTap | null }): DataProvider {
-  const endpoints = {
+/**
+ * A venue feed over the network (`--url` for an emulator or a testnet): its handler on a worker
+ * thread feeding a shared ring, or on this thread (then `ringProvider` adds the in-thread ring).
+ */
+function venueProvider(o: RecordOptions, clock: Clock, tap: { raw: RawTap | null }): WsFeed | WorkerFeed {
+  const name = o.feed as VenueName;
+  if (!VENUE_NAMES.includes(name)) {
+    throw new MdcapError('MDCAP_ERR_INVALID_OPTION', `--feed: expected demo, ${VENUE_NAMES.join(', ')}, found ${String(o.feed)}`);
+  }
+  if (name === 'alpaca' && (o.key === undefined || o.secret === undefined)) {
+    throw new MdcapError(
+      'MDCAP_ERR_INVALID_OPTION',
+      '--key/--secret: expected Alpaca API credentials (flags, or APCA_API_KEY_ID and APCA_API_SECRET_KEY), found none',
+    );
+  }
+  const options: VenueFeedOptions = {
     ...(o.url === undefined ? {} : { url: o.url }),
     ...(o.restUrl === undefined ? {} : { restUrl: o.restUrl }),
-    onFrame: (text: string, ts: bigint) => tap.raw?.frame(text, ts),
-    onRest: (url: string, body: string, ts: bigint) => tap.raw?.rest(url, body, ts),
+    ...(name === 'alpaca' ? { key: o.key, secret: o.secret, feed: o.stocksFeed ?? 'iex' } : {}),
   };
-  if (o.feed === 'kraken') return krakenFeed({ clock, ...endpoints });
-  if (o.feed === 'binance') return binanceFeed({ clock, ...endpoints });
-  if (o.feed === 'coinbase') return coinbaseFeed({ clock, ...endpoints });
-  if (o.feed === 'alpaca') {
-    if (o.key === undefined || o.secret === undefined) {
+  if (o.handlerThread ?? true) {
+    if (!(clock instanceof LiveClock)) {
+      throw new MdcapError('MDCAP_ERR_INVALID_OPTION', 'handlerThread: expected a LiveClock (the handler thread shares its time)');
+    }
+    if (o.overflow === 'drop-oldest') {
       throw new MdcapError(
         'MDCAP_ERR_INVALID_OPTION',
-        '--key/--secret: expected Alpaca API credentials (flags, or APCA_API_KEY_ID and APCA_API_SECRET_KEY), found none',
+        '--overflow: expected block or drop-newest for a venue handler on its own thread (events span several ring records, which drop-oldest would tear), found drop-oldest; add --no-handler-thread to use it',
       );
     }
-    return alpacaFeed({ clock, ...endpoints, key: o.key, secret: o.secret, feed: o.stocksFeed ?? 'iex' });
+    return new WorkerFeed(name, { ...options, clock, capacity: o.ringCapacity, overflow: o.overflow });
   }
-  throw new MdcapError('MDCAP_ERR_INVALID_OPTION', `--feed: expected demo, kraken, binance, coinbase or alpaca, found ${String(o.feed)}`);
+  return venueFeed(name, {
+    ...options,
+    clock,
+    onFrame: (text: string, ts: bigint) => tap.raw?.frame(text, ts),
+    onRest: (url: string, body: string, ts: bigint) => tap.raw?.rest(url, body, ts),
+  });
 }
 
 /**
@@ -148,7 +172,8 @@ export async function recordFeed(o: RecordOptions): Promise<RecordSummary & { ma
   const clock = o.clock ?? new LiveClock();
   const tap = { raw: null as RawTap | null };
   const inner = o.feed === undefined || o.feed === 'demo' ? demoProvider(o, clock) : venueProvider(o, clock, tap);
-  const provider = ringProvider(inner, { capacity: o.ringCapacity, overflow: o.overflow });
+  // A handler thread brings its own (shared) ring.
+  const provider = inner instanceof WorkerFeed ? inner : ringProvider(inner, { capacity: o.ringCapacity, overflow: o.overflow });
   let errors = 0;
   let fatal = null as MdcapError | null;
   const engine = new RealtimeEngine(provider, { books: false });
@@ -170,6 +195,7 @@ export async function recordFeed(o: RecordOptions): Promise<RecordSummary & { ma
   if (o.raw === true && inner instanceof WsFeed) {
     tap.raw = new RawTap(o.out, `${inner.venue}.session-${writer.sessionId}.log`, inner.endpoint, clock.now());
   }
+  if (o.raw === true && inner instanceof WorkerFeed) inner.tapRaw(o.out, `${inner.venue}.session-${writer.sessionId}.log`, o.flushMs);
   // The raw tap is written with the same cadence as the capture (at most the flush window lost).
   let rawTimer: number | null = null;
   const flushRaw = (): void => {
@@ -273,6 +299,12 @@ export const recordCommand: Command<RecordArgs> = {
         default: false,
         describe: 'Also store the raw frames with their receive times in DIR/raw/ (replay them with mdcap emulate --frames)',
       })
+      .option('handler-thread', {
+        type: 'boolean',
+        default: true,
+        describe:
+          'Run the venue handler (socket, parsing, book sync) on its own thread, feeding the recorder through a shared ring; --no-handler-thread runs it on the main thread',
+      })
       .option('stocks-feed', {
         type: 'string',
         default: 'iex',
@@ -358,6 +390,7 @@ export const recordCommand: Command<RecordArgs> = {
       ...credentials(a),
       stocksFeed: a.stocksFeed === 'sip' ? 'sip' : 'iex',
       raw: a.raw,
+      handlerThread: a.handlerThread,
       out: a.out,
       symbols,
       ...(a.duration === undefined ? {} : { durationNs: parseDurationOption('--duration', a.duration) }),

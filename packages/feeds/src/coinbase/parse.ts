@@ -162,7 +162,8 @@ export class CoinbaseParser extends VenueParser {
 
 /** A Coinbase `error` message: its text, or null. */
 export function coinbaseError(text: string): { symbol: string | null; message: string } | null {
-  if (!text.includes('"error"')) return null;
+  // Coinbase puts "type" first: then the prefix decides without scanning the whole frame.
+  if (text.startsWith('{"type":"') ? !text.startsWith('{"type":"error"') : !text.includes('"error"')) return null;
   try {
     const o = JSON.parse(text) as { type?: string; message?: string; reason?: string };
     if (o.type !== 'error') return null;
