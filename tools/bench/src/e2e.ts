@@ -5,6 +5,7 @@
  * CaptureWriter, finalized to Parquet at the end). Measured: messages/s from the first frame to
  * the last, and the loss (must be 0). Baseline in the same run: a bare `ws` client that only
  * counts the frames of the same emulator run, the ceiling of the socket and the emulator.
+ * Then the same with the handler on a worker thread (as `mdcap record` runs by default).
  * Usage: node dist/e2e.js [loops=30]
  */
 import { spawn } from 'node:child_process';
@@ -14,8 +15,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CaptureWriter } from '@mdcap/capture';
 import { LiveClock } from '@mdcap/core';
+import type { DataProvider, MarketEvent } from '@mdcap/core';
 import { RealtimeEngine } from '@mdcap/engine';
-import { coinbaseFeed } from '@mdcap/feeds';
+import { coinbaseFeed, WorkerFeed } from '@mdcap/feeds';
 import { ringProvider } from '@mdcap/ring';
 import { readRecording } from '@mdcap/emulators';
 import WebSocket from 'ws';
@@ -76,9 +78,40 @@ const expected = RECORDED * LOOPS;
   });
 }
 
-{
-  const e = await emulator();
+/** Data events (books, quotes, trades) the engine saw in the main-thread run: the threaded run must see as many. */
+let dataEvents = 0;
+
+/**
+ * A recorder as `mdcap record` builds one: `provider` → engine (no books) → CaptureWriter in a
+ * temp directory. `finish` waits for `all` (at most two minutes), runs `beforeStop`, then stops,
+ * closes, cleans up and stops the emulator; it returns what `beforeStop` returned.
+ */
+async function recorder(e: { stop: () => void }, provider: DataProvider, clock: LiveClock, onEvent: (ev: MarketEvent) => void) {
   const dir = mkdtempSync(join(tmpdir(), 'mdcap-bench-e2e-'));
+  const engine = new RealtimeEngine(provider, { books: false });
+  const writer = await CaptureWriter.open(join(dir, 'cap'), { feed: 'coinbase', symbols: PRODUCTS, clock });
+  engine.onEvent((ev) => {
+    writer.write(ev);
+    onEvent(ev);
+  });
+  await engine.start(PRODUCTS);
+  return {
+    writer,
+    async finish<T>(all: Promise<void>, beforeStop: () => T): Promise<T> {
+      await Promise.race([all, new Promise((r) => setTimeout(r, 120_000))]);
+      const result = beforeStop();
+      await engine.stop();
+      await writer.close();
+      e.stop();
+      rmSync(dir, { recursive: true, force: true });
+      return result;
+    },
+  };
+}
+
+{
+  // The handler on the main thread (`mdcap record --no-handler-thread`). Timed from the first frame to the last.
+  const e = await emulator();
   const clock = new LiveClock();
   let n = 0;
   let first = 0;
@@ -94,24 +127,47 @@ const expected = RECORDED * LOOPS;
     },
   });
   const ringed = ringProvider(feed);
-  const engine = new RealtimeEngine(ringed, { books: false });
-  const writer = await CaptureWriter.open(join(dir, 'cap'), { feed: 'coinbase', symbols: PRODUCTS, clock });
-  engine.onEvent((ev) => writer.write(ev));
-  await engine.start(PRODUCTS);
-  await Promise.race([all, new Promise((r) => setTimeout(r, 120_000))]);
-  // As `mdcap record` stops: deliver what the ring still holds, then stop.
-  ringed.poll?.(2n ** 63n - 1n);
-  const seconds = (performance.now() - first) / 1000;
-  await engine.stop();
-  await writer.close();
-  e.stop();
-  rmSync(dir, { recursive: true, force: true });
+  const rec = await recorder(e, ringed, clock, (ev) => {
+    if (ev.type !== 'status') dataEvents++;
+  });
+  // As `record` stops: deliver what the ring still holds, then stop.
+  const seconds = await rec.finish(all, () => {
+    ringed.poll?.(2n ** 63n - 1n);
+    return (performance.now() - first) / 1000;
+  });
   report({
     bench: 'e2e',
-    case: '**coinbase emulator → handler → ring → engine → capture** (one message per frame)',
+    case: 'coinbase emulator → handler → ring → engine → capture, all on the main thread (one message per frame)',
     items: n,
     seconds,
-    note: `${expected - n} frames lost; ${writer.stats().events} events written; ${feed.stats.malformed} malformed`,
+    note: `${expected - n} frames lost; ${rec.writer.stats().events} events written; ${feed.stats.malformed} malformed`,
+  });
+}
+
+{
+  // As `mdcap record` runs by default: the handler on a worker thread, the shared ring, the engine
+  // and the capture on the main thread. Timed from the first data event at the engine to the last.
+  const e = await emulator();
+  const clock = new LiveClock();
+  const feed = new WorkerFeed('coinbase', { url: e.url, clock });
+  let n = 0;
+  let first = 0;
+  let last = 0;
+  let done: () => void = () => {};
+  const all = new Promise<void>((r) => (done = r));
+  const rec = await recorder(e, feed, clock, (ev) => {
+    if (ev.type === 'status') return;
+    if (n++ === 0) first = performance.now();
+    last = performance.now();
+    if (n === dataEvents) done();
+  });
+  const seconds = await rec.finish(all, () => (last - first) / 1000);
+  report({
+    bench: 'e2e',
+    case: '**coinbase emulator → handler on a worker thread → shared ring → engine → capture** (one message per frame)',
+    items: n === dataEvents ? expected : Math.round((expected * n) / dataEvents),
+    seconds,
+    note: `${dataEvents - n} data events missing of ${dataEvents}; ${rec.writer.stats().events} events written; ${feed.stats.malformed} malformed; ring high water ${feed.ringStats().highWater}`,
   });
 }
 process.exit(0);
