@@ -14,11 +14,12 @@ const GRAPH = {
   engine: ['core', 'ring'],
   sim: ['core'],
   // later issues:
+  dbn: ['core'],
   feeds: ['core', 'ring'],
   capture: ['core'],
   replay: ['core', 'capture'],
   analytics: ['core', 'capture'],
-  cli: ['core', 'ring', 'engine', 'sim', 'feeds', 'capture', 'replay', 'analytics'],
+  cli: ['core', 'ring', 'engine', 'sim', 'dbn', 'feeds', 'capture', 'replay', 'analytics'],
 };
 const PURE = ['core', 'ring', 'engine', 'sim', 'replay'];
 const PACKAGES = Object.keys(GRAPH);

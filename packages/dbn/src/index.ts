@@ -1,0 +1,26 @@
+/**
+ * @mdcap/dbn: Databento's DBN format, versions 1 to 3: metadata and every record type, plain or
+ * zstd, files and bare record fragments; decoding (with the v1/v2 → v3 upgrade) and encoding.
+ */
+export {
+  DBN_VERSION,
+  DBN_PRICE_SCALE,
+  UNDEF_PRICE,
+  UNDEF_TIMESTAMP,
+  UNDEF_ORDER_SIZE,
+  RType,
+  SCHEMAS,
+  STYPES,
+  DbnFlags,
+} from './constants.js';
+export { DbnError } from './errors.js';
+export { decodeMetadata, encodeMetadata, isDbn } from './metadata.js';
+export type { DbnMetadata, SymbolMapping, MappingInterval } from './metadata.js';
+export type { DbnRecord } from './records.js';
+export type { Field, FieldType, Layout } from './layouts.js';
+export { layoutFor, layoutOf, upgradeRecord } from './versions.js';
+export { DbnCursor, DbnReader, dbnBytes } from './decoder.js';
+export type { DbnDecodeOptions } from './decoder.js';
+export { encodeDbn, encodeRecords } from './encoder.js';
+export { csvColumns, metadataJson, prettyPrice, prettyTs, SymbolMap, toCsv, toJson } from './text.js';
+export type { TextOptions } from './text.js';
