@@ -4,6 +4,7 @@ import type { Argv } from 'yargs';
 import { EXIT } from './command.js';
 import type { Command } from './command.js';
 import { barsCommand } from './commands/bars.js';
+import { dbnCommand } from './commands/dbn.js';
 import { demoCommand } from './commands/demo.js';
 import { emulateCommand } from './commands/emulate.js';
 import { importCommand } from './commands/import.js';
@@ -28,6 +29,7 @@ const COMMANDS: readonly Command<never>[] = [
   verifyCommand,
   emulateCommand,
   importCommand,
+  dbnCommand,
   simCommand,
 ] as readonly Command<never>[];
 
@@ -90,7 +92,7 @@ export async function runCli(args: readonly string[]): Promise<number> {
     );
   }
   parser = parser
-    .demandCommand(1, 'expected a command: demo, record, replay, bars, query, report, inspect, verify, import or sim')
+    .demandCommand(1, 'expected a command: demo, record, replay, bars, query, report, inspect, verify, emulate, import, dbn or sim')
     .strict()
     .help()
     .alias('h', 'help')

@@ -1,0 +1,128 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { CaptureError, MdcapError } from '@mdcap/core';
+import { csvColumns, DbnReader, metadataJson, SCHEMAS, SymbolMap, toCsv, toJson } from '@mdcap/dbn';
+import type { Argv } from 'yargs';
+import { EXIT, warn } from '../command.js';
+import type { Command } from '../command.js';
+import { LineOutput } from '../output.js';
+
+interface DbnArgs {
+  readonly file: string;
+  readonly csv: boolean;
+  readonly json: boolean;
+  readonly meta: boolean;
+  readonly pretty: boolean;
+  readonly mapSymbols: boolean;
+  readonly schema?: string;
+  readonly limit?: number;
+  readonly skipBad: boolean;
+  readonly fragment: boolean;
+}
+
+export const dbnCommand: Command<DbnArgs> = {
+  command: 'dbn <file>',
+  describe: "Print a Databento DBN file (v1–v3, plain or zstd) as CSV or JSON lines, in Databento's own encodings",
+  builder: (y: Argv) =>
+    y
+      .positional('file', { type: 'string', describe: 'A .dbn, .dbn.zst or fragment (.dbn.frag[.zst]) file' })
+      .option('csv', { type: 'boolean', default: false, describe: 'CSV with a header line per record type (the default)' })
+      .option('json', { type: 'boolean', default: false, describe: 'One JSON object per line; 64-bit integers as strings' })
+      .option('meta', { type: 'boolean', default: false, describe: 'Print the metadata (as JSON) instead of the records' })
+      .option('pretty', {
+        type: 'boolean',
+        default: false,
+        describe: 'Prices with 9 decimals, timestamps as RFC 3339 (absent values empty in CSV, null in JSON)',
+      })
+      .option('map-symbols', {
+        type: 'boolean',
+        default: false,
+        describe: 'Add a symbol column from the mappings (metadata or live records)',
+      })
+      .option('schema', { type: 'string', describe: 'Only records of this schema (a live stream mixes schemas): mbo, trades, …' })
+      .option('limit', { type: 'number', describe: 'Stop after this many records' })
+      .option('skip-bad', {
+        type: 'boolean',
+        default: false,
+        describe: 'Skip records that cannot be decoded (counted on stderr) instead of failing',
+      })
+      .option('fragment', {
+        type: 'boolean',
+        default: false,
+        describe: 'The file holds bare records without metadata (default for *.frag names)',
+      })
+      .example('mdcap dbn trades.dbn.zst --csv --pretty | head', "the first trades, as Databento's `dbn` tool prints them")
+      .example('mdcap dbn mbo.dbn.zst --json --map-symbols', 'JSON lines with the raw symbol of each record')
+      .example('mdcap dbn file.dbn.zst --meta --pretty', 'dataset, schema, time range, symbols and mappings'),
+  async run(a) {
+    if (!existsSync(a.file) || !statSync(a.file).isFile())
+      throw new CaptureError('MDCAP_ERR_IO', `${a.file}: expected a DBN file, found nothing there`);
+    if (a.csv && a.json) throw new MdcapError('MDCAP_ERR_INVALID_OPTION', '--csv and --json: expected one of them, found both');
+    if (a.schema !== undefined && !SCHEMAS.includes(a.schema)) {
+      throw new MdcapError('MDCAP_ERR_INVALID_OPTION', `--schema: expected one of ${SCHEMAS.join(', ')}, found "${a.schema}"`);
+    }
+    const reader = new DbnReader(readFileSync(a.file), { file: a.file, skipBad: a.skipBad, ...(a.fragment ? { fragment: true } : {}) });
+    const out = new LineOutput();
+    const options = { pretty: a.pretty };
+    if (a.meta) {
+      if (reader.metadata === null) throw new MdcapError('MDCAP_ERR_INVALID_OPTION', `--meta: ${a.file} is a fragment: it has no metadata`);
+      // Records come upgraded to v3, and so does the metadata (as Databento's tools do).
+      out.line(metadataJson({ ...reader.metadata, version: reader.outputVersion, symbolCstrLen: 71 }, options));
+      await out.end();
+      return EXIT.ok;
+    }
+    const symbols = a.mapSymbols ? SymbolMap.fromMetadata(reader.metadata) : null;
+    const rtypes = a.schema === undefined ? null : schemaRtypes(a.schema);
+    let header: string | null = null;
+    let n = 0;
+    for (const r of reader.records()) {
+      symbols?.learn(r);
+      if (rtypes !== null && !rtypes.has(r['rtype'] as number)) continue;
+      if (a.limit !== undefined && n >= a.limit) break;
+      n++;
+      if (a.json) {
+        out.line(toJson(r, { ...options, symbols }));
+        continue;
+      }
+      const cols = csvColumns(r['rtype'] as number, r['ts_out'] !== undefined, symbols !== null);
+      const h = cols.join(',');
+      if (h !== header) {
+        out.line(h); // a new header whenever the record type changes (a live stream mixes them)
+        header = h;
+      }
+      out.line(toCsv(r, cols, { ...options, symbols }));
+    }
+    await out.end();
+    if (reader.skipped > 0) {
+      warn('dbn', `skipped ${reader.skipped} record(s) that could not be decoded; the first: ${reader.firstSkip}`);
+      return EXIT.problems;
+    }
+    return EXIT.ok;
+  },
+};
+
+/** The rtypes a schema's records have. */
+function schemaRtypes(schema: string): Set<number> {
+  const byName: Record<string, number[]> = {
+    mbo: [0xa0],
+    'mbp-1': [0x01],
+    tbbo: [0x01],
+    'mbp-10': [0x0a],
+    trades: [0x00],
+    'ohlcv-1s': [0x20],
+    'ohlcv-1m': [0x21],
+    'ohlcv-1h': [0x22],
+    'ohlcv-1d': [0x23],
+    'ohlcv-eod': [0x24],
+    definition: [0x13],
+    statistics: [0x18],
+    status: [0x12],
+    imbalance: [0x14],
+    'cmbp-1': [0xb1],
+    'cbbo-1s': [0xc0],
+    'cbbo-1m': [0xc1],
+    tcbbo: [0xc2],
+    'bbo-1s': [0xc3],
+    'bbo-1m': [0xc4],
+  };
+  return new Set(byName[schema] ?? []);
+}

@@ -1,0 +1,87 @@
+import { datasetFile, describeWithDataset, mdcap } from '@mdcap/test-utils';
+import { expect, it } from 'vitest';
+
+/** `mdcap dbn`: Databento files printed in Databento's CSV and JSON encodings. */
+describeWithDataset('databento-dbn', 'mdcap dbn', () => {
+  const file = (name: string): string => datasetFile('databento-dbn', `tests-data/${name}`);
+
+  it('CSV with a header, JSON lines with "hd", 64-bit integers as strings, pretty prices and times', () => {
+    const csv = mdcap(['dbn', file('test_data.mbp-1.v3.dbn.zst'), '--map-symbols']);
+    expect(csv.status, csv.stderr).toBe(0);
+    const lines = csv.stdout.trim().split('\n');
+    expect(lines[0]).toBe(
+      'ts_recv,ts_event,rtype,publisher_id,instrument_id,action,side,depth,price,size,flags,ts_in_delta,sequence,bid_px_00,ask_px_00,bid_sz_00,ask_sz_00,bid_ct_00,ask_ct_00,symbol',
+    );
+    expect(lines[1]).toBe(
+      '1609160400006136329,1609160400006001487,1,1,5482,A,A,0,3720500000000,1,128,17214,1170362,3720250000000,3720500000000,24,11,15,9,ESH1',
+    );
+    expect(lines).toHaveLength(3);
+
+    const json = mdcap(['dbn', file('test_data.mbp-1.v3.dbn.zst'), '--json', '--pretty', '--limit', '1']);
+    expect(JSON.parse(json.stdout)).toEqual({
+      ts_recv: '2020-12-28T13:00:00.006136329Z',
+      hd: { ts_event: '2020-12-28T13:00:00.006001487Z', rtype: 1, publisher_id: 1, instrument_id: 5482 },
+      action: 'A',
+      side: 'A',
+      depth: 0,
+      price: '3720.500000000',
+      size: 1,
+      flags: 128,
+      ts_in_delta: 17214,
+      sequence: 1170362,
+      levels: [{ bid_px: '3720.250000000', ask_px: '3720.500000000', bid_sz: 24, ask_sz: 11, bid_ct: 15, ask_ct: 9 }],
+    });
+    // A v1 file prints the same records (upgraded to v3, as Databento's tools do).
+    expect(mdcap(['dbn', file('test_data.mbp-1.v1.dbn.zst'), '--map-symbols']).stdout).toBe(csv.stdout);
+  });
+
+  it('--meta prints the metadata; absent prices are empty in pretty CSV', () => {
+    const meta = mdcap(['dbn', file('test_data.mbo.v3.dbn'), '--meta', '--pretty']);
+    expect(JSON.parse(meta.stdout)).toMatchObject({
+      version: 3,
+      dataset: 'GLBX.MDP3',
+      schema: 'mbo',
+      stype_in: 'raw_symbol',
+      stype_out: 'instrument_id',
+      symbols: ['ESH1'],
+      mappings: [{ raw_symbol: 'ESH1', intervals: [{ start_date: '2020-12-28', end_date: '2020-12-29', symbol: '5482' }] }],
+    });
+    const def = mdcap(['dbn', file('test_data.definition.v3.dbn.zst'), '--csv', '--pretty']).stdout.split('\n');
+    const cols = def[0]!.split(',');
+    const row = def[1]!.split(',');
+    expect(row[cols.indexOf('raw_symbol')]).toBe('MSFT');
+    expect(row[cols.indexOf('strike_price')]).toBe(''); // UNDEF_PRICE
+  });
+
+  it('bad input: one line naming the file and the byte, exit 2', () => {
+    const dbz = mdcap(['dbn', file('test_data.mbo.dbz')]);
+    expect(dbz.status).toBe(2);
+    expect(dbz.stderr).toMatch(
+      /^mdcap dbn: MDCAP_ERR_IMPORT_FORMAT: .*test_data\.mbo\.dbz: byte 0: expected DBN \(plain or zstd\), found legacy DBZ/,
+    );
+    const csvJson = mdcap(['dbn', file('test_data.mbo.v3.dbn'), '--csv', '--json']);
+    expect(csvJson.status).toBe(2);
+    expect(csvJson.stderr).toMatch(/--csv and --json: expected one of them, found both/);
+  });
+});
+
+/**
+ * Against the renderings databento-python's own tests assert for these two files (the
+ * expected values of `DBNStore.to_csv` / `to_json`): the first record of each, byte for byte.
+ */
+describeWithDataset('databento-python', "mdcap dbn: Databento's own renderings", () => {
+  const file = (name: string): string => datasetFile('databento-python', `GLBX.MDP3/${name}`);
+
+  it('mbo as plain CSV, and mbp-1 as pretty JSON with symbols, equal Databento’s output', () => {
+    const csv = mdcap(['dbn', file('test_data.mbo.dbn.zst'), '--csv']).stdout.split('\n');
+    expect(csv[0]).toBe(
+      'ts_recv,ts_event,rtype,publisher_id,instrument_id,action,side,price,size,channel_id,order_id,flags,ts_in_delta,sequence',
+    );
+    expect(csv[1]).toBe('1609113600000000000,1609099225061045683,160,1,5482,A,B,3675750000000,2,0,647784248135,40,0,1180');
+    expect(csv).toHaveLength(6); // header, 4 records, and the final newline
+    const json = mdcap(['dbn', file('test_data.mbp-1.dbn.zst'), '--json', '--pretty', '--map-symbols']).stdout.split('\n');
+    expect(json[0]).toBe(
+      '{"ts_recv":"2020-12-28T00:00:00.006150193Z","hd":{"ts_event":"2020-12-28T00:00:00.005871213Z","rtype":1,"publisher_id":1,"instrument_id":5482},"action":"A","side":"B","depth":0,"price":"3702.250000000","size":1,"flags":130,"ts_in_delta":26128,"sequence":145805,"levels":[{"bid_px":"3702.250000000","ask_px":"3702.750000000","bid_sz":19,"ask_sz":13,"bid_ct":11,"ask_ct":13}],"symbol":"ESH1"}',
+    );
+  });
+});
