@@ -17,6 +17,7 @@ const benches: [string, string[], number][] = [
   ['ring.js', [], runs],
   ['capture.js', [], runs],
   ['feeds.js', [], runs],
+  ['dbn.js', [], runs],
   ['e2e.js', [], runs],
   ['pacing.js', [], Math.min(runs, 3)],
 ];
