@@ -24,3 +24,4 @@ export type { DbnDecodeOptions } from './decoder.js';
 export { encodeDbn, encodeRecords } from './encoder.js';
 export { csvColumns, metadataJson, prettyPrice, prettyTs, SymbolMap, toCsv, toJson } from './text.js';
 export type { TextOptions } from './text.js';
+export { DbnToEvents } from './events.js';

@@ -299,7 +299,13 @@ export class SymbolMap {
     return map;
   }
 
+  /** Adds every mapping of `other`. */
+  merge(other: SymbolMap): void {
+    for (const [id, list] of other.byId) for (const [start, end, symbol] of list) this.add(id, start, end, symbol);
+  }
+
   add(id: number, start: bigint, end: bigint, symbol: string): void {
+    this.lastId = -1;
     const list = this.byId.get(id) ?? [];
     list.push([start, end, symbol]);
     this.byId.set(id, list);
@@ -320,11 +326,27 @@ export class SymbolMap {
     return true;
   }
 
+  // The last answer: records come in runs of one instrument within one mapping interval.
+  private lastId = -1;
+  private lastStart = 0n;
+  private lastEnd = 0n;
+  private lastSymbol = '';
+
   symbolOf(r: DbnRecord): string | null {
-    const list = this.byId.get(r['instrument_id'] as number);
-    if (list === undefined) return null;
+    const id = r['instrument_id'] as number;
     const t = (r['ts_recv'] ?? r['ts_event']) as bigint;
-    for (const [start, end, symbol] of list) if (t >= start && t < end) return symbol;
+    if (id === this.lastId && t >= this.lastStart && t < this.lastEnd) return this.lastSymbol;
+    const list = this.byId.get(id);
+    if (list === undefined) return null;
+    for (const [start, end, symbol] of list) {
+      if (t >= start && t < end) {
+        this.lastId = id;
+        this.lastStart = start;
+        this.lastEnd = end;
+        this.lastSymbol = symbol;
+        return symbol;
+      }
+    }
     return null;
   }
 }
