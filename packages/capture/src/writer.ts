@@ -380,6 +380,11 @@ export class CaptureWriter {
     }
   }
 
+  /** Adds symbols found in the data (an import that learns them as it goes) to the manifest. */
+  noteSymbols(symbols: Iterable<string>): void {
+    for (const s of symbols) if (!this.manifest.symbols.includes(s)) this.manifest.symbols.push(s);
+  }
+
   async close(end: bigint = this.options.clock.now()): Promise<Manifest> {
     if (this.closed) return this.manifest;
     this.closed = true;

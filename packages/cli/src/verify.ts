@@ -1,6 +1,6 @@
 import { CaptureReader, lockHolder, repairRoot, sha256FileAsync } from '@mdcap/capture';
 import type { RepairReport } from '@mdcap/capture';
-import { ALL_SYMBOLS, eventToJson } from '@mdcap/core';
+import { ALL_SYMBOLS, BookFlags, eventToJson } from '@mdcap/core';
 import type { MarketEvent, Status, MdcapError } from '@mdcap/core';
 import { RealtimeEngine } from '@mdcap/engine';
 import { sequenceRule } from '@mdcap/feeds';
@@ -40,6 +40,8 @@ export interface VerifyReport {
   readonly outOfOrder: number;
   /** Times a book turned crossed or locked at a packet boundary in the engine's replay. */
   readonly crossedBooks: number;
+  /** L3: order updates (cancel, modify, fill) that named an order id the book did not hold, over all books. */
+  readonly unknownOrders: number;
   /** Checksum results the feed recorded. */
   readonly checksums: { readonly verified: number; readonly failed: number };
   /** Files whose sha256 differs from the manifest. */
@@ -179,6 +181,9 @@ export async function verifyCapture(root: string, options: VerifyOptions = {}): 
       return;
     }
     if (e.seq === null) return;
+    // A snapshot lists the book, not the stream: its records carry each order's last sequence
+    // number (Databento MBO), in book order. The stream's order is checked from its end on.
+    if ((e.type === 'book' || e.type === 'order') && (e.flags & BookFlags.Snapshot) !== 0) return;
     const s = stream(e.venue, e.symbol, e.type);
     s.events++;
     s.first ??= e.seq;
@@ -244,6 +249,9 @@ export async function verifyCapture(root: string, options: VerifyOptions = {}): 
   if (duplicates > 0) problems.push(`${duplicates} duplicate message(s)`);
   if (outOfOrder > 0) problems.push(`${outOfOrder} event(s) out of order`);
   if (crossedBooks > 0) problems.push(`${crossedBooks} time(s) a book turned crossed or locked`);
+  let unknownOrders = 0;
+  for (const symbol of reader.manifest.symbols) unknownOrders += engine.book(symbol).stats().unknownOrders;
+  if (unknownOrders > 0) problems.push(`${unknownOrders} order update(s) named an order id the book did not hold`);
   if (checksums.failed > 0) problems.push(`${checksums.failed} failed checksum(s)`);
   if (otherErrors.length > 0) problems.push(`${otherErrors.length} engine error(s): ${otherErrors[0]!.toString()}`);
   return {
@@ -260,6 +268,7 @@ export async function verifyCapture(root: string, options: VerifyOptions = {}): 
     duplicates,
     outOfOrder,
     crossedBooks,
+    unknownOrders,
     checksums,
     hashMismatches,
     engineErrors: otherErrors.map((e) => e.toString()),

@@ -50,6 +50,9 @@ export type SequenceRule = 'contiguous' | 'monotonic-per-kind';
 const RULES: Readonly<Record<string, SequenceRule>> = { binance: 'monotonic-per-kind', coinbase: 'monotonic-per-kind' };
 
 export function sequenceRule(venue: string): SequenceRule {
+  // Databento datasets (GLBX.MDP3, XNAS.ITCH) number records by their channel's packets: the
+  // records of one packet share a sequence number, and a symbol sees only some of them.
+  if (/^[A-Z0-9]+\.[A-Z0-9]+$/.test(venue)) return 'monotonic-per-kind';
   return RULES[venue] ?? 'contiguous';
 }
 

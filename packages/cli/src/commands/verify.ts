@@ -36,7 +36,7 @@ function text(r: VerifyReport, out: LineOutput): void {
     );
   }
   out.line(
-    `gaps ${r.gaps} (${r.gapsRecorded} recorded, ${r.gapsUnrecorded} unannounced; ${r.interruptedSessions} interrupted sessions) · resyncs ${r.resyncs} · duplicates ${r.duplicates} · out of order ${r.outOfOrder} · crossed books ${r.crossedBooks} · checksums ${r.checksums.verified} verified, ${r.checksums.failed} failed`,
+    `gaps ${r.gaps} (${r.gapsRecorded} recorded, ${r.gapsUnrecorded} unannounced; ${r.interruptedSessions} interrupted sessions) · resyncs ${r.resyncs} · duplicates ${r.duplicates} · out of order ${r.outOfOrder} · crossed books ${r.crossedBooks} · unknown order ids ${r.unknownOrders} · checksums ${r.checksums.verified} verified, ${r.checksums.failed} failed`,
   );
   out.line(r.ok ? 'OK' : `PROBLEMS:\n${r.problems.map((p) => `  - ${p}`).join('\n')}`);
 }
