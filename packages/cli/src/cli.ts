@@ -18,6 +18,9 @@ import { verifyCommand } from './commands/verify.js';
 
 export const VERSION = '0.1.0';
 
+/** Arguments that take several values (variadic positionals); every other one keeps its last value. */
+const LIST_ARGUMENTS: ReadonlySet<string> = new Set(['_', 'files']);
+
 const COMMANDS: readonly Command<never>[] = [
   demoCommand,
   recordCommand,
@@ -100,7 +103,11 @@ export async function runCli(args: readonly string[]): Promise<number> {
     .epilogue(EPILOGUE)
     .wrap(Math.min(110, process.stdout.columns ?? 100))
     .exitProcess(false)
-    .parserConfiguration({ 'duplicate-arguments-array': false }) // a flag given twice: the last one counts
+    // A flag given twice: the last one counts. (yargs' own 'duplicate-arguments-array: false'
+    // would also cut variadic positionals such as `import dbn FILE…` down to their last value.)
+    .middleware((argv) => {
+      for (const [k, v] of Object.entries(argv)) if (Array.isArray(v) && !LIST_ARGUMENTS.has(k)) argv[k] = v[v.length - 1] as unknown;
+    }, true)
     .fail(false);
   try {
     await parser.parseAsync();

@@ -8,15 +8,18 @@ import { parseIntOption } from '../args.js';
 import { EXIT } from '../command.js';
 import type { Command } from '../command.js';
 import { count, LineOutput, Progress } from '../output.js';
+import { importDbn } from './import-dbn.js';
 
 interface ImportArgs {
   readonly format: string;
-  readonly messages: string;
-  readonly orderbook: string;
+  readonly files?: readonly string[];
+  readonly messages?: string;
+  readonly orderbook?: string;
+  readonly skipBad: boolean;
   readonly out: string;
   readonly symbol?: string;
   readonly date?: string;
-  readonly venue: string;
+  readonly venue?: string;
   readonly levels?: string;
   readonly tz: string;
   readonly json: boolean;
@@ -46,24 +49,37 @@ function firstLine(path: string): string {
 }
 
 export const importCommand: Command<ImportArgs> = {
-  command: 'import <format>',
-  describe: 'Import vendor files into a capture: lobster (LOBSTER message + orderbook files)',
+  command: 'import <format> [files..]',
+  describe: 'Import vendor files into a capture: dbn (Databento DBN files), lobster (LOBSTER message + orderbook files)',
   builder: (y: Argv) =>
     y
-      .positional('format', { type: 'string', choices: ['lobster'], describe: 'Input format' })
-      .option('messages', { type: 'string', demandOption: true, describe: 'LOBSTER message file (…_message_10.csv)' })
+      .positional('format', { type: 'string', choices: ['dbn', 'lobster'], describe: 'Input format' })
+      .positional('files', { type: 'string', array: true, describe: 'dbn: the DBN files (.dbn, .dbn.zst; several are merged by time)' })
+      .option('messages', { type: 'string', describe: 'lobster: the message file (…_message_10.csv)' })
       .option('orderbook', {
         type: 'string',
-        demandOption: true,
-        describe: 'LOBSTER orderbook file (…_orderbook_10.csv): row 1 seeds the book',
+        describe: 'lobster: the orderbook file (…_orderbook_10.csv): row 1 seeds the book',
+      })
+      .option('skip-bad', {
+        type: 'boolean',
+        default: false,
+        describe: 'dbn: skip records that cannot be decoded (counted) instead of stopping',
       })
       .option('out', { type: 'string', demandOption: true, describe: 'Capture directory to create (or add a session to)' })
       .option('symbol', { type: 'string', describe: 'Symbol (default: from the LOBSTER file name)' })
       .option('date', { type: 'string', describe: 'Trading date YYYY-MM-DD (default: from the file name)' })
-      .option('venue', { type: 'string', default: 'nasdaq', describe: 'Venue name on the events' })
+      .option('venue', {
+        type: 'string',
+        describe: 'Venue name on the events (lobster: default nasdaq; dbn: default the dataset, e.g. GLBX.MDP3)',
+      })
       .option('levels', { type: 'string', describe: 'Levels per side in the orderbook file (default: from the file name, else 10)' })
       .option('tz', { type: 'string', default: 'America/New_York', describe: 'Time zone of the time column' })
       .option('json', { type: 'boolean', default: false, describe: 'Print the summary as one JSON object' })
+      .example(
+        'mdcap import dbn trades.dbn.zst definition.dbn.zst --out es',
+        'Databento trades plus their instrument definitions into a capture',
+      )
+      .example('mdcap replay es --bars 60 --print bars', 'one-minute bars from the imported trades')
       .example(
         'mdcap import lobster --messages AAPL_2012-06-21_34200000_57600000_message_10.csv --orderbook AAPL_2012-06-21_34200000_57600000_orderbook_10.csv --out aapl',
         'one LOBSTER day into a capture',
@@ -75,7 +91,12 @@ export const importCommand: Command<ImportArgs> = {
           'type 7 (halts) become trading statuses. tsRecv = tsEvent; seq = the message row number.',
       ),
   async run(a) {
-    readable('--messages', a.messages);
+    if (a.format === 'dbn') return runDbn(a);
+    if (a.messages === undefined || a.orderbook === undefined) {
+      throw new MdcapError('MDCAP_ERR_INVALID_OPTION', 'lobster: expected --messages FILE and --orderbook FILE, found them missing');
+    }
+    const messages = a.messages;
+    readable('--messages', messages);
     readable('--orderbook', a.orderbook);
     const mName = parseLobsterFileName(basename(a.messages));
     const oName = parseLobsterFileName(basename(a.orderbook));
@@ -102,7 +123,7 @@ export const importCommand: Command<ImportArgs> = {
     }
     const levels = a.levels === undefined ? (fromName?.levels ?? 10) : parseIntOption('--levels', a.levels, 1, 200);
     const parser = new LobsterParser(
-      { symbol, date, venue: a.venue, timeZone: a.tz, levels },
+      { symbol, date, venue: a.venue ?? 'nasdaq', timeZone: a.tz, levels },
       { messages: basename(a.messages), orderbook: basename(a.orderbook) },
     );
     const text = readFileSync(a.messages, 'latin1');
@@ -116,9 +137,9 @@ export const importCommand: Command<ImportArgs> = {
     const seed = parser.seed(book, lines[0]!);
     const clock = new VirtualClock(seed[0]!.tsRecv);
     const writer = await CaptureWriter.open(a.out, {
-      feed: a.venue,
+      feed: a.venue ?? 'nasdaq',
       symbols: [symbol],
-      instruments: [{ venue: a.venue, symbol, priceScale: LOBSTER_PRICE_SCALE, sizeScale: 0, kind: 'equity' }],
+      instruments: [{ venue: a.venue ?? 'nasdaq', symbol, priceScale: LOBSTER_PRICE_SCALE, sizeScale: 0, kind: 'equity' }],
       clock,
       fsync: false,
     });
@@ -134,14 +155,14 @@ export const importCommand: Command<ImportArgs> = {
           events++;
           last = e.tsRecv;
         }
-        if ((row & 0xffff) === 0) progress.update(() => `importing ${basename(a.messages)}: ${count(row)} of ${count(lines.length)} rows`);
+        if ((row & 0xffff) === 0) progress.update(() => `importing ${basename(messages)}: ${count(row)} of ${count(lines.length)} rows`);
       }
     } catch (error) {
       progress.done();
       // What was imported so far stays a readable capture, and says that it stops short.
       writer.write(
         createStatus({
-          venue: a.venue,
+          venue: a.venue ?? 'nasdaq',
           symbol: ALL_SYMBOLS,
           tsEvent: last,
           tsRecv: last,
@@ -160,7 +181,7 @@ export const importCommand: Command<ImportArgs> = {
     const summary = {
       out: a.out,
       format: 'lobster',
-      venue: a.venue,
+      venue: a.venue ?? 'nasdaq',
       symbol,
       date,
       rows: lines.length,
@@ -177,3 +198,36 @@ export const importCommand: Command<ImportArgs> = {
     return EXIT.ok;
   },
 };
+
+/** `mdcap import dbn FILE… --out DIR`. */
+async function runDbn(a: ImportArgs): Promise<number> {
+  const files = a.files ?? [];
+  if (files.length === 0) throw new MdcapError('MDCAP_ERR_INVALID_OPTION', 'dbn: expected one or more DBN files, found none');
+  const progress = new Progress();
+  const summary = await importDbn({
+    files,
+    out: a.out,
+    ...(a.venue === undefined ? {} : { venue: a.venue }),
+    skipBad: a.skipBad,
+    onProgress: (records) => progress.update(() => `importing ${files.length} DBN file(s): ${count(records)} records`),
+  });
+  progress.done();
+  const { manifest: _m, ...rest } = summary;
+  const out = new LineOutput();
+  if (a.json) out.line(JSON.stringify(rest));
+  else {
+    out.line(
+      `imported ${count(summary.records)} DBN records of ${summary.symbols.join(', ')} into ${a.out}: ${count(summary.events)} events, ${summary.parquetFiles} Parquet files`,
+    );
+    const skipped = Object.entries(summary.skipped);
+    if (skipped.length > 0) out.line(`not converted: ${skipped.map(([why, n]) => `${count(n)} ${why}`).join('; ')}`);
+    if (summary.unmappedInstrumentIds.length > 0) {
+      out.line(
+        `no symbol in the mappings for instrument ids ${summary.unmappedInstrumentIds.join(', ')}: their events use the id as the symbol`,
+      );
+    }
+    out.line(`next: mdcap replay ${a.out} --bars 60   ·   mdcap verify ${a.out}`);
+  }
+  await out.end();
+  return summary.badRecords > 0 ? EXIT.problems : EXIT.ok;
+}
