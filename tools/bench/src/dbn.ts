@@ -5,13 +5,17 @@
  * - the cursor reading every MBO field (order id, price, size, action, side, flags, times,
  *   sequence) as numbers and bigints, no object per record;
  * - `records()`: one object per record with every field (the convenient form);
+ * - import: 40 copies through DbnToEvents into a CaptureWriter, finalized to Parquet;
  * - zstd: the sample file itself (zstd, v1) decompressed (fzstd, pure JS) and read `copies` times.
  * Usage: node dist/dbn.js [copies=200]
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DbnReader, encodeDbn } from '@mdcap/dbn';
+import { CaptureWriter } from '@mdcap/capture';
+import { VirtualClock } from '@mdcap/core';
+import { DbnReader, DbnToEvents, encodeDbn, SymbolMap } from '@mdcap/dbn';
 import { arg, report, since } from './measure.js';
 
 const COPIES = arg(0, 200);
@@ -107,6 +111,40 @@ function twice(f: () => void): number {
     items: total,
     seconds,
     note: `the ${zst.length} B sample × ${COPIES}`,
+  });
+}
+
+{
+  // Import: the plain stream's first IMPORT_COPIES copies → events → CaptureWriter → Parquet (zstd), as `mdcap import dbn` does.
+  const IMPORT_COPIES = Math.min(COPIES, 40);
+  const part = plain.subarray(0, head + (one.length - head) * IMPORT_COPIES);
+  const dir = mkdtempSync(join(tmpdir(), 'mdcap-bench-dbn-'));
+  const reader = new DbnReader(part);
+  const symbols = SymbolMap.fromMetadata(reader.metadata);
+  const convert = new DbnToEvents(reader.metadata!.dataset, symbols);
+  const t0 = performance.now();
+  const writer = await CaptureWriter.open(join(dir, 'cap'), {
+    feed: reader.metadata!.dataset,
+    symbols: ['ESM4'],
+    clock: new VirtualClock(0n),
+    fsync: false,
+  });
+  let rows = 0;
+  for (const r of reader.records()) {
+    convert.convert(r, (e) => {
+      writer.write(e);
+      rows++;
+    });
+  }
+  await writer.close();
+  const seconds = since(t0);
+  rmSync(dir, { recursive: true, force: true });
+  report({
+    bench: 'dbn',
+    case: '**import**: plain DBN MBO → events → capture, finalized to Parquet',
+    items: rows,
+    seconds,
+    note: `${records.length * IMPORT_COPIES} records, ${rows} rows (fills are not imported)`,
   });
 }
 
