@@ -393,7 +393,7 @@ describe('mdcap report', () => {
 });
 
 describe('--help teaches', () => {
-  it.each(['demo', 'record', 'replay', 'bars', 'query', 'report', 'inspect', 'verify', 'emulate', 'import', 'dbn', 'sim'])(
+  it.each(['demo', 'record', 'replay', 'bars', 'query', 'report', 'inspect', 'verify', 'emulate', 'import', 'export', 'dbn', 'sim'])(
     'mdcap %s --help has usage and examples',
     (cmd) => {
       const out = ok([cmd, '--help']);

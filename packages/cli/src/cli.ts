@@ -7,6 +7,7 @@ import { barsCommand } from './commands/bars.js';
 import { dbnCommand } from './commands/dbn.js';
 import { demoCommand } from './commands/demo.js';
 import { emulateCommand } from './commands/emulate.js';
+import { exportCommand } from './commands/export.js';
 import { importCommand } from './commands/import.js';
 import { inspectCommand } from './commands/inspect.js';
 import { queryCommand } from './commands/query.js';
@@ -32,6 +33,7 @@ const COMMANDS: readonly Command<never>[] = [
   verifyCommand,
   emulateCommand,
   importCommand,
+  exportCommand,
   dbnCommand,
   simCommand,
 ] as readonly Command<never>[];
@@ -95,7 +97,7 @@ export async function runCli(args: readonly string[]): Promise<number> {
     );
   }
   parser = parser
-    .demandCommand(1, 'expected a command: demo, record, replay, bars, query, report, inspect, verify, emulate, import, dbn or sim')
+    .demandCommand(1, 'expected a command: demo, record, replay, bars, query, report, inspect, verify, emulate, import, export, dbn or sim')
     .strict()
     .help()
     .alias('h', 'help')
