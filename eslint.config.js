@@ -15,7 +15,7 @@ const GRAPH = {
   sim: ['core'],
   // later issues:
   dbn: ['core'],
-  feeds: ['core', 'ring'],
+  feeds: ['core', 'ring', 'dbn'],
   capture: ['core'],
   replay: ['core', 'capture'],
   analytics: ['core', 'capture'],

@@ -305,3 +305,17 @@ export class DbnCursor {
     return (o & 7) === 0 ? this.u64[o >> 3]! : this.dv.getBigUint64(o, true);
   }
 }
+
+/**
+ * Decodes the one record at `at` in `bytes` (a live stream's buffer): the record, or an error
+ * text when its type or length is unknown. The caller checks that `length` bytes are there.
+ */
+export function decodeRecordAt(bytes: Uint8Array, at: number, version: number, tsOut: boolean): DbnRecord | string {
+  const length = bytes[at]! * 4;
+  const rtype = bytes[at + 1]!;
+  const layout = layoutFor(rtype, version, length - (tsOut ? 8 : 0));
+  if (typeof layout === 'string') return layout;
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const r = readRecord(dv, bytes, at, layout, tsOut);
+  return version < DBN_VERSION ? upgradeRecord(r, rtype, version) : r;
+}

@@ -61,8 +61,15 @@ export class DbnToEvents {
     return typeof recv === 'bigint' && recv !== UNDEF_TIMESTAMP ? recv : (r['ts_event'] as bigint);
   }
 
-  /** Converts one record of a file of `schema`; calls `out` for each event it gives (in order). */
-  convert(r: DbnRecord, out: (e: MarketEvent) => void, schema: string | null = null): void {
+  /** A live feed stamps its own receive time (local) instead of the record's. */
+  private recvOverride: bigint | null = null;
+
+  /**
+   * Converts one record of a file of `schema`; calls `out` for each event it gives (in order).
+   * `tsRecv`: the local receive time to stamp (a live feed); default the record's own.
+   */
+  convert(r: DbnRecord, out: (e: MarketEvent) => void, schema: string | null = null, tsRecv: bigint | null = null): void {
+    this.recvOverride = tsRecv;
     const rtype = r['rtype'] as number;
     switch (rtype) {
       case RType.Mbp0:
@@ -111,7 +118,7 @@ export class DbnToEvents {
     const seq = r['sequence'];
     this.symbol = this.symbolOf(r);
     this.tsEvent = r['ts_event'] as bigint;
-    this.tsRecv = DbnToEvents.recvOf(r);
+    this.tsRecv = this.recvOverride ?? DbnToEvents.recvOf(r);
     this.seq = typeof seq === 'number' ? BigInt(seq) : null;
   }
 
@@ -198,7 +205,7 @@ export class DbnToEvents {
       venue: this.venue,
       symbol: this.symbolOf(r),
       tsEvent: end,
-      tsRecv: end,
+      tsRecv: this.recvOverride ?? end,
       interval,
       start,
       end,

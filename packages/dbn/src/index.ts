@@ -19,7 +19,7 @@ export type { DbnMetadata, SymbolMapping, MappingInterval } from './metadata.js'
 export type { DbnRecord } from './records.js';
 export type { Field, FieldType, Layout } from './layouts.js';
 export { layoutFor, layoutOf, upgradeRecord } from './versions.js';
-export { DbnCursor, DbnReader, dbnBytes } from './decoder.js';
+export { DbnCursor, DbnReader, dbnBytes, decodeRecordAt } from './decoder.js';
 export type { DbnDecodeOptions } from './decoder.js';
 export { encodeDbn, encodeRecords } from './encoder.js';
 export { csvColumns, metadataJson, prettyPrice, prettyTs, SymbolMap, toCsv, toJson } from './text.js';

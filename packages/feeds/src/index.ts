@@ -31,3 +31,5 @@ export type { VenueFeedOptions, VenueName } from './venues.js';
 export { WorkerFeed, workerFeed } from './transport/worker-feed.js';
 export type { WorkerFeedOptions } from './transport/worker-feed.js';
 export { RawTap } from './transport/raw-tap.js';
+export { DatabentoFeed, databentoFeed, databentoGateway } from './databento/index.js';
+export type { DatabentoFeedOptions } from './databento/index.js';

@@ -16,3 +16,5 @@ export { CoinbaseEmulator } from './coinbase.js';
 export type { CoinbaseEmulatorOptions } from './coinbase.js';
 export { AlpacaEmulator } from './alpaca.js';
 export type { AlpacaEmulatorOptions } from './alpaca.js';
+export { DatabentoGateway } from './databento.js';
+export type { DatabentoGatewayOptions } from './databento.js';

@@ -1,6 +1,7 @@
-import { ALL_SYMBOLS, createStatus, LiveClock, MdcapError } from '@mdcap/core';
-import type { Clock, DataProvider, EventSink, Instrument, MarketEvent, StatusKind, SubscriptionKind, TimerId } from '@mdcap/core';
+import { ALL_SYMBOLS, LiveClock, MdcapError } from '@mdcap/core';
+import type { Clock, DataProvider, EventSink, Instrument, MarketEvent, SubscriptionKind, TimerId } from '@mdcap/core';
 import WebSocket from 'ws';
+import { FeedOutput } from './feed-output.js';
 
 /** What a venue's frame parser gives the transport: events out, plus requests it cannot act on itself. */
 export interface FrameParser {
@@ -99,8 +100,8 @@ export class WsFeed implements DataProvider {
   private lastFrameAt = 0n;
   private staleTimer: TimerId | null = null;
   private pingHandle: ReturnType<typeof setInterval> | null = null;
-  private lastTs = 0n;
   private readonly fetching = new Set<string>();
+  private readonly out: FeedOutput;
 
   constructor(
     private readonly spec: WsVenue,
@@ -113,6 +114,7 @@ export class WsFeed implements DataProvider {
     this.staleNs = BigInt(options.staleMs ?? 10_000) * 1_000_000n;
     this.pingMs = options.pingMs ?? 5_000;
     this.parser = spec.createParser();
+    this.out = new FeedOutput(this.venue, this.clock, this.symbols, () => this.sink);
   }
 
   /** The WebSocket URL it connects to. */
@@ -138,7 +140,7 @@ export class WsFeed implements DataProvider {
       const connected = (): void => {
         open = true;
         this.lastFrameAt = this.clock.now();
-        this.status(ALL_SYMBOLS, 'connected', `${this.url}`);
+        this.out.status(ALL_SYMBOLS, 'connected', `${this.url}`);
         this.watch(socket);
         resolve();
       };
@@ -239,47 +241,30 @@ export class WsFeed implements DataProvider {
     });
   }
 
-  /** Events are stamped on receipt; a stamp never goes back (contract rule 2), even if the clock did. */
-  private now(): bigint {
-    const t = this.clock.now();
-    if (t > this.lastTs) this.lastTs = t;
-    return this.lastTs;
-  }
-
-  private push = (e: MarketEvent): void => {
-    const sink = this.sink;
-    if (sink === null) return;
-    if (e.type === 'status' || e.symbol === ALL_SYMBOLS || this.symbols.has(e.symbol)) sink.push(e);
-  };
-
-  private status(symbol: string, kind: StatusKind, detail: string, ts: bigint = this.now()): void {
-    this.push(createStatus({ venue: this.venue, symbol, tsEvent: ts, tsRecv: ts, kind, detail }));
-  }
-
   private onFrame(text: string): void {
-    const tsRecv = this.now();
+    const tsRecv = this.out.now();
     this.lastFrameAt = tsRecv;
     this.stats.frames++;
     this.options.onFrame?.(text, tsRecv);
     const venueError = this.spec.errorOf?.(text) ?? null;
     if (venueError !== null) {
       this.stats.venueErrors++;
-      this.status(venueError.symbol ?? ALL_SYMBOLS, 'gap', `${this.venue} error: ${venueError.message}`, tsRecv);
+      this.out.status(venueError.symbol ?? ALL_SYMBOLS, 'gap', `${this.venue} error: ${venueError.message}`, tsRecv);
       return;
     }
     try {
-      this.parser.parse(text, tsRecv, this.push);
+      this.parser.parse(text, tsRecv, this.out.push);
     } catch (error) {
       // The frame is lost: say so, with the frame, and go on with the next one.
       this.stats.malformed++;
       const why = error instanceof Error ? error.message : String(error);
-      this.status(ALL_SYMBOLS, 'gap', `malformed frame skipped: ${why}`, tsRecv);
+      this.out.status(ALL_SYMBOLS, 'gap', `malformed frame skipped: ${why}`, tsRecv);
     }
     this.fetchSnapshots();
     const resyncs = this.parser.resyncs;
     if (resyncs !== undefined && resyncs.size > 0 && this.socket !== null) {
       for (const symbol of resyncs) {
-        this.status(symbol, 'resync', `${this.venue}: requesting a new ${symbol} book snapshot`, tsRecv);
+        this.out.status(symbol, 'resync', `${this.venue}: requesting a new ${symbol} book snapshot`, tsRecv);
         for (const m of this.spec.resnapshotMessages(symbol)) this.socket.send(m);
       }
       resyncs.clear();
@@ -309,19 +294,19 @@ export class WsFeed implements DataProvider {
           if (!res.ok) throw new Error(`HTTP ${res.status}: ${body.slice(0, 200)}`);
         } catch (error) {
           if (this.socket === socket)
-            this.status(symbol, 'gap', `${this.venue}: depth snapshot ${url} failed: ${(error as Error).message}`);
+            this.out.status(symbol, 'gap', `${this.venue}: depth snapshot ${url} failed: ${(error as Error).message}`);
           return;
         } finally {
           this.fetching.delete(symbol);
         }
         if (this.socket !== socket || this.sink === null) return;
-        const tsRecv = this.now();
+        const tsRecv = this.out.now();
         this.options.onRest?.(url, body, tsRecv);
         try {
-          this.parser.snapshot?.(symbol, body, tsRecv, this.push);
+          this.parser.snapshot?.(symbol, body, tsRecv, this.out.push);
         } catch (error) {
           this.stats.malformed++;
-          this.status(symbol, 'gap', `malformed snapshot skipped: ${(error as Error).message}`);
+          this.out.status(symbol, 'gap', `malformed snapshot skipped: ${(error as Error).message}`);
         }
       })();
     }
@@ -337,7 +322,7 @@ export class WsFeed implements DataProvider {
       if (now >= due) {
         this.stats.staleDetections++;
         const sink = this.sink;
-        this.status(ALL_SYMBOLS, 'stale', `${this.venue}: no frame for ${Number(this.staleNs / 1_000_000n)} ms`);
+        this.out.status(ALL_SYMBOLS, 'stale', `${this.venue}: no frame for ${Number(this.staleNs / 1_000_000n)} ms`);
         this.teardown();
         socket.terminate();
         sink?.lost(new Error(`${this.venue}: stale connection (no frame for ${Number(this.staleNs / 1_000_000n)} ms)`));
