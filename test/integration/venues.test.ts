@@ -2,9 +2,9 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CaptureWriter } from '@mdcap/capture';
 import { LiveClock } from '@mdcap/core';
-import { AlpacaEmulator, BinanceEmulator, CoinbaseEmulator, KrakenEmulator, readRecording } from '@mdcap/emulators';
+import { AlpacaEmulator, BinanceEmulator, CoinbaseEmulator, DatabentoGateway, KrakenEmulator, readRecording } from '@mdcap/emulators';
 import { RealtimeEngine } from '@mdcap/engine';
-import { alpacaFeed, binanceFeed, coinbaseFeed, krakenFeed, WorkerFeed, workerFeed } from '@mdcap/feeds';
+import { alpacaFeed, binanceFeed, coinbaseFeed, DatabentoFeed, krakenFeed, WorkerFeed, workerFeed } from '@mdcap/feeds';
 import type { WsFeed } from '@mdcap/feeds';
 import { ReplayProvider } from '@mdcap/replay';
 import { ringProvider } from '@mdcap/ring';
@@ -38,7 +38,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
  * Records `feed` live (through the in-thread ring, or the shared ring of a handler thread) while
  * logging callbacks; then replays the capture; returns both logs.
  */
-async function liveThenReplay(name: string, feed: WsFeed | WorkerFeed, symbols: string[], done: () => Promise<void>) {
+async function liveThenReplay(name: string, feed: WsFeed | WorkerFeed | DatabentoFeed, symbols: string[], done: () => Promise<void>) {
   const root = join(dir, name);
   const clock = feed.clock;
   const provider = feed instanceof WorkerFeed ? feed : ringProvider(feed);
@@ -313,4 +313,87 @@ describe('Alpaca: scripted emulator → record → replay', () => {
       }
     },
   );
+});
+
+describeWithDataset('nautilus-trader', 'Databento Live: gateway emulator → record → replay', () => {
+  const bars = (f: string): string => datasetFile('nautilus-trader', `databento/bars_catalog/${f}`);
+  const files = [
+    bars('futures_trades_2024-07-01T23-58_2024-07-02T00-02.dbn.zst'),
+    bars('futures_mbp-1_2024-07-01T23-58_2024-07-02T00-02.dbn.zst'),
+  ];
+  const KEY = 'db-0123456789abcdefghijklmnopqrs';
+
+  it('parity across an injected disconnect, which leaves a gap status for the time lost', { timeout: 60_000 }, async () => {
+    const gateway = await DatabentoGateway.start({ files, key: KEY, speed: 40, faults: 'drop:1000' });
+    try {
+      const feed = new DatabentoFeed({ key: KEY, dataset: 'GLBX.MDP3', schema: 'mbp-1', url: gateway.url, clock: new LiveClock() });
+      const r = await liveThenReplay('databento', feed, ['ESU4'], () => gateway.done());
+      expectParity(r);
+      expect(count(r.live.lines, 'quote')).toBeGreaterThan(1500);
+      expect(count(r.live.lines, 'trade')).toBeGreaterThan(50);
+      expect(count(r.live.lines, 'reconnect')).toBe(1);
+      const lost = r.live.lines.filter((l) => l.startsWith('status ') && l.includes('"kind":"gap"') && l.includes('were not received'));
+      expect(lost).toHaveLength(1);
+      expect(gateway.stats.faultsFired).toEqual(['drop']);
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  it('mdcap emulate --venue databento + mdcap record --feed databento; a wrong key is one clear line', { timeout: 60_000 }, async () => {
+    const { child, firstLine } = await mdcapServer(['emulate', '--venue', 'databento', '--speed', '40x', '--json'], {
+      MDCAP_DATASETS: datasetsRoot(),
+    });
+    try {
+      const { url } = JSON.parse(firstLine) as { url: string };
+      const cap = join(dir, 'databento-cli');
+      const rec = await mdcapAsync([
+        'record',
+        '--feed',
+        'databento',
+        '--url',
+        url,
+        '--key',
+        KEY,
+        '--schema',
+        'trades',
+        '--symbols',
+        'ESU4',
+        '--out',
+        cap,
+        '--duration',
+        '8s',
+      ]);
+      expect(rec.status, rec.stderr).toBe(0);
+      const report = JSON.parse(mdcap(['verify', cap, '--json']).stdout) as VerifyJson & { ok: boolean };
+      expect(report.ok).toBe(true);
+      expect(report.rows).toBeGreaterThan(100);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const reject = await DatabentoGateway.start({ files, key: KEY });
+    try {
+      const bad = await mdcapAsync([
+        'record',
+        '--feed',
+        'databento',
+        '--url',
+        reject.url,
+        '--key',
+        'db-wrongwrongwrongwrongwrongwrong',
+        '--symbols',
+        'ESU4',
+        '--out',
+        join(dir, 'databento-bad'),
+        '--duration',
+        '2s',
+      ]);
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toMatch(
+        /^mdcap record: MDCAP_ERR_CONNECT_FAILED: GLBX\.MDP3 gateway tcp:\/\/127\.0\.0\.1:\d+: expected the gateway to accept the API key, found Authentication failed\.\n$/,
+      );
+    } finally {
+      await reject.close();
+    }
+  });
 });

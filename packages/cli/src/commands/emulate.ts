@@ -48,8 +48,8 @@ export const emulateCommand: Command<EmulateArgs> = {
       .option('venue', {
         type: 'string',
         default: 'kraken',
-        choices: ['kraken', 'binance', 'coinbase', 'alpaca'],
-        describe: 'The venue protocol to speak',
+        choices: ['kraken', 'binance', 'coinbase', 'alpaca', 'databento'],
+        describe: 'The venue protocol to speak (databento: the Live gateway over TCP, serving DBN files)',
       })
       .option('port', { type: 'string', default: '0', describe: 'TCP port (0: any free port, printed)' })
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'Interface to listen on' })
@@ -57,11 +57,12 @@ export const emulateCommand: Command<EmulateArgs> = {
       .option('fault', {
         type: 'string',
         describe:
-          'Faults, each once, counted in data frames of a connection: drop:N, skip:N, corrupt-checksum:N, malformed:N, stall:N, reject-auth (alpaca)',
+          'Faults, each once, counted in data frames of a connection: drop:N, skip:N, corrupt-checksum:N, malformed:N, stall:N, reject-auth (alpaca, databento)',
       })
       .option('frames', {
         type: 'string',
-        describe: 'Comma-separated recordings in cryptofeed line format (also what record --raw writes); default: the cryptofeed samples',
+        describe:
+          'Comma-separated recordings in cryptofeed line format (also what record --raw writes), or DBN files for databento; default: the cryptofeed samples (databento: the ESU4 trades and MBP-1 of the NautilusTrader samples)',
       })
       .option('loops', { type: 'string', default: '1', describe: 'Play the recording this many times in a row (load tests)' })
       .option('json', { type: 'boolean', default: false, describe: 'Print the listening address as one JSON object' })
@@ -78,10 +79,15 @@ export const emulateCommand: Command<EmulateArgs> = {
         'then, in another terminal: record from it',
       )
       .example(
+        'mdcap emulate --venue databento --port 13000 --speed 10x',
+        'a Databento Live gateway on tcp://127.0.0.1:13000 (record --feed databento --url tcp://127.0.0.1:13000)',
+      )
+      .example(
         'mdcap emulate --venue binance --port 9001',
         'Binance streams on ws://127.0.0.1:9001/stream, REST depth on http://127.0.0.1:9001',
       ),
   async run(a) {
+    if (a.venue === 'databento') return runDatabento(a);
     const { AlpacaEmulator, BinanceEmulator, CoinbaseEmulator, KrakenEmulator, readRecording, parseFaults } =
       await import('@mdcap/emulators');
     const port = Number(a.port);
@@ -143,3 +149,44 @@ export const emulateCommand: Command<EmulateArgs> = {
     return EXIT.ok;
   },
 };
+
+/** The Databento Live gateway emulator: DBN files served over the live protocol. */
+async function runDatabento(a: EmulateArgs): Promise<number> {
+  const { DatabentoGateway } = await import('@mdcap/emulators');
+  const port = Number(a.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw badOption('--port', 'a TCP port 0–65535', a.port);
+  const m = /^(\d+(?:\.\d+)?)x?$/.exec(a.speed);
+  const speed: number | 'max' | null = a.speed === 'max' ? 'max' : m !== null && Number(m[1]) > 0 ? Number(m[1]) : null;
+  if (speed === null) throw badOption('--speed', 'max or a positive multiple such as 1x, 10x, 0.5x', a.speed);
+  const root =
+    process.env['MDCAP_DATASETS'] ?? resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', '..', 'shared', 'datasets');
+  const files =
+    a.frames === undefined
+      ? ['futures_trades_2024-07-01T23-58_2024-07-02T00-02.dbn.zst', 'futures_mbp-1_2024-07-01T23-58_2024-07-02T00-02.dbn.zst'].map((f) =>
+          join(root, 'nautilus-trader', 'databento', 'bars_catalog', f),
+        )
+      : parseList('--frames', a.frames);
+  for (const f of files)
+    if (!existsSync(f)) throw badOption('--frames', 'DBN files (or MDCAP_DATASETS set to the folder holding nautilus-trader/)', f);
+  let gateway;
+  try {
+    gateway = await DatabentoGateway.start({ files, speed, port, ...(a.fault === undefined ? {} : { faults: a.fault }) });
+  } catch (error) {
+    throw new MdcapError('MDCAP_ERR_INVALID_OPTION', (error as Error).message);
+  }
+  const out = new LineOutput();
+  if (a.json) out.line(JSON.stringify({ venue: 'databento', url: gateway.url, port: gateway.port, symbols: gateway.symbolList() }));
+  else {
+    out.line(
+      `databento Live gateway on ${gateway.url} (${files.length} DBN file(s), speed ${a.speed}${a.fault === undefined ? '' : `, faults ${a.fault}`})`,
+    );
+    out.line(`  symbols: ${gateway.symbolList().join(', ')}`);
+    out.line('Ctrl-C to stop. Any 32-character API key is accepted; the market starts with the first session.');
+  }
+  await out.end();
+  await new Promise<void>((done) => {
+    for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, () => done());
+  });
+  await gateway.close();
+  return EXIT.ok;
+}

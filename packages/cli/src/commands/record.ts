@@ -2,7 +2,7 @@ import { CaptureWriter } from '@mdcap/capture';
 import type { Manifest } from '@mdcap/capture';
 import { LiveClock, MdcapError, nextTurn, nsToIso } from '@mdcap/core';
 import type { Clock, DataProvider } from '@mdcap/core';
-import { RawTap, VENUE_NAMES, venueFeed, WorkerFeed, WsFeed } from '@mdcap/feeds';
+import { DatabentoFeed, RawTap, VENUE_NAMES, venueFeed, WorkerFeed, WsFeed } from '@mdcap/feeds';
 import type { VenueFeedOptions, VenueName } from '@mdcap/feeds';
 import { RealtimeEngine } from '@mdcap/engine';
 import { ringProvider } from '@mdcap/ring';
@@ -21,6 +21,8 @@ interface RecordArgs {
   readonly key?: string;
   readonly secret?: string;
   readonly stocksFeed: string;
+  readonly dataset: string;
+  readonly schema: string;
   readonly raw: boolean;
   readonly handlerThread: boolean;
   readonly symbols?: string;
@@ -79,6 +81,9 @@ export interface RecordOptions {
   readonly key?: string;
   readonly secret?: string;
   readonly stocksFeed?: 'iex' | 'sip';
+  /** Databento: dataset and schema (the key is `key`). */
+  readonly dataset?: string;
+  readonly schema?: string;
   /** Also store the raw frames (and REST responses) with their receive times, under `<out>/raw/`. */
   readonly raw?: boolean;
   /**
@@ -127,7 +132,19 @@ function demoProvider(o: RecordOptions, clock: Clock): DataProvider {
  * A venue feed over the network (`--url` for an emulator or a testnet): its handler on a worker
  * thread feeding a shared ring, or on this thread (then `ringProvider` adds the in-thread ring).
  */
-function venueProvider(o: RecordOptions, clock: Clock, tap: { raw: RawTap | null }): WsFeed | WorkerFeed {
+function venueProvider(o: RecordOptions, clock: Clock, tap: { raw: RawTap | null }): WsFeed | WorkerFeed | DatabentoFeed {
+  if (o.feed === 'databento') {
+    if (o.key === undefined) {
+      throw new MdcapError('MDCAP_ERR_INVALID_OPTION', '--key: expected a Databento API key (the flag, or DATABENTO_API_KEY), found none');
+    }
+    return new DatabentoFeed({
+      key: o.key,
+      dataset: o.dataset ?? 'GLBX.MDP3',
+      schema: o.schema ?? 'trades',
+      clock,
+      ...(o.url === undefined ? {} : { url: o.url }),
+    });
+  }
   const name = o.feed as VenueName;
   if (!VENUE_NAMES.includes(name)) {
     throw new MdcapError('MDCAP_ERR_INVALID_OPTION', `--feed: expected demo, ${VENUE_NAMES.join(', ')}, found ${String(o.feed)}`);
@@ -273,7 +290,7 @@ export async function recordFeed(o: RecordOptions): Promise<RecordSummary & { ma
 
 /** Alpaca credentials from the flags, else the environment variables Alpaca's own tools use. */
 function credentials(a: RecordArgs): { key?: string; secret?: string } {
-  const key = a.key ?? process.env['APCA_API_KEY_ID'];
+  const key = a.key ?? process.env[a.feed === 'databento' ? 'DATABENTO_API_KEY' : 'APCA_API_KEY_ID'];
   const secret = a.secret ?? process.env['APCA_API_SECRET_KEY'];
   return { ...(key === undefined ? {} : { key }), ...(secret === undefined ? {} : { secret }) };
 }
@@ -286,13 +303,16 @@ export const recordCommand: Command<RecordArgs> = {
       .option('feed', {
         type: 'string',
         default: 'demo',
-        choices: ['demo', 'kraken', 'binance', 'coinbase', 'alpaca'],
+        choices: ['demo', 'kraken', 'binance', 'coinbase', 'alpaca', 'databento'],
         describe:
           'The feed: demo (the simulated venue; no network), kraken (spot WebSocket v1: books with CRC32 checks, trades, tickers), binance (spot: depth diffs synced to REST snapshots, bookTicker, aggTrade), coinbase (level2, matches, ticker), alpaca (US stocks: trades, quotes, minute bars)',
       })
       .option('url', { type: 'string', describe: 'Venue endpoint override: an emulator (mdcap emulate) or a testnet' })
       .option('rest-url', { type: 'string', describe: 'REST base URL override (binance: depth snapshots)' })
-      .option('key', { type: 'string', describe: 'alpaca: API key id (default: $APCA_API_KEY_ID)' })
+      .option('key', {
+        type: 'string',
+        describe: 'alpaca: API key id (default: $APCA_API_KEY_ID); databento: API key (default: $DATABENTO_API_KEY)',
+      })
       .option('secret', { type: 'string', describe: 'alpaca: API secret (default: $APCA_API_SECRET_KEY)' })
       .option('raw', {
         type: 'boolean',
@@ -304,6 +324,12 @@ export const recordCommand: Command<RecordArgs> = {
         default: true,
         describe:
           'Run the venue handler (socket, parsing, book sync) on its own thread, feeding the recorder through a shared ring; --no-handler-thread runs it on the main thread',
+      })
+      .option('dataset', { type: 'string', default: 'GLBX.MDP3', describe: 'databento: the dataset (GLBX.MDP3, XNAS.ITCH, …)' })
+      .option('schema', {
+        type: 'string',
+        default: 'trades',
+        describe: 'databento: the schema to subscribe (trades, mbo, mbp-1, tbbo, bbo-1s, ohlcv-1m, status, definition)',
       })
       .option('stocks-feed', {
         type: 'string',
@@ -344,6 +370,12 @@ export const recordCommand: Command<RecordArgs> = {
       )
       .example('mdcap record --out cap --duration 5m --rotate 1m --flush 200ms', 'Parquet files per minute; a crash loses at most 200 ms'),
   async run(a) {
+    if (a.raw && a.feed === 'databento') {
+      throw new MdcapError(
+        'MDCAP_ERR_INVALID_OPTION',
+        '--raw: expected a WebSocket venue feed (kraken, binance, coinbase, alpaca), found --feed databento, whose records are kept whole in the capture',
+      );
+    }
     if (a.raw && a.feed === 'demo') {
       throw new MdcapError(
         'MDCAP_ERR_INVALID_OPTION',
@@ -388,6 +420,8 @@ export const recordCommand: Command<RecordArgs> = {
       ...(a.url === undefined ? {} : { url: a.url }),
       ...(a.restUrl === undefined ? {} : { restUrl: a.restUrl }),
       ...credentials(a),
+      dataset: a.dataset,
+      schema: a.schema,
       stocksFeed: a.stocksFeed === 'sip' ? 'sip' : 'iex',
       raw: a.raw,
       handlerThread: a.handlerThread,
