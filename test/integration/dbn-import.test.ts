@@ -138,3 +138,28 @@ describeWithDataset('nautilus-trader', 'mdcap import dbn', () => {
     expect(verify.gapsRecorded).toBe(1);
   });
 });
+
+describeWithDataset('databento-python', 'mdcap import dbn: MBP-10', () => {
+  it('the book rebuilt from the level changes equals the ten levels of every MBP-10 record', () => {
+    const file = datasetFile('databento-python', 'GLBX.MDP3/test_data.mbp-10.dbn.zst');
+    const out = join(dir, 'mbp10');
+    expect(mdcap(['import', 'dbn', file, '--out', out]).status).toBe(0);
+    const tops = mdcap(['replay', out, '--print', 'top', '--depth', '10', '--json'])
+      .stdout.trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { seq: string; valid: boolean; bids: [string, string][]; asks: [string, string][] });
+    const records = new DbnReader(readFileSync(file), { file }).all();
+    const level = (r: Record<string, unknown>, side: 'bid' | 'ask'): [string, string][] =>
+      Array.from({ length: 10 }, (_, i) => String(i).padStart(2, '0'))
+        .filter((k) => (r[`${side}_sz_${k}`] as number) > 0)
+        .map((k) => [prettyPrice(r[`${side}_px_${k}`] as bigint), String(r[`${side}_sz_${k}`])]);
+    // One book per record (each record's last update is flagged Last); compare them in order.
+    const bySeq = new Map(tops.map((t) => [t.seq, t]));
+    for (const r of records) {
+      const top = bySeq.get(String(r['sequence']))!;
+      expect(top.valid).toBe(true);
+      expect(top.bids).toEqual(level(r, 'bid'));
+      expect(top.asks).toEqual(level(r, 'ask'));
+    }
+  });
+});

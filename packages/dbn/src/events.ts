@@ -1,5 +1,5 @@
-import { BookFlags, createBar, createOrderUpdate, createQuote, createStatus, createTrade } from '@mdcap/core';
-import type { AggressorSide, Instrument, MarketEvent, OrderAction } from '@mdcap/core';
+import { BookFlags, createBar, createBookUpdate, createOrderUpdate, createQuote, createStatus, createTrade } from '@mdcap/core';
+import type { AggressorSide, BookSide, Instrument, MarketEvent, OrderAction } from '@mdcap/core';
 import { DBN_PRICE_SCALE, DbnFlags, RType, UNDEF_PRICE, UNDEF_TIMESTAMP } from './constants.js';
 import type { DbnRecord } from './records.js';
 import type { SymbolMap } from './text.js';
@@ -13,6 +13,7 @@ import type { SymbolMap } from './text.js';
  * | MBP-1, BBO-1s/1m, CMBP-1, CBBO | `quote` (the top of book after the record), plus a `trade` for a trade action |
  * | TBBO, TCBBO | `quote` (the top of book just before the trade), then the `trade` |
  * | MBO | `order` for add, modify, cancel and clear; a `trade` for a trade action |
+ * | MBP-10 | `book` level updates: the first record a snapshot of the 10 levels, then what changed; a `trade` for a trade action |
  * | OHLCV | `bar` (start = ts_event, end = start + the interval; tsRecv = end, when the bar is known) |
  * | status | `status` of kind `trading` (the action, reason and flags in the detail) |
  * | definitions | instruments, for the manifest (no event) |
@@ -23,7 +24,7 @@ import type { SymbolMap } from './text.js';
  *
  * Not converted, and counted in {@link DbnToEvents.skipped} (never silently): MBO fills (`F`:
  * the book change they report comes again as the cancel or modify that follows), records with
- * action `N`, MBP-10 (a 10-level book needs diffing into level updates: not yet), statistics,
+ * action `N`, statistics,
  * imbalance, system, error and symbol-mapping records.
  */
 export class DbnToEvents {
@@ -94,6 +95,9 @@ export class DbnToEvents {
       }
       case RType.Mbo:
         return this.order(r, out);
+      case RType.Mbp10:
+        if (r['action'] === 'T') this.trade(r, out);
+        return this.levels(r, out);
       case RType.Status:
         return out(this.status(r));
       case RType.InstrumentDef:
@@ -198,6 +202,61 @@ export class DbnToEvents {
     );
   }
 
+  /** The last 10 levels per side of each instrument (MBP-10), to turn each record into level changes. */
+  private readonly books = new Map<number, { bids: Map<bigint, bigint>; asks: Map<bigint, bigint> }>();
+
+  /**
+   * MBP-10: each record carries the top 10 levels after its event. The first record of an
+   * instrument becomes a snapshot of them; each later one, the levels that changed (size 0
+   * for a price that left the top 10), the last of them flagged `Last`.
+   */
+  private levels(r: DbnRecord, out: (e: MarketEvent) => void): void {
+    const id = r['instrument_id'] as number;
+    const known = this.books.get(id);
+    const next = { bids: new Map<bigint, bigint>(), asks: new Map<bigint, bigint>() };
+    for (let i = 0; i < 10; i++) {
+      const k = String(i).padStart(2, '0');
+      const bid = r[`bid_px_${k}`] as bigint;
+      const ask = r[`ask_px_${k}`] as bigint;
+      if (bid !== UNDEF_PRICE && (r[`bid_sz_${k}`] as number) > 0) next.bids.set(bid, BigInt(r[`bid_sz_${k}`] as number));
+      if (ask !== UNDEF_PRICE && (r[`ask_sz_${k}`] as number) > 0) next.asks.set(ask, BigInt(r[`ask_sz_${k}`] as number));
+    }
+    this.books.set(id, next);
+    const changes: [BookSide, bigint, bigint][] = [];
+    for (const [side, now, before] of [
+      ['bid', next.bids, known?.bids],
+      ['ask', next.asks, known?.asks],
+    ] as const) {
+      for (const [price, size] of now) if (before?.get(price) !== size) changes.push([side, price, size]);
+      if (before !== undefined) for (const price of before.keys()) if (!now.has(price)) changes.push([side, price, 0n]);
+    }
+    const snapshot = known === undefined;
+    if (snapshot && changes.length === 0) changes.push(['bid', 0n, 0n]); // an empty book is a one-update snapshot
+    if (changes.length === 0) return;
+    this.head(r);
+    changes.forEach(([side, price, size], i) => {
+      let flags = 0;
+      if (snapshot)
+        flags |= BookFlags.Snapshot | (i === 0 ? BookFlags.SnapshotBegin : 0) | (i === changes.length - 1 ? BookFlags.SnapshotEnd : 0);
+      if (i === changes.length - 1) flags |= BookFlags.Last;
+      out(
+        createBookUpdate({
+          venue: this.venue,
+          symbol: this.symbol,
+          tsEvent: this.tsEvent,
+          tsRecv: this.tsRecv,
+          seq: this.seq,
+          side,
+          price,
+          size,
+          priceScale: DBN_PRICE_SCALE,
+          sizeScale: 0,
+          flags,
+        }),
+      );
+    });
+  }
+
   private bar(r: DbnRecord, interval: number): MarketEvent {
     const start = r['ts_event'] as bigint;
     const end = start + BigInt(interval) * 1_000_000_000n;
@@ -270,7 +329,6 @@ const OHLCV_SECONDS: ReadonlyMap<number, number> = new Map([
 ]);
 
 const SKIP_REASON: ReadonlyMap<number, string> = new Map([
-  [RType.Mbp10, 'MBP-10 (not converted yet)'],
   [RType.Statistics, 'statistics'],
   [RType.Imbalance, 'imbalance'],
   [RType.System, 'system message'],
