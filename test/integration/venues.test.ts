@@ -340,6 +340,43 @@ describeWithDataset('nautilus-trader', 'Databento Live: gateway emulator → rec
     }
   });
 
+  it(
+    'intraday replay: a session started late with start= gets the records it missed, then the live ones',
+    { timeout: 60_000 },
+    async () => {
+      const gateway = await DatabentoGateway.start({ files: [files[0]!], key: KEY, speed: 40 });
+      const run = async (start: bigint | undefined, until: () => Promise<void>): Promise<number> => {
+        const feed = new DatabentoFeed({
+          key: KEY,
+          dataset: 'GLBX.MDP3',
+          schema: 'trades',
+          url: gateway.url,
+          ...(start === undefined ? {} : { start }),
+        });
+        const engine = new RealtimeEngine(feed);
+        let trades = 0;
+        engine.onTrade(() => trades++);
+        await engine.start(['ESU4']);
+        await until();
+        await engine.stop();
+        return trades;
+      };
+      try {
+        const whole = run(undefined, () => gateway.done().then(() => new Promise((r) => setTimeout(r, 300))));
+        await new Promise((r) => setTimeout(r, 2500)); // the market is under way
+        const [late, replayed] = await Promise.all([
+          run(undefined, () => gateway.done().then(() => new Promise((r) => setTimeout(r, 300)))),
+          run(0n, () => gateway.done().then(() => new Promise((r) => setTimeout(r, 300)))),
+        ]);
+        expect(await whole).toBe(120);
+        expect(late).toBeLessThan(120); // live only: what went before is not sent
+        expect(replayed).toBe(120); // from the start of the day: nothing missing
+      } finally {
+        await gateway.close();
+      }
+    },
+  );
+
   it('mdcap emulate --venue databento + mdcap record --feed databento; a wrong key is one clear line', { timeout: 60_000 }, async () => {
     const { child, firstLine } = await mdcapServer(['emulate', '--venue', 'databento', '--speed', '40x', '--json'], {
       MDCAP_DATASETS: datasetsRoot(),

@@ -40,7 +40,7 @@ export interface DatabentoGatewayOptions {
 interface Session {
   readonly socket: Socket;
   readonly id: number;
-  subscriptions: { schema: string; symbols: string[] }[];
+  subscriptions: { schema: string; symbols: string[]; start: bigint | null }[];
   /** Instrument id → symbol, rtypes wanted. */
   wanted: Map<number, Set<number>>;
   streaming: boolean;
@@ -211,6 +211,7 @@ export class DatabentoGateway {
           session.subscriptions.push({
             schema: fields.get('schema')!,
             symbols: (fields.get('symbols') ?? '').split(',').filter((s) => s !== ''),
+            start: fields.has('start') ? BigInt(fields.get('start')!) : null,
           });
         } else if (fields.has('start_session')) {
           this.startSession(session);
@@ -283,6 +284,19 @@ export class DatabentoGateway {
     }
     s.socket.write(encodeMetadata(metadata));
     s.socket.write(encodeRecords(head, 3));
+    // Intraday replay: what the timeline already passed, from `start` on, before going live.
+    const starts = s.subscriptions.map((x) => x.start).filter((x): x is bigint => x !== null);
+    if (starts.length > 0) {
+      const from = starts.reduce((a, b) => (a < b ? a : b));
+      const replay = this.timeline
+        .slice(0, this.cursor)
+        .filter(
+          (item) => item.at >= from && s.wanted.get(item.record['instrument_id'] as number)?.has(item.record['rtype'] as number) === true,
+        )
+        .map((item) => item.record);
+      replay.push({ rtype: RType.System, publisher_id: 0, instrument_id: 0, ts_event: first, msg: 'Finished replay', code: 3 });
+      s.socket.write(encodeRecords(replay, 3));
+    }
     s.streaming = true;
     s.lastSentAt = Date.now();
     this.sessions.add(s);

@@ -1,6 +1,6 @@
 import { CaptureWriter } from '@mdcap/capture';
 import type { Manifest } from '@mdcap/capture';
-import { LiveClock, MdcapError, nextTurn, nsToIso } from '@mdcap/core';
+import { isoToNs, LiveClock, MdcapError, nextTurn, nsToIso } from '@mdcap/core';
 import type { Clock, DataProvider } from '@mdcap/core';
 import { DatabentoFeed, RawTap, VENUE_NAMES, venueFeed, WorkerFeed, WsFeed } from '@mdcap/feeds';
 import type { VenueFeedOptions, VenueName } from '@mdcap/feeds';
@@ -23,6 +23,7 @@ interface RecordArgs {
   readonly stocksFeed: string;
   readonly dataset: string;
   readonly schema: string;
+  readonly start?: string;
   readonly raw: boolean;
   readonly handlerThread: boolean;
   readonly symbols?: string;
@@ -84,6 +85,8 @@ export interface RecordOptions {
   /** Databento: dataset and schema (the key is `key`). */
   readonly dataset?: string;
   readonly schema?: string;
+  /** Databento: intraday replay from this time (ns), then live. */
+  readonly start?: bigint;
   /** Also store the raw frames (and REST responses) with their receive times, under `<out>/raw/`. */
   readonly raw?: boolean;
   /**
@@ -142,6 +145,7 @@ function venueProvider(o: RecordOptions, clock: Clock, tap: { raw: RawTap | null
       dataset: o.dataset ?? 'GLBX.MDP3',
       schema: o.schema ?? 'trades',
       clock,
+      ...(o.start === undefined ? {} : { start: o.start }),
       ...(o.url === undefined ? {} : { url: o.url }),
     });
   }
@@ -331,6 +335,10 @@ export const recordCommand: Command<RecordArgs> = {
         default: 'trades',
         describe: 'databento: the schema to subscribe (trades, mbo, mbp-1, tbbo, bbo-1s, ohlcv-1m, status, definition)',
       })
+      .option('start', {
+        type: 'string',
+        describe: 'databento: replay the day from this time (ISO 8601, e.g. 2024-07-01T13:30:00Z), then go live',
+      })
       .option('stocks-feed', {
         type: 'string',
         default: 'iex',
@@ -422,6 +430,7 @@ export const recordCommand: Command<RecordArgs> = {
       ...credentials(a),
       dataset: a.dataset,
       schema: a.schema,
+      ...(a.start === undefined ? {} : { start: isoStart(a.start) }),
       stocksFeed: a.stocksFeed === 'sip' ? 'sip' : 'iex',
       raw: a.raw,
       handlerThread: a.handlerThread,
@@ -469,3 +478,12 @@ export const recordCommand: Command<RecordArgs> = {
     return summary.errors > 0 ? EXIT.problems : EXIT.ok;
   },
 };
+
+/** `--start` as ns since the epoch. */
+function isoStart(text: string): bigint {
+  try {
+    return isoToNs(text);
+  } catch {
+    throw new MdcapError('MDCAP_ERR_INVALID_OPTION', `--start: expected an ISO 8601 time such as 2024-07-01T13:30:00Z, found "${text}"`);
+  }
+}

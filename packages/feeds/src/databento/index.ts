@@ -14,6 +14,8 @@ export interface DatabentoFeedOptions {
   readonly dataset: string;
   /** Schema to subscribe: trades, mbo, mbp-1, tbbo, bbo-1s, ohlcv-1m, status, definition… */
   readonly schema: string;
+  /** Intraday replay: the gateway first sends what it has from this time (ns) on, then goes live. */
+  readonly start?: bigint;
   /** Symbology of the symbols (default raw_symbol). */
   readonly stypeIn?: string;
   /** Gateway override: `tcp://host:port` (an emulator). Default: Databento's gateway of the dataset. */
@@ -184,7 +186,7 @@ export class DatabentoFeed implements DataProvider {
     for (let i = 0; i < symbols.length; i += 500) {
       const last = i + 500 >= symbols.length ? 1 : 0;
       socket.write(
-        `schema=${this.options.schema}|stype_in=${this.options.stypeIn ?? 'raw_symbol'}|symbols=${symbols.slice(i, i + 500).join(',')}|is_last=${last}\n`,
+        `schema=${this.options.schema}|stype_in=${this.options.stypeIn ?? 'raw_symbol'}|symbols=${symbols.slice(i, i + 500).join(',')}${this.options.start === undefined ? '' : `|start=${this.options.start}`}|is_last=${last}\n`,
       );
     }
     socket.write('start_session=0\n');
