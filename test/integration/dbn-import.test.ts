@@ -1,6 +1,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { dbnBytes, DbnReader, prettyPrice, SymbolMap } from '@mdcap/dbn';
+import { formatDecimal } from '@mdcap/core';
+import { dbnBytes, DbnReader, SymbolMap } from '@mdcap/dbn';
 import { datasetFile, describeWithDataset, mdcap, tempDir } from '@mdcap/test-utils';
 import { afterAll, expect, it } from 'vitest';
 
@@ -58,10 +59,10 @@ describeWithDataset('nautilus-trader', 'mdcap import dbn', () => {
       const b = ours.get(start.toString())!;
       expect(b, `bar at ${start}`).toBeDefined();
       expect([b['open'], b['high'], b['low'], b['close'], b['volume']]).toEqual([
-        prettyPrice(d['open'] as bigint),
-        prettyPrice(d['high'] as bigint),
-        prettyPrice(d['low'] as bigint),
-        prettyPrice(d['close'] as bigint),
+        formatDecimal(d['open'] as bigint, 9),
+        formatDecimal(d['high'] as bigint, 9),
+        formatDecimal(d['low'] as bigint, 9),
+        formatDecimal(d['close'] as bigint, 9),
         String(d['volume']),
       ]);
     }
@@ -152,7 +153,7 @@ describeWithDataset('databento-python', 'mdcap import dbn: MBP-10', () => {
     const level = (r: Record<string, unknown>, side: 'bid' | 'ask'): [string, string][] =>
       Array.from({ length: 10 }, (_, i) => String(i).padStart(2, '0'))
         .filter((k) => (r[`${side}_sz_${k}`] as number) > 0)
-        .map((k) => [prettyPrice(r[`${side}_px_${k}`] as bigint), String(r[`${side}_sz_${k}`])]);
+        .map((k) => [formatDecimal(r[`${side}_px_${k}`] as bigint, 9), String(r[`${side}_sz_${k}`])]);
     // One book per record (each record's last update is flagged Last); compare them in order.
     const bySeq = new Map(tops.map((t) => [t.seq, t]));
     for (const r of records) {

@@ -67,6 +67,30 @@ export const SCHEMAS: readonly string[] = [
   'bbo-1m',
 ];
 
+/** The record types each schema's records have. */
+export const SCHEMA_RTYPES: Readonly<Record<string, readonly number[]>> = {
+  mbo: [RType.Mbo],
+  'mbp-1': [RType.Mbp1],
+  tbbo: [RType.Mbp1],
+  'mbp-10': [RType.Mbp10],
+  trades: [RType.Mbp0],
+  'ohlcv-1s': [RType.Ohlcv1S],
+  'ohlcv-1m': [RType.Ohlcv1M],
+  'ohlcv-1h': [RType.Ohlcv1H],
+  'ohlcv-1d': [RType.Ohlcv1D],
+  'ohlcv-eod': [RType.OhlcvEod],
+  definition: [RType.InstrumentDef],
+  statistics: [RType.Statistics],
+  status: [RType.Status],
+  imbalance: [RType.Imbalance],
+  'cmbp-1': [RType.Cmbp1],
+  'cbbo-1s': [RType.Cbbo1S],
+  'cbbo-1m': [RType.Cbbo1M],
+  tcbbo: [RType.Tcbbo],
+  'bbo-1s': [RType.Bbo1S],
+  'bbo-1m': [RType.Bbo1M],
+};
+
 /** Symbology type names by id; 0xFF (none) means mixed. */
 export const STYPES: readonly string[] = [
   'instrument_id',

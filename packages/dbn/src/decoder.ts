@@ -122,41 +122,17 @@ export class DbnReader {
     let index = 0;
     while (at < bytes.length) {
       const where = this.bodyOffset + at;
-      if (at + 16 > bytes.length) {
-        throw new DbnError(
-          this.file,
-          where,
-          index,
-          `expected a 16-byte record header, found ${bytes.length - at} bytes (the file is truncated)`,
-        );
-      }
+      // A record that cannot be framed ends the read, even under skipBad: nothing after it can be framed again.
+      const problem = frameProblem(bytes, at);
+      if (problem !== null) throw new DbnError(this.file, where, index, problem);
       const length = bytes[at]! * 4;
-      const rtype = bytes[at + 1]!;
-      if (length < 16) {
-        // Nothing after this point can be framed again: fail, even under skipBad.
-        throw new DbnError(
-          this.file,
-          where,
-          index,
-          `expected a record length of at least 16 bytes, found ${length} (rtype 0x${rtype.toString(16)})`,
-        );
-      }
-      if (at + length > bytes.length) {
-        throw new DbnError(
-          this.file,
-          where,
-          index,
-          `expected ${length} bytes of record (rtype 0x${rtype.toString(16)}), found ${bytes.length - at} (the file is truncated)`,
-        );
-      }
-      const layout = layoutFor(rtype, this.version, length - (this.tsOut ? 8 : 0));
-      if (typeof layout === 'string') {
-        if (!this.skipBad) throw new DbnError(this.file, where, index, layout);
+      const r = decodeAt(dv, bytes, at, this.version, this.tsOut, this.upgrade);
+      if (typeof r === 'string') {
+        if (!this.skipBad) throw new DbnError(this.file, where, index, r);
         this.skipped++;
-        this.firstSkip ??= `byte ${where}, record ${index}: ${layout}`;
+        this.firstSkip ??= `byte ${where}, record ${index}: ${r}`;
       } else {
-        const r = readRecord(dv, bytes, at, layout, this.tsOut);
-        yield this.upgrade && this.version < DBN_VERSION ? upgradeRecord(r, rtype, this.version) : r;
+        yield r;
       }
       at += length;
       index++;
@@ -243,18 +219,9 @@ export class DbnCursor {
     const at = this.next0;
     const bytes = this.bytes;
     if (at >= bytes.length) return false;
+    const problem = frameProblem(bytes, at);
+    if (problem !== null) throw new DbnError(this.reader.file, this.reader.bodyOffset + at, this.index + 1, problem);
     const length = bytes[at]! << 2;
-    if (length < 16 || at + length > bytes.length) {
-      const r = this.reader;
-      throw new DbnError(
-        r.file,
-        r.bodyOffset + at,
-        this.index + 1,
-        length < 16
-          ? `expected a record length of at least 16 bytes, found ${length} (rtype 0x${bytes[at + 1]!.toString(16)})`
-          : `expected ${length} bytes of record (rtype 0x${bytes[at + 1]!.toString(16)}), found ${bytes.length - at} (the file is truncated)`,
-      );
-    }
     this.offset = at;
     this.length = length;
     this.rtype = bytes[at + 1]!;
@@ -311,11 +278,25 @@ export class DbnCursor {
  * text when its type or length is unknown. The caller checks that `length` bytes are there.
  */
 export function decodeRecordAt(bytes: Uint8Array, at: number, version: number, tsOut: boolean): DbnRecord | string {
+  return decodeAt(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), bytes, at, version, tsOut, true);
+}
+
+/** Why the record at `at` cannot be framed: no whole header, a length under 16 bytes, or one past the end; null if it can. */
+function frameProblem(bytes: Uint8Array, at: number): string | null {
+  if (at + 16 > bytes.length) return `expected a 16-byte record header, found ${bytes.length - at} bytes (the file is truncated)`;
   const length = bytes[at]! * 4;
+  const rtype = `rtype 0x${bytes[at + 1]!.toString(16)}`;
+  if (length < 16) return `expected a record length of at least 16 bytes, found ${length} (${rtype})`;
+  if (at + length > bytes.length)
+    return `expected ${length} bytes of record (${rtype}), found ${bytes.length - at} (the file is truncated)`;
+  return null;
+}
+
+/** The framed record at `at`, decoded (and upgraded to v3 if asked), or why its type or size is unknown. */
+function decodeAt(dv: DataView, bytes: Uint8Array, at: number, version: number, tsOut: boolean, upgrade: boolean): DbnRecord | string {
   const rtype = bytes[at + 1]!;
-  const layout = layoutFor(rtype, version, length - (tsOut ? 8 : 0));
+  const layout = layoutFor(rtype, version, bytes[at]! * 4 - (tsOut ? 8 : 0));
   if (typeof layout === 'string') return layout;
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const r = readRecord(dv, bytes, at, layout, tsOut);
-  return version < DBN_VERSION ? upgradeRecord(r, rtype, version) : r;
+  return upgrade && version < DBN_VERSION ? upgradeRecord(r, rtype, version) : r;
 }

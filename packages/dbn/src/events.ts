@@ -1,4 +1,13 @@
-import { BookFlags, createBar, createBookUpdate, createOrderUpdate, createQuote, createStatus, createTrade } from '@mdcap/core';
+import {
+  BookFlags,
+  formatDecimal,
+  createBar,
+  createBookUpdate,
+  createOrderUpdate,
+  createQuote,
+  createStatus,
+  createTrade,
+} from '@mdcap/core';
 import type { AggressorSide, BookSide, Instrument, MarketEvent, OrderAction } from '@mdcap/core';
 import { DBN_PRICE_SCALE, DbnFlags, RType, UNDEF_PRICE, UNDEF_TIMESTAMP } from './constants.js';
 import type { DbnRecord } from './records.js';
@@ -308,7 +317,7 @@ export class DbnToEvents {
       ...(tick === UNDEF_PRICE ? {} : { tickSize: tick }),
       ...(expiry === UNDEF_TIMESTAMP ? {} : { expiry }),
       instrumentId: BigInt(r['instrument_id'] as number),
-      ...(multiplier === UNDEF_PRICE ? {} : { multiplier: decimal9(multiplier) }),
+      ...(multiplier === UNDEF_PRICE ? {} : { multiplier: formatDecimal(multiplier, DBN_PRICE_SCALE, { trim: true }) }),
       extra: {
         exchange: r['exchange'] as string,
         currency: r['currency'] as string,
@@ -356,11 +365,4 @@ const INSTRUMENT_KINDS: ReadonlyMap<string, Instrument['kind'] & string> = new M
 function aggressor(side: string): AggressorSide {
   // DBN: the side of the aggressor for trades: A = sell (hit the bid), B = buy (lifted the ask).
   return side === 'B' ? 'buy' : side === 'A' ? 'sell' : 'none';
-}
-
-function decimal9(v: bigint): string {
-  const neg = v < 0n;
-  const a = neg ? -v : v;
-  const frac = (a % 1_000_000_000n).toString().padStart(9, '0').replace(/0+$/, '');
-  return `${neg ? '-' : ''}${a / 1_000_000_000n}${frac === '' ? '' : `.${frac}`}`;
 }

@@ -10,6 +10,7 @@ export {
   UNDEF_ORDER_SIZE,
   RType,
   SCHEMAS,
+  SCHEMA_RTYPES,
   STYPES,
   DbnFlags,
 } from './constants.js';
@@ -22,6 +23,6 @@ export { layoutFor, layoutOf, upgradeRecord } from './versions.js';
 export { DbnCursor, DbnReader, dbnBytes, decodeRecordAt } from './decoder.js';
 export type { DbnDecodeOptions } from './decoder.js';
 export { encodeDbn, encodeRecords } from './encoder.js';
-export { csvColumns, metadataJson, prettyPrice, prettyTs, SymbolMap, toCsv, toJson } from './text.js';
+export { csvColumns, metadataJson, SymbolMap, toCsv, toJson } from './text.js';
 export type { TextOptions } from './text.js';
 export { DbnToEvents } from './events.js';

@@ -1,5 +1,6 @@
 import { SCHEMAS, STYPES, UNDEF_TIMESTAMP } from './constants.js';
 import { DbnError } from './errors.js';
+import { readCString, writeCString } from './records.js';
 
 /** A symbol's mapping over a date range (dates as `YYYYMMDD` numbers, end exclusive). */
 export interface MappingInterval {
@@ -45,15 +46,6 @@ export function isDbn(bytes: Uint8Array): boolean {
   return bytes.length >= 3 && bytes[0] === MAGIC[0] && bytes[1] === MAGIC[1] && bytes[2] === MAGIC[2];
 }
 
-function cstr(bytes: Uint8Array, at: number, len: number): string {
-  let end = at;
-  const stop = at + len;
-  while (end < stop && bytes[end] !== 0) end++;
-  let s = '';
-  for (let i = at; i < end; i++) s += String.fromCharCode(bytes[i]!);
-  return s;
-}
-
 /**
  * Decodes the metadata at the start of `bytes`; returns it with the byte offset of the first
  * record. Errors name `file` and the offset.
@@ -75,7 +67,7 @@ export function decodeMetadata(bytes: Uint8Array, file = '<bytes>'): { metadata:
   const end = 8 + length;
   if (end > bytes.length) fail(4, `${length} bytes of metadata`, `only ${bytes.length - 8} bytes after the header (truncated)`);
   const at = (o: number): number => 8 + o;
-  const dataset = cstr(bytes, at(0), 16);
+  const dataset = readCString(bytes, at(0), 16);
   const schemaId = dv.getUint16(at(16), true);
   const start = dv.getBigUint64(at(18), true);
   const endTs = dv.getBigUint64(at(26), true);
@@ -97,7 +89,7 @@ export function decodeMetadata(bytes: Uint8Array, file = '<bytes>'): { metadata:
     p += 4;
     need(n * symbolCstrLen, `${n} ${what}`);
     const out: string[] = [];
-    for (let i = 0; i < n; i++, p += symbolCstrLen) out.push(cstr(bytes, p, symbolCstrLen));
+    for (let i = 0; i < n; i++, p += symbolCstrLen) out.push(readCString(bytes, p, symbolCstrLen));
     return out;
   };
   const symbols = list('symbols');
@@ -109,14 +101,18 @@ export function decodeMetadata(bytes: Uint8Array, file = '<bytes>'): { metadata:
   const mappings: SymbolMapping[] = [];
   for (let i = 0; i < nMappings; i++) {
     need(symbolCstrLen + 4, 'a symbol mapping');
-    const rawSymbol = cstr(bytes, p, symbolCstrLen);
+    const rawSymbol = readCString(bytes, p, symbolCstrLen);
     p += symbolCstrLen;
     const n = dv.getUint32(p, true);
     p += 4;
     need(n * (8 + symbolCstrLen), `${n} mapping intervals`);
     const intervals: MappingInterval[] = [];
     for (let k = 0; k < n; k++) {
-      intervals.push({ startDate: dv.getUint32(p, true), endDate: dv.getUint32(p + 4, true), symbol: cstr(bytes, p + 8, symbolCstrLen) });
+      intervals.push({
+        startDate: dv.getUint32(p, true),
+        endDate: dv.getUint32(p + 4, true),
+        symbol: readCString(bytes, p + 8, symbolCstrLen),
+      });
       p += 8 + symbolCstrLen;
     }
     mappings.push({ rawSymbol, intervals });
@@ -164,7 +160,7 @@ export function encodeMetadata(m: DbnMetadata): Uint8Array {
     if (s.length > len - 1 && !(s.length === len && len === 16)) {
       throw new DbnError('<encode>', o, null, `expected a string of at most ${len - 1} characters, found "${s}" (${s.length})`);
     }
-    for (let i = 0; i < s.length; i++) out[o + i] = s.charCodeAt(i) & 0xff;
+    writeCString(out, o, len, s);
   };
   put(m.dataset, at(0), 16);
   dv.setUint16(at(16), m.schema === null ? 0xffff : SCHEMAS.indexOf(m.schema), true);

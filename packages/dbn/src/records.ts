@@ -10,6 +10,19 @@ export type DbnRecord = Record<string, number | bigint | string>;
 const decoder = new TextDecoder('utf-8');
 const encoder = new TextEncoder();
 
+/** A C string: the bytes up to the first NUL (or `len`), as UTF-8. */
+export function readCString(bytes: Uint8Array, at: number, len: number): string {
+  let end = at;
+  const stop = at + len;
+  while (end < stop && bytes[end] !== 0) end++;
+  return decoder.decode(bytes.subarray(at, end));
+}
+
+/** Writes `s` as UTF-8 into the `room` bytes at `at` (zero bytes after it stay zero). */
+export function writeCString(bytes: Uint8Array, at: number, room: number, s: string): void {
+  encoder.encodeInto(s, bytes.subarray(at, at + room));
+}
+
 /** Reads one field at byte offset `base + field.offset`. */
 export function readField(dv: DataView, bytes: Uint8Array, base: number, f: Field): number | bigint | string {
   const o = base + f.offset;
@@ -34,13 +47,8 @@ export function readField(dv: DataView, bytes: Uint8Array, base: number, f: Fiel
       return dv.getBigInt64(o, true);
     case 'c':
       return bytes[o] === 0 ? '' : String.fromCharCode(bytes[o]!);
-    default: {
-      // cN: a NUL-terminated, NUL-padded string
-      let end = o;
-      const stop = o + f.size;
-      while (end < stop && bytes[end] !== 0) end++;
-      return decoder.decode(bytes.subarray(o, end));
-    }
+    default:
+      return readCString(bytes, o, f.size); // cN
   }
 }
 
@@ -84,9 +92,8 @@ export function writeField(dv: DataView, bytes: Uint8Array, base: number, f: Fie
     case 'c':
       bytes[o] = (v as string).length === 0 ? 0 : (v as string).charCodeAt(0);
       return;
-    default: {
-      encoder.encodeInto(v as string, bytes.subarray(o, o + f.size - 1)); // keeps the terminating NUL
-    }
+    default:
+      writeCString(bytes, o, f.size - 1, v as string); // keeps the terminating NUL
   }
 }
 

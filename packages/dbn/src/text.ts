@@ -1,4 +1,5 @@
-import { RType, UNDEF_PRICE, UNDEF_TIMESTAMP } from './constants.js';
+import { formatDecimal, nsToIso } from '@mdcap/core';
+import { DBN_PRICE_SCALE, RType, UNDEF_PRICE, UNDEF_TIMESTAMP } from './constants.js';
 import type { FieldType, Layout } from './layouts.js';
 import type { DbnMetadata } from './metadata.js';
 import type { DbnRecord } from './records.js';
@@ -170,20 +171,6 @@ function typeOf(rtype: number, field: string): FieldType | undefined {
   return t.get(field.replace(/_\d\d$/, '_00')) ?? (field === 'ts_out' ? 'ts' : undefined);
 }
 
-/** `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`, exact to the nanosecond. */
-export function prettyTs(ns: bigint): string {
-  const ms = Number(ns / 1_000_000n);
-  const iso = new Date(ms).toISOString(); // YYYY-MM-DDTHH:MM:SS.mmmZ
-  return `${iso.slice(0, 19)}.${(ns % 1_000_000_000n).toString().padStart(9, '0')}Z`;
-}
-
-/** A 1e-9 fixed-point price with exactly 9 decimals. */
-export function prettyPrice(v: bigint): string {
-  const neg = v < 0n;
-  const a = neg ? -v : v;
-  return `${neg ? '-' : ''}${a / 1_000_000_000n}.${(a % 1_000_000_000n).toString().padStart(9, '0')}`;
-}
-
 /** The columns of `rtype` in Databento's order (levels flattened as `bid_px_00`…), plus `ts_out`/`symbol` when asked. */
 export function csvColumns(rtype: number, tsOut = false, symbol = false): string[] {
   const s = SHAPES.get(rtype);
@@ -198,8 +185,8 @@ export function csvColumns(rtype: number, tsOut = false, symbol = false): string
 
 function csvCell(v: number | bigint | string | undefined, type: FieldType | undefined, pretty: boolean): string {
   if (v === undefined) return '';
-  if (pretty && type === 'px') return v === UNDEF_PRICE ? '' : prettyPrice(v as bigint);
-  if (pretty && type === 'ts') return v === UNDEF_TIMESTAMP || v === 0n ? '' : prettyTs(v as bigint);
+  if (pretty && type === 'px') return v === UNDEF_PRICE ? '' : formatDecimal(v as bigint, DBN_PRICE_SCALE);
+  if (pretty && type === 'ts') return v === UNDEF_TIMESTAMP || v === 0n ? '' : nsToIso(v as bigint);
   const s = String(v);
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
@@ -215,9 +202,10 @@ export function toCsv(r: DbnRecord, cols: readonly string[], options: TextOption
 
 function jsonValue(v: number | bigint | string | undefined, type: FieldType | undefined, pretty: boolean): string {
   if (v === undefined) return 'null';
-  if (type === 'px') return pretty && v === UNDEF_PRICE ? 'null' : JSON.stringify(pretty ? prettyPrice(v as bigint) : String(v));
+  if (type === 'px')
+    return pretty && v === UNDEF_PRICE ? 'null' : JSON.stringify(pretty ? formatDecimal(v as bigint, DBN_PRICE_SCALE) : String(v));
   if (type === 'ts')
-    return pretty && (v === UNDEF_TIMESTAMP || v === 0n) ? 'null' : JSON.stringify(pretty ? prettyTs(v as bigint) : String(v));
+    return pretty && (v === UNDEF_TIMESTAMP || v === 0n) ? 'null' : JSON.stringify(pretty ? nsToIso(v as bigint) : String(v));
   if (typeof v === 'bigint') return JSON.stringify(String(v));
   if (type === 'c') return v === '' ? 'null' : JSON.stringify(v);
   return JSON.stringify(v);
@@ -297,6 +285,13 @@ export class SymbolMap {
       }
     }
     return map;
+  }
+
+  /** Symbol → instrument id, over every mapping known. */
+  idsBySymbol(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [id, list] of this.byId) for (const [, , symbol] of list) out.set(symbol, id);
+    return out;
   }
 
   /** Adds every mapping of `other`. */

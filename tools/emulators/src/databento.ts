@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
-import { DbnReader, DbnToEvents, encodeMetadata, encodeRecords, RType, SymbolMap, UNDEF_TIMESTAMP } from '@mdcap/dbn';
+import { DbnReader, DbnToEvents, encodeMetadata, encodeRecords, RType, SCHEMA_RTYPES, SymbolMap, UNDEF_TIMESTAMP } from '@mdcap/dbn';
 import type { DbnMetadata, DbnRecord } from '@mdcap/dbn';
 
 /**
@@ -14,7 +14,7 @@ import type { DbnMetadata, DbnRecord } from '@mdcap/dbn';
  *    and closes.
  * 3. The client subscribes (`schema=…|stype_in=raw_symbol|symbols=A,B`, one line per
  *    subscription) and sends `start_session=0`.
- * 4. The gateway streams DBN v3: the metadata (the schema if one, else none), a symbol-mapping
+ * 4. The gateway streams DBN v3: the metadata (schema none: a live session mixes them), a symbol-mapping
  *    record per symbol, then the files' records of those symbols and schemas on the files'
  *    timeline (scaled by `speed`), and a `Heartbeat` system record after each quiet interval.
  *    An unknown symbol gets an error record.
@@ -48,24 +48,6 @@ interface Session {
   lastSentAt: number;
 }
 
-const SCHEMA_RTYPES: Readonly<Record<string, readonly number[]>> = {
-  mbo: [RType.Mbo],
-  'mbp-1': [RType.Mbp1],
-  tbbo: [RType.Mbp1],
-  'mbp-10': [RType.Mbp10],
-  trades: [RType.Mbp0],
-  'ohlcv-1s': [RType.Ohlcv1S],
-  'ohlcv-1m': [RType.Ohlcv1M],
-  'ohlcv-1h': [RType.Ohlcv1H],
-  'ohlcv-1d': [RType.Ohlcv1D],
-  definition: [RType.InstrumentDef],
-  statistics: [RType.Statistics],
-  status: [RType.Status],
-  imbalance: [RType.Imbalance],
-  'bbo-1s': [RType.Bbo1S],
-  'bbo-1m': [RType.Bbo1M],
-};
-
 export class DatabentoGateway {
   readonly stats: { connections: number; sessions: number; recordsSent: number; faultsFired: string[]; timelineDone: boolean } = {
     connections: 0,
@@ -74,11 +56,10 @@ export class DatabentoGateway {
     faultsFired: [],
     timelineDone: false,
   };
-  /** The records of all files, by time; with the schema of the file each came from. */
-  private readonly timeline: { record: DbnRecord; at: bigint; schema: string | null }[] = [];
-  private readonly symbols = new SymbolMap();
+  /** The records of all files, by the time each is known. */
+  private readonly timeline: { record: DbnRecord; at: bigint }[] = [];
   /** Raw symbol → instrument id (from the files' mappings). */
-  private readonly ids = new Map<string, number>();
+  private readonly ids: ReadonlyMap<string, number>;
   private readonly sessions = new Set<Session>();
   private readonly dataset: string;
   private readonly speed: number | 'max';
@@ -97,25 +78,19 @@ export class DatabentoGateway {
   ) {
     this.speed = options.speed ?? 1;
     const datasets = new Set<string>();
+    const symbols = new SymbolMap();
     for (const file of options.files) {
       const reader = new DbnReader(readFileSync(file), { file });
       if (reader.metadata !== null) {
         datasets.add(reader.metadata.dataset);
-        const map = SymbolMap.fromMetadata(reader.metadata);
-        this.symbols.merge(map);
-        for (const m of reader.metadata.mappings) {
-          for (const iv of m.intervals) {
-            const byId = reader.metadata.stypeOut === 'instrument_id';
-            const id = Number(byId ? iv.symbol : m.rawSymbol);
-            if (Number.isInteger(id)) this.ids.set(byId ? m.rawSymbol : iv.symbol, id);
-          }
-        }
+        symbols.merge(SymbolMap.fromMetadata(reader.metadata));
       }
       for (const record of reader.records()) {
         if (record['rtype'] === RType.SymbolMapping) continue;
-        this.timeline.push({ record, at: DbnToEvents.recvOf(record), schema: reader.metadata?.schema ?? null });
+        this.timeline.push({ record, at: DbnToEvents.recvOf(record) });
       }
     }
+    this.ids = symbols.idsBySymbol();
     this.timeline.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
     this.dataset = [...datasets][0] ?? 'GLBX.MDP3';
     for (const f of (options.faults ?? '').split(',').filter((x) => x !== '')) {

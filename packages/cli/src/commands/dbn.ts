@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { CaptureError, MdcapError } from '@mdcap/core';
-import { csvColumns, DbnReader, metadataJson, SCHEMAS, SymbolMap, toCsv, toJson } from '@mdcap/dbn';
+import { csvColumns, DbnReader, metadataJson, SCHEMA_RTYPES, SCHEMAS, SymbolMap, toCsv, toJson } from '@mdcap/dbn';
 import type { Argv } from 'yargs';
 import { EXIT, warn } from '../command.js';
 import type { Command } from '../command.js';
@@ -71,7 +71,7 @@ export const dbnCommand: Command<DbnArgs> = {
       return EXIT.ok;
     }
     const symbols = a.mapSymbols ? SymbolMap.fromMetadata(reader.metadata) : null;
-    const rtypes = a.schema === undefined ? null : schemaRtypes(a.schema);
+    const rtypes = a.schema === undefined ? null : new Set(SCHEMA_RTYPES[a.schema]);
     let header: string | null = null;
     let n = 0;
     for (const r of reader.records()) {
@@ -99,30 +99,3 @@ export const dbnCommand: Command<DbnArgs> = {
     return EXIT.ok;
   },
 };
-
-/** The rtypes a schema's records have. */
-function schemaRtypes(schema: string): Set<number> {
-  const byName: Record<string, number[]> = {
-    mbo: [0xa0],
-    'mbp-1': [0x01],
-    tbbo: [0x01],
-    'mbp-10': [0x0a],
-    trades: [0x00],
-    'ohlcv-1s': [0x20],
-    'ohlcv-1m': [0x21],
-    'ohlcv-1h': [0x22],
-    'ohlcv-1d': [0x23],
-    'ohlcv-eod': [0x24],
-    definition: [0x13],
-    statistics: [0x18],
-    status: [0x12],
-    imbalance: [0x14],
-    'cmbp-1': [0xb1],
-    'cbbo-1s': [0xc0],
-    'cbbo-1m': [0xc1],
-    tcbbo: [0xc2],
-    'bbo-1s': [0xc3],
-    'bbo-1m': [0xc4],
-  };
-  return new Set(byName[schema] ?? []);
-}

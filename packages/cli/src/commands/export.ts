@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { CaptureReader, instrumentFromJson } from '@mdcap/capture';
 import { BookFlags, formatDecimal, MdcapError, nsToIso, rescale } from '@mdcap/core';
 import type { Bar, MarketEvent, OrderUpdate, Trade } from '@mdcap/core';
-import { DBN_PRICE_SCALE, DbnFlags, encodeDbn, RType } from '@mdcap/dbn';
+import { DBN_PRICE_SCALE, DbnFlags, encodeDbn, RType, SCHEMA_RTYPES } from '@mdcap/dbn';
 import type { DbnMetadata, DbnRecord } from '@mdcap/dbn';
 import { RealtimeEngine } from '@mdcap/engine';
 import { ReplayProvider } from '@mdcap/replay';
@@ -22,13 +22,13 @@ interface ExportArgs {
 }
 
 /** The schemas a capture maps back to, and the event type each takes. */
-const SCHEMAS: Readonly<Record<string, { types: ReadonlySet<string>; interval?: number; rtype: number }>> = {
-  trades: { types: new Set(['trade']), rtype: RType.Mbp0 },
-  mbo: { types: new Set(['order', 'trade']), rtype: RType.Mbo },
-  'ohlcv-1s': { types: new Set(['bar']), interval: 1, rtype: RType.Ohlcv1S },
-  'ohlcv-1m': { types: new Set(['bar']), interval: 60, rtype: RType.Ohlcv1M },
-  'ohlcv-1h': { types: new Set(['bar']), interval: 3600, rtype: RType.Ohlcv1H },
-  'ohlcv-1d': { types: new Set(['bar']), interval: 86_400, rtype: RType.Ohlcv1D },
+const SCHEMAS: Readonly<Record<string, { types: ReadonlySet<string>; interval?: number }>> = {
+  trades: { types: new Set(['trade']) },
+  mbo: { types: new Set(['order', 'trade']) },
+  'ohlcv-1s': { types: new Set(['bar']), interval: 1 },
+  'ohlcv-1m': { types: new Set(['bar']), interval: 60 },
+  'ohlcv-1h': { types: new Set(['bar']), interval: 3600 },
+  'ohlcv-1d': { types: new Set(['bar']), interval: 86_400 },
 };
 
 const U32_MAX = 2n ** 32n - 1n;
@@ -143,7 +143,7 @@ class DbnRecords {
       const b: Bar = e;
       this.records.push({
         ...head,
-        rtype: SCHEMAS[this.schema]!.rtype,
+        rtype: SCHEMA_RTYPES[this.schema]![0]!,
         ts_event: b.start,
         open: this.price(e, b.open, b.priceScale),
         high: this.price(e, b.high, b.priceScale),
