@@ -1,6 +1,6 @@
 import { AGGRESSOR_SIDES, BOOK_SIDES, MdcapError, ORDER_ACTIONS, RingError, STATUS_KINDS, utf8Decoder, utf8Encoder } from '@mdcap/core';
 import type { Bar, BookUpdate, MarketEvent, MdcapErrorCode, OrderUpdate, Quote, Status, Trade } from '@mdcap/core';
-import { SharedRingConsumer, SharedRingProducer } from './shared-ring.js';
+import { makeViews, SharedRingConsumer, SharedRingProducer } from './shared-ring.js';
 import type { RecordViews, SharedRingProducerOptions } from './shared-ring.js';
 
 /**
@@ -67,16 +67,30 @@ export interface EventRecordHandler {
   end(error?: Error): void;
 }
 
-function errorText(error: unknown): string {
+/** An error as plain data that crosses threads: its `MDCAP_ERR_*` code (if any) and message. */
+export interface WireError {
+  readonly code: string | null;
+  readonly message: string;
+}
+
+export function errorToWire(error: unknown): WireError {
   const e = error instanceof Error ? error : new Error(String(error));
   const code = (e as { code?: unknown }).code;
-  return JSON.stringify({ code: typeof code === 'string' ? code : null, message: e.message });
+  return { code: typeof code === 'string' ? code : null, message: e.message };
+}
+
+/** The error again: an MdcapError with its code, or a plain Error. */
+export function errorFromWire(w: WireError): Error {
+  return w.code !== null && w.code.startsWith('MDCAP_ERR_') ? new MdcapError(w.code as MdcapErrorCode, w.message) : new Error(w.message);
+}
+
+function errorText(error: unknown): string {
+  return JSON.stringify(errorToWire(error));
 }
 
 function errorFrom(text: string): Error {
   try {
-    const o = JSON.parse(text) as { code: string | null; message: string };
-    return o.code !== null && o.code.startsWith('MDCAP_ERR_') ? new MdcapError(o.code as MdcapErrorCode, o.message) : new Error(o.message);
+    return errorFromWire(JSON.parse(text) as WireError);
   } catch {
     return new Error(text);
   }
@@ -388,16 +402,7 @@ export class EventRecordReader {
         `event records: expected a shared ring of ${EVENT_RECORD_BYTES}-byte records, found ${this.consumer.recordBytes}`,
       );
     }
-    const b = new ArrayBuffer(EVENT_RECORD_BYTES);
-    this.pending = {
-      f64: new Float64Array(b),
-      i64: new BigInt64Array(b),
-      u64: new BigUint64Array(b),
-      i32: new Int32Array(b),
-      u32: new Uint32Array(b),
-      u8: new Uint8Array(b),
-      dv: new DataView(b),
-    };
+    this.pending = makeViews(new ArrayBuffer(EVENT_RECORD_BYTES));
   }
 
   /** True after a `read` that stopped at an event stamped at or after its `before`. */

@@ -91,7 +91,8 @@ export function createSharedRing(options: SharedRingOptions): SharedArrayBuffer 
   return sab;
 }
 
-function makeViews(sab: SharedArrayBuffer): RecordViews {
+/** Views over a whole buffer (shared, or a private one a record is copied into). */
+export function makeViews(sab: ArrayBufferLike): RecordViews {
   return {
     f64: new Float64Array(sab),
     i64: new BigInt64Array(sab),

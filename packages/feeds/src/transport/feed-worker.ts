@@ -12,7 +12,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { LiveClock, type LiveClockAnchor, type MarketEvent, type SubscriptionKind } from '@mdcap/core';
-import { EventRecordWriter } from '@mdcap/ring';
+import { errorToWire, EventRecordWriter } from '@mdcap/ring';
 import { venueFeed } from '../venues.js';
 import type { VenueFeedOptions, VenueName } from '../venues.js';
 import { RawTap } from './raw-tap.js';
@@ -81,16 +81,10 @@ function state(): { instruments: unknown[]; stats: WsFeed['stats'] } {
   return { instruments: [...feed.instruments()], stats: { ...feed.stats } };
 }
 
-function errorOf(error: unknown): { code: string | null; message: string } {
-  const e = error instanceof Error ? error : new Error(String(error));
-  const code = (e as { code?: unknown }).code;
-  return { code: typeof code === 'string' ? code : null, message: e.message };
-}
-
 function reply(id: number, work: Promise<unknown>): void {
   work.then(
     () => port.postMessage({ id, ...state() }),
-    (error: unknown) => port.postMessage({ id, error: errorOf(error), ...state() }),
+    (error: unknown) => port.postMessage({ id, error: errorToWire(error), ...state() }),
   );
 }
 

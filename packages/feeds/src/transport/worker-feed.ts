@@ -1,8 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import { describeValue, LiveClock, MdcapError, nextTurn, RingError } from '@mdcap/core';
-import type { DataProvider, EventSink, Instrument, MdcapErrorCode, SubscriptionKind } from '@mdcap/core';
-import { createSharedRing, EVENT_RECORD_BYTES, EventRecordReader } from '@mdcap/ring';
-import type { EventRecordHandler, RingStats } from '@mdcap/ring';
+import type { DataProvider, EventSink, Instrument, SubscriptionKind } from '@mdcap/core';
+import { createSharedRing, errorFromWire, EVENT_RECORD_BYTES, EventRecordReader } from '@mdcap/ring';
+import type { EventRecordHandler, RingStats, WireError } from '@mdcap/ring';
 import { venueSpec } from '../venues.js';
 import type { VenueFeedOptions, VenueName } from '../venues.js';
 import type { FeedWorkerData, FeedWorkerRequest } from './feed-worker.js';
@@ -26,7 +26,7 @@ export interface WorkerFeedOptions extends VenueFeedOptions {
 
 interface Reply {
   readonly id: number;
-  readonly error?: { code: string | null; message: string };
+  readonly error?: WireError;
   readonly instruments: Instrument[];
   readonly stats: WsFeedStats;
 }
@@ -35,10 +35,6 @@ interface Reply {
 function workerUrl(): URL {
   const here = new URL(import.meta.url);
   return here.pathname.endsWith('.ts') ? new URL('../../dist/transport/feed-worker.js', here) : new URL('./feed-worker.js', here);
-}
-
-function toError(e: { code: string | null; message: string }): Error {
-  return e.code !== null && e.code.startsWith('MDCAP_ERR_') ? new MdcapError(e.code as MdcapErrorCode, e.message) : new Error(e.message);
 }
 
 /**
@@ -230,7 +226,7 @@ export class WorkerFeed implements DataProvider {
       const p = this.pending.get(m.id);
       if (p === undefined) return;
       this.pending.delete(m.id);
-      if (m.error !== undefined) p.reject(toError(m.error));
+      if (m.error !== undefined) p.reject(errorFromWire(m.error));
       else p.resolve();
     });
     // The handler thread crashed or exited: what it wrote is delivered, then the connection
