@@ -2,10 +2,11 @@ import { createHash } from 'node:crypto';
 import { connect as tcpConnect } from 'node:net';
 import type { Socket } from 'node:net';
 import { ALL_SYMBOLS, LiveClock, MdcapError, nsToIso } from '@mdcap/core';
-import type { Clock, DataProvider, EventSink, Instrument, SubscriptionKind, TimerId } from '@mdcap/core';
+import type { Clock, DataProvider, EventSink, Instrument, SubscriptionKind } from '@mdcap/core';
 import { DBN_PRICE_SCALE, decodeMetadata, decodeRecordAt, DbnToEvents, RType, SymbolMap } from '@mdcap/dbn';
 import type { DbnMetadata } from '@mdcap/dbn';
 import { FeedOutput } from '../transport/feed-output.js';
+import { StaleWatch } from '../transport/stale-watch.js';
 
 export interface DatabentoFeedOptions {
   /** API key (the CLI reads `--key` or DATABENTO_API_KEY). */
@@ -48,7 +49,7 @@ export class DatabentoFeed implements DataProvider {
   readonly stats = { connects: 0, records: 0, heartbeats: 0, errors: 0, staleDetections: 0 };
   private readonly host: string;
   private readonly port: number;
-  private readonly staleNs: bigint;
+  private readonly stale: StaleWatch;
   private socket: Socket | null = null;
   private sink: EventSink | null = null;
   private readonly symbols = new Set<string>();
@@ -58,8 +59,6 @@ export class DatabentoFeed implements DataProvider {
   private metadata: DbnMetadata | null = null;
   private lastRecordAt: bigint | null = null;
   private lastRecordRecv = 0n;
-  private lastFrameAt = 0n;
-  private staleTimer: TimerId | null = null;
   private readonly out: FeedOutput;
 
   constructor(private readonly options: DatabentoFeedOptions) {
@@ -71,7 +70,7 @@ export class DatabentoFeed implements DataProvider {
     }
     this.host = url.hostname;
     this.port = Number(url.port);
-    this.staleNs = BigInt(options.staleMs ?? 90_000) * 1_000_000n;
+    this.stale = new StaleWatch(this.clock, options.staleMs ?? 90_000);
     this.convert = new DbnToEvents(options.dataset, this.symbolMap);
     this.out = new FeedOutput(this.venue, this.clock, this.symbols, () => this.sink);
   }
@@ -131,7 +130,6 @@ export class DatabentoFeed implements DataProvider {
             }
             authed = true;
             const now = this.out.now();
-            this.lastFrameAt = now;
             this.out.status(ALL_SYMBOLS, 'connected', `${this.endpoint} (session ${fields.get('session_id') ?? '?'})`, now);
             if (this.lastRecordAt !== null) {
               // What the venue sent between the last record received and this new session is lost.
@@ -203,7 +201,7 @@ export class DatabentoFeed implements DataProvider {
   /** The DBN stream: metadata first, then whole records as they arrive. */
   private onBytes(chunk: Uint8Array): void {
     const tsRecv = this.out.now();
-    this.lastFrameAt = tsRecv;
+    this.stale.seen(tsRecv);
     let buf = this.buffer;
     if (buf.length === 0) buf = chunk;
     else {
@@ -268,24 +266,16 @@ export class DatabentoFeed implements DataProvider {
 
   /** Stale detection on the injected clock: the gateway sends a heartbeat after each quiet interval. */
   private watch(socket: Socket): void {
-    const check = (): void => {
-      this.staleTimer = null;
+    this.stale.start(() => {
       if (this.socket !== socket) return;
-      const due = this.lastFrameAt + this.staleNs;
-      if (this.clock.now() >= due) {
-        this.stats.staleDetections++;
-        this.out.status(ALL_SYMBOLS, 'stale', `${this.venue}: nothing from the gateway for ${Number(this.staleNs / 1_000_000n)} ms`);
-        this.fail(new Error(`${this.venue}: stale connection`));
-        return;
-      }
-      this.staleTimer = this.clock.setTimer(due, check);
-    };
-    this.staleTimer = this.clock.setTimer(this.lastFrameAt + this.staleNs, check);
+      this.stats.staleDetections++;
+      this.out.status(ALL_SYMBOLS, 'stale', `${this.venue}: nothing from the gateway for ${this.stale.ms} ms`);
+      this.fail(new Error(`${this.venue}: stale connection`));
+    });
   }
 
   private teardown(): void {
-    if (this.staleTimer !== null) this.clock.clearTimer(this.staleTimer);
-    this.staleTimer = null;
+    this.stale.stop();
     this.socket = null;
   }
 }

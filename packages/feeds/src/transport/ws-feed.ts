@@ -1,7 +1,8 @@
 import { ALL_SYMBOLS, LiveClock, MdcapError } from '@mdcap/core';
-import type { Clock, DataProvider, EventSink, Instrument, MarketEvent, SubscriptionKind, TimerId } from '@mdcap/core';
+import type { Clock, DataProvider, EventSink, Instrument, MarketEvent, SubscriptionKind } from '@mdcap/core';
 import WebSocket from 'ws';
 import { FeedOutput } from './feed-output.js';
+import { StaleWatch } from './stale-watch.js';
 
 /** What a venue's frame parser gives the transport: events out, plus requests it cannot act on itself. */
 export interface FrameParser {
@@ -92,13 +93,11 @@ export class WsFeed implements DataProvider {
   readonly stats: WsFeedStats = { frames: 0, malformed: 0, venueErrors: 0, staleDetections: 0, connects: 0 };
   readonly parser: FrameParser;
   private readonly url: string;
-  private readonly staleNs: bigint;
+  private readonly stale: StaleWatch;
   private readonly pingMs: number;
   private socket: WebSocket | null = null;
   private sink: EventSink | null = null;
   private readonly symbols = new Map<string, Set<SubscriptionKind>>();
-  private lastFrameAt = 0n;
-  private staleTimer: TimerId | null = null;
   private pingHandle: ReturnType<typeof setInterval> | null = null;
   private readonly fetching = new Set<string>();
   private readonly out: FeedOutput;
@@ -111,7 +110,7 @@ export class WsFeed implements DataProvider {
     this.kinds = spec.kinds;
     this.clock = options.clock ?? new LiveClock();
     this.url = options.url ?? spec.url;
-    this.staleNs = BigInt(options.staleMs ?? 10_000) * 1_000_000n;
+    this.stale = new StaleWatch(this.clock, options.staleMs ?? 10_000);
     this.pingMs = options.pingMs ?? 5_000;
     this.parser = spec.createParser();
     this.out = new FeedOutput(this.venue, this.clock, this.symbols, () => this.sink);
@@ -139,7 +138,6 @@ export class WsFeed implements DataProvider {
       let authed = this.spec.authMessages === undefined;
       const connected = (): void => {
         open = true;
-        this.lastFrameAt = this.clock.now();
         this.out.status(ALL_SYMBOLS, 'connected', `${this.url}`);
         this.watch(socket);
         resolve();
@@ -243,7 +241,7 @@ export class WsFeed implements DataProvider {
 
   private onFrame(text: string): void {
     const tsRecv = this.out.now();
-    this.lastFrameAt = tsRecv;
+    this.stale.seen(tsRecv);
     this.stats.frames++;
     this.options.onFrame?.(text, tsRecv);
     const venueError = this.spec.errorOf?.(text) ?? null;
@@ -314,23 +312,15 @@ export class WsFeed implements DataProvider {
 
   /** Stale detection on the injected clock, and WebSocket pings. */
   private watch(socket: WebSocket): void {
-    const check = (): void => {
-      this.staleTimer = null;
+    this.stale.start(() => {
       if (this.socket !== socket) return;
-      const now = this.clock.now();
-      const due = this.lastFrameAt + this.staleNs;
-      if (now >= due) {
-        this.stats.staleDetections++;
-        const sink = this.sink;
-        this.out.status(ALL_SYMBOLS, 'stale', `${this.venue}: no frame for ${Number(this.staleNs / 1_000_000n)} ms`);
-        this.teardown();
-        socket.terminate();
-        sink?.lost(new Error(`${this.venue}: stale connection (no frame for ${Number(this.staleNs / 1_000_000n)} ms)`));
-        return;
-      }
-      this.staleTimer = this.clock.setTimer(due, check);
-    };
-    this.staleTimer = this.clock.setTimer(this.lastFrameAt + this.staleNs, check);
+      this.stats.staleDetections++;
+      const sink = this.sink;
+      this.out.status(ALL_SYMBOLS, 'stale', `${this.venue}: no frame for ${this.stale.ms} ms`);
+      this.teardown();
+      socket.terminate();
+      sink?.lost(new Error(`${this.venue}: stale connection (no frame for ${this.stale.ms} ms)`));
+    });
     if (this.pingMs > 0) {
       this.pingHandle = setInterval(() => {
         if (socket.readyState === WebSocket.OPEN) socket.ping();
@@ -340,8 +330,7 @@ export class WsFeed implements DataProvider {
   }
 
   private teardown(): void {
-    if (this.staleTimer !== null) this.clock.clearTimer(this.staleTimer);
-    this.staleTimer = null;
+    this.stale.stop();
     if (this.pingHandle !== null) clearInterval(this.pingHandle);
     this.pingHandle = null;
     const socket = this.socket;
