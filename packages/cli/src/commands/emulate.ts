@@ -26,9 +26,25 @@ const DEFAULT_FRAMES: Record<string, readonly string[]> = {
   coinbase: ['COINBASE.ws.28.0'],
 };
 
+/** Where the shared datasets are: MDCAP_DATASETS, else ../shared/datasets beside the checkout. */
+function datasetsRoot(): string {
+  return (
+    process.env['MDCAP_DATASETS'] ?? resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', '..', 'shared', 'datasets')
+  );
+}
+
+/** `--port` and `--speed`, checked. */
+function portAndSpeed(a: EmulateArgs): { port: number; speed: number | 'max' } {
+  const port = Number(a.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw badOption('--port', 'a TCP port 0–65535', a.port);
+  const m = /^(\d+(?:\.\d+)?)x?$/.exec(a.speed);
+  const speed: number | 'max' | null = a.speed === 'max' ? 'max' : m !== null && Number(m[1]) > 0 ? Number(m[1]) : null;
+  if (speed === null) throw badOption('--speed', 'max or a positive multiple such as 1x, 10x, 0.5x', a.speed);
+  return { port, speed };
+}
+
 function defaultFrames(venue: string): string[] {
-  const root =
-    process.env['MDCAP_DATASETS'] ?? resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', '..', 'shared', 'datasets');
+  const root = datasetsRoot();
   const files = (DEFAULT_FRAMES[venue] ?? []).map((f) => join(root, 'cryptofeed', f));
   const missing = files.filter((f) => !existsSync(f));
   if (missing.length > 0) {
@@ -90,11 +106,7 @@ export const emulateCommand: Command<EmulateArgs> = {
     if (a.venue === 'databento') return runDatabento(a);
     const { AlpacaEmulator, BinanceEmulator, CoinbaseEmulator, KrakenEmulator, readRecording, parseFaults } =
       await import('@mdcap/emulators');
-    const port = Number(a.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw badOption('--port', 'a TCP port 0–65535', a.port);
-    const m = /^(\d+(?:\.\d+)?)x?$/.exec(a.speed);
-    const speed: number | 'max' | null = a.speed === 'max' ? 'max' : m !== null && Number(m[1]) > 0 ? Number(m[1]) : null;
-    if (speed === null) throw badOption('--speed', 'max or a positive multiple such as 1x, 10x, 0.5x', a.speed);
+    const { port, speed } = portAndSpeed(a);
     let faults;
     try {
       faults = parseFaults(a.fault ?? '');
@@ -153,13 +165,8 @@ export const emulateCommand: Command<EmulateArgs> = {
 /** The Databento Live gateway emulator: DBN files served over the live protocol. */
 async function runDatabento(a: EmulateArgs): Promise<number> {
   const { DatabentoGateway } = await import('@mdcap/emulators');
-  const port = Number(a.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw badOption('--port', 'a TCP port 0–65535', a.port);
-  const m = /^(\d+(?:\.\d+)?)x?$/.exec(a.speed);
-  const speed: number | 'max' | null = a.speed === 'max' ? 'max' : m !== null && Number(m[1]) > 0 ? Number(m[1]) : null;
-  if (speed === null) throw badOption('--speed', 'max or a positive multiple such as 1x, 10x, 0.5x', a.speed);
-  const root =
-    process.env['MDCAP_DATASETS'] ?? resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', '..', 'shared', 'datasets');
+  const { port, speed } = portAndSpeed(a);
+  const root = datasetsRoot();
   const files =
     a.frames === undefined
       ? ['futures_trades_2024-07-01T23-58_2024-07-02T00-02.dbn.zst', 'futures_mbp-1_2024-07-01T23-58_2024-07-02T00-02.dbn.zst'].map((f) =>

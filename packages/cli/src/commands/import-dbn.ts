@@ -72,9 +72,9 @@ export async function importDbn(o: DbnImportOptions): Promise<DbnImportSummary &
   };
   for (const s of sources) advance(s);
 
-  let first: DbnRecord | null = null;
-  for (const s of sources) if (s.head !== null && (first === null || s.at < DbnToEvents.recvOf(first))) first = s.head;
-  const clock = new VirtualClock(first === null ? 0n : DbnToEvents.recvOf(first));
+  let start: bigint | null = null;
+  for (const s of sources) if (s.head !== null && (start === null || s.at < start)) start = s.at;
+  const clock = new VirtualClock(start ?? 0n);
   const writer = await CaptureWriter.open(o.out, { feed: venue, symbols: [], clock, fsync: false });
   const seen = new Set<string>();
   let records = 0;
