@@ -5,6 +5,7 @@
 import { parentPort } from 'node:worker_threads';
 import { MdcapError } from '@mdcap/core';
 import { finalizeSegment } from './finalize.js';
+import type { FileMeta } from './finalize.js';
 import type { CaptureKind } from './kinds.js';
 
 interface Job {
@@ -12,6 +13,7 @@ interface Job {
   readonly root: string;
   readonly segment: string;
   readonly kind: CaptureKind;
+  readonly meta: FileMeta;
 }
 
 // One job at a time, in arrival order: a group's segments are not all in memory at once.
@@ -21,7 +23,7 @@ parentPort!.on('message', (job: Job) => {
 });
 
 function run(job: Job): Promise<void> {
-  return finalizeSegment(job.root, job.segment, job.kind).then(
+  return finalizeSegment(job.root, job.segment, job.kind, job.meta).then(
     (entry) => parentPort!.postMessage({ id: job.id, entry }),
     (error: unknown) =>
       parentPort!.postMessage({

@@ -2,12 +2,13 @@ import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
+import type { RecordBatch } from 'apache-arrow';
 import * as pq from 'parquet-wasm';
 import { CaptureError } from '@mdcap/core';
-import { scanChunks } from './ipc.js';
+import { pieceWhere, segmentPieces } from './segment.js';
 import type { CaptureKind } from './kinds.js';
 import { PARQUET_EXT, partitionValueDecode, SEGMENT_EXT } from './layout.js';
-import type { FileEntry, RowGroupStats } from './manifest.js';
+import type { FileEntry, InstrumentEntry, RowGroupStats, SessionEntry } from './manifest.js';
 
 /** Rows per Parquet row group: the unit a reader can skip, and the unit of our statistics. */
 export const ROW_GROUP_ROWS = 131_072;
@@ -29,7 +30,11 @@ const DELTA_COLUMNS: Readonly<Record<CaptureKind, readonly string[]>> = {
 };
 const COMMON_DELTA = ['ts_recv', 'ts_event', 'recv_seq', 'seq'];
 
-function writerProperties(kind: CaptureKind, scales: Record<string, { price: number; size: number }>): pq.WriterProperties {
+function writerProperties(
+  kind: CaptureKind,
+  scales: Record<string, { price: number; size: number }>,
+  metadata: readonly [string, string][],
+): pq.WriterProperties {
   let b = new pq.WriterPropertiesBuilder()
     .setCompression(pq.Compression.ZSTD)
     .setMaxRowGroupSize(ROW_GROUP_ROWS)
@@ -40,6 +45,8 @@ function writerProperties(kind: CaptureKind, scales: Record<string, { price: num
         ['mdcap.schema', '1'],
         // Mantissa scales per symbol, for engines that read prices without the scale columns.
         ['mdcap.scales', JSON.stringify(scales)],
+        // What a manifest needs to be rebuilt from the files alone (see rebuildManifest).
+        ...metadata,
       ]),
     );
   for (const c of [...COMMON_DELTA, ...DELTA_COLUMNS[kind]]) {
@@ -48,9 +55,35 @@ function writerProperties(kind: CaptureKind, scales: Record<string, { price: num
   return b.build();
 }
 
-/** Statistics of the rows, accumulated per row group as the chunks go by. */
-class StatsAccumulator {
+/**
+ * What a Parquet file carries about its capture besides its rows, so that a manifest that was
+ * lost can be rebuilt from the files alone (`mdcap verify --repair`): the capture (feed,
+ * creation), the recording session that wrote the file, and the instruments of its symbols.
+ */
+export interface FileMeta {
+  readonly capture?: { readonly created: string; readonly feed: string };
+  readonly session?: SessionEntry;
+  readonly instruments?: readonly InstrumentEntry[];
+}
+
+/** Key-value metadata of a file: `mdcap.capture`, `mdcap.session`, `mdcap.instruments` (JSON). */
+function fileMetadata(meta: FileMeta, symbols: readonly string[]): [string, string][] {
+  const out: [string, string][] = [];
+  if (meta.capture !== undefined) out.push(['mdcap.capture', JSON.stringify(meta.capture)]);
+  if (meta.session !== undefined) out.push(['mdcap.session', JSON.stringify(meta.session)]);
+  const mine = (meta.instruments ?? []).filter((i) => symbols.includes(i.symbol));
+  if (mine.length > 0) out.push(['mdcap.instruments', JSON.stringify(mine)]);
+  return out;
+}
+
+/**
+ * Statistics of the rows, accumulated per row group as the batches go by: row groups of
+ * {@link ROW_GROUP_ROWS} (as the Parquet writer cuts them), or of the sizes an existing file has.
+ */
+export class StatsAccumulator {
   readonly groups: RowGroupStats[] = [];
+  constructor(private readonly sizes: readonly number[] = []) {}
+
   private rows = 0;
   private tsMin = 0n;
   private tsMax = 0n;
@@ -87,8 +120,22 @@ class StatsAccumulator {
       }
       this.rows++;
       this.total++;
-      if (this.rows === ROW_GROUP_ROWS) this.cut();
+      if (this.rows === (this.sizes[this.groups.length] ?? ROW_GROUP_ROWS)) this.cut();
     }
+  }
+
+  /** Adds the rows of a record batch of the capture's layout. */
+  addBatch(batch: RecordBatch): void {
+    const sym = batch.getChild('symbol')!.data[0]!;
+    const hasScale = batch.getChild('price_scale') !== null;
+    this.add(
+      batch.getChild('ts_recv')!.data[0]!.values as BigInt64Array,
+      batch.getChild('recv_seq')!.data[0]!.values as BigUint64Array,
+      sym.values as Int32Array,
+      sym.dictionary!.toArray() as string[],
+      hasScale ? (batch.getChild('price_scale')!.data[0]!.values as Uint8Array) : null,
+      hasScale ? (batch.getChild('size_scale')!.data[0]!.values as Uint8Array) : null,
+    );
   }
 
   cut(): void {
@@ -106,24 +153,25 @@ class StatsAccumulator {
   }
 }
 
-function chunksOf(bytes: Uint8Array, path: string): Uint8Array[] {
-  const scan = scanChunks(bytes);
-  if (scan.torn) {
-    throw new CaptureError(
-      'MDCAP_ERR_CAPTURE_CORRUPT',
-      `${path}: expected complete Arrow IPC chunks, found a torn tail after byte ${scan.goodLength} (run mdcap verify --repair)`,
-      {
-        details: { path, goodLength: scan.goodLength },
-      },
-    );
+/**
+ * The chunks of a segment that is to become a Parquet file: every one must be intact. A torn
+ * tail, a damaged chunk or one whose bytes fail their CRC stops the finalization (repair cuts
+ * them first and records what they held as a gap); nothing damaged is ever written to Parquet.
+ */
+function* verifiedChunks(path: string): Generator<Uint8Array> {
+  let i = 0;
+  for (const p of segmentPieces(path)) {
+    if (p.type !== 'chunk' || !p.ok) {
+      const what = p.type === 'tail' ? 'a torn tail' : p.type === 'damaged' ? 'damaged bytes' : 'a chunk that fails its CRC-32';
+      throw new CaptureError(
+        'MDCAP_ERR_CAPTURE_CORRUPT',
+        `${path}: expected verified Arrow IPC chunks, found ${what} at ${pieceWhere(p, i)} (run mdcap verify --repair: it cuts them and records the loss as a gap)`,
+        { details: { path, offset: p.start } },
+      );
+    }
+    i++;
+    yield p.bytes;
   }
-  const out: Uint8Array[] = [];
-  let start = 0;
-  for (const end of scan.chunkEnds) {
-    out.push(bytes.subarray(start, end));
-    start = end;
-  }
-  return out;
 }
 
 export function sha256File(path: string): string {
@@ -138,58 +186,61 @@ export async function sha256FileAsync(path: string): Promise<string> {
 }
 
 /**
- * Turns a complete segment (`….arrows`) into a Parquet file (`….parquet`) next to it: zstd,
- * delta encodings, rows in the segment's order (replay order), row groups of
- * {@link ROW_GROUP_ROWS}. Written under a temp name, fsynced and renamed, so a reader never sees
- * a half-written Parquet file. The segment is left in place (the caller deletes it once the
- * manifest lists the Parquet file). Returns the manifest entry.
+ * Turns a complete segment (`….arrows`, every chunk verified against its CRC) into a Parquet
+ * file (`….parquet`) next to it: zstd, delta encodings, rows in the segment's order (replay
+ * order), row groups of {@link ROW_GROUP_ROWS}, `meta` in the file's key-value metadata.
+ * Written under a temp name, fsynced and renamed, so a reader never sees a half-written Parquet
+ * file; its sha256 is computed as it is written. The segment is left in place (the caller
+ * deletes it once the manifest lists the Parquet file). Returns the manifest entry.
+ * @throws {CaptureError} `MDCAP_ERR_CAPTURE_CORRUPT` for a torn or damaged segment (repair
+ *   first), `MDCAP_ERR_IO`.
  */
-export async function finalizeSegment(root: string, relSegment: string, kind: CaptureKind): Promise<FileEntry> {
+export async function finalizeSegment(root: string, relSegment: string, kind: CaptureKind, meta: FileMeta = {}): Promise<FileEntry> {
   const segPath = join(root, relSegment);
-  const bytes = readFileSync(segPath);
-  const chunks = chunksOf(bytes, segPath);
+  // Two passes over the segment, a chunk at a time (memory stays at about one chunk and one row
+  // group, whatever the segment's size): statistics first (the scales go into the file's
+  // metadata, which the writer needs up front), then the rows.
   const stats = new StatsAccumulator();
-  for (const c of chunks) {
-    for (const batch of tableFromIPC(c).batches) {
-      const sym = batch.getChild('symbol')!.data[0]!;
-      const hasScale = batch.getChild('price_scale') !== null;
-      stats.add(
-        batch.getChild('ts_recv')!.data[0]!.values as BigInt64Array,
-        batch.getChild('recv_seq')!.data[0]!.values as BigUint64Array,
-        sym.values as Int32Array,
-        sym.dictionary!.toArray() as string[],
-        hasScale ? (batch.getChild('price_scale')!.data[0]!.values as Uint8Array) : null,
-        hasScale ? (batch.getChild('size_scale')!.data[0]!.values as Uint8Array) : null,
-      );
-    }
-  }
+  for (const c of verifiedChunks(segPath)) for (const batch of tableFromIPC(c).batches) stats.addBatch(batch);
   stats.cut();
   const relParquet = relSegment.slice(0, -SEGMENT_EXT.length) + PARQUET_EXT;
   const outPath = join(root, relParquet);
   const tmp = `${outPath}.tmp`;
-  let i = 0;
+  const chunks = verifiedChunks(segPath);
   const input = new ReadableStream<pq.RecordBatch>(
     {
       pull(controller) {
-        while (i < chunks.length) {
-          const batches = pq.Table.fromIPCStream(chunks[i++]!).recordBatches();
+        for (;;) {
+          const next = chunks.next();
+          if (next.done === true) {
+            controller.close();
+            return;
+          }
+          const batches = pq.Table.fromIPCStream(next.value).recordBatches();
           if (batches.length === 0) continue;
           for (const b of batches) controller.enqueue(b);
           return;
         }
-        controller.close();
       },
     },
     { highWaterMark: 1 },
   );
-  const output = await pq.transformParquetStream(input, writerProperties(kind, stats.scales));
+  const output = await pq.transformParquetStream(
+    input,
+    writerProperties(kind, stats.scales, fileMetadata(meta, Object.keys(stats.scales))),
+  );
+  // The file's hash and size as it is written (it is not read back).
+  const hash = createHash('sha256');
+  let size = 0;
   const fd = openSync(tmp, 'w');
   try {
     const reader = (output as ReadableStream<Uint8Array>).getReader();
     for (;;) {
       const { done, value } = await reader.read();
       if (done === true) break;
-      writeSync(fd, value);
+      for (let off = 0; off < value.byteLength;) off += writeSync(fd, value, off, value.byteLength - off);
+      hash.update(value);
+      size += value.byteLength;
     }
     fsyncSync(fd);
   } catch (error) {
@@ -199,28 +250,34 @@ export async function finalizeSegment(root: string, relSegment: string, kind: Ca
     } catch {
       // already gone
     }
+    if (error instanceof CaptureError) throw error;
     throw new CaptureError('MDCAP_ERR_IO', `${outPath}: writing Parquet failed: ${(error as Error).message}`, { cause: error });
   }
   closeSync(fd);
   renameSync(tmp, outPath);
   syncDir(dirname(outPath));
-  const parts = relSegment.split('/');
-  const entry: FileEntry = {
+  return fileEntryOf(relParquet, kind, stats, size, hash.digest('hex'));
+}
+
+/** The manifest entry of a Parquet file at `rel` (relative to the root) with these statistics. */
+export function fileEntryOf(rel: string, kind: CaptureKind, stats: StatsAccumulator, bytes: number, sha256: string): FileEntry {
+  const parts = rel.split('/');
+  const g = stats.groups;
+  return {
     kind,
     venue: partitionValueDecode(parts[1]!.slice('venue='.length)),
     date: parts[2]!.slice('date='.length),
-    group: basename(relSegment, SEGMENT_EXT),
-    path: relParquet,
+    group: basename(rel, PARQUET_EXT),
+    path: rel,
     rows: stats.total,
-    bytes: readFileSync(outPath).byteLength,
-    sha256: sha256File(outPath),
-    tsRecvMin: stats.groups.reduce((m, g) => (BigInt(g.tsRecvMin) < BigInt(m) ? g.tsRecvMin : m), stats.groups[0]?.tsRecvMin ?? '0'),
-    tsRecvMax: stats.groups.reduce((m, g) => (BigInt(g.tsRecvMax) > BigInt(m) ? g.tsRecvMax : m), stats.groups[0]?.tsRecvMax ?? '0'),
-    recvSeqMin: stats.groups[0]?.recvSeqMin ?? '0',
-    recvSeqMax: stats.groups[stats.groups.length - 1]?.recvSeqMax ?? '0',
-    rowGroups: stats.groups,
+    bytes,
+    sha256,
+    tsRecvMin: g.reduce((m, x) => (BigInt(x.tsRecvMin) < BigInt(m) ? x.tsRecvMin : m), g[0]?.tsRecvMin ?? '0'),
+    tsRecvMax: g.reduce((m, x) => (BigInt(x.tsRecvMax) > BigInt(m) ? x.tsRecvMax : m), g[0]?.tsRecvMax ?? '0'),
+    recvSeqMin: g[0]?.recvSeqMin ?? '0',
+    recvSeqMax: g[g.length - 1]?.recvSeqMax ?? '0',
+    rowGroups: g,
   };
-  return entry;
 }
 
 /** fsync a directory so a rename in it survives a power cut (best effort where unsupported). */

@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { CaptureError } from '@mdcap/core';
 import type { MdcapErrorCode } from '@mdcap/core';
 import { finalizeSegment } from './finalize.js';
+import type { FileMeta } from './finalize.js';
 import type { CaptureKind } from './kinds.js';
 import type { FileEntry } from './manifest.js';
 
@@ -29,9 +30,10 @@ export class Finalizer {
 
   constructor(readonly mode: FinalizeMode = 'worker') {}
 
-  run(root: string, segment: string, kind: CaptureKind): Promise<FileEntry> {
+  /** Finalizes one segment; `meta` goes into the Parquet file's key-value metadata. */
+  run(root: string, segment: string, kind: CaptureKind, meta: FileMeta = {}): Promise<FileEntry> {
     if (this.mode === 'inline') {
-      const p = this.chain.then(() => finalizeSegment(root, segment, kind));
+      const p = this.chain.then(() => finalizeSegment(root, segment, kind, meta));
       this.chain = p.catch(() => undefined);
       return p;
     }
@@ -40,7 +42,7 @@ export class Finalizer {
     w.ref(); // a pending job keeps the process alive
     return new Promise<FileEntry>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      w.postMessage({ id, root, segment, kind });
+      w.postMessage({ id, root, segment, kind, meta });
     });
   }
 

@@ -1,4 +1,6 @@
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { CAPTURE_KINDS } from './kinds.js';
 import type { CaptureKind } from './kinds.js';
 
 /**
@@ -55,4 +57,21 @@ export function partitionDir(root: string, kind: CaptureKind, venue: string, dat
 /** Path of a file relative to the root, with `/` separators (as the manifest stores it). */
 export function relativePath(kind: CaptureKind, venue: string, date: string, group: string, ext: string): string {
   return `${kind}/venue=${partitionValue(venue)}/date=${date}/${group}${ext}`;
+}
+
+/** The files under a root's `<kind>/venue=…/date=…/` directories whose names end with `ext`. */
+export function layoutFiles(root: string, ext: string): { kind: CaptureKind; rel: string }[] {
+  const out: { kind: CaptureKind; rel: string }[] = [];
+  for (const kind of CAPTURE_KINDS) {
+    const kdir = join(root, kind);
+    if (!existsSync(kdir)) continue;
+    for (const v of readdirSync(kdir)) {
+      if (!v.startsWith('venue=')) continue;
+      for (const d of readdirSync(join(kdir, v))) {
+        if (!d.startsWith('date=')) continue;
+        for (const f of readdirSync(join(kdir, v, d))) if (f.endsWith(ext)) out.push({ kind, rel: `${kind}/${v}/${d}/${f}` });
+      }
+    }
+  }
+  return out;
 }

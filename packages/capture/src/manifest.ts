@@ -1,10 +1,11 @@
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { CaptureError, describeValue } from '@mdcap/core';
 import type { Instrument } from '@mdcap/core';
 import { CAPTURE_KINDS, SCHEMA_VERSION } from './kinds.js';
 import type { CaptureKind } from './kinds.js';
 import { MANIFEST } from './layout.js';
+import type { FileMeta } from './finalize.js';
 
 /**
  * The manifest of a capture root (`manifest.json`): what was recorded, when, and every finalized
@@ -121,6 +122,16 @@ export function instrumentFromJson(e: InstrumentEntry): Instrument {
   return out as unknown as Instrument;
 }
 
+/** True if `root` holds capture data (kind directories, with Parquet files or segments). */
+export function hasCaptureData(root: string): boolean {
+  return CAPTURE_KINDS.some((k) => existsSync(join(root, k)) && statSync(join(root, k)).isDirectory());
+}
+
+/** The hint for a manifest that is gone while the capture's files are there. */
+function rebuildHint(root: string): string {
+  return hasCaptureData(root) ? ' (its files are there: mdcap verify --repair rebuilds the manifest from them)' : '';
+}
+
 /**
  * Reads and checks the manifest of `root`.
  * @throws {CaptureError} `MDCAP_ERR_CAPTURE_NOT_FOUND` if there is none, `MDCAP_ERR_CAPTURE_SCHEMA`
@@ -134,23 +145,31 @@ export function readManifest(root: string): Manifest {
     });
   }
   if (!existsSync(path)) {
-    throw new CaptureError('MDCAP_ERR_CAPTURE_NOT_FOUND', `capture ${root}: expected ${MANIFEST} (written by mdcap record), found none`, {
-      details: { root },
-    });
+    throw new CaptureError(
+      'MDCAP_ERR_CAPTURE_NOT_FOUND',
+      `capture ${root}: expected ${MANIFEST} (written by mdcap record), found none${rebuildHint(root)}`,
+      {
+        details: { root },
+      },
+    );
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
-    throw new CaptureError('MDCAP_ERR_CAPTURE_CORRUPT', `${path}: expected JSON, found unreadable text (${(error as Error).message})`, {
-      cause: error,
-    });
+    throw new CaptureError(
+      'MDCAP_ERR_CAPTURE_CORRUPT',
+      `${path}: expected JSON, found unreadable text (${(error as Error).message})${rebuildHint(root)}`,
+      {
+        cause: error,
+      },
+    );
   }
   const m = parsed as Partial<Manifest>;
   if (typeof m !== 'object' || m === null || m.format !== 'mdcap-capture') {
     throw new CaptureError(
       'MDCAP_ERR_CAPTURE_SCHEMA',
-      `${path}: expected an mdcap capture manifest, found format ${describeValue(m?.format)}`,
+      `${path}: expected an mdcap capture manifest, found format ${describeValue(m?.format)}${rebuildHint(root)}`,
     );
   }
   if (typeof m.schemaVersion !== 'number' || m.schemaVersion > SCHEMA_VERSION || m.schemaVersion < 1) {
@@ -182,4 +201,21 @@ export function writeManifest(root: string, m: Manifest): void {
     closeSync(fd);
   }
   renameSync(tmp, path);
+}
+
+/** The session that wrote the group `g<first recv_seq>` (the last one that started at or before it). */
+export function sessionOfGroup(m: Manifest, group: string): SessionEntry | undefined {
+  const first = BigInt(group.slice(1));
+  let found: SessionEntry | undefined;
+  for (const s of m.sessions) if (BigInt(s.firstRecvSeq) <= first) found = s;
+  return found;
+}
+
+/** What a file of `group` carries about its capture (see FileMeta). */
+export function fileMetaOf(m: Manifest, group: string, session: SessionEntry | undefined = sessionOfGroup(m, group)): FileMeta {
+  return {
+    capture: { created: m.created, feed: m.feed },
+    ...(session === undefined ? {} : { session }),
+    instruments: m.instruments,
+  };
 }

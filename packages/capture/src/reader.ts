@@ -1,9 +1,8 @@
-import { existsSync, openAsBlob, readFileSync, statSync } from 'node:fs';
+import { existsSync, openAsBlob, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import * as pq from 'parquet-wasm';
 import { ALL_SYMBOLS, CaptureError } from '@mdcap/core';
-import { scanChunks } from './ipc.js';
 import { sha256FileAsync } from './finalize.js';
 import { decodeBatch } from './kinds.js';
 import type { CaptureKind, DecodedBatch } from './kinds.js';
@@ -11,6 +10,8 @@ import { PARQUET_EXT, partitionValueDecode, SEGMENT_EXT } from './layout.js';
 import { readManifest } from './manifest.js';
 import type { FileEntry, Manifest, RowGroupStats } from './manifest.js';
 import { confirmedFlush, findSegments } from './repair.js';
+import { pieceWhere, segmentPieces } from './segment.js';
+import type { SegmentPiece } from './segment.js';
 
 /** One file of a capture: a finalized Parquet file, or a segment not finalized yet. */
 export interface CaptureFile {
@@ -45,6 +46,11 @@ export interface ReadFilter {
    * values; hashing costs a few percent of decoding.
    */
   readonly verifyHashes?: boolean;
+  /**
+   * Segments: skip chunks that fail their CRC-32 (and damaged bytes) instead of failing with
+   * `MDCAP_ERR_CAPTURE_CORRUPT` (`mdcap verify` counts them itself). Default false.
+   */
+  readonly skipDamaged?: boolean;
 }
 
 function overlaps(rg: RowGroupStats, f: ReadFilter): boolean {
@@ -221,9 +227,9 @@ export class CaptureReader {
   }
 
   private async *segmentBatches(file: CaptureFile, filter: ReadFilter): AsyncGenerator<DecodedBatch> {
-    let bytes: Buffer;
+    let pieces: Generator<SegmentPiece>;
     try {
-      bytes = readFileSync(file.path);
+      pieces = segmentPieces(file.path);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
         // A live recorder finalized it since open(): read its Parquet file instead.
@@ -236,12 +242,22 @@ export class CaptureReader {
       }
       throw new CaptureError('MDCAP_ERR_IO', `${file.path}: cannot read the segment: ${(error as Error).message}`, { cause: error });
     }
-    const scan = scanChunks(bytes); // a torn tail (a recorder still writing, or crashed) is not read
-    let start = 0;
-    for (const end of scan.chunkEnds) {
+    let index = 0;
+    for (const p of pieces) {
+      if (p.type === 'tail') return; // a torn tail (a recorder still writing, or crashed) is not read
+      if (p.type === 'damaged' || !p.ok) {
+        if (filter.skipDamaged === true) continue;
+        throw new CaptureError(
+          'MDCAP_ERR_CAPTURE_CORRUPT',
+          `${file.path}: expected chunks that match their CRC-32, found ${p.type === 'damaged' ? 'damaged bytes' : 'a damaged chunk'} at ${pieceWhere(p, index)} (mdcap verify lists them; --repair cuts them and records the loss as a gap)`,
+          { details: { path: file.path, offset: p.start } },
+        );
+      }
+      index++;
+      if (this.cutoff !== null && p.trailer !== null && p.trailer.firstRecvSeq >= this.cutoff) return; // an unfinished flush
       let decoded: DecodedBatch[];
       try {
-        decoded = tableFromIPC(bytes.subarray(start, end)).batches.map((b) => decodeBatch(file.kind, b));
+        decoded = tableFromIPC(p.bytes).batches.map((b) => decodeBatch(file.kind, b));
       } catch (error) {
         throw corrupt(file, null, error);
       }
@@ -249,7 +265,6 @@ export class CaptureReader {
         if (this.cutoff !== null && d.length > 0 && d.recvSeqNumber(0) >= Number(this.cutoff)) return; // an unfinished flush
         yield d;
       }
-      start = end;
     }
   }
 }

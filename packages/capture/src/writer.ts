@@ -10,6 +10,7 @@ import {
   readdirSync,
   unlinkSync,
   writeSync,
+  writevSync,
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { tableToIPC } from 'apache-arrow';
@@ -21,9 +22,10 @@ import { createRowBuilder, KIND_OF } from './kinds.js';
 import type { CaptureKind, RowBuilder } from './kinds.js';
 import { acquireLock, releaseLock } from './lock.js';
 import { FLUSHED, groupName, LOCK, MANIFEST, partitionDir, relativePath, SEGMENT_EXT, utcDate } from './layout.js';
-import { emptyManifest, instrumentToJson, readManifest, writeManifest } from './manifest.js';
+import { emptyManifest, fileMetaOf, instrumentToJson, readManifest, writeManifest } from './manifest.js';
 import type { FileEntry, Manifest, SessionEntry } from './manifest.js';
-import { isDataLoss, MAX_GAP_ENTRIES } from './gaps.js';
+import { gapEntry, isDataLoss, MAX_GAP_ENTRIES } from './gaps.js';
+import { chunkTrailer, segmentHeader } from './segment.js';
 import { repairCapture } from './repair.js';
 import type { RepairReport } from './repair.js';
 
@@ -69,6 +71,8 @@ interface Segment {
   fd: number;
   /** Bytes of complete chunks in the file. */
   size: number;
+  /** The buffered rows' first and last recv_seq and ts_recv (for the chunk's trailer). */
+  readonly range: BigInt64Array;
 }
 
 /** Flush a segment early once this many rows wait in memory. */
@@ -223,6 +227,13 @@ export class CaptureWriter {
     const key = `${kind}\u0000${e.venue}`;
     let seg = this.segments.get(key);
     if (seg === undefined) seg = this.openSegment(kind, e.venue, utcDate(ts));
+    const range = seg.range;
+    if (seg.builder.rows === 0) {
+      range[0] = rs;
+      range[2] = ts;
+    }
+    range[1] = rs;
+    range[3] = ts;
     seg.builder.append(e, rs);
     this.groupRows++;
     this.counters.events++;
@@ -232,17 +243,8 @@ export class CaptureWriter {
   }
 
   private noteGap(e: Extract<MarketEvent, { type: 'status' }>): void {
-    const k = e.kind;
     if (!isDataLoss(e) || this.manifest.gaps.length >= MAX_GAP_ENTRIES) return;
-    this.manifest.gaps.push({
-      venue: e.venue,
-      symbol: e.symbol,
-      tsRecv: e.tsRecv.toString(),
-      kind: k,
-      fromSeq: e.fromSeq?.toString() ?? null,
-      toSeq: e.toSeq?.toString() ?? null,
-      detail: e.detail,
-    });
+    this.manifest.gaps.push(gapEntry(e));
   }
 
   private openSegment(kind: CaptureKind, venue: string, date: string): Segment {
@@ -252,7 +254,9 @@ export class CaptureWriter {
       mkdirSync(dir, { recursive: true });
       const path = join(this.root, rel);
       const fd = openSync(path, 'a');
-      const seg: Segment = { kind, venue, date, rel, builder: createRowBuilder(kind), fd, size: fstatSync(fd).size };
+      let size = fstatSync(fd).size;
+      if (size === 0) size += writeSync(fd, segmentHeader(), 0, undefined, 0);
+      const seg: Segment = { kind, venue, date, rel, builder: createRowBuilder(kind), fd, size, range: new BigInt64Array(4) };
       this.segments.set(`${kind}\u0000${venue}`, seg);
       return seg;
     } catch (error) {
@@ -273,13 +277,17 @@ export class CaptureWriter {
     this.groupRows = 0;
   }
 
-  /** Flushes and closes the open segments, and queues them for finalization. */
-  private closeGroup(): void {
+  /**
+   * Flushes and closes the open segments, and queues them for finalization. `session`: the
+   * session entry the files carry (at close, as it will be once closed).
+   */
+  private closeGroup(session: SessionEntry = this.session): void {
     this.flush();
+    const meta = fileMetaOf(this.manifest, this.groupName, { ...session });
     for (const seg of this.segments.values()) {
       closeSync(seg.fd);
       const job = this.finalizer
-        .run(this.root, seg.rel, seg.kind)
+        .run(this.root, seg.rel, seg.kind, meta)
         .then((entry) => this.finalized(seg.rel, entry))
         .catch((error: unknown) => this.options.onError?.(ioError(`capture ${join(this.root, seg.rel)}: finalizing failed`, error)))
         .finally(() => this.finalizing.delete(job));
@@ -325,9 +333,19 @@ export class CaptureWriter {
   private flushSegment(seg: Segment): boolean {
     const rows = seg.builder.rows;
     if (rows === 0) return false;
-    const bytes = tableToIPC(seg.builder.table(), 'stream');
+    const ipc = tableToIPC(seg.builder.table(), 'stream');
+    const r = seg.range;
+    const trailer = chunkTrailer(ipc, rows, [BigInt.asUintN(64, r[0]!), BigInt.asUintN(64, r[1]!)], [r[2]!, r[3]!]);
+    const total = ipc.byteLength + trailer.byteLength;
     try {
-      for (let off = 0; off < bytes.byteLength;) off += writeSync(seg.fd, bytes, off, bytes.byteLength - off, seg.size + off);
+      // One write for the chunk and its trailer (a short write is continued at the same place).
+      let off = writevSync(seg.fd, [ipc, trailer], seg.size);
+      while (off < total) {
+        off +=
+          off < ipc.byteLength
+            ? writeSync(seg.fd, ipc, off, ipc.byteLength - off, seg.size + off)
+            : writeSync(seg.fd, trailer, off - ipc.byteLength, total - off, seg.size + off);
+      }
       if (this.fsync) fdatasyncSync(seg.fd);
     } catch (error) {
       // A partly written chunk would hide every later chunk from a reader: cut it off again.
@@ -338,10 +356,10 @@ export class CaptureWriter {
       }
       throw ioError(`capture ${join(this.root, seg.rel)}: writing failed`, error);
     }
-    seg.size += bytes.byteLength;
+    seg.size += total;
     seg.builder.reset();
     this.counters.rowsFlushed += rows;
-    this.counters.bytesFlushed += bytes.byteLength;
+    this.counters.bytesFlushed += total;
     this.counters.lastFlushedTsRecv = this.lastTsRecv;
     return true;
   }
@@ -389,7 +407,7 @@ export class CaptureWriter {
     if (this.closed) return this.manifest;
     this.closed = true;
     if (this.timer !== null) this.options.clock.clearTimer(this.timer);
-    this.closeGroup();
+    this.closeGroup({ ...this.session, end: end.toString(), clean: true, lastRecvSeq: (this.next - 1n).toString() });
     await Promise.all([...this.finalizing]);
     await this.finalizer.close();
     this.session.end = end.toString();

@@ -19,7 +19,7 @@ import { CaptureError, createTrade } from '@mdcap/core';
 import type { MarketEvent } from '@mdcap/core';
 import { tempDir } from '@mdcap/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
-import { clockAt, edgeEvents, SEC, simEvents, T0 } from './fixtures.js';
+import { clockAt, edgeEvents, killedRecorder, SEC, simEvents, T0 } from './fixtures.js';
 
 const dir = tempDir('capture');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -120,25 +120,8 @@ describe('scanChunks', () => {
 });
 
 describe('crash repair', () => {
-  /** A writer abandoned after some flushes, as `kill -9` leaves it (its lock names this process, which it may take over). */
-  async function crashed(root: string, flushedBatches: number, unflushed: number): Promise<MarketEvent[]> {
-    const events = await simEvents(10);
-    const w = await CaptureWriter.open(root, {
-      feed: 'demo',
-      symbols: ['AAPL', 'MSFT', 'BTC-USD'],
-      clock: clockAt(events[0]!.tsRecv),
-      finalize: 'inline',
-      fsync: false,
-    });
-    let k = 0;
-    for (let b = 0; b < flushedBatches; b++) {
-      for (let i = 0; i < 200; i++) w.write(events[k++]!);
-      w.flush();
-    }
-    for (let i = 0; i < unflushed; i++) w.write(events[k++]!);
-    releaseLock(root); // the process "dies": its lock is left to be taken over
-    return events.slice(0, flushedBatches * 200);
-  }
+  const crashed = (root: string, flushedBatches: number, unflushed: number): Promise<MarketEvent[]> =>
+    killedRecorder(root, flushedBatches, 200, unflushed);
 
   it('recovers every flushed event, loses only the unflushed ones, and records the loss as a gap', async () => {
     const root = fresh();

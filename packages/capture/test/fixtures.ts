@@ -10,6 +10,7 @@ import {
   VirtualClock,
 } from '@mdcap/core';
 import type { MarketEvent } from '@mdcap/core';
+import { CaptureWriter, releaseLock } from '@mdcap/capture';
 import { simulatedEvents } from '@mdcap/test-utils';
 
 export const T0 = 1_704_205_800_000_000_000n; // 2024-01-02T14:30:00Z
@@ -84,4 +85,28 @@ export function simEvents(seconds: number, seed = 3): Promise<MarketEvent[]> {
 
 export function clockAt(t: bigint = T0): VirtualClock {
   return new VirtualClock(t);
+}
+
+/**
+ * A recorder abandoned as `kill -9` leaves it: `flushes` flushes of `perFlush` simulated events,
+ * then `unflushed` more that never reach the disk; its lock names this process, which may take
+ * it over. Returns the events that were flushed.
+ */
+export async function killedRecorder(root: string, flushes: number, perFlush: number, unflushed = 0): Promise<MarketEvent[]> {
+  const events = await simEvents(Math.ceil(((flushes * perFlush + unflushed) / 500) * 2) + 10);
+  const w = await CaptureWriter.open(root, {
+    feed: 'demo',
+    symbols: ['AAPL', 'MSFT', 'BTC-USD'],
+    clock: clockAt(events[0]!.tsRecv),
+    finalize: 'inline',
+    fsync: false,
+  });
+  let k = 0;
+  for (let b = 0; b < flushes; b++) {
+    for (let i = 0; i < perFlush; i++) w.write(events[k++]!);
+    w.flush();
+  }
+  for (let i = 0; i < unflushed; i++) w.write(events[k++]!);
+  releaseLock(root);
+  return events.slice(0, flushes * perFlush);
 }

@@ -36,6 +36,8 @@ export interface ReplayOptions {
   readonly verifyHashes?: boolean;
   /** Files (absolute paths) to leave out: `mdcap verify` skips those whose hash is wrong. */
   readonly skipFiles?: ReadonlySet<string>;
+  /** Skip segment chunks that fail their CRC-32 instead of failing (`mdcap verify` counts them itself). */
+  readonly skipDamaged?: boolean;
 }
 
 export interface ReplayStats {
@@ -98,6 +100,7 @@ export class ReplayProvider implements DataProvider {
   private readonly batchSize: number;
   private readonly verifyHashes: boolean;
   private readonly skipFiles: ReadonlySet<string>;
+  private readonly skipDamaged: boolean;
   private readonly gate = new PauseGate();
   private sink: EventSink | null = null;
   private connection = 0;
@@ -133,6 +136,7 @@ export class ReplayProvider implements DataProvider {
     this.batchSize = options.batchSize ?? 65_536;
     this.verifyHashes = options.verifyHashes ?? true;
     this.skipFiles = options.skipFiles ?? new Set();
+    this.skipDamaged = options.skipDamaged ?? false;
     const first = m.sessions[0]?.start;
     const start = this.from ?? (first === undefined ? 0n : BigInt(first));
     this.clock = options.clock ?? new VirtualClock(start);
@@ -344,6 +348,7 @@ export class ReplayProvider implements DataProvider {
       symbols: new Set(this.subscribed.keys()),
       batchSize: this.batchSize,
       ...(this.verifyHashes ? {} : { verifyHashes: false }),
+      ...(this.skipDamaged ? { skipDamaged: true } : {}),
     };
     const masks = new WeakMap<DecodedBatch, Uint8Array>();
     const to = this.to;

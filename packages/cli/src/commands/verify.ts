@@ -20,9 +20,14 @@ function text(r: VerifyReport, out: LineOutput): void {
         ? 'repair: nothing to repair'
         : `repair: ${p.segments} segment(s) finalized, ${p.truncated} torn tail(s) cut (${count(p.tornBytes)} bytes)${p.session === null ? '' : `; session ${p.session.id} closed at ${nsToIso(BigInt(p.session.lastTsRecv))} with a gap`}`,
     );
+    for (const d of p.damaged) {
+      out.line(
+        `repair: cut ${d.path} ${d.where}: failed its CRC-32${d.rows === null ? '' : `; ${count(d.rows)} rows, recv_seq ${d.recvSeq![0]}..${d.recvSeq![1]}`}${d.gapRecvSeq === null ? ' (no rows were lost)' : `; recorded as a gap (recv_seq ${d.gapRecvSeq})`}`,
+      );
+    }
   }
   out.line(
-    `capture ${r.root}: ${count(r.files)} files (${r.segments} not finalized), ${count(r.rows)} rows, sha256 ${r.hashMismatches.length === 0 ? 'ok' : `${r.hashMismatches.length} MISMATCHED`}`,
+    `capture ${r.root}: ${count(r.files)} files (${r.segments} not finalized), ${count(r.rows)} rows, sha256 ${r.hashMismatches.length === 0 ? 'ok' : `${r.hashMismatches.length} MISMATCHED`}${r.damagedChunks.length === 0 ? '' : `, ${r.damagedChunks.length} DAMAGED chunk(s) in segments`}`,
   );
   for (const s of r.streams) {
     const issues = [
