@@ -1,10 +1,14 @@
-import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
-import type { DuckDBConnection } from '@duckdb/node-api';
+import { randomUUID } from 'node:crypto';
+import { closeSync, openSync, realpathSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { DuckDBInstance, StatementType } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBPreparedStatement } from '@duckdb/node-api';
 import { CAPTURE_KINDS, CaptureReader } from '@mdcap/capture';
 import type { CaptureKind, Manifest } from '@mdcap/capture';
 import { BarFlags, CaptureError, ConfigError, createBar, describeValue, formatDecimal, MdcapError } from '@mdcap/core';
 import type { Bar } from '@mdcap/core';
+import { lockDown, oneLine, prepareSelect, queryError, selectBody, sqlString } from './read-only.js';
 
 /** A row of a query, JSON-friendly: 64-bit integers, decimals and timestamps as strings. */
 export type Row = Record<string, string | number | boolean | null | unknown[] | Record<string, unknown>>;
@@ -87,15 +91,64 @@ function typedNulls(columns: string): string {
     .join(', ');
 }
 
-/** DuckDB's messages span lines (`LINE 1: …` and a caret); errors are printed as one line. */
-function oneLine(error: unknown): string {
-  return String((error as Error).message)
-    .replace(/\s*\n\s*/g, ' ')
-    .trim();
+export interface AnalyticsOptions {
+  /**
+   * The one file DuckDB may write: {@link CaptureAnalytics.exportQuery} writes query results
+   * there (created or replaced). It must lie outside the capture. Without it (the default) the
+   * connection only reads the capture's Parquet files.
+   */
+  readonly exportTo?: string;
 }
 
-function sqlString(s: string): string {
-  return `'${s.replace(/'/g, "''")}'`;
+/** The formats {@link CaptureAnalytics.exportQuery} writes. */
+export type ExportFormat = 'csv' | 'json' | 'parquet';
+export const EXPORT_FORMATS: readonly ExportFormat[] = ['csv', 'json', 'parquet'];
+
+/** What {@link CaptureAnalytics.exportQuery} wrote. */
+export interface ExportSummary {
+  readonly rows: number;
+  readonly columns: string[];
+}
+
+/**
+ * `file` with its directory's symlinks and `..` resolved as the OS resolves them, refused when it
+ * lies in the capture at `root`.
+ */
+function outsideCapture(root: string, file: string): string {
+  let dir: string;
+  try {
+    dir = realpathSync(dirname(file));
+  } catch (error) {
+    throw new CaptureError('MDCAP_ERR_IO', `exportTo ${file}: expected an existing directory ${dirname(file)}, found none`, {
+      cause: error,
+    });
+  }
+  const target = join(dir, basename(file));
+  const rel = relative(realpathSync(root), target);
+  if (rel === '' || (rel.split(sep)[0] !== '..' && !isAbsolute(rel))) {
+    throw new ConfigError(
+      'MDCAP_ERR_OUTPUT_IN_CAPTURE',
+      `exportTo ${file}: expected a file outside the capture ${root}, found one inside it`,
+    );
+  }
+  return target;
+}
+
+/** Streams the rows of a prepared statement, JSON-friendly, a chunk at a time. */
+async function* rowsOf(prepared: DuckDBPreparedStatement, sql: string): AsyncGenerator<Row[]> {
+  let result;
+  try {
+    result = await prepared.stream();
+  } catch (error) {
+    throw queryError(error, sql);
+  } finally {
+    prepared.destroySync();
+  }
+  try {
+    for await (const rows of result.yieldRowObjectJson()) yield rows;
+  } catch (error) {
+    throw queryError(error, sql);
+  }
 }
 
 /**
@@ -103,6 +156,10 @@ function sqlString(s: string): string {
  * `order_updates`, `status`, `bars`) over its Parquet files, with exact `DECIMAL(38,S)` prices (S: the capture's largest scale)
  * and sizes next to the raw mantissas and scales, and `TIMESTAMP_NS` times (UTC). The raw tables
  * are `raw_<kind>`. Finalized files only: a segment still being written is not queried.
+ *
+ * Read-only: a query is one SELECT over the views; DuckDB may open no file but the capture's
+ * Parquet files (and the `exportTo` file, only when asked for) and may change no setting
+ * (read-only.ts). Anything else is refused with `MDCAP_ERR_QUERY_READ_ONLY`.
  */
 export class CaptureAnalytics {
   private constructor(
@@ -112,22 +169,33 @@ export class CaptureAnalytics {
     private readonly con: DuckDBConnection,
     /** Segments not finalized yet (a recording runs, or was interrupted): not in the views. */
     readonly unfinalizedSegments: number,
+    /** The one file DuckDB may write ({@link exportQuery}), resolved; null: read-only. */
+    readonly exportTo: string | null,
   ) {}
 
   /**
-   * @throws {CaptureError} for a missing, empty or newer capture.
+   * @throws {CaptureError} for a missing, empty or newer capture; `MDCAP_ERR_OUTPUT_IN_CAPTURE`
+   *   for an `exportTo` inside it.
    */
-  static async open(root: string): Promise<CaptureAnalytics> {
+  static async open(root: string, options: AnalyticsOptions = {}): Promise<CaptureAnalytics> {
     // The files the manifest lists, each present with its recorded size (CaptureReader checks),
     // not whatever else lies in the directories: a stray copy would count twice.
     const reader = CaptureReader.open(root);
     const manifest = reader.manifest;
     const segments = reader.files().filter((f) => f.format === 'arrow').length;
-    const instance = await DuckDBInstance.create(':memory:', { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' });
+    const exportTo = options.exportTo === undefined ? null : outsideCapture(root, options.exportTo);
+    const paths = manifest.files.map((f) => resolve(root, f.path));
+    const instance = await DuckDBInstance.create(':memory:', {
+      autoinstall_known_extensions: 'false',
+      autoload_known_extensions: 'false',
+      // Spill files go to the system's temp directory, not `.tmp` in the working directory
+      // (which may be the capture); DuckDB removes the directory when it closes.
+      temp_directory: join(tmpdir(), `mdcap-duckdb-${randomUUID()}`),
+    });
     const con = await instance.connect();
     try {
       for (const kind of CAPTURE_KINDS) {
-        const files = manifest.files.filter((f) => f.kind === kind).map((f) => sqlString(join(root, f.path)));
+        const files = manifest.files.flatMap((f, i) => (f.kind === kind ? [sqlString(paths[i]!)] : []));
         const raw =
           files.length > 0
             ? `SELECT * FROM read_parquet([${files.join(', ')}], hive_partitioning = false, union_by_name = true)`
@@ -144,6 +212,7 @@ export class CaptureAnalytics {
       const [p, z] = reader.getRows()[0] as [number, number];
       for (const kind of CAPTURE_KINDS)
         await con.run(`CREATE VIEW ${kind} AS SELECT ${viewSelect(kind, { price: p, size: z })} FROM raw_${kind}`);
+      await lockDown(con, paths, exportTo);
     } catch (error) {
       con.closeSync();
       instance.closeSync();
@@ -151,7 +220,7 @@ export class CaptureAnalytics {
         cause: error,
       });
     }
-    return new CaptureAnalytics(root, manifest, instance, con, segments);
+    return new CaptureAnalytics(root, manifest, instance, con, segments, exportTo);
   }
 
   /** Runs any SQL over the views; rows come back JSON-friendly. */
@@ -162,22 +231,68 @@ export class CaptureAnalytics {
   }
 
   /**
-   * Streams the rows of any SQL over the views, a chunk at a time.
-   * @throws {MdcapError} `MDCAP_ERR_QUERY` with DuckDB's message.
+   * Streams the rows of one SELECT over the views, a chunk at a time.
+   * @throws {MdcapError} `MDCAP_ERR_QUERY` with DuckDB's message; `MDCAP_ERR_QUERY_READ_ONLY` for
+   *   anything but a SELECT over the capture (a write, a setting, another file).
    */
   async *stream(sql: string): AsyncGenerator<Row[]> {
-    if (sql.trim() === '') throw new MdcapError('MDCAP_ERR_QUERY', 'query: expected SQL, found an empty string');
-    let result;
-    try {
-      result = await this.con.stream(sql);
-    } catch (error) {
-      throw new MdcapError('MDCAP_ERR_QUERY', `query failed: ${oneLine(error)}`, { cause: error, details: { sql } });
+    yield* rowsOf(await prepareSelect(this.con, sql), sql);
+  }
+
+  /**
+   * Writes the rows of one SELECT over the views to the `exportTo` file given to {@link open}:
+   * `csv` (with a header) and `parquet` by DuckDB's COPY, with DuckDB's types; `json` as the
+   * lines of {@link stream} (one object per row, 64-bit integers, decimals and times as strings).
+   * @throws {MdcapError} as {@link stream}; `MDCAP_ERR_INVALID_OPTION` without `exportTo`.
+   */
+  async exportQuery(sql: string, format: ExportFormat): Promise<ExportSummary> {
+    const out = this.exportTo;
+    if (out === null) {
+      throw new ConfigError(
+        'MDCAP_ERR_INVALID_OPTION',
+        'exportQuery: expected a connection opened with { exportTo: FILE }, found a read-only one',
+      );
     }
-    try {
-      for await (const rows of result.yieldRowObjectJson()) yield rows;
-    } catch (error) {
-      throw new MdcapError('MDCAP_ERR_QUERY', `query failed: ${oneLine(error)}`, { cause: error, details: { sql } });
+    if (!EXPORT_FORMATS.includes(format))
+      throw new ConfigError(
+        'MDCAP_ERR_INVALID_OPTION',
+        `exportQuery: expected a format of ${EXPORT_FORMATS.join(', ')}, found ${describeValue(format)}`,
+      );
+    const prepared = await prepareSelect(this.con, sql);
+    const columns = Array.from({ length: prepared.columnCount }, (_, i) => prepared.columnName(i));
+    if (format === 'json') {
+      const fd = openSync(out, 'w');
+      let rows = 0;
+      try {
+        for await (const chunk of rowsOf(prepared, sql)) {
+          writeSync(fd, chunk.map((r) => `${JSON.stringify(r)}\n`).join(''));
+          rows += chunk.length;
+        }
+      } finally {
+        closeSync(fd);
+      }
+      return { rows, columns };
     }
+    prepared.destroySync();
+    // The checked SELECT inside COPY (…): it cannot reach past its parentheses, and the file gate
+    // lets COPY write only `out`.
+    const body = await selectBody(this.con, sql);
+    const copy = `COPY (\n${body}\n) TO ${sqlString(out)} (FORMAT ${format}${format === 'csv' ? ', HEADER true' : ''}, USE_TMP_FILE false)`;
+    let written: bigint;
+    try {
+      const statements = await this.con.extractStatements(copy);
+      if (statements.count !== 1) throw new Error(`expected one COPY statement, found ${statements.count}`);
+      const p = await statements.prepare(0);
+      try {
+        if (p.statementType !== StatementType.COPY) throw new Error('expected a COPY statement');
+        written = (await p.runAndReadAll()).getRows()[0]![0] as bigint;
+      } finally {
+        p.destroySync();
+      }
+    } catch (error) {
+      throw queryError(error, sql);
+    }
+    return { rows: Number(written), columns };
   }
 
   /** The time the recording ends (where a replay ends its clock): the last session's end. */

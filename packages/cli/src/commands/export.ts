@@ -10,6 +10,7 @@ import type { Argv } from 'yargs';
 import { parseList } from '../args.js';
 import { EXIT } from '../command.js';
 import type { Command } from '../command.js';
+import { checkOutFile, writeOutFile } from '../out-file.js';
 import { count, LineOutput } from '../output.js';
 
 interface ExportArgs {
@@ -19,6 +20,7 @@ interface ExportArgs {
   readonly out: string;
   readonly symbols?: string;
   readonly json: boolean;
+  readonly force: boolean;
 }
 
 /** The schemas a capture maps back to, and the event type each takes. */
@@ -168,13 +170,20 @@ export const exportCommand: Command<ExportArgs> = {
         choices: Object.keys(SCHEMAS),
         describe: 'trades (trade events), mbo (order updates and trades), ohlcv-1s/1m/1h/1d (bars of that interval)',
       })
-      .option('out', { type: 'string', demandOption: true, describe: 'The DBN file to write (plain; compress it with zstd if you like)' })
+      .option('out', {
+        type: 'string',
+        demandOption: true,
+        describe: 'The DBN file to write (plain; compress it with zstd if you like), outside any capture',
+      })
+      .option('force', { type: 'boolean', default: false, describe: 'Replace --out if it exists' })
       .option('symbols', { type: 'string', describe: 'Comma-separated symbols (default: all)' })
       .option('json', { type: 'boolean', default: false, describe: 'Print the summary as one JSON object' })
       .example('mdcap export dbn cap --schema trades --out trades.dbn', 'the trades of a capture, for DBN tools')
       .example('mdcap dbn trades.dbn --csv --map-symbols | head', 'read it back')
+      .example('mdcap export dbn cap --schema ohlcv-1m --out bars.dbn --force', 'replace an earlier export')
       .epilogue(
-        "Prices are written at DBN's scale (1e-9) exactly; sizes must be whole numbers (a crypto size such as 0.25 BTC is refused, not rounded). " +
+        '--out is never written inside a capture and an existing file is replaced only with --force; the file is written under a temp name and renamed, so an interrupted export leaves no half file. ' +
+          "Prices are written at DBN's scale (1e-9) exactly; sizes must be whole numbers (a crypto size such as 0.25 BTC is refused, not rounded). " +
           "Instrument ids come from the capture's instruments (a Databento import keeps them), else are numbered per symbol; the metadata's mappings name them. " +
           'publisher_id, ts_in_delta and channel_id are 0, flags carry only LAST and SNAPSHOT: the capture does not keep the rest.',
       ),
@@ -185,6 +194,7 @@ export const exportCommand: Command<ExportArgs> = {
         `--out ${a.out}: expected a plain .dbn file (mdcap writes no zstd yet), found a .zst name`,
       );
     }
+    const out = checkOutFile('--out', a.out, a.force); // before the work, not after it
     const spec = SCHEMAS[a.schema]!;
     const reader = CaptureReader.open(a.dir);
     const m = reader.manifest;
@@ -194,7 +204,7 @@ export const exportCommand: Command<ExportArgs> = {
       const i = instrumentFromJson(entry);
       if (i.instrumentId !== undefined && i.instrumentId <= U32_MAX) known.set(i.symbol, Number(i.instrumentId));
     }
-    const out = new DbnRecords(a.schema, known);
+    const dbn = new DbnRecords(a.schema, known);
     const engine = new RealtimeEngine(ReplayProvider.open(a.dir), { books: false });
     // The first event DBN cannot hold ends the export (nothing is written): one clear error.
     const failed: { error: Error | null } = { error: null };
@@ -202,7 +212,7 @@ export const exportCommand: Command<ExportArgs> = {
       if (failed.error !== null || !spec.types.has(e.type)) return;
       if (e.type === 'bar' && e.interval !== spec.interval) return;
       try {
-        out.add(e);
+        dbn.add(e);
       } catch (error) {
         failed.error = error instanceof Error ? error : new Error(String(error));
         void engine.stop();
@@ -210,7 +220,7 @@ export const exportCommand: Command<ExportArgs> = {
     });
     await engine.run(symbols);
     if (failed.error !== null) throw failed.error;
-    const records = out.records;
+    const records = dbn.records;
     if (records.length === 0) {
       throw new MdcapError('MDCAP_ERR_INVALID_OPTION', `--schema ${a.schema}: expected events of that kind in ${a.dir}, found none`);
     }
@@ -222,7 +232,7 @@ export const exportCommand: Command<ExportArgs> = {
       if (t < start) start = t;
       if (t > end) end = t;
     }
-    const used = [...out.symbolIds].filter(([s]) => symbols.includes(s));
+    const used = [...dbn.symbolIds].filter(([s]) => symbols.includes(s));
     const metadata: DbnMetadata = {
       version: 3,
       dataset: m.feed.length <= 15 ? m.feed : m.feed.slice(0, 15),
@@ -242,7 +252,7 @@ export const exportCommand: Command<ExportArgs> = {
         intervals: [{ startDate: ymd(start), endDate: ymd(end + 86_400_000_000_000n), symbol: String(id) }],
       })),
     };
-    writeFileSync(a.out, encodeDbn(metadata, records));
+    await writeOutFile(out, (tmp) => writeFileSync(tmp, encodeDbn(metadata, records)));
     const summary = { out: a.out, format: 'dbn', schema: a.schema, records: records.length, symbols: metadata.symbols };
     const lines = new LineOutput();
     lines.line(
