@@ -4,3 +4,5 @@
  */
 export { runCli, VERSION } from './cli.js';
 export { eventText, barRow, topJson, topText, BAR_HEADER } from './format.js';
+export { LineOutput } from './output.js';
+export type { Pausable } from './output.js';

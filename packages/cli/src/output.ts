@@ -1,17 +1,34 @@
+/** Something that can hold its output while a stream is full: an engine (its provider pauses). */
+export interface Pausable {
+  pause(): void;
+  resume(): void;
+}
+
 /**
- * Buffered line output to stdout. Lines are collected into ~64 KiB chunks (one write per chunk,
- * not per line); on Linux, writes to pipes and files are synchronous, so memory stays bounded
- * however fast the producer is. A closed pipe (`mdcap replay … | head`) ends the process quietly.
+ * Buffered line output to stdout that respects the stream's backpressure. Lines are collected
+ * into ~64 KiB chunks (one write per chunk, not per line). When the stream is full (a pipe whose
+ * reader is slow: `mdcap replay … | slow-consumer`), the source given to {@link throttle} is
+ * paused until the stream drains, and loops that produce lines themselves `await ready()`; so
+ * memory stays bounded however slow the reader is. A closed pipe (`mdcap replay … | head`) ends
+ * the process quietly.
  */
 export class LineOutput {
   private buffer = '';
+  private waiting: Promise<void> | null = null;
+  private source: Pausable | null = null;
   lines = 0;
 
-  constructor(private readonly stream: NodeJS.WriteStream = process.stdout) {
+  constructor(private readonly stream: NodeJS.WritableStream & { writableNeedDrain?: boolean } = process.stdout) {
     stream.on('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
       throw error;
     });
+  }
+
+  /** Pauses `source` whenever the stream is full, and resumes it when it drains. */
+  throttle(source: Pausable): this {
+    this.source = source;
+    return this;
   }
 
   line(text: string): void {
@@ -22,17 +39,34 @@ export class LineOutput {
 
   flush(): void {
     if (this.buffer === '') return;
-    this.stream.write(this.buffer);
+    const ok = this.stream.write(this.buffer);
     this.buffer = '';
+    if (!ok && this.waiting === null) {
+      this.source?.pause();
+      this.waiting = new Promise<void>((resolve) =>
+        this.stream.once('drain', () => {
+          this.waiting = null;
+          this.source?.resume();
+          resolve();
+        }),
+      );
+    }
+  }
+
+  /** True while the stream is full: a loop that makes lines should `await ready()`. */
+  get blocked(): boolean {
+    return this.waiting !== null;
+  }
+
+  /** Resolves when the stream can take more (at once when it can). */
+  ready(): Promise<void> {
+    return this.waiting ?? Promise.resolve();
   }
 
   /** Flushes and waits until the stream has taken everything. */
   async end(): Promise<void> {
     this.flush();
-    await new Promise<void>((resolve) => {
-      if (this.stream.writableNeedDrain) this.stream.once('drain', resolve);
-      else resolve();
-    });
+    await this.ready();
   }
 }
 

@@ -507,6 +507,20 @@ export class RealtimeEngine {
     return this.stopPromise;
   }
 
+  /**
+   * Holds delivery until {@link resume}: the provider is asked to pause (a replay waits, the
+   * simulated venue stops; a live feed applies its own policy). For a slow consumer outside the
+   * engine, such as an output stream that is full. Holds nest: every `pause` needs a `resume`.
+   */
+  pause(): void {
+    this.backpressure.hold();
+  }
+
+  /** Ends one {@link pause}. */
+  resume(): void {
+    this.backpressure.release();
+  }
+
   /** Resolves when the engine has stopped, the data has ended, or reconnecting gave up. */
   done(): Promise<void> {
     return this.donePromise;

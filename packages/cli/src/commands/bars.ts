@@ -53,7 +53,11 @@ export const barsCommand: Command<BarsArgs> = {
       const bars = await db.bars({ intervals, graceMs, timestamp: a.barTimestamp as 'tsEvent' | 'tsRecv' });
       const out = new LineOutput();
       if (!a.json) out.line(BAR_HEADER);
-      for (const b of bars) if (symbols === null || symbols.has(b.symbol)) out.line(a.json ? formatEventJson(b) : barRow(b));
+      for (const b of bars) {
+        if (symbols !== null && !symbols.has(b.symbol)) continue;
+        out.line(a.json ? formatEventJson(b) : barRow(b));
+        if (out.blocked) await out.ready();
+      }
       await out.end();
     } finally {
       db.close();

@@ -75,6 +75,7 @@ export const dbnCommand: Command<DbnArgs> = {
     let header: string | null = null;
     let n = 0;
     for (const r of reader.records()) {
+      if (out.blocked) await out.ready(); // a slow reader: wait instead of buffering the file
       symbols?.learn(r);
       if (rtypes !== null && !rtypes.has(r['rtype'] as number)) continue;
       if (a.limit !== undefined && n >= a.limit) break;

@@ -22,6 +22,7 @@ interface DemoArgs {
   readonly speed: string;
   readonly seed: string;
   readonly out?: string;
+  readonly json: boolean;
 }
 
 const sha = (bars: readonly Bar[]): string =>
@@ -40,7 +41,13 @@ export const demoCommand: Command<DemoArgs> = {
       .option('speed', { type: 'string', default: '10x', describe: 'Replay speed' })
       .option('seed', { type: 'string', default: '1', describe: 'Market seed' })
       .option('out', { type: 'string', describe: 'Capture directory (default: a new temporary directory, kept for you to explore)' })
+      .option('json', {
+        type: 'boolean',
+        default: false,
+        describe: 'Print one JSON object at the end (capture, events, bars, whether engine and DuckDB agree) instead of the tour',
+      })
       .example('mdcap demo', 'the whole loop in about ten seconds, no network')
+      .example('mdcap demo --json | jq .identical', 'the same, for a script: true when the bars agree')
       .example('mdcap demo --duration 2m --interval 60 --speed 20x', 'minute bars'),
   async run(a) {
     const symbols = a.symbols === undefined ? DEFAULT_SIM_SYMBOLS.map((s) => s.symbol) : parseList('--symbols', a.symbols);
@@ -51,12 +58,13 @@ export const demoCommand: Command<DemoArgs> = {
     const dir = a.out ?? mkdtempSync(join(tmpdir(), 'mdcap-demo-'));
     const out = new LineOutput();
     const say = async (text: string): Promise<void> => {
+      if (a.json) return; // one summary object at the end instead
       out.line(text);
       await out.end();
     };
 
     await say(`1. record: the simulated venue "demo" (${symbols.join(', ')}) on the wall clock for ${a.duration}, into ${dir}`);
-    const progress = new Progress();
+    const progress = new Progress(process.stderr.isTTY === true && !a.json);
     const rec = await recordFeed({
       out: dir,
       symbols,
@@ -76,10 +84,12 @@ export const demoCommand: Command<DemoArgs> = {
     await say(`   ${BAR_HEADER}`);
     const replay = ReplayProvider.open(dir, { speed });
     const engine = new RealtimeEngine(replay);
+    out.throttle(engine);
     engine.setBarInterval(interval);
     const engineBars: Bar[] = [];
     engine.onBar((b) => {
       engineBars.push(b);
+      if (a.json) return;
       out.line(`   ${barRow(b)}`);
       out.flush();
     });
@@ -99,6 +109,25 @@ export const demoCommand: Command<DemoArgs> = {
     }
     const a1 = sha(engineBars);
     const a2 = sha(sqlBars);
+    if (a.json) {
+      const summary = {
+        capture: dir,
+        symbols,
+        events: rec.events,
+        parquetFiles: rec.filesFinalized,
+        ringDrops: rec.ringDrops,
+        replayed: replay.stats().events,
+        speed: speed === 'max' ? 'max' : `${speed}x`,
+        interval,
+        engineBars: engineBars.length,
+        duckdbBars: sqlBars.length,
+        identical: a1 === a2,
+        sha256: a1,
+      };
+      out.line(JSON.stringify(summary));
+      await out.end();
+      return a1 === a2 ? EXIT.ok : EXIT.problems;
+    }
     if (a1 === a2) {
       await say(
         `   ${engineBars.length} bars from the engine, ${sqlBars.length} from DuckDB: identical, field for field (sha256 ${a1.slice(0, 16)}…)\n`,

@@ -131,6 +131,7 @@ export const queryCommand: Command<QueryArgs> = {
               .trimEnd(),
           );
         }
+        if (out.blocked) await out.ready(); // a slow reader: the next chunk waits
       }
       if (!a.json && widths === null) out.line('(no rows)');
       await out.end();

@@ -140,7 +140,7 @@ export const replayCommand: Command<ReplayArgs> = {
     const provider = ReplayProvider.open(a.dir, { speed, ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) });
     const engine = new RealtimeEngine(provider, { barGraceMs: graceMs, barTimestamp: a.barTimestamp as 'tsEvent' | 'tsRecv' });
     if (intervals.length > 0) engine.setBarInterval(...intervals);
-    const out = new LineOutput();
+    const out = new LineOutput().throttle(engine); // a slow reader pauses the replay
     if (!a.json && print.has('bars') && intervals.length > 0 && print.size <= 2) out.line(BAR_HEADER);
     printCallbacks(engine, out, { print, json: a.json, depth });
     const errors: MdcapError[] = [];

@@ -64,8 +64,12 @@ export const reportCommand: Command<ReportArgs> = {
       for (const r of REPORTS) {
         if (!wanted.has(r)) continue;
         const rows = await run[r]();
-        if (a.json) for (const row of rows) out.line(JSON.stringify({ report: r, ...row }));
-        else {
+        if (a.json) {
+          for (const row of rows) {
+            out.line(JSON.stringify({ report: r, ...row }));
+            if (out.blocked) await out.ready();
+          }
+        } else {
           out.line(`${r}: ${titles[r]}`);
           table(out, rows);
           out.line('');

@@ -66,7 +66,7 @@ export const simCommand: Command<SimArgs> = {
     });
     const errors: MdcapError[] = [];
     engine.onError((e) => errors.push(e));
-    const out = new LineOutput();
+    const out = new LineOutput().throttle(engine);
     const progress = new Progress(process.stderr.isTTY === true && !a.json);
     const start = sim.clock.now();
     engine.onTrade((t) => progress.update(() => `  ${Number(((t.tsRecv - start) * 100n) / durationNs)}% of the market simulated…`));
