@@ -1,5 +1,8 @@
-import { datasetFile, describeWithDataset, mdcap } from '@mdcap/test-utils';
-import { expect, it } from 'vitest';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { dbnBytes, DbnReader } from '@mdcap/dbn';
+import { datasetFile, describeWithDataset, mdcap, tempDir } from '@mdcap/test-utils';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 
 /** `mdcap dbn`: Databento files printed in Databento's CSV and JSON encodings. */
 describeWithDataset('databento-dbn', 'mdcap dbn', () => {
@@ -152,5 +155,60 @@ describeWithDataset('databento-dbn', "mdcap dbn: v1/v2 files, upgraded and as wr
       const cols = csv[0]!.split(',');
       expect(csv[1]!.split(',')[cols.indexOf('leg_instrument_class')], name).toBe('');
     }
+  });
+});
+
+/**
+ * A truncated file: `mdcap dbn` prints the records before the cut, then one error line (exit 2);
+ * `mdcap import dbn` keeps them behind a gap status. A .dbn.zst whose zstd stream breaks off
+ * does the same as a plain .dbn cut at the same byte of its data.
+ */
+describeWithDataset('nautilus-trader', 'mdcap dbn and import dbn: a truncated .dbn.zst, as a plain file cut at the same byte', () => {
+  const dir = tempDir('dbn-cli-cut');
+  const zstCut = join(dir, 'mbo-cut.dbn.zst');
+  const plainCut = join(dir, 'mbo-cut.dbn');
+  let source = '';
+  let zst = Buffer.alloc(0);
+  let data: DbnReader;
+  beforeAll(() => {
+    source = datasetFile('nautilus-trader', 'databento/mbo_catalog/orderbooks_mbo_2024-05-08T00-00-00_2024-05-08T00-00-02.dbn.zst');
+    zst = readFileSync(source);
+    // The zstd file cut in the middle; the plain one at the byte of its data where the zstd one stops.
+    writeFileSync(zstCut, zst.subarray(0, zst.length >> 1));
+    data = new DbnReader(readFileSync(zstCut), { file: zstCut });
+    writeFileSync(plainCut, dbnBytes(zst).subarray(0, data.bodyOffset + data.body.length));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('mdcap dbn prints the records of the whole blocks, then names the file, the byte and record, and where the stream breaks off', () => {
+    const whole = mdcap(['dbn', source, '--json']).stdout.split('\n');
+    const fromZst = mdcap(['dbn', zstCut, '--json']);
+    const fromPlain = mdcap(['dbn', plainCut, '--json']);
+    expect([fromZst.status, fromPlain.status]).toEqual([2, 2]);
+    const printed = fromZst.stdout.split('\n').slice(0, -1);
+    expect(printed.length).toBeGreaterThan(1000);
+    expect(printed).toEqual(whole.slice(0, printed.length));
+    expect(fromPlain.stdout).toBe(fromZst.stdout);
+    const n = printed.length;
+    const where = `byte ${data.bodyOffset + n * 56}, record ${n}: expected 56 bytes of record (rtype 0xa0), found ${data.body.length - n * 56}`;
+    const cut = `its zstd stream breaks off inside a frame at compressed byte ${zst.length >> 1}, the end of the file`;
+    expect(fromZst.stderr).toBe(`mdcap dbn: MDCAP_ERR_IMPORT_FORMAT: ${zstCut}: ${where} (the file is truncated: ${cut})\n`);
+    expect(fromPlain.stderr).toBe(`mdcap dbn: MDCAP_ERR_IMPORT_FORMAT: ${plainCut}: ${where} (the file is truncated)\n`);
+  });
+
+  it('mdcap import dbn keeps the same records from both, marked as cut short', () => {
+    const verify = (file: string, out: string): Record<string, unknown> => {
+      const imp = mdcap(['import', 'dbn', file, '--out', join(dir, out)]);
+      expect(imp.status).toBe(2);
+      expect(imp.stderr).toMatch(
+        /^mdcap import: MDCAP_ERR_IMPORT_FORMAT: .*mbo-cut\.dbn(\.zst)?: byte \d+, record \d+: .*\(the file is truncated/,
+      );
+      const { root: _root, ...rest } = JSON.parse(mdcap(['verify', join(dir, out), '--json']).stdout) as Record<string, unknown>;
+      return rest;
+    };
+    const fromZst = verify(zstCut, 'zst');
+    expect(fromZst['rows']).toBeGreaterThan(1000);
+    expect(fromZst['gapsRecorded']).toBe(1); // the gap status that says where the import stopped
+    expect(fromZst).toEqual(verify(plainCut, 'plain'));
   });
 });

@@ -87,24 +87,27 @@ export const dbnCommand: Command<DbnArgs> = {
     const rtypes = a.schema === undefined ? null : new Set(SCHEMA_RTYPES[a.schema]);
     let header: string | null = null;
     let n = 0;
-    for (const r of reader.records()) {
-      symbols?.learn(r);
-      if (rtypes !== null && !rtypes.has(r['rtype'] as number)) continue;
-      if (a.limit !== undefined && n >= a.limit) break;
-      n++;
-      if (a.json) {
-        out.line(toJson(r, { ...options, symbols }));
-        continue;
+    try {
+      for (const r of reader.records()) {
+        symbols?.learn(r);
+        if (rtypes !== null && !rtypes.has(r['rtype'] as number)) continue;
+        if (a.limit !== undefined && n >= a.limit) break;
+        n++;
+        if (a.json) {
+          out.line(toJson(r, { ...options, symbols }));
+          continue;
+        }
+        const cols = csvColumns(r['rtype'] as number, r['ts_out'] !== undefined, symbols !== null, options.version);
+        const h = cols.join(',');
+        if (h !== header) {
+          out.line(h); // a new header whenever the record type changes (a live stream mixes them)
+          header = h;
+        }
+        out.line(toCsv(r, cols, { ...options, symbols }));
       }
-      const cols = csvColumns(r['rtype'] as number, r['ts_out'] !== undefined, symbols !== null, options.version);
-      const h = cols.join(',');
-      if (h !== header) {
-        out.line(h); // a new header whenever the record type changes (a live stream mixes them)
-        header = h;
-      }
-      out.line(toCsv(r, cols, { ...options, symbols }));
+    } finally {
+      await out.end(); // a bad or truncated file: the records before it are printed, then the error
     }
-    await out.end();
     if (reader.skipped > 0) {
       warn('dbn', `skipped ${reader.skipped} record(s) that could not be decoded; the first: ${reader.firstSkip}`);
       return EXIT.problems;
