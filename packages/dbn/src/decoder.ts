@@ -1,4 +1,5 @@
-import { decompress } from 'fzstd';
+import { Decompress, ZstdErrorCode } from 'fzstd';
+import type { ZstdError } from 'fzstd';
 import { DBN_VERSION, RType } from './constants.js';
 import { DbnError } from './errors.js';
 import { layoutFor, upgradeRecord } from './versions.js';
@@ -34,12 +35,19 @@ function u32(bytes: Uint8Array, at: number): number {
   return (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0;
 }
 
+/** The plain bytes of an input, and why they stop short when a zstd stream breaks off (else null). */
+interface Inflated {
+  readonly bytes: Uint8Array;
+  readonly cut: string | null;
+}
+
 /**
- * Plain DBN bytes of `input`: zstd (one or several frames) is decompressed; a legacy DBZ file
- * (metadata in a skippable frame) is refused with a clear error.
+ * Plain DBN bytes of `input`: zstd (one or several frames) is decompressed block by block, so
+ * that a stream which breaks off (a truncated file) still gives every block before the cut; a
+ * legacy DBZ file (metadata in a skippable frame) is refused with a clear error.
  */
-export function dbnBytes(input: Uint8Array, file = '<bytes>'): Uint8Array {
-  if (input.length < 4) return input;
+function inflate(input: Uint8Array, file: string): Inflated {
+  if (input.length < 4) return { bytes: input, cut: null };
   const magic = u32(input, 0);
   if (magic >= SKIPPABLE_LOW && magic <= SKIPPABLE_HIGH) {
     throw new DbnError(
@@ -49,12 +57,41 @@ export function dbnBytes(input: Uint8Array, file = '<bytes>'): Uint8Array {
       "expected DBN (plain or zstd), found legacy DBZ (a zstd skippable frame first): convert it with Databento's `dbn` tool (dbn FILE.dbz --dbn -o FILE.dbn)",
     );
   }
-  if (magic !== ZSTD_MAGIC) return input;
+  if (magic !== ZSTD_MAGIC) return { bytes: input, cut: null };
+  const blocks: Uint8Array[] = [];
+  let size = 0;
+  const zstd = new Decompress((block) => {
+    blocks.push(block);
+    size += block.length;
+  });
+  let cut: string | null = null;
   try {
-    return decompress(input);
+    zstd.push(input);
+    zstd.push(new Uint8Array(0), true); // the end: a frame (or its checksum) still open is a cut
   } catch (error) {
-    throw new DbnError(file, 0, null, `expected a valid zstd stream, found a corrupt one (${(error as Error).message})`);
+    if ((error as ZstdError).code !== ZstdErrorCode.UnexpectedEOF) {
+      throw new DbnError(file, 0, null, `expected a valid zstd stream, found a corrupt one (${(error as Error).message})`);
+    }
+    cut = `its zstd stream breaks off inside a frame at compressed byte ${input.length}, the end of the file`;
   }
+  if (blocks.length === 1) return { bytes: blocks[0]!, cut };
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const b of blocks) {
+    bytes.set(b, at);
+    at += b.length;
+  }
+  return { bytes, cut };
+}
+
+/**
+ * Plain DBN bytes of `input`: zstd (one or several frames) is decompressed; a legacy DBZ file
+ * is refused, and so is a zstd stream that breaks off (`DbnReader` reads what comes before it).
+ */
+export function dbnBytes(input: Uint8Array, file = '<bytes>'): Uint8Array {
+  const { bytes, cut } = inflate(input, file);
+  if (cut !== null) throw new DbnError(file, bytes.length, null, `expected a whole zstd stream, found that ${cut} (the file is truncated)`);
+  return bytes;
 }
 
 /** The bytes from `from` on, 8-byte aligned in memory (so typed-array views work on any version). */
@@ -81,6 +118,11 @@ export class DbnReader {
   /** Offset of `body` in the decompressed stream (for error messages). */
   readonly bodyOffset: number;
   readonly file: string;
+  /**
+   * Why the data stop short of the file's end, when its zstd stream breaks off (a truncated
+   * file); null otherwise. The records before the cut are read, then the reader fails there.
+   */
+  readonly cut: string | null;
   /** Records skipped under `skipBad`, and the first reason. */
   skipped = 0;
   firstSkip: string | null = null;
@@ -89,12 +131,13 @@ export class DbnReader {
 
   constructor(input: Uint8Array, options: DbnDecodeOptions = {}) {
     this.file = options.file ?? '<bytes>';
-    const bytes = dbnBytes(input, this.file);
+    const { bytes, cut } = inflate(input, this.file);
+    this.cut = cut;
     this.upgrade = options.upgrade ?? true;
     this.skipBad = options.skipBad ?? false;
     const fragment = options.fragment ?? (options.fragmentVersion !== undefined || /\.frag(\.zst)?$/.test(this.file));
     if (!fragment) {
-      const { metadata, recordsAt } = decodeMetadata(bytes, this.file);
+      const { metadata, recordsAt } = decodeMetadata(bytes, this.file, cut);
       this.metadata = metadata;
       this.version = metadata.version;
       this.tsOut = metadata.tsOut;
@@ -120,10 +163,11 @@ export class DbnReader {
     const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     let at = 0;
     let index = 0;
-    while (at < bytes.length) {
+    // After the last record: the end, unless the zstd stream broke off there.
+    while (at < bytes.length || this.cut !== null) {
       const where = this.bodyOffset + at;
       // A record that cannot be framed ends the read, even under skipBad: nothing after it can be framed again.
-      const problem = frameProblem(bytes, at);
+      const problem = frameProblem(bytes, at, this.cut);
       if (problem !== null) throw new DbnError(this.file, where, index, problem);
       const length = bytes[at]! * 4;
       const r = decodeAt(dv, bytes, at, this.version, this.tsOut, this.upgrade);
@@ -218,8 +262,8 @@ export class DbnCursor {
   next(): boolean {
     const at = this.next0;
     const bytes = this.bytes;
-    if (at >= bytes.length) return false;
-    const problem = frameProblem(bytes, at);
+    if (at >= bytes.length && this.reader.cut === null) return false;
+    const problem = frameProblem(bytes, at, this.reader.cut);
     if (problem !== null) throw new DbnError(this.reader.file, this.reader.bodyOffset + at, this.index + 1, problem);
     const length = bytes[at]! << 2;
     this.offset = at;
@@ -281,14 +325,17 @@ export function decodeRecordAt(bytes: Uint8Array, at: number, version: number, t
   return decodeAt(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), bytes, at, version, tsOut, true);
 }
 
-/** Why the record at `at` cannot be framed: no whole header, a length under 16 bytes, or one past the end; null if it can. */
-function frameProblem(bytes: Uint8Array, at: number): string | null {
-  if (at + 16 > bytes.length) return `expected a 16-byte record header, found ${bytes.length - at} bytes (the file is truncated)`;
+/**
+ * Why the record at `at` cannot be framed: no whole header, a length under 16 bytes, or one past
+ * the end (`cut` says why the data stop there, when a zstd stream broke off); null if it can.
+ */
+function frameProblem(bytes: Uint8Array, at: number, cut: string | null): string | null {
+  const truncated = cut === null ? 'the file is truncated' : `the file is truncated: ${cut}`;
+  if (at + 16 > bytes.length) return `expected a 16-byte record header, found ${bytes.length - at} bytes (${truncated})`;
   const length = bytes[at]! * 4;
   const rtype = `rtype 0x${bytes[at + 1]!.toString(16)}`;
   if (length < 16) return `expected a record length of at least 16 bytes, found ${length} (${rtype})`;
-  if (at + length > bytes.length)
-    return `expected ${length} bytes of record (${rtype}), found ${bytes.length - at} (the file is truncated)`;
+  if (at + length > bytes.length) return `expected ${length} bytes of record (${rtype}), found ${bytes.length - at} (${truncated})`;
   return null;
 }
 

@@ -48,13 +48,19 @@ export function isDbn(bytes: Uint8Array): boolean {
 
 /**
  * Decodes the metadata at the start of `bytes`; returns it with the byte offset of the first
- * record. Errors name `file` and the offset.
+ * record. Errors name `file` and the offset; `cut` says why the bytes stop short (a zstd stream
+ * that broke off), for the error when the metadata is not all there.
  */
-export function decodeMetadata(bytes: Uint8Array, file = '<bytes>'): { metadata: DbnMetadata; recordsAt: number } {
+export function decodeMetadata(
+  bytes: Uint8Array,
+  file = '<bytes>',
+  cut: string | null = null,
+): { metadata: DbnMetadata; recordsAt: number } {
   const fail = (offset: number, expected: string, found: string): never => {
     throw new DbnError(file, offset, null, `expected ${expected}, found ${found}`);
   };
-  if (bytes.length < 8) fail(0, 'a DBN header of at least 8 bytes', `${bytes.length} bytes`);
+  const truncated = cut === null ? 'truncated' : `the file is truncated: ${cut}`;
+  if (bytes.length < 8) fail(0, 'a DBN header of at least 8 bytes', `${bytes.length} bytes${cut === null ? '' : ` (${truncated})`}`);
   if (!isDbn(bytes)) {
     const head = [...bytes.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
     fail(0, 'the DBN magic "DBN" (44 42 4e)', head);
@@ -65,7 +71,7 @@ export function decodeMetadata(bytes: Uint8Array, file = '<bytes>'): { metadata:
   const length = dv.getUint32(4, true);
   if (length < 100) fail(4, 'a metadata length of at least 100 bytes', `${length}`);
   const end = 8 + length;
-  if (end > bytes.length) fail(4, `${length} bytes of metadata`, `only ${bytes.length - 8} bytes after the header (truncated)`);
+  if (end > bytes.length) fail(4, `${length} bytes of metadata`, `only ${bytes.length - 8} bytes after the header (${truncated})`);
   const at = (o: number): number => 8 + o;
   const dataset = readCString(bytes, at(0), 16);
   const schemaId = dv.getUint16(at(16), true);

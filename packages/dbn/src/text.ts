@@ -10,12 +10,18 @@ import { layoutOf } from './versions.js';
  * libraries), so their output and mdcap's can be diffed: CSV with a header line and JSON lines
  * with the header nested under `"hd"`, the same column order, 64-bit integers as JSON strings,
  * and in "pretty" mode prices with 9 decimals and timestamps as RFC 3339 (absent values empty
- * in CSV, null in JSON). Records are rendered in their v3 shapes.
+ * in CSV, null in JSON). Records are rendered in the shapes of their DBN version (v3 unless told).
  */
 
 export interface TextOptions {
   /** Prices with 9 decimals, timestamps as RFC 3339 (`YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`). */
   readonly pretty?: boolean;
+  /**
+   * The DBN version of the records' shapes (default 3): records read with `upgrade: false` from
+   * a v1 or v2 file are rendered in that version's shapes, as Databento's `dbn` tool prints
+   * them without `--upgrade`.
+   */
+  readonly version?: number;
   /** Adds a trailing `symbol` (the raw symbol of the record's instrument at its time). */
   readonly symbols?: SymbolMap | null;
 }
@@ -106,6 +112,18 @@ const DEFINITION = [
   'leg_underlying_id',
 ];
 
+/**
+ * v1/v2 definitions as written (not upgraded): no leg fields, and the four fields v3 dropped,
+ * where Databento's encoding order puts them (`InstrumentDefMsgV1/V2` in `compat.rs`).
+ */
+const V1_V2_AFTER: Readonly<Record<string, readonly string[]>> = {
+  max_price_variation: ['trading_reference_price'],
+  original_contract_size: ['trading_reference_date'],
+  match_algorithm: ['md_security_trading_status'],
+  price_display_format: ['settl_price_type'],
+};
+const DEFINITION_V1_V2 = DEFINITION.filter((f) => !f.startsWith('leg_')).flatMap((f) => [f, ...(V1_V2_AFTER[f] ?? [])]);
+
 const SHAPES: ReadonlyMap<number, TextShape> = new Map<number, TextShape>([
   [RType.Mbo, shape(['action', 'side', 'price', 'size', 'channel_id', 'order_id', 'flags', 'ts_in_delta', 'sequence'])],
   [RType.Mbp0, shape(TRADE)],
@@ -156,26 +174,45 @@ const SHAPES: ReadonlyMap<number, TextShape> = new Map<number, TextShape>([
   [RType.SymbolMapping, shape(['stype_in', 'stype_in_symbol', 'stype_out', 'stype_out_symbol', 'start_ts', 'end_ts'])],
 ]);
 
-/** Field types of the v3 layouts, by rtype. */
-function typesOf(rtype: number): Map<string, FieldType> {
-  const layout: Layout | undefined = layoutOf(rtype, 3);
+/** Shapes of the records whose fields differ in DBN v1 and v2 (as written, not upgraded), by version. */
+const OLD_SHAPES: readonly ReadonlyMap<number, TextShape>[] = [
+  new Map([
+    [RType.InstrumentDef, shape(DEFINITION_V1_V2)],
+    [RType.Error, shape(['err'])],
+    [RType.System, shape(['msg'])],
+    [RType.SymbolMapping, shape(['stype_in_symbol', 'stype_out_symbol', 'start_ts', 'end_ts'])],
+  ]),
+  new Map([[RType.InstrumentDef, shape(DEFINITION_V1_V2)]]),
+];
+
+function shapeOf(rtype: number, version: number): TextShape | undefined {
+  return OLD_SHAPES[version - 1]?.get(rtype) ?? SHAPES.get(rtype);
+}
+
+/** Field types of the layouts of DBN `version`, by rtype (a v1/v2 statistic's quantity is an i32, for one). */
+function typesOf(rtype: number, version: number): Map<string, FieldType> {
+  const layout: Layout | undefined = layoutOf(rtype, version);
   const types = new Map<string, FieldType>();
   for (const f of layout?.fields ?? []) types.set(f.name, f.type);
   return types;
 }
 
 const TYPES = new Map<number, Map<string, FieldType>>();
-function typeOf(rtype: number, field: string): FieldType | undefined {
-  let t = TYPES.get(rtype);
-  if (t === undefined) TYPES.set(rtype, (t = typesOf(rtype)));
+function typeOf(rtype: number, field: string, version: number): FieldType | undefined {
+  const key = version * 256 + rtype;
+  let t = TYPES.get(key);
+  if (t === undefined) TYPES.set(key, (t = typesOf(rtype, version)));
   return t.get(field.replace(/_\d\d$/, '_00')) ?? (field === 'ts_out' ? 'ts' : undefined);
 }
 
-/** The columns of `rtype` in Databento's order (levels flattened as `bid_px_00`…), plus `ts_out`/`symbol` when asked. */
-export function csvColumns(rtype: number, tsOut = false, symbol = false): string[] {
-  const s = SHAPES.get(rtype);
+/**
+ * The columns of `rtype` in Databento's order (levels flattened as `bid_px_00`…), plus
+ * `ts_out`/`symbol` when asked; in the shape of DBN `version` (default 3).
+ */
+export function csvColumns(rtype: number, tsOut = false, symbol = false, version = 3): string[] {
+  const s = shapeOf(rtype, version);
   if (s === undefined) return [];
-  const hasRecv = typeOf(rtype, 'ts_recv') !== undefined;
+  const hasRecv = typeOf(rtype, 'ts_recv', version) !== undefined;
   const cols = [...(hasRecv ? ['ts_recv'] : []), ...HD, ...s.fields];
   for (let i = 0; i < s.levels; i++) for (const f of s.level) cols.push(`${f}_${String(i).padStart(2, '0')}`);
   if (tsOut) cols.push('ts_out');
@@ -195,8 +232,11 @@ function csvCell(v: number | bigint | string | undefined, type: FieldType | unde
 export function toCsv(r: DbnRecord, cols: readonly string[], options: TextOptions = {}): string {
   const rtype = r['rtype'] as number;
   const pretty = options.pretty === true;
+  const version = options.version ?? 3;
   return cols
-    .map((c) => (c === 'symbol' ? csvCell(options.symbols?.symbolOf(r) ?? '', undefined, false) : csvCell(r[c], typeOf(rtype, c), pretty)))
+    .map((c) =>
+      c === 'symbol' ? csvCell(options.symbols?.symbolOf(r) ?? '', undefined, false) : csvCell(r[c], typeOf(rtype, c, version), pretty),
+    )
     .join(',');
 }
 
@@ -214,26 +254,23 @@ function jsonValue(v: number | bigint | string | undefined, type: FieldType | un
 /** One JSON object (a line, no newline) of `r`, as Databento's JSON encoder writes it. */
 export function toJson(r: DbnRecord, options: TextOptions = {}): string {
   const rtype = r['rtype'] as number;
-  const s = SHAPES.get(rtype);
+  const version = options.version ?? 3;
+  const s = shapeOf(rtype, version);
   const pretty = options.pretty === true;
   const parts: string[] = [];
-  const put = (name: string): void => {
-    parts.push(`${JSON.stringify(name)}:${jsonValue(r[name], typeOf(rtype, name), pretty)}`);
-  };
-  if (typeOf(rtype, 'ts_recv') !== undefined) put('ts_recv');
-  parts.push(`"hd":{${HD.map((h) => `${JSON.stringify(h)}:${jsonValue(r[h], typeOf(rtype, h), pretty)}`).join(',')}}`);
-  for (const f of s?.fields ?? []) put(f);
+  const field = (name: string, key = name): string => `${JSON.stringify(name)}:${jsonValue(r[key], typeOf(rtype, key, version), pretty)}`;
+  if (typeOf(rtype, 'ts_recv', version) !== undefined) parts.push(field('ts_recv'));
+  parts.push(`"hd":{${HD.map((h) => field(h)).join(',')}}`);
+  for (const f of s?.fields ?? []) parts.push(field(f));
   if (s !== undefined && s.levels > 0) {
     const levels: string[] = [];
     for (let i = 0; i < s.levels; i++) {
       const k = String(i).padStart(2, '0');
-      levels.push(
-        `{${s.level.map((f) => `${JSON.stringify(f)}:${jsonValue(r[`${f}_${k}`], typeOf(rtype, `${f}_00`), pretty)}`).join(',')}}`,
-      );
+      levels.push(`{${s.level.map((f) => field(f, `${f}_${k}`)).join(',')}}`);
     }
     parts.push(`"levels":[${levels.join(',')}]`);
   }
-  if (r['ts_out'] !== undefined) put('ts_out');
+  if (r['ts_out'] !== undefined) parts.push(field('ts_out'));
   if (options.symbols !== undefined && options.symbols !== null)
     parts.push(`"symbol":${JSON.stringify(options.symbols.symbolOf(r) ?? null)}`);
   return `{${parts.join(',')}}`;

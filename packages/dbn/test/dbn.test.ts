@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { DbnReader, dbnBytes, encodeDbn, encodeRecords, RType, UNDEF_PRICE } from '@mdcap/dbn';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DbnError, DbnReader, dbnBytes, encodeDbn, encodeRecords, RType, UNDEF_PRICE } from '@mdcap/dbn';
 import type { DbnRecord } from '@mdcap/dbn';
-import { datasetFile, describeWithDataset } from '@mdcap/test-utils';
+import { datasetFile, describeWithDataset, tempDir } from '@mdcap/test-utils';
 import { describe, expect, it } from 'vitest';
 
 /**
@@ -208,10 +209,73 @@ describeWithDataset('databento-dbn', 'DBN: bad input', () => {
     expect(reader.firstSkip).toMatch(/byte 360, record 0: expected a known record type/);
   });
 
+  it("a truncated zstd file: a cut in the last frame's checksum, or in a file of one block, is not lost silently", () => {
+    const zst = new Uint8Array(readFileSync(datasetFile('databento-dbn', 'tests-data/test_data.mbo.v3.dbn.zst')));
+    // The records are all there, but the frame's 4-byte checksum is not: still a truncated file.
+    const reader = new DbnReader(zst.subarray(0, zst.length - 2), { file: 'x.dbn.zst' });
+    const got: DbnRecord[] = [];
+    expect(() => {
+      for (const r of reader.records()) got.push(r);
+    }).toThrow(
+      /^x\.dbn\.zst: byte 472, record 2: expected a 16-byte record header, found 0 bytes \(the file is truncated: its zstd stream breaks off/,
+    );
+    expect(got).toHaveLength(2);
+    // One block holds the whole file: nothing before the cut, and the error says why.
+    expect(() => new DbnReader(zst.subarray(0, 100), { file: 'x.dbn.zst' })).toThrow(
+      'x.dbn.zst: byte 0: expected a DBN header of at least 8 bytes, found 0 bytes (the file is truncated: its zstd stream breaks off inside a frame at compressed byte 100, the end of the file)',
+    );
+  });
+
   it('a corrupt zstd frame', () => {
     const zst = new Uint8Array(readFileSync(datasetFile('databento-dbn', 'tests-data/test_data.mbp-10.v3.dbn.zst')));
     for (let i = 20; i < zst.length - 8; i++) zst[i] = zst[i]! ^ 0x5a;
     expect(() => decode(zst)).toThrow(/x\.dbn: byte 0: expected a valid zstd stream, found a corrupt one/);
+  });
+});
+
+describeWithDataset('nautilus-trader', 'DBN: a truncated zstd file', () => {
+  it('gives every record of the blocks before the cut, then fails naming the file, the byte and record, and the compressed byte', () => {
+    const source = datasetFile('nautilus-trader', 'databento/mbo_catalog/orderbooks_mbo_2024-05-08T00-00-00_2024-05-08T00-00-02.dbn.zst');
+    const zst = readFileSync(source);
+    const whole = new DbnReader(zst, { file: source });
+    const all = whole.all();
+    const dir = tempDir('dbn-cut');
+    try {
+      const file = join(dir, 'cut.dbn.zst');
+      writeFileSync(file, zst.subarray(0, zst.length >> 1));
+      const reader = new DbnReader(readFileSync(file), { file });
+      expect(reader.metadata).toEqual(whole.metadata);
+      const got: DbnRecord[] = [];
+      let error: unknown = null;
+      try {
+        for (const r of reader.records()) got.push(r);
+      } catch (e) {
+        error = e;
+      }
+      // A real part of the file, record for record the same as in the whole file.
+      expect(got.length).toBeGreaterThan(all.length / 4);
+      expect(got.length).toBeLessThan(all.length);
+      expect(show(got)).toBe(show(all.slice(0, got.length)));
+      // The error: where the data stop (the byte and the index of the first record not whole) and where the stream broke off.
+      const at = whole.bodyOffset + got.length * 56;
+      expect(error).toBeInstanceOf(DbnError);
+      expect((error as DbnError).code).toBe('MDCAP_ERR_IMPORT_FORMAT');
+      expect((error as DbnError).message).toBe(
+        `${file}: byte ${at}, record ${got.length}: expected 56 bytes of record (rtype 0xa0), found ${reader.body.length - got.length * 56} ` +
+          `(the file is truncated: its zstd stream breaks off inside a frame at compressed byte ${zst.length >> 1}, the end of the file)`,
+      );
+      // The cursor reads the same records, then fails at the same place.
+      const cursor = reader.cursor();
+      let n = 0;
+      expect(() => {
+        while (cursor.next()) n++;
+      }).toThrow((error as Error).message);
+      expect(n).toBe(got.length);
+      // dbnBytes, which promises the whole stream, refuses it.
+      expect(() => dbnBytes(readFileSync(file), file)).toThrow(/expected a whole zstd stream, found that its zstd stream breaks off/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -17,6 +17,7 @@ interface DbnArgs {
   readonly limit?: number;
   readonly skipBad: boolean;
   readonly fragment: boolean;
+  readonly upgrade: boolean;
 }
 
 export const dbnCommand: Command<DbnArgs> = {
@@ -45,6 +46,12 @@ export const dbnCommand: Command<DbnArgs> = {
         default: false,
         describe: 'Skip records that cannot be decoded (counted on stderr) instead of failing',
       })
+      .option('upgrade', {
+        type: 'boolean',
+        default: true,
+        describe:
+          "DBN v1/v2 records and metadata in the v3 shapes, as databento-python and `dbn --upgrade` print them; --no-upgrade prints them as written, as Databento's `dbn` tool does by default",
+      })
       .option('fragment', {
         type: 'boolean',
         default: false,
@@ -60,13 +67,19 @@ export const dbnCommand: Command<DbnArgs> = {
     if (a.schema !== undefined && !SCHEMAS.includes(a.schema)) {
       throw new MdcapError('MDCAP_ERR_INVALID_OPTION', `--schema: expected one of ${SCHEMAS.join(', ')}, found "${a.schema}"`);
     }
-    const reader = new DbnReader(readFileSync(a.file), { file: a.file, skipBad: a.skipBad, ...(a.fragment ? { fragment: true } : {}) });
+    const reader = new DbnReader(readFileSync(a.file), {
+      file: a.file,
+      skipBad: a.skipBad,
+      upgrade: a.upgrade,
+      ...(a.fragment ? { fragment: true } : {}),
+    });
     const out = new LineOutput();
-    const options = { pretty: a.pretty };
+    const options = { pretty: a.pretty, version: reader.outputVersion };
     if (a.meta) {
       if (reader.metadata === null) throw new MdcapError('MDCAP_ERR_INVALID_OPTION', `--meta: ${a.file} is a fragment: it has no metadata`);
-      // Records come upgraded to v3, and so does the metadata (as Databento's tools do).
-      out.line(metadataJson({ ...reader.metadata, version: reader.outputVersion, symbolCstrLen: 71 }, options));
+      // Upgraded records come with upgraded metadata (as Databento's tools do).
+      const m = reader.metadata;
+      out.line(metadataJson(a.upgrade ? { ...m, version: reader.outputVersion, symbolCstrLen: 71 } : m, options));
       await out.end();
       return EXIT.ok;
     }
@@ -74,25 +87,28 @@ export const dbnCommand: Command<DbnArgs> = {
     const rtypes = a.schema === undefined ? null : new Set(SCHEMA_RTYPES[a.schema]);
     let header: string | null = null;
     let n = 0;
-    for (const r of reader.records()) {
-      if (out.blocked) await out.ready(); // a slow reader: wait instead of buffering the file
-      symbols?.learn(r);
-      if (rtypes !== null && !rtypes.has(r['rtype'] as number)) continue;
-      if (a.limit !== undefined && n >= a.limit) break;
-      n++;
-      if (a.json) {
-        out.line(toJson(r, { ...options, symbols }));
-        continue;
+    try {
+      for (const r of reader.records()) {
+        if (out.blocked) await out.ready(); // a slow reader: wait instead of buffering the file
+        symbols?.learn(r);
+        if (rtypes !== null && !rtypes.has(r['rtype'] as number)) continue;
+        if (a.limit !== undefined && n >= a.limit) break;
+        n++;
+        if (a.json) {
+          out.line(toJson(r, { ...options, symbols }));
+          continue;
+        }
+        const cols = csvColumns(r['rtype'] as number, r['ts_out'] !== undefined, symbols !== null, options.version);
+        const h = cols.join(',');
+        if (h !== header) {
+          out.line(h); // a new header whenever the record type changes (a live stream mixes them)
+          header = h;
+        }
+        out.line(toCsv(r, cols, { ...options, symbols }));
       }
-      const cols = csvColumns(r['rtype'] as number, r['ts_out'] !== undefined, symbols !== null);
-      const h = cols.join(',');
-      if (h !== header) {
-        out.line(h); // a new header whenever the record type changes (a live stream mixes them)
-        header = h;
-      }
-      out.line(toCsv(r, cols, { ...options, symbols }));
+    } finally {
+      await out.end(); // a bad or truncated file: the records before it are printed, then the error
     }
-    await out.end();
     if (reader.skipped > 0) {
       warn('dbn', `skipped ${reader.skipped} record(s) that could not be decoded; the first: ${reader.firstSkip}`);
       return EXIT.problems;
