@@ -196,9 +196,9 @@ describeWithDataset('nautilus-trader', 'mdcap dbn and import dbn: a truncated .d
     expect(fromPlain.stderr).toBe(`mdcap dbn: MDCAP_ERR_IMPORT_FORMAT: ${plainCut}: ${where} (the file is truncated)\n`);
   });
 
-  it('mdcap import dbn keeps the same records from both, marked as cut short', () => {
+  it('mdcap import dbn --keep-partial keeps the same records from both, marked as cut short', () => {
     const verify = (file: string, out: string): Record<string, unknown> => {
-      const imp = mdcap(['import', 'dbn', file, '--out', join(dir, out)]);
+      const imp = mdcap(['import', 'dbn', file, '--out', join(dir, out), '--keep-partial']);
       expect(imp.status).toBe(2);
       expect(imp.stderr).toMatch(
         /^mdcap import: MDCAP_ERR_IMPORT_FORMAT: .*mbo-cut\.dbn(\.zst)?: byte \d+, record \d+: .*\(the file is truncated/,

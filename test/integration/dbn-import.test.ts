@@ -120,14 +120,14 @@ describeWithDataset('nautilus-trader', 'mdcap import dbn', () => {
     expect(Number(last.bids[0]![0])).toBeLessThan(Number(last.asks[0]![0]));
   });
 
-  it('a truncated file: one line naming the file, byte and record; what came before is kept, marked as cut short', () => {
+  it('a truncated file: one line naming the file, byte and record; with --keep-partial what came before is kept, marked as cut short', () => {
     // The decompressed stream: metadata, then 120 trades of 48 bytes. Keep 60 and a piece of the 61st.
     const whole = dbnBytes(readFileSync(nautilus('bars_catalog/futures_trades_2024-07-01T23-58_2024-07-02T00-02.dbn.zst')));
     const meta = whole.length - new DbnReader(whole).body.length;
     const bad = join(dir, 'cut.dbn');
     writeFileSync(bad, whole.subarray(0, meta + 60 * 48 + 20));
     const out = join(dir, 'cut');
-    const imp = mdcap(['import', 'dbn', bad, '--out', out]);
+    const imp = mdcap(['import', 'dbn', bad, '--out', out, '--keep-partial']);
     expect(imp.status).toBe(2);
     expect(imp.stderr).toMatch(
       new RegExp(

@@ -16,7 +16,9 @@ export {
   WRITER_NAME,
   WRITER_VERSION,
 } from './manifest.js';
-export type { Manifest, FileEntry, SessionEntry, GapEntry, RowGroupStats, InstrumentEntry } from './manifest.js';
+export type { Manifest, FileEntry, SessionEntry, SourceFile, GapEntry, RowGroupStats, InstrumentEntry } from './manifest.js';
+export { importOverlap, describeOverlap, removeSessions } from './sessions.js';
+export type { ImportOverlap } from './sessions.js';
 export { finalizeSegment, sha256File, sha256FileAsync, ROW_GROUP_ROWS } from './finalize.js';
 export { Finalizer } from './finalizer.js';
 export type { FinalizeMode } from './finalizer.js';

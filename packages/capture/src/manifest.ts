@@ -56,6 +56,16 @@ export interface SessionEntry {
   clean: boolean;
   readonly firstRecvSeq: string;
   lastRecvSeq: string | null;
+  /** Imports: the files the session was imported from (so the same file is not imported twice). */
+  readonly sources?: readonly SourceFile[];
+}
+
+/** A file a session was imported from. */
+export interface SourceFile {
+  /** Its name as given (a path or a base name). */
+  readonly file: string;
+  readonly bytes: number;
+  readonly sha256: string;
 }
 
 export interface GapEntry {

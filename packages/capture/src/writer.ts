@@ -8,22 +8,36 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
+  rmdirSync,
+  rmSync,
   unlinkSync,
   writeSync,
   writevSync,
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { tableToIPC } from 'apache-arrow';
-import { CaptureError, ConfigError, describeValue } from '@mdcap/core';
+import { CaptureError, ConfigError, describeValue, nsToIso } from '@mdcap/core';
 import type { Clock, Instrument, MarketEvent } from '@mdcap/core';
 import { Finalizer } from './finalizer.js';
 import type { FinalizeMode } from './finalizer.js';
-import { createRowBuilder, KIND_OF } from './kinds.js';
+import { CAPTURE_KINDS, createRowBuilder, KIND_OF } from './kinds.js';
 import type { CaptureKind, RowBuilder } from './kinds.js';
 import { acquireLock, releaseLock } from './lock.js';
-import { FLUSHED, groupName, LOCK, MANIFEST, partitionDir, relativePath, SEGMENT_EXT, utcDate } from './layout.js';
-import { emptyManifest, fileMetaOf, instrumentToJson, readManifest, writeManifest } from './manifest.js';
-import type { FileEntry, Manifest, SessionEntry } from './manifest.js';
+import {
+  FLUSHED,
+  groupName,
+  layoutFiles,
+  LOCK,
+  MANIFEST,
+  PARQUET_EXT,
+  partitionDir,
+  relativePath,
+  SEGMENT_EXT,
+  utcDate,
+} from './layout.js';
+import { emptyManifest, fileMetaOf, hasCaptureData, instrumentToJson, readManifest, writeManifest } from './manifest.js';
+import type { FileEntry, Manifest, SessionEntry, SourceFile } from './manifest.js';
+import { describeOverlap, importOverlap, removeSessions } from './sessions.js';
 import { gapEntry, isDataLoss, MAX_GAP_ENTRIES } from './gaps.js';
 import { chunkTrailer, segmentHeader } from './segment.js';
 import { repairCapture } from './repair.js';
@@ -48,6 +62,13 @@ export interface CaptureWriterOptions {
   readonly finalize?: FinalizeMode;
   /** Errors from the flush timer and background finalization (disk full…). */
   readonly onError?: (error: CaptureError) => void;
+  /**
+   * An import: where its data starts and the files it comes from. A capture replays in recording
+   * order, so an import that starts before the capture ends (or repeats a file already imported)
+   * is refused with `MDCAP_ERR_IMPORT_OVERLAP`, unless `replace`: then the sessions it overlaps
+   * are removed first. The files are kept in the session entry.
+   */
+  readonly import?: { readonly start: bigint; readonly sources: readonly SourceFile[]; readonly replace?: boolean };
 }
 
 export interface WriterStats {
@@ -91,7 +112,7 @@ function checkPositive(name: string, v: unknown, integer = true): void {
  * Creates `root` and its missing parents one level at a time (Node's recursive mkdir loops
  * forever under some virtual file systems, such as /proc).
  */
-function makeDirs(root: string): void {
+function makeDirs(root: string): string[] {
   const missing: string[] = [];
   for (let dir = resolve(root); !existsSync(dir);) {
     missing.unshift(dir);
@@ -107,6 +128,7 @@ function makeDirs(root: string): void {
     }
   }
   if (!statSync(root).isDirectory()) throw new CaptureError('MDCAP_ERR_IO', `capture ${root}: expected a directory, found a file`);
+  return missing;
 }
 
 function ioError(what: string, error: unknown): CaptureError {
@@ -149,6 +171,10 @@ export class CaptureWriter {
     private readonly options: CaptureWriterOptions,
     /** What the open-time repair found (torn segments of an earlier, interrupted session). */
     readonly repaired: RepairReport,
+    /** Sessions an import replaced (see `import.replace`). */
+    readonly replaced: readonly SessionEntry[],
+    /** How the capture was before this session: what `abort` puts back (null: it did not exist). */
+    private readonly before: { readonly manifest: string | null; readonly createdDirs: readonly string[] },
   ) {
     this.finalizer = new Finalizer(options.finalize ?? 'worker');
     this.flushNs = BigInt(options.flushMs ?? 1000) * 1_000_000n;
@@ -158,7 +184,7 @@ export class CaptureWriter {
     this.next = BigInt(manifest.nextRecvSeq);
     const now = options.clock.now();
     this.session = {
-      id: manifest.sessions.length + 1,
+      id: [...manifest.sessions, ...replaced].reduce((max, s) => Math.max(max, s.id), 0) + 1, // ids are never reused
       feed: options.feed,
       symbols: [...options.symbols],
       start: now.toString(),
@@ -166,6 +192,7 @@ export class CaptureWriter {
       clean: false,
       firstRecvSeq: this.next.toString(),
       lastRecvSeq: null,
+      ...(options.import === undefined ? {} : { sources: options.import.sources }),
     };
     manifest.sessions.push(this.session);
     for (const s of options.symbols) if (!manifest.symbols.includes(s)) manifest.symbols.push(s);
@@ -188,14 +215,15 @@ export class CaptureWriter {
     checkPositive('flushMs', options.flushMs ?? 1000);
     checkPositive('rotateNs', options.rotateNs ?? 60_000_000_000n);
     checkPositive('rotateRows', options.rotateRows ?? 4_000_000);
-    makeDirs(root);
+    const createdDirs = makeDirs(root);
     const exists = existsSync(join(root, MANIFEST));
     if (!exists) {
       const other = readdirSync(root).filter((f) => f !== LOCK);
       if (other.length > 0) {
+        const hint = hasCaptureData(root) ? ': its files are there (mdcap verify --repair rebuilds the manifest from them)' : '';
         throw new CaptureError(
           'MDCAP_ERR_CAPTURE_NOT_FOUND',
-          `capture ${root}: expected an empty directory or an mdcap capture to add to, found ${other.length} other entr${other.length === 1 ? 'y' : 'ies'} (${other.slice(0, 3).join(', ')}) and no ${MANIFEST}`,
+          `capture ${root}: expected an empty directory or an mdcap capture to add to, found ${other.length} other entr${other.length === 1 ? 'y' : 'ies'} (${other.slice(0, 3).join(', ')}) and no ${MANIFEST}${hint}`,
           { details: { root } },
         );
       }
@@ -210,7 +238,24 @@ export class CaptureWriter {
         );
       }
       const repaired = await repairCapture(root, manifest, new Finalizer(options.finalize ?? 'worker'));
-      return new CaptureWriter(root, manifest, options, repaired);
+      const replaced: SessionEntry[] = [];
+      if (options.import !== undefined) {
+        const overlap = importOverlap(manifest, options.import.start, options.import.sources);
+        if (overlap !== null && options.import.replace !== true) {
+          throw new CaptureError(
+            'MDCAP_ERR_IMPORT_OVERLAP',
+            `capture ${root}: expected data that starts after what the capture holds (it replays in recording order), found an import starting at ${nsToIso(options.import.start)} where ${describeOverlap(overlap)} (--replace replaces those sessions; or import into another directory)`,
+            { details: { sessions: [...new Set([...overlap.later, ...overlap.sameFile.map((x) => x.session)])].map((x) => x.id) } },
+          );
+        }
+        if (overlap !== null) {
+          for (const x of [...overlap.later, ...overlap.sameFile.map((y) => y.session)]) if (!replaced.includes(x)) replaced.push(x);
+          removeSessions(root, manifest, new Set(replaced.map((x) => x.id)));
+          writeManifest(root, manifest);
+        }
+      }
+      const before = { manifest: exists ? JSON.stringify(manifest) : null, createdDirs };
+      return new CaptureWriter(root, manifest, options, repaired, replaced, before);
     } catch (error) {
       releaseLock(root);
       throw error;
@@ -400,7 +445,10 @@ export class CaptureWriter {
 
   /** Adds symbols found in the data (an import that learns them as it goes) to the manifest. */
   noteSymbols(symbols: Iterable<string>): void {
-    for (const s of symbols) if (!this.manifest.symbols.includes(s)) this.manifest.symbols.push(s);
+    for (const s of symbols) {
+      if (!this.manifest.symbols.includes(s)) this.manifest.symbols.push(s);
+      if (!this.session.symbols.includes(s)) (this.session.symbols as string[]).push(s);
+    }
   }
 
   async close(end: bigint = this.options.clock.now()): Promise<Manifest> {
@@ -419,6 +467,39 @@ export class CaptureWriter {
     unlinkSync(join(this.root, FLUSHED)); // a clean end: nothing to repair
     releaseLock(this.root);
     return this.manifest;
+  }
+
+  /**
+   * Gives up this session (a failed import that must not leave half of itself behind): its files
+   * are deleted, the manifest goes back to what it was before the session (a capture this writer
+   * created is removed again), and the lock is released. What earlier sessions hold is untouched.
+   */
+  async abort(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer !== null) this.options.clock.clearTimer(this.timer);
+    for (const seg of this.segments.values()) closeSync(seg.fd);
+    this.segments.clear();
+    await Promise.all([...this.finalizing]);
+    await this.finalizer.close();
+    const first = BigInt(this.session.firstRecvSeq);
+    for (const ext of [PARQUET_EXT, SEGMENT_EXT]) {
+      for (const f of layoutFiles(this.root, ext)) {
+        const group = f.rel.slice(f.rel.lastIndexOf('/') + 1, -ext.length);
+        if (BigInt(group.slice(1)) >= first) unlinkSync(join(this.root, f.rel));
+      }
+    }
+    closeSync(this.markFd);
+    unlinkSync(join(this.root, FLUSHED));
+    if (this.before.manifest !== null) {
+      writeManifest(this.root, JSON.parse(this.before.manifest) as Manifest);
+    } else {
+      // The capture did not exist: leave the directory as it was.
+      unlinkSync(join(this.root, MANIFEST));
+      for (const kind of CAPTURE_KINDS) rmSync(join(this.root, kind), { recursive: true, force: true });
+    }
+    releaseLock(this.root);
+    for (const dir of [...this.before.createdDirs].reverse()) rmdirSync(dir);
   }
 
   stats(): WriterStats {

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { CaptureWriter } from '@mdcap/capture';
-import type { Manifest } from '@mdcap/capture';
+import { CaptureWriter, sha256FileAsync } from '@mdcap/capture';
+import type { Manifest, SourceFile } from '@mdcap/capture';
 import { ALL_SYMBOLS, CaptureError, createStatus, MdcapError, VirtualClock } from '@mdcap/core';
 import type { MarketEvent } from '@mdcap/core';
 import { DBN_PRICE_SCALE, DbnReader, DbnToEvents, SymbolMap } from '@mdcap/dbn';
@@ -12,6 +12,10 @@ export interface DbnImportOptions {
   /** Venue name on the events (default: the files' dataset, e.g. GLBX.MDP3). */
   readonly venue?: string;
   readonly skipBad?: boolean;
+  /** On a bad record, keep what came before (behind a gap status) instead of importing nothing. */
+  readonly keepPartial?: boolean;
+  /** Replace the sessions the import overlaps instead of refusing it (see CaptureWriterOptions.import). */
+  readonly replace?: boolean;
   readonly onProgress?: (records: number, total: number) => void;
 }
 
@@ -30,6 +34,8 @@ export interface DbnImportSummary {
   readonly unmappedInstrumentIds: readonly number[];
   readonly parquetFiles: number;
   readonly end: string;
+  /** Sessions the import replaced (`replace`). */
+  readonly replaced: readonly number[];
 }
 
 interface Source {
@@ -75,7 +81,13 @@ export async function importDbn(o: DbnImportOptions): Promise<DbnImportSummary &
   let start: bigint | null = null;
   for (const s of sources) if (s.head !== null && (start === null || s.at < start)) start = s.at;
   const clock = new VirtualClock(start ?? 0n);
-  const writer = await CaptureWriter.open(o.out, { feed: venue, symbols: [], clock, fsync: false });
+  const writer = await CaptureWriter.open(o.out, {
+    feed: venue,
+    symbols: [],
+    clock,
+    fsync: false,
+    import: { start: start ?? 0n, sources: await sourceFiles(o.files), ...(o.replace === true ? { replace: true } : {}) },
+  });
   const seen = new Set<string>();
   let records = 0;
   let events = 0;
@@ -99,20 +111,8 @@ export async function importDbn(o: DbnImportOptions): Promise<DbnImportSummary &
       advance(pick);
     }
   } catch (error) {
-    // What was imported so far stays a readable capture, and says that it stops short.
-    writer.write(
-      createStatus({
-        venue,
-        symbol: ALL_SYMBOLS,
-        tsEvent: last,
-        tsRecv: last,
-        kind: 'gap',
-        detail: `import stopped early: ${error instanceof MdcapError ? error.message : String(error)}`,
-      }),
-    );
     writer.noteSymbols(seen);
-    await writer.close(last);
-    throw error;
+    throw await failedImport(writer, error, o.keepPartial === true, venue, last);
   }
   const symbolList = [...seen].sort();
   writer.noteSymbols(symbolList);
@@ -135,6 +135,38 @@ export async function importDbn(o: DbnImportOptions): Promise<DbnImportSummary &
     unmappedInstrumentIds: [...convert.unmapped].sort((a, b) => a - b),
     parquetFiles: manifest.files.length,
     end: last.toString(),
+    replaced: writer.replaced.map((x) => x.id),
     manifest,
   };
+}
+
+/** The files of an import with their size and sha256 (kept in the session: the same file is not imported twice). */
+export async function sourceFiles(files: readonly string[]): Promise<SourceFile[]> {
+  const out: SourceFile[] = [];
+  for (const file of files) out.push({ file, bytes: statSync(file).size, sha256: await sha256FileAsync(file) });
+  return out;
+}
+
+/**
+ * An import failed at a bad record: by default nothing of it stays (the capture is as it was
+ * before); with `keepPartial` what came before stays, behind a gap status saying where and why
+ * it stops. Returns the error to throw, saying which of the two happened.
+ */
+export async function failedImport(writer: CaptureWriter, error: unknown, keepPartial: boolean, venue: string, last: bigint): Promise<unknown> {
+  if (!(error instanceof MdcapError)) {
+    await writer.abort();
+    return error;
+  }
+  if (!keepPartial) {
+    await writer.abort();
+    return new MdcapError(error.code, `${error.message}; nothing was imported (--keep-partial keeps what came before the error)`, {
+      cause: error,
+    });
+  }
+  // What was imported so far stays a readable capture, and says that it stops short.
+  writer.write(
+    createStatus({ venue, symbol: ALL_SYMBOLS, tsEvent: last, tsRecv: last, kind: 'gap', detail: `import stopped early: ${error.message}` }),
+  );
+  await writer.close(last);
+  return new MdcapError(error.code, `${error.message}; what came before it was kept (--keep-partial), behind a gap status`, { cause: error });
 }

@@ -1,14 +1,14 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { CaptureWriter } from '@mdcap/capture';
-import { ALL_SYMBOLS, CaptureError, createStatus, MdcapError, VirtualClock } from '@mdcap/core';
+import { CaptureError, MdcapError, VirtualClock } from '@mdcap/core';
 import { LOBSTER_PRICE_SCALE, LobsterParser, parseLobsterFileName } from '@mdcap/feeds';
 import type { Argv } from 'yargs';
 import { parseIntOption } from '../args.js';
 import { EXIT } from '../command.js';
 import type { Command } from '../command.js';
 import { count, LineOutput, Progress } from '../output.js';
-import { importDbn } from './import-dbn.js';
+import { failedImport, importDbn, sourceFiles } from './import-dbn.js';
 
 interface ImportArgs {
   readonly format: string;
@@ -22,6 +22,8 @@ interface ImportArgs {
   readonly venue?: string;
   readonly levels?: string;
   readonly tz: string;
+  readonly keepPartial: boolean;
+  readonly replace: boolean;
   readonly json: boolean;
 }
 
@@ -74,6 +76,17 @@ export const importCommand: Command<ImportArgs> = {
       })
       .option('levels', { type: 'string', describe: 'Levels per side in the orderbook file (default: from the file name, else 10)' })
       .option('tz', { type: 'string', default: 'America/New_York', describe: 'Time zone of the time column' })
+      .option('keep-partial', {
+        type: 'boolean',
+        default: false,
+        describe: 'On a bad record, keep what came before (behind a gap status); by default a failed import leaves the capture as it was',
+      })
+      .option('replace', {
+        type: 'boolean',
+        default: false,
+        describe:
+          'Replace the sessions the import overlaps (a file imported before, or sessions that end after the new data starts); by default such an import is refused',
+      })
       .option('json', { type: 'boolean', default: false, describe: 'Print the summary as one JSON object' })
       .example(
         'mdcap import dbn trades.dbn.zst definition.dbn.zst --out es',
@@ -85,6 +98,8 @@ export const importCommand: Command<ImportArgs> = {
         'one LOBSTER day into a capture',
       )
       .example('mdcap replay aapl --print top --depth 10 --json', 'the book after every message, as LOBSTER publishes it')
+      .example('mdcap import dbn day2.dbn.zst --out es', 'add the next day as a new session (an import must start where the capture ends)')
+      .example('mdcap import dbn fixed.dbn.zst --out es --replace', 'import a corrected file in place of the sessions it overlaps')
       .epilogue(
         'LOBSTER prices are dollars x 10000 (price scale 4), sizes are shares, times are seconds after midnight New York time. ' +
           'The book is seeded from orderbook row 1 (the book after message 1); messages 2… become L3 order updates and trades; ' +
@@ -142,6 +157,7 @@ export const importCommand: Command<ImportArgs> = {
       instruments: [{ venue: a.venue ?? 'nasdaq', symbol, priceScale: LOBSTER_PRICE_SCALE, sizeScale: 0, kind: 'equity' }],
       clock,
       fsync: false,
+      import: { start: seed[0]!.tsRecv, sources: await sourceFiles([a.messages, a.orderbook]), ...(a.replace ? { replace: true } : {}) },
     });
     const progress = new Progress();
     let events = 0;
@@ -159,19 +175,7 @@ export const importCommand: Command<ImportArgs> = {
       }
     } catch (error) {
       progress.done();
-      // What was imported so far stays a readable capture, and says that it stops short.
-      writer.write(
-        createStatus({
-          venue: a.venue ?? 'nasdaq',
-          symbol: ALL_SYMBOLS,
-          tsEvent: last,
-          tsRecv: last,
-          kind: 'gap',
-          detail: `import stopped early: ${error instanceof MdcapError ? error.message : String(error)}`,
-        }),
-      );
-      await writer.close(last);
-      throw error;
+      throw await failedImport(writer, error, a.keepPartial, a.venue ?? 'nasdaq', last);
     }
     progress.done();
     // The data ends with its last message (a sample may stop before the window its name gives).
@@ -188,16 +192,22 @@ export const importCommand: Command<ImportArgs> = {
       events,
       files: manifest.files.length,
       end: end.toString(),
+      replaced: writer.replaced.map((x) => x.id),
     };
     out.line(
       a.json
         ? JSON.stringify(summary)
-        : `imported ${count(lines.length)} LOBSTER messages of ${symbol} ${date} into ${a.out}: ${count(events)} events, ${manifest.files.length} Parquet files\nnext: mdcap replay ${a.out} --print top --depth ${levels}`,
+        : `imported ${count(lines.length)} LOBSTER messages of ${symbol} ${date} into ${a.out}: ${count(events)} events, ${manifest.files.length} Parquet files${replacedText(summary.replaced)}\nnext: mdcap replay ${a.out} --print top --depth ${levels}`,
     );
     await out.end();
     return EXIT.ok;
   },
 };
+
+/** `; replaced session 1, 2` when an import replaced sessions. */
+function replacedText(ids: readonly number[]): string {
+  return ids.length === 0 ? '' : `; replaced session${ids.length === 1 ? '' : 's'} ${ids.join(', ')}`;
+}
 
 /** `mdcap import dbn FILE… --out DIR`. */
 async function runDbn(a: ImportArgs): Promise<number> {
@@ -209,6 +219,8 @@ async function runDbn(a: ImportArgs): Promise<number> {
     out: a.out,
     ...(a.venue === undefined ? {} : { venue: a.venue }),
     skipBad: a.skipBad,
+    keepPartial: a.keepPartial,
+    replace: a.replace,
     onProgress: (records) => progress.update(() => `importing ${files.length} DBN file(s): ${count(records)} records`),
   });
   progress.done();
@@ -217,7 +229,7 @@ async function runDbn(a: ImportArgs): Promise<number> {
   if (a.json) out.line(JSON.stringify(rest));
   else {
     out.line(
-      `imported ${count(summary.records)} DBN records of ${summary.symbols.join(', ')} into ${a.out}: ${count(summary.events)} events, ${summary.parquetFiles} Parquet files`,
+      `imported ${count(summary.records)} DBN records of ${summary.symbols.join(', ')} into ${a.out}: ${count(summary.events)} events, ${summary.parquetFiles} Parquet files${replacedText(summary.replaced)}`,
     );
     const skipped = Object.entries(summary.skipped);
     if (skipped.length > 0) out.line(`not converted: ${skipped.map(([why, n]) => `${count(n)} ${why}`).join('; ')}`);
