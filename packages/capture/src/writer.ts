@@ -60,7 +60,11 @@ export interface CaptureWriterOptions {
   readonly fsync?: boolean;
   /** Finalize Parquet on a worker thread (default) or inline. */
   readonly finalize?: FinalizeMode;
-  /** Errors from the flush timer and background finalization (disk full…). */
+  /**
+   * The first write failure (disk full, permissions, a segment that fails its checksum before
+   * finalization). From then on the writer writes nothing more (`write` returns false); `close`
+   * leaves the session for repair and throws a complete account of what happened.
+   */
   readonly onError?: (error: CaptureError) => void;
   /**
    * An import: where its data starts and the files it comes from. A capture replays in recording
@@ -81,6 +85,8 @@ export interface WriterStats {
   readonly finalizing: number;
   /** ts_recv of the last event flushed to disk, or null. */
   readonly lastFlushedTsRecv: bigint | null;
+  /** Events not written because an earlier write failed. */
+  readonly dropped: number;
 }
 
 interface Segment {
@@ -155,7 +161,15 @@ export class CaptureWriter {
   private groupRows = 0;
   private timer: number | null = null;
   private closed = false;
-  private counters = { events: 0, rowsFlushed: 0, bytesFlushed: 0, filesFinalized: 0, lastFlushedTsRecv: null as bigint | null };
+  private counters = {
+    events: 0,
+    rowsFlushed: 0,
+    bytesFlushed: 0,
+    filesFinalized: 0,
+    lastFlushedTsRecv: null as bigint | null,
+    dropped: 0,
+  };
+  private failure: CaptureError | null = null;
   private readonly session: SessionEntry;
   private lastTsRecv: bigint | null = null;
   private readonly flushNs: bigint;
@@ -262,9 +276,39 @@ export class CaptureWriter {
     }
   }
 
-  /** Records one event (the engine's `onEvent` stream, in dispatch order). */
-  write(e: MarketEvent): void {
+  /**
+   * Records one event (the engine's `onEvent` stream, in dispatch order). Returns false, writing
+   * nothing, once a write has failed (see {@link failed}): a recording stops at its first failure
+   * rather than half-write what follows.
+   */
+  write(e: MarketEvent): boolean {
     if (this.closed) throw new CaptureError('MDCAP_ERR_IO', `capture ${this.root}: write after close`);
+    if (this.failure !== null) {
+      this.counters.dropped++;
+      return false;
+    }
+    try {
+      this.append(e);
+    } catch (error) {
+      this.fail(error, `capture ${this.root}: writing failed`);
+      this.counters.dropped++;
+      return false;
+    }
+    return this.failure === null;
+  }
+
+  /** The first write failure, or null (see CaptureWriterOptions.onError). */
+  get failed(): CaptureError | null {
+    return this.failure;
+  }
+
+  private fail(error: unknown, what: string): void {
+    if (this.failure !== null) return;
+    this.failure = ioError(what, error);
+    this.options.onError?.(this.failure);
+  }
+
+  private append(e: MarketEvent): void {
     const ts = e.tsRecv;
     if (ts >= this.groupEnd || this.groupRows >= this.rotateRows) this.rotate(ts);
     const rs = this.next++;
@@ -331,10 +375,11 @@ export class CaptureWriter {
     const meta = fileMetaOf(this.manifest, this.groupName, { ...session });
     for (const seg of this.segments.values()) {
       closeSync(seg.fd);
+      if (this.failure !== null) continue; // left for repair, which finalizes what was flushed
       const job = this.finalizer
         .run(this.root, seg.rel, seg.kind, meta)
         .then((entry) => this.finalized(seg.rel, entry))
-        .catch((error: unknown) => this.options.onError?.(ioError(`capture ${join(this.root, seg.rel)}: finalizing failed`, error)))
+        .catch((error: unknown) => this.fail(error, `capture ${join(this.root, seg.rel)}: finalizing failed`))
         .finally(() => this.finalizing.delete(job));
       this.finalizing.add(job);
     }
@@ -361,9 +406,14 @@ export class CaptureWriter {
    * rows from the middle.
    */
   flush(): void {
-    let wrote = false;
-    for (const seg of this.segments.values()) wrote = this.flushSegment(seg) || wrote;
-    if (wrote) this.writeMark();
+    if (this.failure !== null) return;
+    try {
+      let wrote = false;
+      for (const seg of this.segments.values()) wrote = this.flushSegment(seg) || wrote;
+      if (wrote) this.writeMark();
+    } catch (error) {
+      this.fail(error, `capture ${this.root}: flush failed`);
+    }
   }
 
   private writeMark(): void {
@@ -414,19 +464,11 @@ export class CaptureWriter {
     const clock = this.options.clock;
     this.timer = clock.setTimer(clock.now() + this.flushNs, () => {
       this.timer = null;
-      try {
-        this.flush();
-      } catch (error) {
-        this.options.onError?.(ioError(`capture ${this.root}: flush failed`, error));
-      }
-      this.scheduleFlush();
+      this.flush();
+      if (this.failure === null) this.scheduleFlush();
     });
   }
 
-  /**
-   * Flushes, finalizes every open segment, waits for all finalizations, and closes the session
-   * at `end` (the engine's `finishedAt`; the replay ends its clock there).
-   */
   /** The id of the recording session this writer appends (1 for a new capture). */
   get sessionId(): number {
     return this.session.id;
@@ -451,6 +493,13 @@ export class CaptureWriter {
     }
   }
 
+  /**
+   * Flushes, finalizes every open segment, waits for all finalizations, and closes the session
+   * at `end` (the engine's `finishedAt`; the replay ends its clock there).
+   * @throws {CaptureError} after a write failure (see {@link failed}): the session is left open
+   *   for repair, what was flushed before the failure stays, and the message says what happened
+   *   and what to run.
+   */
   async close(end: bigint = this.options.clock.now()): Promise<Manifest> {
     if (this.closed) return this.manifest;
     this.closed = true;
@@ -458,6 +507,7 @@ export class CaptureWriter {
     this.closeGroup({ ...this.session, end: end.toString(), clean: true, lastRecvSeq: (this.next - 1n).toString() });
     await Promise.all([...this.finalizing]);
     await this.finalizer.close();
+    if (this.failure !== null) throw this.leaveForRepair(this.failure);
     this.session.end = end.toString();
     this.session.clean = true;
     this.session.lastRecvSeq = (this.next - 1n).toString();
@@ -467,6 +517,30 @@ export class CaptureWriter {
     unlinkSync(join(this.root, FLUSHED)); // a clean end: nothing to repair
     releaseLock(this.root);
     return this.manifest;
+  }
+
+  /**
+   * After a write failure: the session stays open (repair closes it as interrupted, keeping
+   * everything that was flushed and confirmed), the lock is released, and the error says so.
+   */
+  private leaveForRepair(failure: CaptureError): CaptureError {
+    try {
+      writeManifest(this.root, this.manifest); // the files finalized before the failure (best effort: the disk may be full)
+    } catch {
+      // the last manifest written lists them too, but for the last one
+    }
+    closeSync(this.markFd); // `.flushed` stays: it is what repair keeps
+    releaseLock(this.root);
+    const w = this.counters;
+    const kept =
+      w.lastFlushedTsRecv === null
+        ? 'nothing of this session had reached the disk'
+        : `${w.rowsFlushed.toLocaleString('en-US')} events up to ${nsToIso(w.lastFlushedTsRecv)} had reached the disk and are kept`;
+    return new CaptureError(
+      failure.code,
+      `${failure.message}; the recording stopped there: ${kept}. Fix the cause (free disk space, permissions), then run mdcap verify --repair ${this.root} (or record into it again) to finalize what was kept and record the loss as a gap`,
+      { cause: failure, details: { root: this.root, rowsFlushed: w.rowsFlushed } },
+    );
   }
 
   /**

@@ -94,7 +94,7 @@ export async function importDbn(o: DbnImportOptions): Promise<DbnImportSummary &
   let last = clock.now();
   const write = (e: MarketEvent): void => {
     if (e.symbol !== ALL_SYMBOLS) seen.add(e.symbol);
-    writer.write(e);
+    if (!writer.write(e)) throw writer.failed!;
     events++;
     last = e.tsRecv;
   };

@@ -163,11 +163,11 @@ export const importCommand: Command<ImportArgs> = {
     let events = 0;
     let last = seed[0]!.tsRecv;
     try {
-      for (const e of seed) writer.write(e);
+      for (const e of seed) if (!writer.write(e)) throw writer.failed!;
       events += seed.length;
       for (let row = 2; row <= lines.length; row++) {
         for (const e of parser.message(lines[row - 1]!, row)) {
-          writer.write(e);
+          if (!writer.write(e)) throw writer.failed!;
           events++;
           last = e.tsRecv;
         }

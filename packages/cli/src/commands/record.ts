@@ -205,14 +205,15 @@ export async function recordFeed(o: RecordOptions): Promise<RecordSummary & { ma
     clock,
     flushMs: o.flushMs,
     rotateNs: o.rotateNs,
+    // The first write failure (disk full…) stops the recording at once; close() then says what
+    // happened, what was kept and what to run (reported once, by the caller).
     onError: (error) => {
       errors++;
       fatal ??= error;
-      o.onError?.(error);
       void engine.stop();
     },
   });
-  engine.onEvent((e) => writer.write(e));
+  engine.onEvent((e) => void writer.write(e));
   if (o.raw === true && inner instanceof WsFeed) {
     tap.raw = new RawTap(o.out, `${inner.venue}.session-${writer.sessionId}.log`, inner.endpoint, clock.now());
   }
@@ -260,11 +261,15 @@ export async function recordFeed(o: RecordOptions): Promise<RecordSummary & { ma
     if (durationTimer !== null) clock.clearTimer(durationTimer);
     if (rawTimer !== null) clock.clearTimer(rawTimer);
     tap.raw?.close();
-    await writer.close();
+    // Nothing was recorded: the session goes (a capture this run created is removed again), so
+    // that no empty session looks like a clean recording.
+    await writer.abort();
     throw error;
   }
   o.control?.bind(stop);
   await engine.done();
+  // Stopped early (a signal, a write failure): no timer may keep the process alive.
+  if (durationTimer !== null) clock.clearTimer(durationTimer);
   if (ticker !== null) clock.clearTimer(ticker);
   if (rawTimer !== null) clock.clearTimer(rawTimer);
   tap.raw?.close();
