@@ -21,7 +21,9 @@ import type { DbnMetadata, DbnRecord } from '@mdcap/dbn';
  *
  * The market goes on without clients: the timeline starts with the first session; a client
  * that reconnects joins it where it is (what it missed is lost, as live). Faults: `drop:N`
- * closes the connection after the N-th data record; `reject-auth` refuses the credentials.
+ * closes the connection after the N-th data record; `malformed:N` sends a copy of the N-th data
+ * record before it with a record type no DBN version has (its header, instrument id included,
+ * intact); `reject-auth` refuses the credentials.
  */
 export interface DatabentoGatewayOptions {
   /** DBN files (any version, plain or zstd) whose records the gateway serves. */
@@ -30,12 +32,15 @@ export interface DatabentoGatewayOptions {
   readonly key?: string;
   /** 1 = the recorded timing, 10 = ten times faster, 'max' = as fast as the socket takes them. */
   readonly speed?: number | 'max';
-  /** `drop:N` (each once), `reject-auth`. */
+  /** `drop:N`, `malformed:N` (each once), `reject-auth`. */
   readonly faults?: string;
   readonly port?: number;
   /** Seconds of silence before a heartbeat (default 30, Databento's default). */
   readonly heartbeatS?: number;
 }
+
+/** A record type no DBN version defines (the `malformed` fault). */
+const UNKNOWN_RTYPE = 0xee;
 
 interface Session {
   readonly socket: Socket;
@@ -64,6 +69,7 @@ export class DatabentoGateway {
   private readonly dataset: string;
   private readonly speed: number | 'max';
   private dropAt: number | null = null;
+  private malformedAt: number | null = null;
   private rejectAuth = false;
   private nextSession = 1;
   private cursor = 0;
@@ -96,7 +102,8 @@ export class DatabentoGateway {
     for (const f of (options.faults ?? '').split(',').filter((x) => x !== '')) {
       if (f === 'reject-auth') this.rejectAuth = true;
       else if (/^drop:\d+$/.test(f)) this.dropAt = Number(f.slice(5));
-      else throw new Error(`databento gateway faults: expected drop:N or reject-auth, found ${f}`);
+      else if (/^malformed:\d+$/.test(f)) this.malformedAt = Number(f.slice(10));
+      else throw new Error(`databento gateway faults: expected drop:N, malformed:N or reject-auth, found ${f}`);
     }
   }
 
@@ -311,6 +318,13 @@ export class DatabentoGateway {
     for (const s of this.sessions) {
       if (!s.streaming || s.wanted.get(id)?.has(rtype) !== true) continue;
       bytes ??= encodeRecords([r], 3);
+      if (this.malformedAt !== null && s.sent + 1 === this.malformedAt) {
+        this.stats.faultsFired.push(`malformed:${this.malformedAt}`);
+        this.malformedAt = null;
+        const bad = bytes.slice();
+        bad[1] = UNKNOWN_RTYPE;
+        s.socket.write(bad);
+      }
       s.socket.write(bytes);
       s.sent++;
       s.lastSentAt = Date.now();

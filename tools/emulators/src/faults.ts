@@ -5,7 +5,8 @@
  * - `drop:N`: the connection is cut (no close handshake) after data frame N;
  * - `skip:N`: data frame N is not sent (a lost message; for a sequenced feed, a gap);
  * - `corrupt-checksum:N`: the N-th frame that carries a checksum is sent with a wrong one;
- * - `malformed:N`: a truncated, non-JSON frame goes out before data frame N;
+ * - `malformed:N`: before data frame N, a malformed copy of it goes out: the venue's frame with
+ *   one byte lost (a quote from its middle), no longer JSON, still naming its symbol;
  * - `stall:N`: after data frame N the connection stays open and goes silent, heartbeats too;
  * - `reject-auth` (venues with authentication): the credentials are refused.
  */

@@ -30,6 +30,7 @@ export interface EmulatorStats {
   framesSent: number;
   subscriptions: number;
   restRequests: number;
+  /** Each fault as it fired, `kind:N`, followed by the channel of the frame it hit (`malformed:500 book:XMR/USD`). */
   faultsFired: string[];
   timelineDone: boolean;
 }
@@ -187,11 +188,12 @@ export abstract class ReplayServer {
     this.onConnect(c);
   }
 
-  protected fault(kind: Fault['kind'], n: number): boolean {
+  /** Whether fault `kind:n` fires now (each fires once); `key` is the channel of the frame it hits. */
+  protected fault(kind: Fault['kind'], n: number, key: string | null = null): boolean {
     for (const f of this.faults) {
       if (f.kind !== kind || this.fired.has(f) || f.n !== n) continue;
       this.fired.add(f);
-      this.stats.faultsFired.push(`${f.kind}:${f.n}`);
+      this.stats.faultsFired.push(key === null ? `${f.kind}:${f.n}` : `${f.kind}:${f.n} ${key}`);
       return true;
     }
     return false;
@@ -253,16 +255,36 @@ export abstract class ReplayServer {
       }
       if (!c.subs.has(f.key)) continue;
       const n = ++c.sent;
-      if (this.fault('stall', n)) c.stalled = true;
-      if (this.fault('skip', n)) continue;
+      const key = f.key;
+      if (this.fault('stall', n, key)) c.stalled = true;
+      if (this.fault('skip', n, key)) continue;
       let text = this.transform(c, f);
-      if (this.fault('malformed', n)) this.send(c, text.slice(0, Math.max(1, text.length >> 2)));
+      if (this.fault('malformed', n, key)) this.send(c, malformedCopy(text));
       const corrupted = this.corruptChecksum(text);
-      if (corrupted !== null && this.fault('corrupt-checksum', ++this.checksumFrames)) text = corrupted;
+      if (corrupted !== null && this.fault('corrupt-checksum', ++this.checksumFrames, key)) text = corrupted;
       this.send(c, text);
-      if (this.fault('drop', n)) c.socket.terminate();
+      if (this.fault('drop', n, key)) c.socket.terminate();
     }
   }
+}
+
+/**
+ * What the `malformed` fault sends: the venue's frame with one byte lost, the first quote from
+ * its middle on, so it is no longer JSON but still names its symbol where the venue puts it (a
+ * frame without such a quote is cut short instead).
+ */
+function malformedCopy(text: string): string {
+  for (let i = text.length >> 1; i < text.length; i++) {
+    if (text[i] !== '"' || text[i - 1] === '\\') continue;
+    const cut = text.slice(0, i) + text.slice(i + 1);
+    try {
+      JSON.parse(cut);
+    } catch {
+      return cut;
+    }
+    break;
+  }
+  return text.slice(0, Math.max(1, text.length >> 2));
 }
 
 /** Exact order of two decimal strings (no floats): by integer part, then by fraction. */

@@ -24,6 +24,8 @@ const DEFAULT_SCALES: PairScales = { priceScale: 4, sizeScale: 0 };
 /** Numeric fields whose text must survive: prices, sizes, bar values, trade ids (int64). */
 const NUMBERS = /"(p|s|bp|bs|ap|as|o|h|l|c|v|vw|i)":(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)/g;
 const BAR_SECONDS: Record<string, number> = { b: 60, u: 60, d: 86_400 };
+/** The symbol field of a message, `"S":"AAPL"`. */
+const SYMBOL = /"S"\s*:\s*"([^"\\]+)"/g;
 
 export class AlpacaParser extends VenueParser {
   constructor(options: AlpacaParserOptions = {}) {
@@ -31,6 +33,16 @@ export class AlpacaParser extends VenueParser {
   }
 
   reset(): void {}
+
+  /**
+   * The symbols of a frame that could not be parsed: every message's `"S"` (a frame may carry
+   * messages of several symbols). A tolerant look at the text, never a parse.
+   */
+  symbolsOf(text: string): string[] {
+    const out = new Set<string>();
+    for (const m of text.matchAll(SYMBOL)) out.add(m[1]!);
+    return [...out];
+  }
 
   private scaleOf(symbol: string): PairScales {
     let sc = this.scales.get(symbol);

@@ -45,11 +45,17 @@ interface SymbolBook {
 }
 
 const MAX_BUFFER = 10_000;
+/** The stream name that opens a combined-stream frame, `{"stream":"nknusdt@depth@100ms"`: its symbol, in lower case. */
+const STREAM = /^\s*\{\s*"stream"\s*:\s*"([a-z0-9]+)@/;
+/** The symbol field of a payload, `"s":"NKNUSDT"`. */
+const SYMBOL = /"s"\s*:\s*"([A-Z0-9]+)"/;
 
 export class BinanceParser extends VenueParser {
   override readonly stats: { frames: number; malformed: number; resnapshots: number } = { frames: 0, malformed: 0, resnapshots: 0 };
   /** Symbols that need a REST depth snapshot: the transport fetches it and calls {@link snapshot}. */
   readonly snapshotRequests: Set<string> = new Set<string>();
+  /** Symbols whose book is being rebuilt after a lost frame (the transport reports a `resync`; the snapshot comes from REST). */
+  readonly resyncs: Set<string> = new Set<string>();
   private readonly books = new Map<string, SymbolBook>();
 
   constructor(options: BinanceParserOptions = {}) {
@@ -59,6 +65,37 @@ export class BinanceParser extends VenueParser {
   reset(): void {
     this.books.clear();
     this.snapshotRequests.clear();
+    this.resyncs.clear();
+  }
+
+  /**
+   * The symbol of a frame that could not be parsed: from the stream name that opens a combined
+   * frame, else from a payload's `"s"`. A tolerant look at the text, never a parse.
+   */
+  symbolsOf(text: string): string[] {
+    const stream = STREAM.exec(text);
+    if (stream !== null) return [stream[1]!.toUpperCase()];
+    const symbol = SYMBOL.exec(text);
+    return symbol === null ? [] : [symbol[1]!];
+  }
+
+  /**
+   * The symbol's book may have missed a frame: a synced book drops its state and asks for a new
+   * REST snapshot (diffs are buffered until it comes); a book still waiting for one keeps waiting
+   * (the diffs' ids tell whether the lost frame was one of them).
+   */
+  rebuild(symbol: string): void {
+    const book = this.books.get(symbol);
+    if (book?.synced === true) this.unsync(symbol, book);
+    this.resyncs.add(symbol);
+  }
+
+  /** The book waits for a new REST snapshot, buffering the diffs that come meanwhile. */
+  private unsync(symbol: string, book: SymbolBook): void {
+    book.synced = false;
+    book.buffer = [];
+    this.stats.resnapshots++;
+    this.snapshotRequests.add(symbol);
   }
 
   /** The transport subscribed `symbols`: their books need snapshots (Binance's procedure: subscribe, then fetch). */
@@ -129,10 +166,7 @@ export class BinanceParser extends VenueParser {
 
   /** A break in the diffs: a gap for the missing ids, then a resync from a new snapshot. */
   private lose(symbol: string, book: SymbolBook, from: bigint, to: bigint, why: string, ts: bigint, out: (e: MarketEvent) => void): void {
-    book.synced = false;
-    book.buffer = [];
-    this.stats.resnapshots++;
-    this.snapshotRequests.add(symbol);
+    this.unsync(symbol, book);
     out(
       createStatus({
         venue: this.venue,

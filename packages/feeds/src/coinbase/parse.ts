@@ -28,13 +28,31 @@ export interface CoinbaseParserOptions {
 }
 
 const DEFAULT_SCALES: PairScales = { priceScale: 10, sizeScale: 8 };
+/** The product field of any message, `"product_id":"BTC-USD"`. */
+const PRODUCT = /"product_id"\s*:\s*"([^"\\]+)"/;
 
 export class CoinbaseParser extends VenueParser {
+  /** Products whose level2 book must come again (a lost frame named them): the transport resubscribes them. */
+  readonly resyncs: Set<string> = new Set<string>();
+
   constructor(options: CoinbaseParserOptions = {}) {
     super(options.venue ?? 'coinbase', options.scales);
   }
 
-  reset(): void {}
+  reset(): void {
+    this.resyncs.clear();
+  }
+
+  /** The product of a frame that could not be parsed: its `"product_id"`, by a tolerant look at the text. */
+  symbolsOf(text: string): string[] {
+    const m = PRODUCT.exec(text);
+    return m === null ? [] : [m[1]!];
+  }
+
+  /** The product's book must come again: a level2 resubscription brings a new snapshot. */
+  rebuild(product: string): void {
+    this.resyncs.add(product);
+  }
 
   parse(text: string, tsRecv: bigint, out: (e: MarketEvent) => void): void {
     const m = this.json(text) as Record<string, unknown>;

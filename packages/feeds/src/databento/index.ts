@@ -231,12 +231,13 @@ export class DatabentoFeed implements DataProvider {
       if (at + length > buf.length) break;
       // Records of a live stream are 8-byte multiples; copy to aligned memory only when needed.
       const r = decodeRecordAt(buf, at, version, tsOut);
-      at += length;
       if (typeof r === 'string') {
         this.stats.errors++;
-        this.out.status(ALL_SYMBOLS, 'gap', `${this.venue}: a record could not be read and was skipped: ${r}`, tsRecv);
+        this.out.status(this.symbolAt(buf, at), 'gap', `${this.venue}: a record could not be read and was skipped: ${r}`, tsRecv);
+        at += length;
         continue;
       }
+      at += length;
       const rtype = r['rtype'] as number;
       if (rtype === RType.System) {
         if (r['msg'] === 'Heartbeat' || r['code'] === 0) this.stats.heartbeats++;
@@ -254,6 +255,16 @@ export class DatabentoFeed implements DataProvider {
       this.convert.convert(r, this.out.push, this.options.schema, tsRecv); // live metadata has no schema: the subscription's
     }
     this.buffer = at === buf.length ? new Uint8Array(0) : buf.slice(at);
+  }
+
+  /**
+   * The subscribed symbol of the record at `at`, by the instrument id in its header (a record
+   * whose type or size is unknown still has the common header), or `*` if it names none.
+   */
+  private symbolAt(buf: Uint8Array, at: number): string {
+    const header = new DataView(buf.buffer, buf.byteOffset + at, 16);
+    const symbol = this.symbolMap.symbolOf({ instrument_id: header.getUint32(4, true), ts_event: header.getBigUint64(8, true) });
+    return symbol !== null && this.symbols.has(symbol) ? symbol : ALL_SYMBOLS;
   }
 
   private fail(error: unknown): void {

@@ -30,6 +30,10 @@ import type { PairScales } from '../frame.js';
  * numbers: `seq` is null.
  */
 const CHECKSUM_LEVELS = 10;
+/** The end of a channel message, `…,"book-1000","XBT/USD"]`: its channel name and pair. */
+const TAIL = /,"[a-z]+(?:-\d+)?","([^"\\]+)"\]\s*$/;
+/** The start of a channel message, `[336,`: its channel id. */
+const HEAD = /^\s*\[\s*(\d+)\s*,/;
 
 interface PairBook {
   readonly bids: SideLevels;
@@ -58,9 +62,11 @@ type Level = [string, string, string, string?];
 
 export class KrakenParser extends VenueParser {
   override readonly stats: KrakenStats = { frames: 0, malformed: 0, checksumsVerified: 0, checksumsFailed: 0 };
-  /** Pairs whose book needs a new snapshot (a failed checksum): the transport resubscribes them. */
+  /** Pairs whose book needs a new snapshot (a failed checksum, a lost frame): the transport resubscribes them. */
   readonly resyncs: Set<string> = new Set<string>();
   private readonly books = new Map<string, PairBook>();
+  /** Channel id → pair, from `subscriptionStatus`: names the pair of a frame cut short before its end. */
+  private readonly channels = new Map<number, string>();
 
   constructor(options: KrakenParserOptions = {}) {
     super(options.venue ?? 'kraken', options.scales);
@@ -75,6 +81,29 @@ export class KrakenParser extends VenueParser {
   reset(): void {
     this.books.clear();
     this.resyncs.clear();
+    this.channels.clear();
+  }
+
+  /**
+   * The pair of a frame that could not be parsed: the last element of a channel message, or, for
+   * a frame cut short, the pair its leading channel id was subscribed for. A tolerant look at the
+   * text, never a parse.
+   */
+  symbolsOf(text: string): string[] {
+    const tail = TAIL.exec(text.length > 200 ? text.slice(-200) : text);
+    if (tail !== null) return [tail[1]!];
+    const head = HEAD.exec(text);
+    const pair = head === null ? undefined : this.channels.get(Number(head[1]));
+    return pair === undefined ? [] : [pair];
+  }
+
+  /**
+   * The pair's book must come again (a lost frame named it): the transport resubscribes it. Until
+   * the new snapshot its updates are still applied and checked: the next checksum says whether
+   * the lost frame changed the book.
+   */
+  rebuild(pair: string): void {
+    this.resyncs.add(pair);
   }
 
   /**
@@ -87,6 +116,10 @@ export class KrakenParser extends VenueParser {
     const msg = this.json(text);
     if (!Array.isArray(msg)) {
       if (typeof msg !== 'object' || msg === null) throw this.bad('expected an object or an array', text);
+      const o = msg as Record<string, unknown>;
+      if (o['event'] === 'subscriptionStatus' && typeof o['channelID'] === 'number' && typeof o['pair'] === 'string') {
+        this.channels.set(o['channelID'], o['pair']);
+      }
       return;
     }
     const n = msg.length;

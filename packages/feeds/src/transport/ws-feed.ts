@@ -8,7 +8,10 @@ import { StaleWatch } from './stale-watch.js';
 export interface FrameParser {
   /** Parses one text frame received at `tsRecv`; throws for a frame it cannot read (the transport reports it). */
   parse(text: string, tsRecv: bigint, out: (e: MarketEvent) => void): void;
-  /** Symbols whose book must be rebuilt from a new snapshot (a failed checksum, a sequence break). */
+  /**
+   * Symbols whose book must be rebuilt from a new snapshot (a failed checksum, a lost frame): the
+   * transport reports a `resync` for each and sends the venue's resnapshot messages.
+   */
   readonly resyncs?: Set<string>;
   /** Symbols whose book needs a REST snapshot (Binance): the transport fetches it and calls {@link snapshot}. */
   readonly snapshotRequests?: Set<string>;
@@ -18,6 +21,17 @@ export interface FrameParser {
   subscribed?(symbols: readonly string[], kinds: ReadonlySet<SubscriptionKind>): void;
   /** Forgets per-connection state (books, channel ids). */
   reset(): void;
+  /**
+   * The subscribed symbols a frame that could not be parsed is about, read with a tolerant look
+   * at its text (it may not even be JSON); empty when the frame does not say.
+   */
+  symbolsOf?(text: string): readonly string[];
+  /**
+   * The book of `symbol` must come again from a new snapshot (a lost frame named it, and the
+   * engine cleared the book): `symbol` goes into `resyncs`, and a parser whose snapshots come
+   * from REST asks for one.
+   */
+  rebuild?(symbol: string): void;
 }
 
 /**
@@ -82,8 +96,9 @@ export interface WsFeedStats {
  * The DataProvider of a WebSocket venue: the engine's reconnect policy drives it (a dropped or
  * stale connection is reported with `sink.lost`; the engine calls `connect` and `subscribe`
  * again). Every event it cannot deliver as data it delivers as a status: `connected`, `stale`,
- * a `gap` for a frame that could not be read (the frame is lost), `resync` when it asks the
- * venue for a new snapshot, and the venue parser's own `checksum` and `gap` statuses.
+ * a `gap` for a frame that could not be read (the frame is lost; the gap names the symbols the
+ * frame names, and their books are sent again), `resync` when it asks the venue for a new
+ * snapshot, and the venue parser's own `checksum` and `gap` statuses.
  */
 export class WsFeed implements DataProvider {
   readonly venue: string;
@@ -256,7 +271,7 @@ export class WsFeed implements DataProvider {
       // The frame is lost: say so, with the frame, and go on with the next one.
       this.stats.malformed++;
       const why = error instanceof Error ? error.message : String(error);
-      this.out.status(ALL_SYMBOLS, 'gap', `malformed frame skipped: ${why}`, tsRecv);
+      this.lostFrame(text, `malformed frame skipped: ${why}`, tsRecv);
     }
     this.fetchSnapshots();
     const resyncs = this.parser.resyncs;
@@ -266,6 +281,22 @@ export class WsFeed implements DataProvider {
         for (const m of this.spec.resnapshotMessages(symbol)) this.socket.send(m);
       }
       resyncs.clear();
+    }
+  }
+
+  /**
+   * A frame that could not be read is lost: a `gap` for each subscribed symbol it names, or for
+   * the whole venue (`*`) when it names none. The engine clears the books a gap names (every book
+   * of the venue for `*`), so each of those is rebuilt from a new snapshot at once; the books of
+   * other symbols are left alone.
+   */
+  private lostFrame(text: string, detail: string, tsRecv: bigint): void {
+    const named = new Set((this.parser.symbolsOf?.(text) ?? []).filter((s) => this.symbols.has(s)));
+    if (named.size === 0) this.out.status(ALL_SYMBOLS, 'gap', detail, tsRecv);
+    for (const symbol of named) this.out.status(symbol, 'gap', detail, tsRecv);
+    if (this.parser.rebuild === undefined) return;
+    for (const [symbol, kinds] of this.symbols) {
+      if (kinds.has('book') && (named.size === 0 || named.has(symbol))) this.parser.rebuild(symbol);
     }
   }
 
