@@ -85,6 +85,9 @@ export interface WriterStats {
   readonly finalizing: number;
   /** ts_recv of the last event flushed to disk, or null. */
   readonly lastFlushedTsRecv: bigint | null;
+  /** Rows of flushes that finished on every segment (`.flushed`): what a crash cannot take. */
+  readonly rowsConfirmed: number;
+  readonly lastConfirmedTsRecv: bigint | null;
   /** Events not written because an earlier write failed. */
   readonly dropped: number;
 }
@@ -167,6 +170,8 @@ export class CaptureWriter {
     bytesFlushed: 0,
     filesFinalized: 0,
     lastFlushedTsRecv: null as bigint | null,
+    rowsConfirmed: 0,
+    lastConfirmedTsRecv: null as bigint | null,
     dropped: 0,
   };
   private failure: CaptureError | null = null;
@@ -410,7 +415,11 @@ export class CaptureWriter {
     try {
       let wrote = false;
       for (const seg of this.segments.values()) wrote = this.flushSegment(seg) || wrote;
-      if (wrote) this.writeMark();
+      if (wrote) {
+        this.writeMark();
+        this.counters.rowsConfirmed = this.counters.rowsFlushed;
+        this.counters.lastConfirmedTsRecv = this.counters.lastFlushedTsRecv;
+      }
     } catch (error) {
       this.fail(error, `capture ${this.root}: flush failed`);
     }
@@ -533,13 +542,13 @@ export class CaptureWriter {
     releaseLock(this.root);
     const w = this.counters;
     const kept =
-      w.lastFlushedTsRecv === null
+      w.lastConfirmedTsRecv === null
         ? 'nothing of this session had reached the disk'
-        : `${w.rowsFlushed.toLocaleString('en-US')} events up to ${nsToIso(w.lastFlushedTsRecv)} had reached the disk and are kept`;
+        : `${w.rowsConfirmed.toLocaleString('en-US')} events up to ${nsToIso(w.lastConfirmedTsRecv)} had reached the disk and are kept`;
     return new CaptureError(
       failure.code,
       `${failure.message}; the recording stopped there: ${kept}. Fix the cause (free disk space, permissions), then run mdcap verify --repair ${this.root} (or record into it again) to finalize what was kept and record the loss as a gap`,
-      { cause: failure, details: { root: this.root, rowsFlushed: w.rowsFlushed } },
+      { cause: failure, details: { root: this.root, rowsConfirmed: w.rowsConfirmed } },
     );
   }
 
