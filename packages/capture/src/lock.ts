@@ -14,20 +14,52 @@ function key(root: string): string {
   }
 }
 
-/** True if a process with this pid exists. */
-function alive(pid: number): boolean {
+/**
+ * When a process started (clock ticks since boot, from /proc), or null where that is unknown:
+ * with its pid it names one process, even after the pid is reused by another.
+ */
+function startTime(pid: number): string | null {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
   }
 }
 
-function readPid(lock: string): number | null {
+/** A process's command line, for messages (null where unknown). */
+function commandLine(pid: number): string | null {
   try {
-    const pid = Number(readFileSync(lock, 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : null;
+    const text = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+    return text === '' ? null : text.length > 120 ? `${text.slice(0, 117)}…` : text;
+  } catch {
+    return null;
+  }
+}
+
+/** The lock's holder: `pid start-time` (mdcap 0.1.0 wrote the pid alone). */
+interface Holder {
+  readonly pid: number;
+  readonly start: string | null;
+}
+
+/** True if the process that wrote the lock still runs (the same process, not another with its pid). */
+function alive(h: Holder): boolean {
+  try {
+    process.kill(h.pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  if (h.start === null) return true;
+  const now = startTime(h.pid);
+  return now === null || now === h.start;
+}
+
+function readHolder(lock: string): Holder | null {
+  try {
+    const [p, start] = readFileSync(lock, 'utf8').trim().split(/\s+/);
+    const pid = Number(p);
+    return Number.isInteger(pid) && pid > 0 ? { pid, start: start ?? null } : null;
   } catch {
     return null;
   }
@@ -38,8 +70,8 @@ export function lockHolder(root: string): number | null {
   if (held.has(key(root))) return process.pid;
   const lock = join(root, LOCK);
   if (!existsSync(lock)) return null;
-  const pid = readPid(lock);
-  return pid !== null && pid !== process.pid && alive(pid) ? pid : null;
+  const h = readHolder(lock);
+  return h !== null && h.pid !== process.pid && alive(h) ? h.pid : null;
 }
 
 /**
@@ -51,14 +83,19 @@ export function lockHolder(root: string): number | null {
 export function acquireLock(root: string, purpose: string): void {
   const k = key(root);
   const lock = join(root, LOCK);
-  const refuse = (pid: number): CaptureError =>
-    new CaptureError(
+  const refuse = (pid: number): CaptureError => {
+    const cmd = pid === process.pid ? null : commandLine(pid);
+    const who = pid === process.pid ? ' (this one)' : cmd === null ? '' : ` (${cmd})`;
+    const hint =
+      pid === process.pid || cmd === null || /mdcap|main\.js/.test(cmd)
+        ? ''
+        : `; that does not look like mdcap: if no mdcap process is writing to the capture, delete ${lock}`;
+    return new CaptureError(
       'MDCAP_ERR_CAPTURE_LOCKED',
-      `capture ${root}: expected no other writer before ${purpose}, found process ${pid}${pid === process.pid ? ' (this one)' : ''} writing to it (${lock})`,
-      {
-        details: { pid },
-      },
+      `capture ${root}: expected no other writer before ${purpose}, found process ${pid}${who} holding its lock (${lock})${hint}`,
+      { details: { pid } },
     );
+  };
   if (held.has(k)) throw refuse(process.pid);
   for (let attempt = 0; attempt < 3; attempt++) {
     let fd: number;
@@ -66,8 +103,8 @@ export function acquireLock(root: string, purpose: string): void {
       fd = openSync(lock, 'wx');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const pid = readPid(lock);
-      if (pid !== null && pid !== process.pid && alive(pid)) throw refuse(pid);
+      const h = readHolder(lock);
+      if (h !== null && h.pid !== process.pid && alive(h)) throw refuse(h.pid);
       try {
         unlinkSync(lock); // stale: its process is gone
       } catch {
@@ -76,14 +113,14 @@ export function acquireLock(root: string, purpose: string): void {
       continue;
     }
     try {
-      writeSync(fd, `${process.pid}\n`);
+      writeSync(fd, `${process.pid} ${startTime(process.pid) ?? ''}`.trim() + '\n');
     } finally {
       closeSync(fd);
     }
     held.add(k);
     return;
   }
-  throw refuse(readPid(lock) ?? 0);
+  throw refuse(readHolder(lock)?.pid ?? 0);
 }
 
 export function releaseLock(root: string): void {

@@ -52,20 +52,30 @@ export function parseIntervals(flag: string, text: string | number): number[] {
 
 /**
  * A point in time: an RFC 3339 timestamp (`2024-01-02T14:31:00Z`, up to 9 fraction digits), an
- * integer of ns since the epoch, or `+DURATION` after `base` (the capture's start).
+ * integer of ns since the epoch, `+DURATION` after `base` (the capture's start), or `-DURATION`
+ * before `end` (the capture's end).
  */
-export function parseTime(flag: string, text: string, base: bigint | null): bigint {
+export function parseTime(flag: string, text: string, base: bigint | null, end: bigint | null = null): bigint {
   const t = text.trim();
-  if (/^-?\d+$/.test(t)) return BigInt(t);
-  if (t.startsWith('+')) {
-    if (base === null) throw badOption(flag, 'an absolute time (the capture has no start time)', text);
+  if (/^\d+$/.test(t)) return BigInt(t);
+  if (/^-\d+$/.test(t)) {
+    throw badOption(flag, 'a time at or after 1970 (integer nanoseconds are ≥ 0; -5m means five minutes before the capture ends)', text);
+  }
+  if (t.startsWith('+') || t.startsWith('-')) {
+    const after = t.startsWith('+');
+    const from = after ? base : end;
+    if (from === null) throw badOption(flag, `an absolute time (the capture has no ${after ? 'start' : 'end'} time)`, text);
     let ns: bigint;
     try {
       ns = parseDuration(t.slice(1));
     } catch {
-      throw badOption(flag, '+DURATION such as +30s or +5m after the capture start', text);
+      throw badOption(
+        flag,
+        after ? '+DURATION such as +30s or +5m after the capture start' : '-DURATION such as -5m before the capture end',
+        text,
+      );
     }
-    return base + ns;
+    return after ? from + ns : from - ns;
   }
   try {
     return isoToNs(t);
@@ -73,4 +83,18 @@ export function parseTime(flag: string, text: string, base: bigint | null): bigi
     if (!(error instanceof MdcapError)) throw error;
     throw badOption(flag, 'a time such as 2024-01-02T14:31:00Z, +5m (after the capture start) or integer nanoseconds', text);
   }
+}
+
+/** A URL with one of these schemes (`ws:`, `wss:`…), checked before anything connects. */
+export function parseUrlOption(flag: string, text: string, schemes: readonly string[], example: string): string {
+  let url: URL | null = null;
+  try {
+    url = new URL(text);
+  } catch {
+    // below
+  }
+  if (url === null || !schemes.includes(url.protocol.slice(0, -1)) || url.hostname === '') {
+    throw badOption(flag, `a ${schemes.map((x) => `${x}://`).join(' or ')} URL such as ${example}`, text);
+  }
+  return text;
 }

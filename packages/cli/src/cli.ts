@@ -74,8 +74,27 @@ function report(error: unknown, command: string, verbose: boolean, usage: boolea
   return EXIT.internal;
 }
 
+/**
+ * `--speed -1x`, `--from -5m`: a flag's value that starts with `-` and a digit is the value, not
+ * a cluster of short flags (yargs would read `-1x` as `-1 -x` and report "Unknown arguments: 1,
+ * x"); it is passed as `--speed=-1x`, and the option's own check then says what it expects.
+ */
+export function joinNegativeValues(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const next = args[i + 1];
+    if (/^--[a-z][a-z-]*$/.test(a) && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
 /** Runs `mdcap` with these arguments (without `node` and the script) and returns the exit code. */
-export async function runCli(args: readonly string[]): Promise<number> {
+export async function runCli(argv: readonly string[]): Promise<number> {
+  const args = joinNegativeValues(argv);
   let code: number = EXIT.ok;
   let handling = false; // errors before a handler runs are yargs' usage errors
   const verbose = args.includes('--verbose');

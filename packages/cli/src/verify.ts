@@ -70,6 +70,8 @@ interface StreamState {
   /** The first event with the current sequence number. */
   runFirst: MarketEvent | null;
   announced: boolean;
+  /** In a run of sequence numbers below `last` (a loop-back or a late burst): counted once. */
+  behind: boolean;
   recordedGaps: number;
   unrecordedGaps: number;
   duplicates: number;
@@ -141,6 +143,7 @@ export async function verifyCapture(root: string, options: VerifyOptions = {}): 
         seen: null,
         runFirst: null,
         announced: false,
+        behind: false,
         recordedGaps: 0,
         unrecordedGaps: 0,
         duplicates: 0,
@@ -161,14 +164,43 @@ export async function verifyCapture(root: string, options: VerifyOptions = {}): 
   const engineErrors: MdcapError[] = [];
   let outOfOrderTs = 0;
   let n = 0;
+  // Books that lost their connection: each one's next snapshot is a resync (the feed resubscribed
+  // it), unless a resync status already said so.
+  const afterReconnect = new Map<string, { all: boolean; symbols: Set<string>; done: Set<string> }>();
+  const resnapshot = (venue: string, symbol: string): boolean => {
+    const p = afterReconnect.get(venue);
+    if (p === undefined || p.done.has(symbol) || (!p.all && !p.symbols.has(symbol))) return false;
+    p.done.add(symbol);
+    p.symbols.delete(symbol);
+    return true;
+  };
   engine.onEvent((e) => {
     if ((++n & 0xffff) === 0) options.onProgress?.(e.tsRecv);
+    if ((e.type === 'book' || e.type === 'order') && (e.flags & BookFlags.SnapshotBegin) !== 0 && resnapshot(e.venue, e.symbol)) resyncs++;
     if (e.type === 'status') {
       if (e.kind === 'checksum') {
         if (e.ok === true) checksums.verified++;
         else if (e.ok === false) checksums.failed++;
       }
-      if (e.kind === 'resync') resyncs++;
+      if (e.kind === 'resync') {
+        resyncs++;
+        const p = afterReconnect.get(e.venue);
+        if (e.symbol === ALL_SYMBOLS) afterReconnect.delete(e.venue);
+        else if (p !== undefined) resnapshot(e.venue, e.symbol); // counted here, not again at its snapshot
+      }
+      if (e.kind === 'disconnected' || e.kind === 'reconnected') {
+        const p = afterReconnect.get(e.venue);
+        if (e.symbol === ALL_SYMBOLS || p === undefined) {
+          afterReconnect.set(e.venue, {
+            all: e.symbol === ALL_SYMBOLS,
+            symbols: new Set(e.symbol === ALL_SYMBOLS ? [] : [e.symbol]),
+            done: new Set(),
+          });
+        } else {
+          p.symbols.add(e.symbol);
+          p.done.delete(e.symbol);
+        }
+      }
       if (LOSS.has(e.kind)) {
         gapsRecorded++;
         for (const s of affected(e)) {
@@ -207,9 +239,13 @@ export async function verifyCapture(root: string, options: VerifyOptions = {}): 
       s.seen.add(p);
       return;
     } else {
-      s.outOfOrder++;
+      // Back in the sequence: one count per run of such events (a venue that loops back, or a
+      // burst delivered late), not one per event of it.
+      if (!s.behind) s.outOfOrder++;
+      s.behind = true;
       return;
     }
+    s.behind = false;
     s.last = e.seq;
     s.lastSeen = e.seq;
     s.announced = false;

@@ -39,7 +39,10 @@ export const ERROR_CODES = {
   MDCAP_ERR_OUTPUT_IN_CAPTURE: "An output path lies inside an mdcap capture, which mdcap never writes into on a user's behalf.",
   MDCAP_ERR_REPLAY_RANGE: 'A replay time range is empty or reversed (from after to).',
   MDCAP_ERR_IMPORT_FORMAT: 'An input file to import does not have the expected format.',
-  MDCAP_ERR_IMPORT_OVERLAP: 'An import overlaps what a capture already holds (a file imported before, or data that starts before the capture ends).',
+  MDCAP_ERR_IMPORT_OVERLAP:
+    'An import overlaps what a capture already holds (a file imported before, or data that starts before the capture ends).',
+  MDCAP_ERR_ADDRESS:
+    "A server cannot listen on the address it was given: the port is in use, the address is not this machine's, or binding it is not allowed.",
   MDCAP_ERR_QUERY: 'An SQL query over a capture failed.',
   MDCAP_ERR_QUERY_READ_ONLY: 'A query tried to write a file, change a setting or read beyond the capture: queries are read-only.',
   MDCAP_ERR_USAGE: 'A command line is malformed: an unknown command or flag, or a missing argument.',

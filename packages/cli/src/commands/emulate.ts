@@ -7,6 +7,7 @@ import { badOption, parseList } from '../args.js';
 import { EXIT } from '../command.js';
 import type { Command } from '../command.js';
 import { LineOutput } from '../output.js';
+import { listenError, stopRequested } from '../lifecycle.js';
 
 interface EmulateArgs {
   readonly venue: string;
@@ -126,14 +127,19 @@ export const emulateCommand: Command<EmulateArgs> = {
     const loops = Number(a.loops);
     if (!Number.isInteger(loops) || loops < 1) throw badOption('--loops', 'a whole number ≥ 1', a.loops);
     const options = { lines, port, host: a.host, speed, faults, loops };
-    const emulator =
-      a.venue === 'binance'
-        ? await BinanceEmulator.start(options)
-        : a.venue === 'coinbase'
-          ? await CoinbaseEmulator.start(options)
-          : a.venue === 'alpaca'
-            ? await AlpacaEmulator.start(options)
-            : await KrakenEmulator.start(options);
+    let emulator;
+    try {
+      emulator =
+        a.venue === 'binance'
+          ? await BinanceEmulator.start(options)
+          : a.venue === 'coinbase'
+            ? await CoinbaseEmulator.start(options)
+            : a.venue === 'alpaca'
+              ? await AlpacaEmulator.start(options)
+              : await KrakenEmulator.start(options);
+    } catch (error) {
+      throw listenError(error, '--port', a.host, port);
+    }
     // Where a client connects: Binance's combined streams live under /stream.
     const url = a.venue === 'binance' ? `${emulator.url}/stream` : emulator.url;
     const channels: Record<string, string[]> =
@@ -154,9 +160,7 @@ export const emulateCommand: Command<EmulateArgs> = {
       out.line('Ctrl-C to stop. The recording starts with the first subscription.');
     }
     await out.end();
-    await new Promise<void>((done) => {
-      for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, () => done());
-    });
+    await stopRequested('emulate');
     await emulator.close();
     return EXIT.ok;
   },
@@ -179,7 +183,8 @@ async function runDatabento(a: EmulateArgs): Promise<number> {
   try {
     gateway = await DatabentoGateway.start({ files, speed, port, ...(a.fault === undefined ? {} : { faults: a.fault }) });
   } catch (error) {
-    throw new MdcapError('MDCAP_ERR_INVALID_OPTION', (error as Error).message);
+    const e = listenError(error, '--port', '127.0.0.1', port);
+    throw e instanceof MdcapError ? e : new MdcapError('MDCAP_ERR_INVALID_OPTION', (error as Error).message);
   }
   const out = new LineOutput();
   if (a.json) out.line(JSON.stringify({ venue: 'databento', url: gateway.url, port: gateway.port, symbols: gateway.symbolList() }));
@@ -191,9 +196,7 @@ async function runDatabento(a: EmulateArgs): Promise<number> {
     out.line('Ctrl-C to stop. Any 32-character API key is accepted; the market starts with the first session.');
   }
   await out.end();
-  await new Promise<void>((done) => {
-    for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, () => done());
-  });
+  await stopRequested('emulate');
   await gateway.close();
   return EXIT.ok;
 }

@@ -152,7 +152,13 @@ export async function sourceFiles(files: readonly string[]): Promise<SourceFile[
  * before); with `keepPartial` what came before stays, behind a gap status saying where and why
  * it stops. Returns the error to throw, saying which of the two happened.
  */
-export async function failedImport(writer: CaptureWriter, error: unknown, keepPartial: boolean, venue: string, last: bigint): Promise<unknown> {
+export async function failedImport(
+  writer: CaptureWriter,
+  error: unknown,
+  keepPartial: boolean,
+  venue: string,
+  last: bigint,
+): Promise<unknown> {
   if (!(error instanceof MdcapError)) {
     await writer.abort();
     return error;
@@ -165,8 +171,17 @@ export async function failedImport(writer: CaptureWriter, error: unknown, keepPa
   }
   // What was imported so far stays a readable capture, and says that it stops short.
   writer.write(
-    createStatus({ venue, symbol: ALL_SYMBOLS, tsEvent: last, tsRecv: last, kind: 'gap', detail: `import stopped early: ${error.message}` }),
+    createStatus({
+      venue,
+      symbol: ALL_SYMBOLS,
+      tsEvent: last,
+      tsRecv: last,
+      kind: 'gap',
+      detail: `import stopped early: ${error.message}`,
+    }),
   );
   await writer.close(last);
-  return new MdcapError(error.code, `${error.message}; what came before it was kept (--keep-partial), behind a gap status`, { cause: error });
+  return new MdcapError(error.code, `${error.message}; what came before it was kept (--keep-partial), behind a gap status`, {
+    cause: error,
+  });
 }

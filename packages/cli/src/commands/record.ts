@@ -9,10 +9,11 @@ import { ringProvider } from '@mdcap/ring';
 import type { OverflowPolicy } from '@mdcap/ring';
 import { DEFAULT_SIM_SYMBOLS, SimProvider } from '@mdcap/sim';
 import type { Argv } from 'yargs';
-import { badOption, parseDurationOption, parseIntOption, parseList } from '../args.js';
+import { badOption, parseDurationOption, parseIntOption, parseList, parseUrlOption } from '../args.js';
 import { EXIT, warn } from '../command.js';
 import type { Command } from '../command.js';
 import { count, LineOutput, Progress } from '../output.js';
+import { tellStderr, watchParent } from '../lifecycle.js';
 
 interface RecordArgs {
   readonly feed: string;
@@ -36,6 +37,7 @@ interface RecordArgs {
   readonly gapEvery?: string;
   readonly ring: string;
   readonly overflow: string;
+  readonly maxDrops: string;
   readonly json: boolean;
 }
 
@@ -372,6 +374,12 @@ export const recordCommand: Command<RecordArgs> = {
         choices: ['block', 'drop-newest', 'drop-oldest'],
         describe: 'When the ring is full: block (lose nothing) or drop (counted, and recorded as a gap)',
       })
+      .option('max-drops', {
+        type: 'string',
+        default: '1%',
+        describe:
+          'With a dropping --overflow: exit 1 when more than this share of the events was dropped (each drop is recorded as a gap either way)',
+      })
       .option('json', { type: 'boolean', default: false, describe: 'Print the final summary as one JSON object' })
       .example('mdcap record --feed demo --symbols AAPL,MSFT --out cap --duration 30s', '30 seconds of the simulated venue')
       .example('mdcap record --out cap', 'record until Ctrl-C, then finalize cleanly')
@@ -401,7 +409,15 @@ export const recordCommand: Command<RecordArgs> = {
         `--symbols: expected the ${a.feed} symbols to record (e.g. XBT/USD,ETH/USD), found none`,
       );
     }
+    if (a.url !== undefined) {
+      if (a.feed === 'demo')
+        throw badOption('--url', 'a venue feed (kraken, binance, …): demo has no endpoint', `--feed demo --url ${a.url}`);
+      if (a.feed === 'databento') parseUrlOption('--url', a.url, ['tcp'], 'tcp://127.0.0.1:13000');
+      else parseUrlOption('--url', a.url, ['ws', 'wss'], 'ws://127.0.0.1:9000');
+    }
+    if (a.restUrl !== undefined) parseUrlOption('--rest-url', a.restUrl, ['http', 'https'], 'http://127.0.0.1:9001');
     const symbols = a.symbols === undefined ? DEFAULT_SIM_SYMBOLS.map((s) => s.symbol) : parseList('--symbols', a.symbols);
+    const maxDrops = parsePercent('--max-drops', a.maxDrops);
     const flushNs = parseDurationOption('--flush', a.flush);
     if (flushNs < 1_000_000n) throw badOption('--flush', 'at least 1ms', a.flush);
     const rotateNs = parseDurationOption('--rotate', a.rotate);
@@ -428,6 +444,12 @@ export const recordCommand: Command<RecordArgs> = {
       handlers.set(s, h);
       process.on(s, h);
     }
+    // Started through a wrapper that was killed (`pnpm mdcap record`, a script): finalize and exit
+    // rather than record forever, holding the lock.
+    const unwatch = watchParent((parent) => {
+      tellStderr(`mdcap record: the parent process ${parent} is gone: stopping and finalizing, as for SIGTERM`);
+      control.request();
+    });
     const summary = await recordFeed({
       feed: a.feed,
       ...(a.url === undefined ? {} : { url: a.url }),
@@ -458,6 +480,7 @@ export const recordCommand: Command<RecordArgs> = {
         }),
       onError: (e) => warn('record', e.toString()),
     });
+    unwatch();
     for (const [s, h] of handlers) process.off(s, h);
     progress.done();
     const out = new LineOutput();
@@ -480,9 +503,27 @@ export const recordCommand: Command<RecordArgs> = {
       );
     }
     await out.end();
-    return summary.errors > 0 ? EXIT.problems : EXIT.ok;
+    // Drops are recorded as gaps, but a recording that lost much of its data must not look fine.
+    const offered = summary.events + summary.ringDrops;
+    const dropped = offered === 0 ? 0 : (summary.ringDrops * 100) / offered;
+    if (summary.ringDrops > 0) {
+      warn(
+        'record',
+        `${count(summary.ringDrops)} of ${count(offered)} events (${dropped.toFixed(dropped < 1 ? 3 : 1)}%) were dropped by the ring (--overflow ${a.overflow}); the drops are recorded as gap statuses. ` +
+          `A larger --ring, or --overflow block, loses none${dropped > maxDrops ? ` (more than --max-drops ${a.maxDrops}: exit 1)` : ''}`,
+      );
+    }
+    return summary.errors > 0 || dropped > maxDrops ? EXIT.problems : EXIT.ok;
   },
 };
+
+/** `1%`, `0.5`, `25%`: a share in percent, 0–100. */
+function parsePercent(flag: string, text: string): number {
+  const m = /^(\d+(?:\.\d+)?)%?$/.exec(text.trim());
+  const v = m === null ? NaN : Number(m[1]);
+  if (!(v >= 0 && v <= 100)) throw badOption(flag, 'a share from 0% to 100%, such as 1% or 0.5', text);
+  return v;
+}
 
 /** `--start` as ns since the epoch. */
 function isoStart(text: string): bigint {

@@ -72,7 +72,7 @@ export const replayCommand: Command<ReplayArgs> = {
       .option('speed', { type: 'string', default: 'max', describe: 'max (as fast as possible) or a multiple of real time: 1x, 10x, 0.5x' })
       .option('from', {
         type: 'string',
-        describe: 'Start at this tsRecv: 2024-01-02T14:31:00Z, +5m after the capture start, or integer ns',
+        describe: 'Start at this tsRecv: 2024-01-02T14:31:00Z, +5m after the capture start, -5m before its end, or integer ns',
       })
       .option('to', { type: 'string', describe: 'Stop before this tsRecv (same forms as --from)' })
       .option('symbols', { type: 'string', describe: 'Comma-separated symbols (default: all in the capture)' })
@@ -111,16 +111,16 @@ export const replayCommand: Command<ReplayArgs> = {
     const wanted = a.symbols === undefined ? null : parseList('--symbols', a.symbols);
     const manifest = readManifest(a.dir);
     const base = manifest.sessions.length === 0 ? null : BigInt(manifest.sessions[0]!.start);
-    const from = a.from === undefined ? undefined : parseTime('--from', a.from, base);
-    const to = a.to === undefined ? undefined : parseTime('--to', a.to, base);
+    const last = [...manifest.sessions.map((x) => x.end), ...manifest.files.map((f) => f.tsRecvMax)]
+      .filter((x): x is string => x !== null)
+      .reduce<bigint | null>((m, x) => (m === null || BigInt(x) > m ? BigInt(x) : m), null);
+    const from = a.from === undefined ? undefined : parseTime('--from', a.from, base, last);
+    const to = a.to === undefined ? undefined : parseTime('--to', a.to, base, last);
     if (from !== undefined && to !== undefined && from >= to) {
       throw new MdcapError('MDCAP_ERR_REPLAY_RANGE', `--from ${nsToIso(from)} is not before --to ${nsToIso(to)}: expected from < to`);
     }
     // A range that misses the capture would print nothing: say so instead.
     const first = base;
-    const last = [...manifest.sessions.map((x) => x.end), ...manifest.files.map((f) => f.tsRecvMax)]
-      .filter((x): x is string => x !== null)
-      .reduce<bigint | null>((m, x) => (m === null || BigInt(x) > m ? BigInt(x) : m), null);
     if (first !== null && last !== null && ((from !== undefined && from > last) || (to !== undefined && to <= first))) {
       throw new MdcapError(
         'MDCAP_ERR_REPLAY_RANGE',
