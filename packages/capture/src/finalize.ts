@@ -216,7 +216,11 @@ export async function finalizeSegment(root: string, relSegment: string, kind: Ca
             controller.close();
             return;
           }
-          const batches = pq.Table.fromIPCStream(next.value).recordBatches();
+          // The wasm Table is freed at once (its batches share its data): wasm memory would
+          // otherwise wait for the JS garbage collector, which a small JS heap seldom runs.
+          const table = pq.Table.fromIPCStream(next.value);
+          const batches = table.recordBatches();
+          table.free();
           if (batches.length === 0) continue;
           for (const b of batches) controller.enqueue(b);
           return;
