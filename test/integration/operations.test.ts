@@ -185,3 +185,13 @@ describe('flags', () => {
     expect(all.slice(-tail.length)).toEqual(tail);
   });
 });
+
+describe('scripts', () => {
+  it('mdcap demo --json: one object, for a script', () => {
+    const r = mdcap(['demo', '--duration', '1s', '--json', '--out', join(dir, 'demo')]);
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ capture: join(dir, 'demo'), identical: true, ringDrops: 0 });
+  });
+});

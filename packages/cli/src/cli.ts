@@ -66,6 +66,15 @@ function report(error: unknown, command: string, verbose: boolean, usage: boolea
       );
     return EXIT.badInput;
   }
+  // An error of the system (a file, a socket, a process) is the environment, not a bug: say what
+  // failed and where, as the other input errors are said.
+  const sys = error as NodeJS.ErrnoException;
+  if (error instanceof Error && typeof sys.code === 'string' && /^E[A-Z0-9]+$/.test(sys.code) && typeof sys.syscall === 'string') {
+    const where = sys.path === undefined ? '' : ` ${sys.path}`;
+    process.stderr.write(`${who}: MDCAP_ERR_IO: ${sys.syscall}${where}: ${error.message} (check the path, permissions and free space)\n`);
+    if (verbose) process.stderr.write(`${String(error.stack)}\n`);
+    return EXIT.badInput;
+  }
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(
     `${who}: internal error: ${message}${verbose ? '' : ' (a bug; run with --verbose for the stack trace and please report it)'}\n`,
