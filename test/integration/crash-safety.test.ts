@@ -202,6 +202,8 @@ describe('crash safety: mdcap record killed with SIGKILL', () => {
       if (mark !== null && session !== undefined && mark.next > Number(session.firstRecvSeq)) {
         confirmed.push({ kill: k, session: session.id, first: Number(session.firstRecvSeq), next: mark.next });
       }
+      // Killed after a confirmed flush, the mark still names that flush (the repair relies on it).
+      if (!early) expect(confirmed.at(-1)?.kill, `kill ${k}: the .flushed mark of the killed session`).toBe(k);
 
       const v = mdcap(['verify', root, '--json']);
       expect([0, 1], `kill ${k}: verify exit ${v.status}: ${v.stderr}`).toContain(v.status);
