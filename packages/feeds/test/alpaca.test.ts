@@ -2,6 +2,7 @@ import type { Bar, MarketEvent, Status, Trade } from '@mdcap/core';
 import { AlpacaEmulator } from '@mdcap/emulators';
 import { RealtimeEngine } from '@mdcap/engine';
 import { AlpacaParser, alpacaFeed } from '@mdcap/feeds';
+import { waitFor, withFrameTrail } from '@mdcap/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const t = 1_704_205_800_000_000_000n;
@@ -43,10 +44,12 @@ afterEach(async () => {
 describe('Alpaca feed against the scripted emulator', () => {
   it(
     'authenticates, subscribes trades, quotes and bars; the vendor minute bars agree exactly with the trades',
-    { timeout: 30_000 },
+    { timeout: 60_000 },
     async () => {
-      emulator = await AlpacaEmulator.start({ speed: 'max' });
-      const engine = new RealtimeEngine(alpacaFeed({ url: emulator.url, key: 'key', secret: 'secret' }), {
+      const { emulator: emu, trail } = await withFrameTrail((onSend) => AlpacaEmulator.start({ speed: 'max', onSend }));
+      emulator = emu;
+      const feed = alpacaFeed({ url: emu.url, key: 'key', secret: 'secret', onFrame: (text) => trail.received(text) });
+      const engine = new RealtimeEngine(feed, {
         kinds: ['trade', 'quote', 'bar'],
       });
       const trades: Trade[] = [];
@@ -58,8 +61,10 @@ describe('Alpaca feed against the scripted emulator', () => {
         if (e.type === 'bar') provided.push(e);
       });
       await engine.start(['AAPL', 'MSFT']);
-      await emulator.done();
-      await new Promise((r) => setTimeout(r, 300));
+      await waitFor(() => emu.stats.timelineDone && trail.caughtUp(), {
+        what: 'the script played and every frame sent received',
+        state: () => trail.describe(),
+      });
       await engine.stop();
       expect(quotes).toBe(2 * 2 * 600);
       expect(provided.length).toBe(4); // 2 minutes × 2 symbols, from the venue

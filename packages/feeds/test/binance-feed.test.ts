@@ -3,7 +3,7 @@ import type { Quote, Status } from '@mdcap/core';
 import { BinanceEmulator, readRecording } from '@mdcap/emulators';
 import { RealtimeEngine } from '@mdcap/engine';
 import { binanceFeed } from '@mdcap/feeds';
-import { datasetFile, describeWithDataset } from '@mdcap/test-utils';
+import { datasetFile, describeWithDataset, waitFor, withFrameTrail } from '@mdcap/test-utils';
 import { afterEach, expect, it } from 'vitest';
 
 /**
@@ -20,8 +20,11 @@ afterEach(async () => {
 });
 
 async function run(faults = '') {
-  emulator = await BinanceEmulator.start({ lines: recording(), speed: 10, faults });
-  const provider = binanceFeed({ url: `${emulator.url}/stream`, restUrl: emulator.restUrl });
+  const { emulator: emu, trail } = await withFrameTrail((onSend) =>
+    BinanceEmulator.start({ lines: recording(), speed: 10, faults, onSend }),
+  );
+  emulator = emu;
+  const provider = binanceFeed({ url: `${emu.url}/stream`, restUrl: emu.restUrl, onFrame: (text) => trail.received(text) });
   const engine = new RealtimeEngine(provider, { reconnect: { delaysMs: [100] } });
   const tops = new Map<string, string>();
   const tickers: Quote[] = [];
@@ -38,8 +41,12 @@ async function run(faults = '') {
   engine.onStatus((s) => statuses.push(s));
   engine.onError((e) => errors.push(e.message));
   await engine.start(SYMBOLS);
-  await emulator.done();
-  await new Promise((r) => setTimeout(r, 300));
+  // Every frame played has been received, and every book has the REST snapshot it asked for.
+  const snapshots = provider.parser.snapshotRequests!;
+  await waitFor(() => emu.stats.timelineDone && trail.caughtUp() && snapshots.size === 0, {
+    what: 'the recording played, every frame sent received and every book synced to its REST snapshot',
+    state: () => `${trail.describe()}; snapshots still wanted: ${[...snapshots].join(',')}`,
+  });
   await engine.stop();
   const compared = tickers.filter((q) => tops.has(`${q.symbol} ${q.seq}`));
   const mismatched = compared.filter((q) => tops.get(`${q.symbol} ${q.seq}`) !== `${q.bidPrice} ${q.bidSize} ${q.askPrice} ${q.askSize}`);
@@ -47,7 +54,7 @@ async function run(faults = '') {
 }
 
 describeWithDataset('cryptofeed', 'Binance feed against the emulator', () => {
-  it('the rebuilt best bid/ask equals bookTicker at all 26 points where the two can be compared', { timeout: 30_000 }, async () => {
+  it('the rebuilt best bid/ask equals bookTicker at all 26 points where the two can be compared', { timeout: 60_000 }, async () => {
     const r = await run();
     expect(r.errors).toEqual([]);
     expect(r.kinds('gap')).toEqual([]);
@@ -59,7 +66,7 @@ describeWithDataset('cryptofeed', 'Binance feed against the emulator', () => {
 
   it(
     'a lost diff: a gap status with the missing update ids, a resync, a new REST snapshot, and matching tops again',
-    { timeout: 30_000 },
+    { timeout: 60_000 },
     async () => {
       const r = await run('skip:40');
       const gaps = r.kinds('gap');
@@ -71,7 +78,7 @@ describeWithDataset('cryptofeed', 'Binance feed against the emulator', () => {
     },
   );
 
-  it('an unknown symbol: the REST error as a gap status naming the symbol', { timeout: 30_000 }, async () => {
+  it('an unknown symbol: the REST error as a gap status naming the symbol', { timeout: 60_000 }, async () => {
     emulator = await BinanceEmulator.start({ lines: recording(), speed: 'max' });
     const statuses: Status[] = [];
     const feed = binanceFeed({ url: `${emulator.url}/stream`, restUrl: emulator.restUrl });
@@ -79,8 +86,7 @@ describeWithDataset('cryptofeed', 'Binance feed against the emulator', () => {
     const engine = new RealtimeEngine(feed);
     engine.onStatus((s) => statuses.push(s));
     await engine.start(['NOPEUSDT', 'NKNUSDT']);
-    await emulator.done();
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor(() => statuses.some((s) => s.symbol === 'NOPEUSDT'), { what: 'a status naming NOPEUSDT' });
     await engine.stop();
     expect(statuses.find((s) => s.symbol === 'NOPEUSDT')?.detail).toMatch(
       /binance: depth snapshot .*NOPEUSDT.* failed: HTTP 400: \{"code":-1121,"msg":"Invalid symbol\."\}/,

@@ -3,7 +3,7 @@ import type { Status } from '@mdcap/core';
 import { CoinbaseEmulator, readRecording } from '@mdcap/emulators';
 import { RealtimeEngine } from '@mdcap/engine';
 import { coinbaseFeed } from '@mdcap/feeds';
-import { datasetFile, describeWithDataset } from '@mdcap/test-utils';
+import { datasetFile, describeWithDataset, waitFor, withFrameTrail } from '@mdcap/test-utils';
 import { afterEach, expect, it } from 'vitest';
 
 /** The real Coinbase handler through the engine, against the emulator replaying the real recording. */
@@ -16,9 +16,12 @@ afterEach(async () => {
 });
 
 describeWithDataset('cryptofeed', 'Coinbase feed against the emulator', () => {
-  it('every ticker newer than its product snapshot has the best bid/ask of the book mdcap builds', { timeout: 30_000 }, async () => {
-    emulator = await CoinbaseEmulator.start({ lines: readRecording(datasetFile('cryptofeed', 'COINBASE.ws.28.0')), speed: 'max' });
-    const engine = new RealtimeEngine(coinbaseFeed({ url: emulator.url }));
+  it('every ticker newer than its product snapshot has the best bid/ask of the book mdcap builds', { timeout: 60_000 }, async () => {
+    const { emulator: emu, trail } = await withFrameTrail((onSend) =>
+      CoinbaseEmulator.start({ lines: readRecording(datasetFile('cryptofeed', 'COINBASE.ws.28.0')), speed: 'max', onSend }),
+    );
+    emulator = emu;
+    const engine = new RealtimeEngine(coinbaseFeed({ url: emu.url, onFrame: (text) => trail.received(text) }));
     const snapshotAt = new Map<string, bigint>();
     const mismatches: string[] = [];
     const statuses: Status[] = [];
@@ -39,8 +42,10 @@ describeWithDataset('cryptofeed', 'Coinbase feed against the emulator', () => {
     engine.onTrade(() => trades++);
     engine.onStatus((s) => statuses.push(s));
     await engine.start(PRODUCTS);
-    await emulator.done();
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor(() => emu.stats.timelineDone && trail.caughtUp(), {
+      what: 'the recording played and every frame sent received',
+      state: () => trail.describe(),
+    });
     await engine.stop();
     expect(mismatches).toEqual([]);
     expect(compared).toBe(97); // 107 tickers, less the 10 replayed on subscribe
@@ -48,13 +53,13 @@ describeWithDataset('cryptofeed', 'Coinbase feed against the emulator', () => {
     expect(statuses.filter((s) => s.kind === 'gap')).toEqual([]);
   });
 
-  it('an unknown product: the venue error as a status', { timeout: 30_000 }, async () => {
+  it('an unknown product: the venue error as a status', { timeout: 60_000 }, async () => {
     emulator = await CoinbaseEmulator.start({ lines: readRecording(datasetFile('cryptofeed', 'COINBASE.ws.28.0')), speed: 'max' });
     const engine = new RealtimeEngine(coinbaseFeed({ url: emulator.url }));
     const statuses: Status[] = [];
     engine.onStatus((s) => statuses.push(s));
     await engine.start(['NOPE-USD']);
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor(() => statuses.some((s) => s.kind === 'gap'), { what: 'a gap status for NOPE-USD' });
     await engine.stop();
     expect(statuses.find((s) => s.kind === 'gap')?.detail).toBe('coinbase error: Failed to subscribe: NOPE-USD is not a valid product');
   });

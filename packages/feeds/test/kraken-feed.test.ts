@@ -2,7 +2,7 @@ import { KrakenEmulator } from '@mdcap/emulators';
 import type { Status } from '@mdcap/core';
 import { RealtimeEngine } from '@mdcap/engine';
 import { krakenFeed } from '@mdcap/feeds';
-import { describeWithDataset } from '@mdcap/test-utils';
+import { describeWithDataset, waitFor, withFrameTrail } from '@mdcap/test-utils';
 import { afterEach, expect, it } from 'vitest';
 import { checksumsOf, KRAKEN_PAIRS, krakenRecording } from './kraken-recording.js';
 
@@ -17,9 +17,16 @@ afterEach(async () => {
   emulator = null;
 });
 
-async function run(faults = '', feed: { staleMs?: number } = {}, until: (s: Status[]) => boolean = () => true) {
-  emulator = await KrakenEmulator.start({ lines: krakenRecording(), speed: 'max', faults });
-  const provider = krakenFeed({ url: emulator.url, ...feed });
+/**
+ * Plays the whole recording to the feed and stops once the engine has everything the emulator
+ * sent (and, for a fault, what `until` waits for), however long that takes on a busy machine.
+ */
+async function run(faults = '', feed: { staleMs?: number } = {}, until: (s: Status[], engine: RealtimeEngine) => boolean = () => true) {
+  const { emulator: emu, trail } = await withFrameTrail((onSend) =>
+    KrakenEmulator.start({ lines: krakenRecording(), speed: 'max', faults, onSend }),
+  );
+  emulator = emu;
+  const provider = krakenFeed({ url: emu.url, ...feed, onFrame: (text) => trail.received(text) });
   const engine = new RealtimeEngine(provider, { reconnect: { delaysMs: [100] } });
   const statuses: Status[] = [];
   const errors: string[] = [];
@@ -32,13 +39,11 @@ async function run(faults = '', feed: { staleMs?: number } = {}, until: (s: Stat
   engine.onBookUpdate(() => books++);
   engine.onError((e) => errors.push(e.message));
   await engine.start(KRAKEN_PAIRS);
-  await emulator.done();
-  for (let i = 0; i < 100 && !until(statuses); i++) await new Promise((r) => setTimeout(r, 50));
-  // The last frames are on the wire: wait until 300 ms pass with nothing new.
-  for (let last = -1; last !== provider.stats.frames;) {
-    last = provider.stats.frames;
-    await new Promise((r) => setTimeout(r, 300));
-  }
+  // The feed's handler runs on this thread: a frame received is a frame dispatched.
+  await waitFor(() => emu.stats.timelineDone && until(statuses, engine) && trail.caughtUp(), {
+    what: `the recording played${faults === '' ? '' : ` with ${faults}`} and every frame sent received`,
+    state: () => `${trail.describe()}; statuses ${statuses.map((s) => s.kind).join(',')}`,
+  });
   await engine.stop();
   const checksums = statuses.filter((s) => s.kind === 'checksum');
   return {
@@ -85,7 +90,12 @@ describeWithDataset('cryptofeed', 'Kraken feed against the emulator', () => {
   });
 
   it('a dropped connection: disconnected, reconnected on the engine backoff, books rebuilt, checksums match again', async () => {
-    const r = await run('drop:1500');
+    // Books rebuilt: every pair's book valid again from a snapshot on the new connection.
+    const r = await run(
+      'drop:1500',
+      {},
+      (s, engine) => s.some((x) => x.kind === 'reconnected') && KRAKEN_PAIRS.every((p) => engine.book(p).valid),
+    );
     expect(r.kinds('disconnected').length).toBe(1);
     expect(r.kinds('reconnected').length).toBe(1);
     expect(r.kinds('connected').length).toBe(2);
@@ -117,7 +127,7 @@ describeWithDataset('cryptofeed', 'Kraken feed against the emulator', () => {
     const statuses: Status[] = [];
     engine.onStatus((s) => statuses.push(s));
     await engine.start(['NOPE/USD']);
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor(() => statuses.some((s) => s.kind === 'gap'), { what: 'a gap status for NOPE/USD' });
     await engine.stop();
     expect(statuses.find((s) => s.kind === 'gap')).toMatchObject({
       symbol: 'NOPE/USD',

@@ -1,3 +1,5 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { KrakenEmulator } from '@mdcap/emulators';
 import { VirtualClock } from '@mdcap/core';
@@ -5,8 +7,9 @@ import type { LiveClock, Status } from '@mdcap/core';
 import { RealtimeEngine } from '@mdcap/engine';
 import { workerFeed } from '@mdcap/feeds';
 import type { WorkerFeed } from '@mdcap/feeds';
-import { describeWithDataset } from '@mdcap/test-utils';
-import { afterEach, expect, it } from 'vitest';
+import type { FrameTrail } from '@mdcap/test-utils';
+import { describeWithDataset, RawTapFollower, tempDir, waitFor, withFrameTrail } from '@mdcap/test-utils';
+import { afterAll, afterEach, expect, it } from 'vitest';
 import { checksumsOf, KRAKEN_PAIRS, krakenRecording } from './kraken-recording.js';
 
 /**
@@ -21,19 +24,36 @@ afterEach(async () => {
   await emulator?.close();
   emulator = null;
 });
+const dir = tempDir('worker-feed');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function settle(feed: WorkerFeed): Promise<void> {
-  // The last frames are on the wire: wait until 300 ms pass with nothing new through the ring.
-  for (let last = -1; last !== feed.ringStats().popped;) {
-    last = feed.ringStats().popped;
-    await new Promise((r) => setTimeout(r, 300));
-  }
+/**
+ * Waits until the handler thread has received every frame the emulator sent (what it received
+ * is in its raw tap, in order) and the engine has every event of them.
+ */
+async function settle(feed: WorkerFeed, emu: KrakenEmulator, trail: FrameTrail, tap: RawTapFollower): Promise<void> {
+  await waitFor(
+    () => {
+      tap.poll();
+      return emu.stats.timelineDone && trail.caughtUp();
+    },
+    { what: 'the recording played and every frame sent received by the handler thread', state: () => trail.describe() },
+  );
+  // The thread stamped those frames' events before now: poll delivers them (waiting for a frame
+  // it is still stamping), and the ring is empty.
+  feed.poll(feed.clock.now());
+  await waitFor(() => feed.ringStats().depth === 0, { what: 'the ring drained', state: () => JSON.stringify(feed.ringStats()) });
 }
 
 describeWithDataset('cryptofeed', 'Kraken handler on a worker thread', () => {
   it('every checksum matches; a corrupted one resyncs, through the shared ring', { timeout: 60_000 }, async () => {
-    emulator = await KrakenEmulator.start({ lines: krakenRecording(), speed: 10, faults: 'corrupt-checksum:100' });
-    const feed = workerFeed('kraken', { url: emulator.url, capacity: 4096 });
+    const { emulator: emu, trail } = await withFrameTrail((onSend) =>
+      KrakenEmulator.start({ lines: krakenRecording(), speed: 10, faults: 'corrupt-checksum:100', onSend }),
+    );
+    emulator = emu;
+    const feed = workerFeed('kraken', { url: emu.url, capacity: 4096 });
+    feed.tapRaw(dir, 'kraken.log', 10);
+    const tap = new RawTapFollower(join(dir, 'raw', 'kraken.log'), (text) => trail.received(text));
     const engine = new RealtimeEngine(feed, { reconnect: { delaysMs: [100] } });
     const statuses: Status[] = [];
     const errors: string[] = [];
@@ -42,8 +62,7 @@ describeWithDataset('cryptofeed', 'Kraken handler on a worker thread', () => {
     engine.onBookUpdate(() => books++);
     engine.onError((e) => errors.push(e.message));
     await engine.start(KRAKEN_PAIRS);
-    await emulator.done();
-    await settle(feed);
+    await settle(feed, emu, trail, tap);
     await engine.stop();
     const checksums = statuses.filter((s) => s.kind === 'checksum');
     expect(errors).toEqual([]);
@@ -74,16 +93,21 @@ describeWithDataset('cryptofeed', 'Kraken handler on a worker thread', () => {
     const feed = workerFeed('kraken', { url: emulator.url });
     const engine = new RealtimeEngine(feed, { reconnect: { delaysMs: [100] } });
     const statuses: Status[] = [];
+    let booksBefore = 0;
     let booksAfter = 0;
     engine.onStatus((s) => statuses.push(s));
     engine.onBookUpdate(() => {
       if (statuses.some((s) => s.kind === 'reconnected')) booksAfter++;
+      else booksBefore++;
     });
     await engine.start(KRAKEN_PAIRS);
-    await new Promise((r) => setTimeout(r, 500));
-    // Simulate a crash: end the handler thread from outside.
+    await waitFor(() => booksBefore > 0, { what: 'book updates from the first handler thread' });
+    // Simulate a crash: end the handler thread from outside, while the market is under way.
     await (feed as unknown as { worker: Worker }).worker.terminate();
-    for (let i = 0; i < 100 && booksAfter === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => booksAfter > 0, {
+      what: 'book updates after the reconnect on a new thread',
+      state: () => statuses.map((s) => s.kind).join(','),
+    });
     await engine.stop();
     const disconnected = statuses.find((s) => s.kind === 'disconnected');
     expect(disconnected?.detail).toMatch(/the feed handler thread exited/);

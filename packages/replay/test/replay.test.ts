@@ -5,7 +5,7 @@ import { createTrade, VirtualClock } from '@mdcap/core';
 import type { MarketEvent, Status } from '@mdcap/core';
 import { RealtimeEngine } from '@mdcap/engine';
 import { parseSpeed, ReplayProvider } from '@mdcap/replay';
-import { recordEvents, SIM_SYMBOLS, simulatedEvents, tempDir } from '@mdcap/test-utils';
+import { recordEvents, SIM_SYMBOLS, simulatedEvents, tempDir, waitFor } from '@mdcap/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const SEC = 1_000_000_000n;
@@ -86,17 +86,21 @@ describe('ReplayProvider', () => {
     const engine = new RealtimeEngine(provider);
     let n = 0;
     let atPause = -1;
+    let atResume = -1;
     engine.onEvent(() => {
       if (++n === 50) {
         provider.pause();
         atPause = n;
-        setTimeout(() => {
-          expect(n).toBeLessThanOrEqual(atPause + 1); // nothing more while paused (the event in hand may finish)
+        void (async () => {
+          // Turns of the event loop in which a replay at max speed would have gone on.
+          for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+          atResume = n;
           provider.resume();
-        }, 50);
+        })();
       }
     });
     await engine.run(SIM_SYMBOLS);
+    expect(atResume).toBeLessThanOrEqual(atPause + 1); // nothing more while paused (the event in hand may finish)
     expect(n).toBe(events.length);
   });
 
@@ -132,6 +136,23 @@ describe('ReplayProvider', () => {
   });
 });
 
+/**
+ * Runs a paced replay against a hand-driven wall clock until `done` settles: time moves only
+ * here (straight to the wall time the replay waits for, else 1 ms per turn of the event loop),
+ * so what happens during a paced wait does not depend on how busy the machine is.
+ */
+async function driveWall(wall: VirtualClock, done: Promise<void>): Promise<void> {
+  let over = false;
+  const finished = done.finally(() => (over = true));
+  while (!over) {
+    const due = wall.nextDue();
+    if (due !== null) wall.advanceTo(due);
+    else wall.advanceBy(1_000_000n);
+    await new Promise((r) => setImmediate(r));
+  }
+  await finished;
+}
+
 describe('paced replay control', () => {
   const T0 = 1_704_205_800_000_000_000n;
   const trade = (s: bigint): MarketEvent =>
@@ -143,24 +164,27 @@ describe('paced replay control', () => {
   const seconds = (e: MarketEvent): string => `${e.type}@${Number(e.tsRecv - T0) / 1e9}`;
 
   it('a seek during a paced wait skips the rows before the target', async () => {
-    const p = ReplayProvider.open(small, { speed: 1 });
+    const wall = new VirtualClock(0n);
+    const p = ReplayProvider.open(small, { speed: 1, wallClock: wall });
     const engine = new RealtimeEngine(p);
     const got: string[] = [];
-    engine.onEvent((e) => {
-      got.push(seconds(e));
-      if (got.length === 1) setTimeout(() => p.seek(T0 + 2_500_000_000n), 20);
-    });
-    await engine.run(['AAPL']);
+    engine.onEvent((e) => got.push(seconds(e)));
+    await engine.start(['AAPL']);
+    // The wall clock stands still: the replay waits for the wall time of the trade at 2 s.
+    await waitFor(() => got.length === 1 && wall.nextDue() !== null, { what: 'the paced wait for the trade at 2 s' });
+    p.seek(T0 + 2_500_000_000n);
+    await driveWall(wall, engine.done());
     expect(got).toEqual(['trade@0', 'status@2.5', 'trade@3']);
   });
 
   it('runs again after a stop during a paced wait', async () => {
-    const p = ReplayProvider.open(small, { speed: 1 });
+    const wall = new VirtualClock(0n);
+    const p = ReplayProvider.open(small, { speed: 1, wallClock: wall });
     const engine = new RealtimeEngine(p);
     let n = 0;
     engine.onEvent(() => n++);
     await engine.start(['AAPL']);
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => n === 1 && wall.nextDue() !== null, { what: 'the paced wait for the trade at 2 s' });
     await engine.stop(); // the pump is waiting for the trade at 2 s
     expect(n).toBe(1);
     p.setSpeed('max');

@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from './datasets.js';
+import { waitFor } from './wait.js';
 
 /** The built `mdcap` binary (`pnpm test` builds first). */
 export const MDCAP_BIN: string = join(REPO_ROOT, 'packages/cli/dist/main.js');
@@ -55,4 +56,42 @@ export function mdcapServer(
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('exit', (code) => reject(new Error(`mdcap ${args.join(' ')} exited with ${code}: ${err}`)));
   });
+}
+
+/**
+ * Runs a long-running `mdcap ARGS` (a `record` without `--duration`) until `done()` holds,
+ * then stops it as Ctrl-C would (SIGTERM: it finishes its work, then exits); resolves with how
+ * it exited. Stopping on a condition rather than after a fixed time, what it did does not depend
+ * on how busy the machine is. Fails, saying what it waited for, if the command exits first.
+ */
+export async function mdcapUntil(
+  args: readonly string[],
+  done: () => boolean | Promise<boolean>,
+  what: string,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [MDCAP_BIN, ...args], { env: { ...process.env, FORCE_COLOR: '0' } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  let status: number | null | undefined;
+  const exited = new Promise<void>((resolve) =>
+    child.on('exit', (code) => {
+      status = code;
+      resolve();
+    }),
+  );
+  try {
+    await waitFor(
+      async () => {
+        if (status !== undefined) throw new Error(`mdcap ${args.join(' ')} exited (${status}) before ${what}: ${stderr}`);
+        return done();
+      },
+      { what, state: () => stderr, everyMs: 100 },
+    );
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+  }
+  return { status: status ?? null, stdout, stderr };
 }
