@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { CaptureWriter } from '@mdcap/capture';
 import { LineOutput } from '@mdcap/cli';
 import { createTrade, VirtualClock } from '@mdcap/core';
-import { MDCAP_BIN, tempDir } from '@mdcap/test-utils';
+import { MDCAP_BIN, tempDir, waitFor } from '@mdcap/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 
 /**
@@ -61,13 +61,7 @@ function procStats(pid: number): { cpu: number; peakKiB: number } | null {
   }
 }
 
-const until = async (what: string, ok: () => boolean, deadlineMs = 120_000): Promise<void> => {
-  const t0 = Date.now();
-  while (!ok()) {
-    if (Date.now() - t0 > deadlineMs) throw new Error(`still waiting for ${what} after ${deadlineMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-};
+const until = (what: string, ok: () => boolean, deadlineMs = 120_000): Promise<unknown> => waitFor(ok, { what, deadlineMs, everyMs: 100 });
 
 describe('backpressure', () => {
   it('mdcap replay --json into a reader that does not read: the replay waits, memory stays bounded, nothing is lost', async () => {

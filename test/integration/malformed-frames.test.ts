@@ -7,7 +7,7 @@ import { RealtimeEngine } from '@mdcap/engine';
 import { workerFeed } from '@mdcap/feeds';
 import type { VenueName } from '@mdcap/feeds';
 import { ReplayProvider } from '@mdcap/replay';
-import { collectCallbacks, datasetFile, describeWithDataset, hashLines, tempDir } from '@mdcap/test-utils';
+import { collectCallbacks, datasetFile, describeWithDataset, hashLines, tempDir, waitFor } from '@mdcap/test-utils';
 import { afterAll, expect, it } from 'vitest';
 
 /**
@@ -42,13 +42,7 @@ const VENUES = {
   },
 } as const;
 
-async function until(done: () => boolean, what: string, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`still waiting after ${ms} ms for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = (done: () => boolean, what: string): Promise<unknown> => waitFor(done, { what, deadlineMs: 60_000 });
 
 describeWithDataset('cryptofeed', 'a malformed book frame: record → replay', () => {
   it.each(['kraken', 'binance', 'coinbase'] as const)(

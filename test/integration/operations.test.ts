@@ -4,7 +4,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { Server } from 'node:net';
 import { join } from 'node:path';
-import { MDCAP_BIN, mdcap, REPO_ROOT, tempDir } from '@mdcap/test-utils';
+import { MDCAP_BIN, mdcap, REPO_ROOT, tempDir, waitFor } from '@mdcap/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 
 /**
@@ -16,14 +16,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 const dir = tempDir('operations');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Waits for a condition, with a deadline that only a hung test reaches. */
-async function until(what: string, ok: () => boolean, deadlineMs = 60_000): Promise<void> {
-  const t0 = Date.now();
-  while (!ok()) {
-    if (Date.now() - t0 > deadlineMs) throw new Error(`still waiting for ${what} after ${deadlineMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = (what: string, ok: () => boolean, deadlineMs = 120_000): Promise<unknown> => waitFor(ok, { what, deadlineMs, everyMs: 50 });
 
 const running = (pid: number): boolean => existsSync(`/proc/${pid}`) && !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
 

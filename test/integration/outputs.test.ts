@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { mdcap, recordEvents, simulatedEvents, tempDir } from '@mdcap/test-utils';
+import { fileHashes, mdcap, recordEvents, simulatedEvents, tempDir } from '@mdcap/test-utils';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 /**
@@ -15,17 +14,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 const dir = tempDir('outputs');
 const cap = join(dir, 'cap');
 let before: Record<string, string> = {};
-
-/** Every file under `root` with its sha256. */
-function snapshot(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const f of readdirSync(root, { recursive: true, withFileTypes: true })) {
-    if (!f.isFile()) continue;
-    const path = join(f.parentPath, f.name);
-    out[relative(root, path)] = createHash('sha256').update(readFileSync(path)).digest('hex');
-  }
-  return out;
-}
 
 function ok(args: string[]): string {
   const r = mdcap(args);
@@ -60,9 +48,9 @@ const exportDbn = (out: string, ...more: string[]): string[] => [
 
 beforeAll(async () => {
   await recordEvents(cap, await simulatedEvents(20, { seed: 11 }));
-  before = snapshot(cap);
+  before = fileHashes(cap);
 }, 60_000);
-afterEach(() => expect(snapshot(cap)).toEqual(before));
+afterEach(() => expect(fileHashes(cap)).toEqual(before));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The capture still opens and every file matches its hash. */

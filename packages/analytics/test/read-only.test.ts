@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { CaptureAnalytics, REFUSED_TABLE_FUNCTIONS } from '@mdcap/analytics';
 import type { Manifest } from '@mdcap/capture';
 import { MdcapError } from '@mdcap/core';
-import { recordEvents, simulatedEvents, tempDir } from '@mdcap/test-utils';
+import { fileHashes, recordEvents, simulatedEvents, tempDir } from '@mdcap/test-utils';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 /**
@@ -18,24 +17,13 @@ const outside = join(dir, 'outside');
 let manifest: Manifest;
 let parquet = '';
 
-/** Every file under `root` with its sha256. */
-function snapshot(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const f of readdirSync(root, { recursive: true, withFileTypes: true })) {
-    if (!f.isFile()) continue;
-    const path = join(f.parentPath, f.name);
-    out[relative(root, path)] = createHash('sha256').update(readFileSync(path)).digest('hex');
-  }
-  return out;
-}
-
 let before: Record<string, string> = {};
 beforeAll(async () => {
   manifest = await recordEvents(cap, await simulatedEvents(20, { seed: 7 }));
   parquet = join(cap, manifest.files.find((f) => f.kind === 'trades')!.path);
-  before = snapshot(cap);
+  before = fileHashes(cap);
 }, 60_000);
-afterEach(() => expect(snapshot(cap)).toEqual(before));
+afterEach(() => expect(fileHashes(cap)).toEqual(before));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function refusal(db: CaptureAnalytics, sql: string): Promise<MdcapError> {

@@ -6,7 +6,7 @@ import { RealtimeEngine } from '@mdcap/engine';
 import type { BookView } from '@mdcap/engine';
 import { AlpacaParser, BinanceParser, CoinbaseParser, DatabentoFeed, KrakenParser, krakenFeed, venueFeed, workerFeed } from '@mdcap/feeds';
 import type { VenueName } from '@mdcap/feeds';
-import { datasetFile, describeWithDataset } from '@mdcap/test-utils';
+import { datasetFile, describeWithDataset, waitFor } from '@mdcap/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { KRAKEN_PAIRS, krakenRecording } from './kraken-recording.js';
@@ -26,13 +26,7 @@ import { KRAKEN_PAIRS, krakenRecording } from './kraken-recording.js';
 const t = 1_700_000_000_000_000_000n;
 const none = (): void => {};
 
-async function until(done: () => boolean, what: string, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`still waiting after ${ms} ms for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = (done: () => boolean, what: string): Promise<unknown> => waitFor(done, { what, deadlineMs: 60_000 });
 
 describe('the symbol of a frame that cannot be parsed, read without parsing it', () => {
   it('kraken: the pair that closes a channel message; for a frame cut short, the pair its channel id was subscribed for', () => {

@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { CaptureWriter } from '@mdcap/capture';
 import type { FinalizeMode, Manifest } from '@mdcap/capture';
 import { VirtualClock } from '@mdcap/core';
@@ -46,4 +49,15 @@ export async function recordEvents(
   });
   for (const e of events) w.write(e);
   return w.close(options.end ?? events[events.length - 1]?.tsRecv ?? first);
+}
+
+/** Every file under `root` with its sha256 (to show that nothing in a capture changed). */
+export function fileHashes(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const f of readdirSync(root, { recursive: true, withFileTypes: true })) {
+    if (!f.isFile()) continue;
+    const path = join(f.parentPath, f.name);
+    out[relative(root, path)] = createHash('sha256').update(readFileSync(path)).digest('hex');
+  }
+  return out;
 }
