@@ -13,13 +13,17 @@ const GRAPH = {
   ring: ['core'],
   engine: ['core', 'ring'],
   sim: ['core'],
-  // later issues:
   dbn: ['core'],
   feeds: ['core', 'ring', 'dbn'],
   capture: ['core'],
   replay: ['core', 'capture'],
   analytics: ['core', 'capture'],
-  cli: ['core', 'ring', 'engine', 'sim', 'dbn', 'feeds', 'capture', 'replay', 'analytics'],
+  // The pipelines under the CLI: what a script can do with the building blocks.
+  pipeline: ['core', 'ring', 'engine', 'sim', 'dbn', 'feeds', 'capture', 'replay'],
+  // Local venue servers for tests and `mdcap emulate`: only the CLI (and tests, tools) use them.
+  emulators: ['core', 'dbn'],
+  // Nothing imports the CLI.
+  cli: ['core', 'engine', 'sim', 'dbn', 'capture', 'replay', 'analytics', 'pipeline', 'emulators'],
 };
 const PURE = ['core', 'ring', 'engine', 'sim', 'replay'];
 const PACKAGES = Object.keys(GRAPH);

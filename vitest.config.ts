@@ -7,7 +7,6 @@ import { defineConfig } from 'vitest/config';
 const root = fileURLToPath(new URL('.', import.meta.url));
 const alias = Object.fromEntries(readdirSync(`${root}packages`).map((name) => [`@mdcap/${name}`, `${root}packages/${name}/src/index.ts`]));
 alias['@mdcap/test-utils'] = `${root}test/utils/src/index.ts`;
-alias['@mdcap/emulators'] = `${root}tools/emulators/src/index.ts`;
 
 export default defineConfig({
   resolve: { alias },

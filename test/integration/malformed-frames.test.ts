@@ -1,11 +1,11 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { CaptureWriter } from '@mdcap/capture';
 import type { Status } from '@mdcap/core';
 import { BinanceEmulator, CoinbaseEmulator, KrakenEmulator, readRecording } from '@mdcap/emulators';
 import { RealtimeEngine } from '@mdcap/engine';
 import { workerFeed } from '@mdcap/feeds';
 import type { VenueName } from '@mdcap/feeds';
+import { record } from '@mdcap/pipeline';
 import { ReplayProvider } from '@mdcap/replay';
 import { collectCallbacks, datasetFile, describeWithDataset, hashLines, tempDir, waitFor } from '@mdcap/test-utils';
 import { afterAll, expect, it } from 'vitest';
@@ -54,26 +54,35 @@ describeWithDataset('cryptofeed', 'a malformed book frame: record → replay', (
       const root = join(dir, venue);
       try {
         const feed = workerFeed(venue, { url: `${emulator.url}${v.path}`, restUrl: emulator.restUrl });
-        const engine = new RealtimeEngine(feed);
-        engine.setBarInterval(1);
-        const writer = await CaptureWriter.open(root, { feed: feed.venue, symbols: [...v.symbols], clock: feed.clock, flushMs: 200 });
-        engine.onEvent((e) => writer.write(e));
-        const live = collectCallbacks(engine);
         const statuses: Status[] = [];
         let resynced = false;
         let validAgain = false;
         let events = 0;
         let afterGap = -1;
-        engine.onEvent(() => events++);
-        engine.onStatus((s) => {
-          statuses.push(s);
-          if (s.kind === 'gap') afterGap = events;
-          if (s.kind === 'resync') resynced = true;
+        let live!: ReturnType<typeof collectCallbacks>;
+        // Recorded as `mdcap record` does (the library's `record`), a strategy logging every callback.
+        const stop = new AbortController();
+        const recording = record({
+          feed,
+          symbols: [...v.symbols],
+          out: root,
+          flushMs: 200,
+          signal: stop.signal,
+          engine: { books: true },
+          onStart: (engine) => {
+            engine.setBarInterval(1);
+            live = collectCallbacks(engine);
+            engine.onEvent(() => events++);
+            engine.onStatus((s) => {
+              statuses.push(s);
+              if (s.kind === 'gap') afterGap = events;
+              if (s.kind === 'resync') resynced = true;
+            });
+            engine.onBookUpdate((u, book) => {
+              if (resynced && u.symbol === v.symbol && book.valid) validAgain = true;
+            });
+          },
         });
-        engine.onBookUpdate((u, book) => {
-          if (resynced && u.symbol === v.symbol && book.valid) validAgain = true;
-        });
-        await engine.start([...v.symbols]);
         try {
           await emulator.done();
           // Events come in order: once one came after the gap, what the same frame gave (the resync) is in.
@@ -82,9 +91,8 @@ describeWithDataset('cryptofeed', 'a malformed book frame: record → replay', (
           expect(lost).toEqual([`gap ${v.symbol}`, `resync ${v.symbol}`]);
           await until(() => validAgain, `the ${v.symbol} book valid again after its resync`);
         } finally {
-          await engine.stop();
-          writer.noteInstruments(feed.instruments());
-          await writer.close(engine.stats().finishedAt!);
+          stop.abort();
+          await recording;
         }
         expect(live.errors).toEqual([]);
 

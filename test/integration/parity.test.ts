@@ -1,9 +1,9 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { CaptureWriter } from '@mdcap/capture';
 import { LiveClock } from '@mdcap/core';
 import { RealtimeEngine } from '@mdcap/engine';
 import type { EngineOptions } from '@mdcap/engine';
+import { record } from '@mdcap/pipeline';
 import { ReplayProvider } from '@mdcap/replay';
 import type { ReplaySpeed } from '@mdcap/replay';
 import { ringProvider } from '@mdcap/ring';
@@ -36,20 +36,21 @@ describe('live → record → replay parity', () => {
       durationNs: 4_000_000_000n,
       faults: { gapEvery: 400, disconnectAfter: 1200 },
     });
-    const engine = new RealtimeEngine(ringProvider(sim, { capacity: 1024 }), { ...OPTIONS, reconnect: { delaysMs: [200] } });
-    engine.setBarInterval(...INTERVALS);
-    const writer = await CaptureWriter.open(root, {
-      feed: sim.venue,
+    // Recorded as `mdcap record` does (the library's `record`), with a strategy logging every
+    // callback beside the recorder (its `onEvent` comes first, as in the CLI).
+    let log!: ReturnType<typeof collectCallbacks>;
+    const summary = await record({
+      feed: ringProvider(sim, { capacity: 1024 }),
       symbols: SYMBOLS,
-      instruments: sim.instruments(),
-      clock,
+      out: root,
       flushMs: 200,
       rotateNs: 1_000_000_000n,
+      engine: { ...OPTIONS, books: true, reconnect: { delaysMs: [200] } },
+      onStart: (engine) => {
+        engine.setBarInterval(...INTERVALS);
+        log = collectCallbacks(engine);
+      },
     });
-    engine.onEvent((e) => writer.write(e)); // before the strategy's callbacks, as `mdcap record`
-    const log = collectCallbacks(engine);
-    await engine.run(SYMBOLS);
-    await writer.close(engine.stats().finishedAt!);
     expect(log.errors).toEqual([]);
     live = log.lines;
     const kinds = (k: string): number => live.filter((l) => l.startsWith(`${k} `)).length;
@@ -57,7 +58,7 @@ describe('live → record → replay parity', () => {
     expect(kinds('bar')).toBeGreaterThan(10);
     expect(kinds('gap')).toBeGreaterThan(0);
     expect(kinds('reconnect')).toBeGreaterThan(0);
-    expect(writer.stats().filesFinalized).toBeGreaterThan(4); // several rotation groups
+    expect(summary.filesFinalized).toBeGreaterThan(4); // several rotation groups
   });
 
   it.each<[string, ReplaySpeed]>([

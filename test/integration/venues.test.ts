@@ -1,12 +1,13 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { CaptureReader, CaptureWriter } from '@mdcap/capture';
+import { CaptureReader } from '@mdcap/capture';
 import { LiveClock } from '@mdcap/core';
 import { DbnReader, DbnToEvents } from '@mdcap/dbn';
 import { AlpacaEmulator, BinanceEmulator, CoinbaseEmulator, DatabentoGateway, KrakenEmulator, readRecording } from '@mdcap/emulators';
 import { RealtimeEngine } from '@mdcap/engine';
 import { alpacaFeed, binanceFeed, coinbaseFeed, DatabentoFeed, krakenFeed, WorkerFeed, workerFeed } from '@mdcap/feeds';
 import type { WsFeed } from '@mdcap/feeds';
+import { record } from '@mdcap/pipeline';
 import { ReplayProvider } from '@mdcap/replay';
 import { ringProvider } from '@mdcap/ring';
 import type { FrameTrail } from '@mdcap/test-utils';
@@ -53,19 +54,30 @@ async function liveThenReplay(
   live: (engine: RealtimeEngine) => Promise<void>,
 ) {
   const root = join(dir, name);
-  const clock = feed.clock;
-  const provider = feed instanceof WorkerFeed ? feed : ringProvider(feed);
-  const engine = new RealtimeEngine(provider, { reconnect: { delaysMs: [200] } });
-  engine.setBarInterval(1);
-  const writer = await CaptureWriter.open(root, { feed: feed.venue, symbols, clock, flushMs: 200, rotateNs: 1_000_000_000n });
-  engine.onEvent((e) => writer.write(e));
-  const log = collectCallbacks(engine);
-  await engine.start(symbols);
+  // Recorded as `mdcap record` does (the library's `record`), a strategy logging every callback.
+  const stop = new AbortController();
+  let log!: ReturnType<typeof collectCallbacks>;
+  let running!: (engine: RealtimeEngine) => void;
+  const started = new Promise<RealtimeEngine>((resolve) => (running = resolve));
+  const recording = record({
+    feed,
+    symbols,
+    out: root,
+    flushMs: 200,
+    rotateNs: 1_000_000_000n,
+    signal: stop.signal,
+    engine: { books: true, reconnect: { delaysMs: [200] } },
+    onStart: (engine) => {
+      engine.setBarInterval(1);
+      log = collectCallbacks(engine);
+      running(engine);
+    },
+  });
+  const engine = await started;
+  await waitFor(() => engine.status === 'running', { what: 'the recording started' });
   await live(engine);
-  await drained(feed, provider);
-  await engine.stop();
-  writer.noteInstruments(feed.instruments());
-  await writer.close(engine.stats().finishedAt!);
+  stop.abort(); // the recorder delivers what the ring still holds, then stops
+  await recording;
   const replay = new RealtimeEngine(ReplayProvider.open(root));
   replay.setBarInterval(1);
   const again = collectCallbacks(replay);

@@ -5,6 +5,7 @@ import { tableFromIPC } from 'apache-arrow';
 import type { RecordBatch } from 'apache-arrow';
 import * as pq from 'parquet-wasm';
 import { CaptureError } from '@mdcap/core';
+import type { SequenceRule } from '@mdcap/core';
 import { pieceWhere, segmentPieces } from './segment.js';
 import type { CaptureKind } from './kinds.js';
 import { PARQUET_EXT, partitionValueDecode, SEGMENT_EXT } from './layout.js';
@@ -61,7 +62,7 @@ function writerProperties(
  * creation), the recording session that wrote the file, and the instruments of its symbols.
  */
 export interface FileMeta {
-  readonly capture?: { readonly created: string; readonly feed: string };
+  readonly capture?: { readonly created: string; readonly feed: string; readonly sequencing?: Readonly<Record<string, SequenceRule>> };
   readonly session?: SessionEntry;
   readonly instruments?: readonly InstrumentEntry[];
 }

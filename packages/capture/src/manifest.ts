@@ -1,7 +1,7 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { CaptureError, describeValue } from '@mdcap/core';
-import type { Instrument } from '@mdcap/core';
+import type { Instrument, SequenceRule } from '@mdcap/core';
 import { CAPTURE_KINDS, SCHEMA_VERSION } from './kinds.js';
 import type { CaptureKind } from './kinds.js';
 import { MANIFEST } from './layout.js';
@@ -100,6 +100,20 @@ export interface Manifest {
   gaps: GapEntry[];
   /** The next recv_seq to assign: recv_seq is unique and increasing across every session. */
   nextRecvSeq: string;
+  /** How each venue of the capture numbers its messages (what `mdcap verify` checks), as its feed said. */
+  sequencing: Record<string, SequenceRule>;
+}
+
+/**
+ * Manifests written before the rule was kept in them: the rules of the venues mdcap recorded
+ * then (Databento datasets are named like GLBX.MDP3). Everything else was `contiguous`.
+ */
+export function inferSequencing(m: Manifest): Record<string, SequenceRule> {
+  const out: Record<string, SequenceRule> = {};
+  const venues = new Set([m.feed, ...m.files.map((f) => f.venue)]);
+  for (const v of venues)
+    out[v] = v === 'binance' || v === 'coinbase' || /^[A-Z0-9]+\.[A-Z0-9]+$/.test(v) ? 'monotonic-per-kind' : 'contiguous';
+  return out;
 }
 
 export function emptyManifest(feed: string, symbols: readonly string[], created: string): Manifest {
@@ -115,6 +129,7 @@ export function emptyManifest(feed: string, symbols: readonly string[], created:
     files: [],
     gaps: [],
     nextRecvSeq: '1',
+    sequencing: {},
   };
 }
 
@@ -196,7 +211,9 @@ export function readManifest(root: string): Manifest {
       );
     }
   }
-  return m as Manifest;
+  const manifest = m as Manifest;
+  manifest.sequencing ??= inferSequencing(manifest);
+  return manifest;
 }
 
 /** Writes the manifest atomically: a reader sees the old one or the new one, never half of one. */
@@ -224,7 +241,7 @@ export function sessionOfGroup(m: Manifest, group: string): SessionEntry | undef
 /** What a file of `group` carries about its capture (see FileMeta). */
 export function fileMetaOf(m: Manifest, group: string, session: SessionEntry | undefined = sessionOfGroup(m, group)): FileMeta {
   return {
-    capture: { created: m.created, feed: m.feed },
+    capture: { created: m.created, feed: m.feed, sequencing: m.sequencing },
     ...(session === undefined ? {} : { session }),
     instruments: m.instruments,
   };

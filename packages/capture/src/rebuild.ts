@@ -3,14 +3,14 @@ import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import * as pq from 'parquet-wasm';
 import { ALL_SYMBOLS, CaptureError } from '@mdcap/core';
-import type { Status } from '@mdcap/core';
+import type { SequenceRule, Status } from '@mdcap/core';
 import { fileEntryOf, sha256FileAsync, StatsAccumulator } from './finalize.js';
 import { gapEntry, isDataLoss, MAX_GAP_ENTRIES } from './gaps.js';
 import { CAPTURE_KINDS, decodeBatch, SCHEMA_VERSION } from './kinds.js';
 import type { CaptureKind } from './kinds.js';
 import { layoutFiles, MANIFEST, PARQUET_EXT, partitionValueDecode } from './layout.js';
 export { hasCaptureData } from './manifest.js';
-import { emptyManifest } from './manifest.js';
+import { emptyManifest, inferSequencing } from './manifest.js';
 import type { FileEntry, InstrumentEntry, Manifest, SessionEntry } from './manifest.js';
 import { segmentPieces } from './segment.js';
 
@@ -137,10 +137,14 @@ export async function rebuildManifest(root: string): Promise<{ manifest: Manifes
     }
   }
 
-  const capture = files.map((f) => parse<{ created: string; feed: string }>(f.meta.get('mdcap.capture'))).find((c) => c !== null) ?? null;
+  const capture =
+    files
+      .map((f) => parse<{ created: string; feed: string; sequencing?: Record<string, SequenceRule> }>(f.meta.get('mdcap.capture')))
+      .find((c) => c !== null) ?? null;
   const venues = [...files.map((f) => f.entry.venue), ...(segMin === null ? [] : [segMin.venue])];
   const feed = capture?.feed ?? venues[0] ?? 'unknown';
   const m = emptyManifest(feed, [], capture?.created ?? new Date().toISOString());
+  if (capture?.sequencing !== undefined) m.sequencing = { ...capture.sequencing };
 
   // Sessions: what the files say (the latest word on each: an entry with an end wins).
   const sessions = new Map<number, SessionEntry>();
@@ -207,6 +211,7 @@ export async function rebuildManifest(root: string): Promise<{ manifest: Manifes
   let maxSeq = segMax?.seq ?? 0n;
   for (const f of files) if (BigInt(f.entry.recvSeqMax) > maxSeq) maxSeq = BigInt(f.entry.recvSeqMax);
   m.nextRecvSeq = (maxSeq + 1n).toString();
+  if (capture?.sequencing === undefined) m.sequencing = inferSequencing(m);
 
   if (files.length === 0 && segMin === null) {
     throw new CaptureError(

@@ -17,7 +17,7 @@ import {
 import { dirname, join, resolve } from 'node:path';
 import { tableToIPC } from 'apache-arrow';
 import { CaptureError, ConfigError, describeValue, nsToIso } from '@mdcap/core';
-import type { Clock, Instrument, MarketEvent } from '@mdcap/core';
+import type { Clock, Instrument, MarketEvent, SequenceRule } from '@mdcap/core';
 import { Finalizer } from './finalizer.js';
 import type { FinalizeMode } from './finalizer.js';
 import { CAPTURE_KINDS, createRowBuilder, KIND_OF } from './kinds.js';
@@ -48,6 +48,8 @@ export interface CaptureWriterOptions {
   readonly feed: string;
   readonly symbols: readonly string[];
   readonly instruments?: Iterable<Instrument>;
+  /** How the feed numbers its messages, per venue (default: `contiguous` for the feed): kept in the manifest for `mdcap verify`. */
+  readonly sequencing?: Readonly<Record<string, SequenceRule>>;
   /** The recording's clock: session start, and the flush timer. */
   readonly clock: Clock;
   /** Buffered rows reach the segment files at least this often (default 1000 ms). */
@@ -215,6 +217,7 @@ export class CaptureWriter {
     };
     manifest.sessions.push(this.session);
     for (const s of options.symbols) if (!manifest.symbols.includes(s)) manifest.symbols.push(s);
+    Object.assign(manifest.sequencing, options.sequencing ?? { [options.feed]: manifest.sequencing[options.feed] ?? 'contiguous' });
     for (const i of options.instruments ?? []) {
       if (!manifest.instruments.some((x) => x.venue === i.venue && x.symbol === i.symbol)) manifest.instruments.push(instrumentToJson(i));
     }

@@ -76,4 +76,12 @@ export type { Clock, LiveClockAnchor, TimerId, TimerScheduler } from './clock.js
 export { NS_PER_US, NS_PER_MS, NS_PER_SECOND, msToNs, usToNs, secondsToNs, isoToNs, nsToIso, parseDuration } from './time.js';
 
 export { SUBSCRIPTION_KINDS, isDataProvider, toDataProvider, streamProvider } from './provider.js';
-export type { SubscriptionKind, EventSink, DataProvider, EventSource, EventStreamProvider, StreamProviderOptions } from './provider.js';
+export type {
+  SequenceRule,
+  SubscriptionKind,
+  EventSink,
+  DataProvider,
+  EventSource,
+  EventStreamProvider,
+  StreamProviderOptions,
+} from './provider.js';

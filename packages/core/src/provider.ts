@@ -22,6 +22,19 @@ import type { Instrument } from './instruments.js';
  * 4. `disconnect()` stops delivery; nothing is pushed after it resolves.
  */
 
+/**
+ * What a venue's `seq` promises, which is what `mdcap verify` checks a capture against (a
+ * recorder keeps each provider's rule in the capture's manifest):
+ * - `contiguous`: one counter per symbol across every kind, +1 per message (the demo venue,
+ *   LOBSTER rows): a jump is lost data;
+ * - `monotonic-per-kind`: per symbol and kind the ids only grow, by any step (Binance depth and
+ *   bookTicker `u`, aggregate trade ids; Coinbase sequences; Databento, whose records are
+ *   numbered by their channel's packets): only order and repeats can be checked, and the feed
+ *   itself records a gap status for every break it can see.
+ * Venues without sequence numbers (Kraken v1) send `seq` null; nothing to check.
+ */
+export type SequenceRule = 'contiguous' | 'monotonic-per-kind';
+
 /** What a symbol can be subscribed to. Status events are always delivered. */
 export type SubscriptionKind = Exclude<EventType, 'status'>;
 
@@ -49,6 +62,8 @@ export interface DataProvider {
    * skips its per-event validation; it still checks order and subscriptions.
    */
   readonly validatesEvents?: boolean;
+  /** How the venue numbers its messages (default `contiguous`); a recorder keeps it in the capture. */
+  readonly sequencing?: SequenceRule;
   /** Instrument definitions the provider knows (scales, tick sizes…). */
   instruments?(): Iterable<Instrument>;
   /** Opens the connection. Rejects if it cannot; the engine decides whether to retry. */

@@ -26,3 +26,4 @@ export { encodeDbn, encodeRecords } from './encoder.js';
 export { csvColumns, metadataJson, SymbolMap, toCsv, toJson } from './text.js';
 export type { TextOptions } from './text.js';
 export { DbnToEvents } from './events.js';
+export { EventsToDbn, EXPORT_SCHEMAS } from './from-events.js';

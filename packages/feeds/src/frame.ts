@@ -37,26 +37,6 @@ export function scalesOf(scales: Map<string, PairScales>, symbol: string, price:
 }
 
 /**
- * What a venue's `seq` promises, for checks over a capture (`mdcap verify`):
- * - `contiguous`: one counter per symbol across every kind, +1 per message (the demo venue,
- *   LOBSTER rows): a jump is lost data;
- * - `monotonic-per-kind`: per symbol and kind the ids only grow, by any step (Binance: depth
- *   `u`, bookTicker `u`, aggregate trade ids): the feed itself checked continuity where the
- *   venue allows it (depth `U`/`u`) and recorded a gap status for every break.
- * Venues without sequence numbers (Kraken v1) send `seq` null; nothing to check.
- */
-export type SequenceRule = 'contiguous' | 'monotonic-per-kind';
-
-const RULES: Readonly<Record<string, SequenceRule>> = { binance: 'monotonic-per-kind', coinbase: 'monotonic-per-kind' };
-
-export function sequenceRule(venue: string): SequenceRule {
-  // Databento datasets (GLBX.MDP3, XNAS.ITCH) number records by their channel's packets: the
-  // records of one packet share a sequence number, and a symbol sees only some of them.
-  if (/^[A-Z0-9]+\.[A-Z0-9]+$/.test(venue)) return 'monotonic-per-kind';
-  return RULES[venue] ?? 'contiguous';
-}
-
-/**
  * What every venue parser shares: its venue name, frame counters, per-symbol scales (given or
  * learned), and the errors that name the venue and the frame.
  */

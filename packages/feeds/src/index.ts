@@ -6,8 +6,8 @@ export { LobsterParser, parseLobsterFileName, lobsterMidnight, LOBSTER_PRICE_SCA
 export type { LobsterOptions, LobsterFileName } from './lobster.js';
 export { crc32Ascii, crc32Update, crc32Final, CRC32_INIT } from './book/crc32.js';
 export { SideLevels } from './book/levels.js';
-export { FrameError, sequenceRule, VenueParser } from './frame.js';
-export type { PairScales, SequenceRule } from './frame.js';
+export { FrameError, VenueParser } from './frame.js';
+export type { PairScales } from './frame.js';
 export { KrakenParser, subscriptionError } from './kraken/parse.js';
 export type { KrakenParserOptions, KrakenStats } from './kraken/parse.js';
 export { WsFeed } from './transport/ws-feed.js';

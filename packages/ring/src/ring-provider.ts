@@ -1,5 +1,5 @@
 import { ALL_SYMBOLS, createStatus, nextTurn } from '@mdcap/core';
-import type { Clock, DataProvider, EventSink, Instrument, MarketEvent, SubscriptionKind } from '@mdcap/core';
+import type { Clock, DataProvider, EventSink, Instrument, MarketEvent, SequenceRule, SubscriptionKind } from '@mdcap/core';
 import { DEFAULT_CAPACITY } from './options.js';
 import type { OverflowPolicy, RingStats } from './options.js';
 import { RingBuffer } from './ring-buffer.js';
@@ -35,6 +35,7 @@ class RingProvider implements RingedProvider {
   readonly clock: Clock;
   readonly kinds: readonly SubscriptionKind[];
   readonly validatesEvents: boolean;
+  readonly sequencing: SequenceRule;
   private readonly ring: RingBuffer<MarketEvent>;
   private sink: EventSink | null = null;
   private scheduled = false;
@@ -60,6 +61,7 @@ class RingProvider implements RingedProvider {
     this.clock = inner.clock;
     this.kinds = inner.kinds;
     this.validatesEvents = inner.validatesEvents === true;
+    this.sequencing = inner.sequencing ?? 'contiguous';
     this.ring = new RingBuffer({ capacity: options.capacity ?? DEFAULT_CAPACITY, overflow: options.overflow ?? 'block' });
   }
 

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { datasetsRoot } from '@mdcap/emulators';
 
 /**
  * The one way tests find third-party datasets: `MDCAP_DATASETS` if set, else `../shared/datasets`
@@ -33,12 +34,8 @@ function manifest(): Manifest {
   return manifestCache;
 }
 
-/** Where datasets are looked for. */
-export function datasetsRoot(): string {
-  const env = process.env['MDCAP_DATASETS'];
-  if (env !== undefined && env !== '') return isAbsolute(env) ? env : resolve(REPO_ROOT, env);
-  return resolve(REPO_ROOT, '../shared/datasets');
-}
+/** Where datasets are looked for (the one lookup mdcap has: @mdcap/emulators' `datasetsRoot`). */
+export { datasetsRoot };
 
 export interface DatasetStatus {
   readonly available: boolean;

@@ -11,16 +11,15 @@
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { CaptureWriter } from '@mdcap/capture';
 import { VirtualClock } from '@mdcap/core';
 import { DbnReader, DbnToEvents, encodeDbn, SymbolMap } from '@mdcap/dbn';
+import { datasetsRoot } from '@mdcap/emulators';
 import { arg, report, since } from './measure.js';
 
 const COPIES = arg(0, 200);
-const here = dirname(fileURLToPath(import.meta.url));
-const DATASETS = process.env['MDCAP_DATASETS'] ?? resolve(here, '..', '..', '..', '..', 'shared', 'datasets');
+const DATASETS = datasetsRoot();
 const FILE = join(
   DATASETS,
   'nautilus-trader',

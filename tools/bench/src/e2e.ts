@@ -13,13 +13,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CaptureWriter } from '@mdcap/capture';
 import { LiveClock } from '@mdcap/core';
 import type { DataProvider, MarketEvent } from '@mdcap/core';
-import { RealtimeEngine } from '@mdcap/engine';
 import { coinbaseFeed, WorkerFeed } from '@mdcap/feeds';
-import { ringProvider } from '@mdcap/ring';
-import { readRecording } from '@mdcap/emulators';
+import { datasetsRoot, readRecording } from '@mdcap/emulators';
+import { record } from '@mdcap/pipeline';
 import WebSocket from 'ws';
 import { arg, report } from './measure.js';
 
@@ -27,7 +25,7 @@ const LOOPS = arg(0, 30);
 const here = dirname(fileURLToPath(import.meta.url));
 const MDCAP = resolve(here, '..', '..', '..', 'packages', 'cli', 'dist', 'main.js');
 const PRODUCTS = ['SKL-USD', 'SKL-BTC', 'BAND-GBP', 'NMR-EUR', 'BAND-BTC', 'YFI-BTC', 'DASH-BTC', 'NU-GBP', 'CRV-EUR', 'SKL-GBP'];
-const DATASETS = process.env['MDCAP_DATASETS'] ?? resolve(here, '..', '..', '..', '..', 'shared', 'datasets');
+const DATASETS = datasetsRoot();
 // The recording's data messages (snapshots, l2updates, tickers, matches): what the emulator sends per loop.
 const RECORDED = readRecording(join(DATASETS, 'cryptofeed', 'COINBASE.ws.28.0')).filter(
   (l) => l.kind === 'received' && /^\{"type":"(snapshot|l2update|ticker|match|last_match)"/.test(l.text),
@@ -82,29 +80,30 @@ const expected = RECORDED * LOOPS;
 let dataEvents = 0;
 
 /**
- * A recorder as `mdcap record` builds one: `provider` → engine (no books) → CaptureWriter in a
- * temp directory. `finish` waits for `all` (at most two minutes), runs `beforeStop`, then stops,
- * closes, cleans up and stops the emulator; it returns what `beforeStop` returned.
+ * A recorder as `mdcap record` runs one (the library's `record`: `provider` → ring → engine with
+ * no books → CaptureWriter in a temp directory). `finish` waits for `all` (at most two minutes),
+ * runs `beforeStop`, then stops the recording (the ring is delivered first), cleans up and stops
+ * the emulator; it returns what `beforeStop` returned and the events written.
  */
-async function recorder(e: { stop: () => void }, provider: DataProvider, clock: LiveClock, onEvent: (ev: MarketEvent) => void) {
+function recorder(e: { stop: () => void }, provider: DataProvider, onEvent: (ev: MarketEvent) => void) {
   const dir = mkdtempSync(join(tmpdir(), 'mdcap-bench-e2e-'));
-  const engine = new RealtimeEngine(provider, { books: false });
-  const writer = await CaptureWriter.open(join(dir, 'cap'), { feed: 'coinbase', symbols: PRODUCTS, clock });
-  engine.onEvent((ev) => {
-    writer.write(ev);
-    onEvent(ev);
+  const stop = new AbortController();
+  const recording = record({
+    feed: provider,
+    symbols: PRODUCTS,
+    out: join(dir, 'cap'),
+    signal: stop.signal,
+    onStart: (engine) => engine.onEvent(onEvent),
   });
-  await engine.start(PRODUCTS);
   return {
-    writer,
-    async finish<T>(all: Promise<void>, beforeStop: () => T): Promise<T> {
+    async finish<T>(all: Promise<void>, beforeStop: () => T): Promise<{ result: T; written: number }> {
       await Promise.race([all, new Promise((r) => setTimeout(r, 120_000))]);
       const result = beforeStop();
-      await engine.stop();
-      await writer.close();
+      stop.abort();
+      const summary = await recording;
       e.stop();
       rmSync(dir, { recursive: true, force: true });
-      return result;
+      return { result, written: summary.events };
     },
   };
 }
@@ -126,21 +125,16 @@ async function recorder(e: { stop: () => void }, provider: DataProvider, clock: 
       if (n === expected) done();
     },
   });
-  const ringed = ringProvider(feed);
-  const rec = await recorder(e, ringed, clock, (ev) => {
+  const rec = recorder(e, feed, (ev) => {
     if (ev.type !== 'status') dataEvents++;
   });
-  // As `record` stops: deliver what the ring still holds, then stop.
-  const seconds = await rec.finish(all, () => {
-    ringed.poll?.(2n ** 63n - 1n);
-    return (performance.now() - first) / 1000;
-  });
+  const { result: seconds, written } = await rec.finish(all, () => (performance.now() - first) / 1000);
   report({
     bench: 'e2e',
     case: 'coinbase emulator → handler → ring → engine → capture, all on the main thread (one message per frame)',
     items: n,
     seconds,
-    note: `${expected - n} frames lost; ${rec.writer.stats().events} events written; ${feed.stats.malformed} malformed`,
+    note: `${expected - n} frames lost; ${written} events written; ${feed.stats.malformed} malformed`,
   });
 }
 
@@ -155,19 +149,19 @@ async function recorder(e: { stop: () => void }, provider: DataProvider, clock: 
   let last = 0;
   let done: () => void = () => {};
   const all = new Promise<void>((r) => (done = r));
-  const rec = await recorder(e, feed, clock, (ev) => {
+  const rec = recorder(e, feed, (ev) => {
     if (ev.type === 'status') return;
     if (n++ === 0) first = performance.now();
     last = performance.now();
     if (n === dataEvents) done();
   });
-  const seconds = await rec.finish(all, () => (last - first) / 1000);
+  const { result: seconds, written } = await rec.finish(all, () => (last - first) / 1000);
   report({
     bench: 'e2e',
     case: '**coinbase emulator → handler on a worker thread → shared ring → engine → capture** (one message per frame)',
     items: n === dataEvents ? expected : Math.round((expected * n) / dataEvents),
     seconds,
-    note: `${dataEvents - n} data events missing of ${dataEvents}; ${rec.writer.stats().events} events written; ${feed.stats.malformed} malformed; ring high water ${feed.ringStats().highWater}`,
+    note: `${dataEvents - n} data events missing of ${dataEvents}; ${written} events written; ${feed.stats.malformed} malformed; ring high water ${feed.ringStats().highWater}`,
   });
 }
 process.exit(0);

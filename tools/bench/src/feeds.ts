@@ -6,16 +6,14 @@
  * Usage: node dist/feeds.js [passes=40]
  */
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { MarketEvent } from '@mdcap/core';
-import { byTime, readRecording } from '@mdcap/emulators';
+import { byTime, datasetsRoot, readRecording } from '@mdcap/emulators';
 import { BinanceParser, CoinbaseParser, KrakenParser } from '@mdcap/feeds';
 import { arg, report, since } from './measure.js';
 
 const PASSES = arg(0, 40);
-const root =
-  process.env['MDCAP_DATASETS'] ?? resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'shared', 'datasets');
+const root = datasetsRoot();
 
 interface Parser {
   parse(text: string, tsRecv: bigint, out: (e: MarketEvent) => void): void;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { formatEventJson } from '@mdcap/core';
 import type { Bar } from '@mdcap/core';
 import { RealtimeEngine } from '@mdcap/engine';
+import { record } from '@mdcap/pipeline';
 import { parseSpeed, ReplayProvider } from '@mdcap/replay';
 import { DEFAULT_SIM_SYMBOLS } from '@mdcap/sim';
 import type { Argv } from 'yargs';
@@ -13,7 +14,6 @@ import { EXIT } from '../command.js';
 import type { Command } from '../command.js';
 import { BAR_HEADER, barRow } from '../format.js';
 import { count, LineOutput, Progress } from '../output.js';
-import { recordFeed } from './record.js';
 
 interface DemoArgs {
   readonly duration: string;
@@ -65,17 +65,11 @@ export const demoCommand: Command<DemoArgs> = {
 
     await say(`1. record: the simulated venue "demo" (${symbols.join(', ')}) on the wall clock for ${a.duration}, into ${dir}`);
     const progress = new Progress(process.stderr.isTTY === true && !a.json);
-    const rec = await recordFeed({
+    const rec = await record({
+      feed: { feed: 'demo', symbols, seed, rate: 1000 },
       out: dir,
-      symbols,
       durationNs,
-      rotateNs: 60_000_000_000n,
-      flushMs: 1000,
-      seed,
-      packetsPerSecond: 1000,
-      ringCapacity: 65_536,
-      overflow: 'block',
-      onProgress: (_engine, writer) => progress.update(() => `   recording: ${count(writer.stats().events)} events`),
+      onProgress: (p) => progress.update(() => `   recording: ${count(p.events)} events`),
     });
     progress.done();
     await say(`   ${count(rec.events)} events → ${rec.filesFinalized} Parquet files (zstd), ${rec.ringDrops} ring drops\n`);

@@ -1,6 +1,4 @@
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { MdcapError } from '@mdcap/core';
 import type { Argv } from 'yargs';
 import { badOption, parseList } from '../args.js';
@@ -20,20 +18,6 @@ interface EmulateArgs {
   readonly json: boolean;
 }
 
-/** The recordings the emulator replays when `--frames` is not given: the cryptofeed samples. */
-const DEFAULT_FRAMES: Record<string, readonly string[]> = {
-  kraken: ['KRAKEN.ws.48.0', 'KRAKEN.ws.49.0', 'KRAKEN.ws.50.0'],
-  binance: ['BINANCE.ws.1.0', 'BINANCE.http.0.0'],
-  coinbase: ['COINBASE.ws.28.0'],
-};
-
-/** Where the shared datasets are: MDCAP_DATASETS, else ../shared/datasets beside the checkout. */
-function datasetsRoot(): string {
-  return (
-    process.env['MDCAP_DATASETS'] ?? resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', '..', 'shared', 'datasets')
-  );
-}
-
 /** `--port` and `--speed`, checked. */
 function portAndSpeed(a: EmulateArgs): { port: number; speed: number | 'max' } {
   const port = Number(a.port);
@@ -44,9 +28,9 @@ function portAndSpeed(a: EmulateArgs): { port: number; speed: number | 'max' } {
   return { port, speed };
 }
 
-function defaultFrames(venue: string): string[] {
-  const root = datasetsRoot();
-  const files = (DEFAULT_FRAMES[venue] ?? []).map((f) => join(root, 'cryptofeed', f));
+async function defaultFrames(venue: string): Promise<string[]> {
+  const { defaultRecordings } = await import('@mdcap/emulators');
+  const files = defaultRecordings(venue);
   const missing = files.filter((f) => !existsSync(f));
   if (missing.length > 0) {
     throw new MdcapError(
@@ -115,7 +99,7 @@ export const emulateCommand: Command<EmulateArgs> = {
       throw new MdcapError('MDCAP_ERR_INVALID_OPTION', (error as Error).message);
     }
     // Alpaca has no recording: its emulator is scripted (credentials key / secret).
-    const files = a.venue === 'alpaca' ? [] : a.frames === undefined ? defaultFrames(a.venue) : parseList('--frames', a.frames);
+    const files = a.venue === 'alpaca' ? [] : a.frames === undefined ? await defaultFrames(a.venue) : parseList('--frames', a.frames);
     const lines = files.flatMap((f) => {
       if (!existsSync(f)) throw badOption('--frames', 'a recording file', f);
       try {
@@ -168,15 +152,9 @@ export const emulateCommand: Command<EmulateArgs> = {
 
 /** The Databento Live gateway emulator: DBN files served over the live protocol. */
 async function runDatabento(a: EmulateArgs): Promise<number> {
-  const { DatabentoGateway } = await import('@mdcap/emulators');
+  const { DatabentoGateway, datasetPath, DEFAULT_DBN_FILES } = await import('@mdcap/emulators');
   const { port, speed } = portAndSpeed(a);
-  const root = datasetsRoot();
-  const files =
-    a.frames === undefined
-      ? ['futures_trades_2024-07-01T23-58_2024-07-02T00-02.dbn.zst', 'futures_mbp-1_2024-07-01T23-58_2024-07-02T00-02.dbn.zst'].map((f) =>
-          join(root, 'nautilus-trader', 'databento', 'bars_catalog', f),
-        )
-      : parseList('--frames', a.frames);
+  const files = a.frames === undefined ? DEFAULT_DBN_FILES.map((f) => datasetPath('nautilus-trader', f)) : parseList('--frames', a.frames);
   for (const f of files)
     if (!existsSync(f)) throw badOption('--frames', 'DBN files (or MDCAP_DATASETS set to the folder holding nautilus-trader/)', f);
   let gateway;

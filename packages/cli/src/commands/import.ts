@@ -1,14 +1,11 @@
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { CaptureWriter } from '@mdcap/capture';
-import { CaptureError, MdcapError, VirtualClock } from '@mdcap/core';
-import { LOBSTER_PRICE_SCALE, LobsterParser, parseLobsterFileName } from '@mdcap/feeds';
+import { MdcapError } from '@mdcap/core';
+import { importDbn, importLobster } from '@mdcap/pipeline';
 import type { Argv } from 'yargs';
 import { parseIntOption } from '../args.js';
 import { EXIT } from '../command.js';
 import type { Command } from '../command.js';
 import { count, LineOutput, Progress } from '../output.js';
-import { failedImport, importDbn, sourceFiles } from './import-dbn.js';
 
 interface ImportArgs {
   readonly format: string;
@@ -25,29 +22,6 @@ interface ImportArgs {
   readonly keepPartial: boolean;
   readonly replace: boolean;
   readonly json: boolean;
-}
-
-function readable(flag: string, path: string): void {
-  if (!existsSync(path)) throw new CaptureError('MDCAP_ERR_IO', `${flag} ${path}: expected a file, found nothing at that path`);
-  if (!statSync(path).isFile()) throw new CaptureError('MDCAP_ERR_IO', `${flag} ${path}: expected a file, found a directory or device`);
-}
-
-/** The first line of a (possibly huge) file, without reading all of it. */
-function firstLine(path: string): string {
-  const fd = openSync(path, 'r');
-  try {
-    const buf = Buffer.alloc(1 << 16);
-    let text = '';
-    for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) return text;
-      text += buf.toString('latin1', 0, n);
-      const nl = text.indexOf('\n');
-      if (nl >= 0) return text.slice(0, nl).replace(/\r$/, '');
-    }
-  } finally {
-    closeSync(fd);
-  }
 }
 
 export const importCommand: Command<ImportArgs> = {
@@ -111,93 +85,25 @@ export const importCommand: Command<ImportArgs> = {
       throw new MdcapError('MDCAP_ERR_INVALID_OPTION', 'lobster: expected --messages FILE and --orderbook FILE, found them missing');
     }
     const messages = a.messages;
-    readable('--messages', messages);
-    readable('--orderbook', a.orderbook);
-    const mName = parseLobsterFileName(basename(a.messages));
-    const oName = parseLobsterFileName(basename(a.orderbook));
-    if (mName !== null && oName !== null && (mName.symbol !== oName.symbol || mName.date !== oName.date || mName.levels !== oName.levels)) {
-      throw new MdcapError(
-        'MDCAP_ERR_IMPORT_FORMAT',
-        `--messages and --orderbook: expected files of one symbol, date and depth, found ${mName.symbol} ${mName.date} (${mName.levels} levels) and ${oName.symbol} ${oName.date} (${oName.levels} levels)`,
-      );
-    }
-    if (mName?.file === 'orderbook' || oName?.file === 'message') {
-      throw new MdcapError(
-        'MDCAP_ERR_IMPORT_FORMAT',
-        '--messages and --orderbook: expected a message file and an orderbook file, found them swapped',
-      );
-    }
-    const fromName = mName ?? oName;
-    const symbol = a.symbol ?? fromName?.symbol;
-    const date = a.date ?? fromName?.date;
-    if (symbol === undefined || date === undefined) {
-      throw new MdcapError(
-        'MDCAP_ERR_INVALID_OPTION',
-        `--symbol and --date: expected them, or LOBSTER file names such as AAPL_2012-06-21_34200000_57600000_message_10.csv, found ${basename(a.messages)}`,
-      );
-    }
-    const levels = a.levels === undefined ? (fromName?.levels ?? 10) : parseIntOption('--levels', a.levels, 1, 200);
-    const parser = new LobsterParser(
-      { symbol, date, venue: a.venue ?? 'nasdaq', timeZone: a.tz, levels },
-      { messages: basename(a.messages), orderbook: basename(a.orderbook) },
-    );
-    const text = readFileSync(a.messages, 'latin1');
-    const lines = text.split('\n');
-    if (lines[lines.length - 1]!.trim() === '') lines.pop();
-    if (lines.length === 0)
-      throw new MdcapError('MDCAP_ERR_IMPORT_FORMAT', `${basename(a.messages)}: expected LOBSTER message rows, found an empty file`);
-    const book = firstLine(a.orderbook);
-    if (book.trim() === '')
-      throw new MdcapError('MDCAP_ERR_IMPORT_FORMAT', `${basename(a.orderbook)}: expected LOBSTER orderbook rows, found an empty file`);
-    const seed = parser.seed(book, lines[0]!);
-    const clock = new VirtualClock(seed[0]!.tsRecv);
-    const writer = await CaptureWriter.open(a.out, {
-      feed: a.venue ?? 'nasdaq',
-      symbols: [symbol],
-      instruments: [{ venue: a.venue ?? 'nasdaq', symbol, priceScale: LOBSTER_PRICE_SCALE, sizeScale: 0, kind: 'equity' }],
-      clock,
-      fsync: false,
-      import: { start: seed[0]!.tsRecv, sources: await sourceFiles([a.messages, a.orderbook]), ...(a.replace ? { replace: true } : {}) },
-    });
     const progress = new Progress();
-    let events = 0;
-    let last = seed[0]!.tsRecv;
-    try {
-      for (const e of seed) if (!writer.write(e)) throw writer.failed!;
-      events += seed.length;
-      for (let row = 2; row <= lines.length; row++) {
-        for (const e of parser.message(lines[row - 1]!, row)) {
-          if (!writer.write(e)) throw writer.failed!;
-          events++;
-          last = e.tsRecv;
-        }
-        if ((row & 0xffff) === 0) progress.update(() => `importing ${basename(messages)}: ${count(row)} of ${count(lines.length)} rows`);
-      }
-    } catch (error) {
-      progress.done();
-      throw await failedImport(writer, error, a.keepPartial, a.venue ?? 'nasdaq', last);
-    }
-    progress.done();
-    // The data ends with its last message (a sample may stop before the window its name gives).
-    const end = last;
-    const manifest = await writer.close(end);
-    const out = new LineOutput();
-    const summary = {
+    const { manifest: _m, ...summary } = await importLobster({
+      messages,
+      orderbook: a.orderbook,
       out: a.out,
-      format: 'lobster',
-      venue: a.venue ?? 'nasdaq',
-      symbol,
-      date,
-      rows: lines.length,
-      events,
-      files: manifest.files.length,
-      end: end.toString(),
-      replaced: writer.replaced.map((x) => x.id),
-    };
+      ...(a.symbol === undefined ? {} : { symbol: a.symbol }),
+      ...(a.date === undefined ? {} : { date: a.date }),
+      ...(a.venue === undefined ? {} : { venue: a.venue }),
+      ...(a.levels === undefined ? {} : { levels: parseIntOption('--levels', a.levels, 1, 200) }),
+      timeZone: a.tz,
+      keepPartial: a.keepPartial,
+      replace: a.replace,
+      onProgress: (row, total) => progress.update(() => `importing ${basename(messages)}: ${count(row)} of ${count(total)} rows`),
+    }).finally(() => progress.done());
+    const out = new LineOutput();
     out.line(
       a.json
         ? JSON.stringify(summary)
-        : `imported ${count(lines.length)} LOBSTER messages of ${symbol} ${date} into ${a.out}: ${count(events)} events, ${manifest.files.length} Parquet files${replacedText(summary.replaced)}\nnext: mdcap replay ${a.out} --print top --depth ${levels}`,
+        : `imported ${count(summary.rows)} LOBSTER messages of ${summary.symbol} ${summary.date} into ${a.out}: ${count(summary.events)} events, ${summary.files} Parquet files${replacedText(summary.replaced)}\nnext: mdcap replay ${a.out} --print top --depth ${summary.levels}`,
     );
     await out.end();
     return EXIT.ok;

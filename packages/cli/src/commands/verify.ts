@@ -3,8 +3,8 @@ import type { Argv } from 'yargs';
 import { EXIT } from '../command.js';
 import type { Command } from '../command.js';
 import { count, LineOutput, Progress } from '../output.js';
-import { verifyCapture } from '../verify.js';
-import type { VerifyReport } from '../verify.js';
+import { verifyCapture } from '@mdcap/pipeline';
+import type { VerifyReport } from '@mdcap/pipeline';
 
 interface VerifyArgs {
   readonly dir: string;

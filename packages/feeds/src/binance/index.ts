@@ -19,6 +19,7 @@ export function binanceVenue(options: BinanceFeedOptions = {}): WsVenue {
     url: 'wss://stream.binance.com:9443/stream',
     restUrl: 'https://api.binance.com',
     kinds: ['book', 'trade', 'quote'],
+    sequencing: 'monotonic-per-kind', // depth and bookTicker update ids, aggregate trade ids
     subscribeMessages(symbols: readonly string[], kinds: ReadonlySet<SubscriptionKind>): string[] {
       const params: string[] = [];
       for (const s of symbols) {

@@ -15,6 +15,7 @@ export function coinbaseVenue(options: CoinbaseFeedOptions = {}): WsVenue {
     name,
     url: 'wss://ws-feed.exchange.coinbase.com',
     kinds: ['book', 'trade', 'quote'],
+    sequencing: 'monotonic-per-kind', // one sequence per product, shared by every channel
     subscribeMessages(symbols: readonly string[], kinds: ReadonlySet<SubscriptionKind>): string[] {
       const channels = ['heartbeat'];
       if (kinds.has('book')) channels.push('level2');

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { connect as tcpConnect } from 'node:net';
 import type { Socket } from 'node:net';
 import { ALL_SYMBOLS, LiveClock, MdcapError, nsToIso } from '@mdcap/core';
-import type { Clock, DataProvider, EventSink, Instrument, SubscriptionKind } from '@mdcap/core';
+import type { Clock, DataProvider, EventSink, Instrument, SequenceRule, SubscriptionKind } from '@mdcap/core';
 import { DBN_PRICE_SCALE, decodeMetadata, decodeRecordAt, DbnToEvents, RType, SymbolMap } from '@mdcap/dbn';
 import type { DbnMetadata } from '@mdcap/dbn';
 import { FeedOutput } from '../transport/feed-output.js';
@@ -45,6 +45,8 @@ export class DatabentoFeed implements DataProvider {
   readonly venue: string;
   readonly clock: Clock;
   readonly kinds: readonly SubscriptionKind[] = ['trade', 'quote', 'order', 'bar'];
+  /** Records are numbered by their channel's packets: one number for the records of a packet, and a symbol sees some of them. */
+  readonly sequencing: SequenceRule = 'monotonic-per-kind';
   readonly validatesEvents = true;
   readonly stats = { connects: 0, records: 0, heartbeats: 0, errors: 0, staleDetections: 0 };
   private readonly host: string;

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { describeValue, LiveClock, MdcapError, nextTurn, RingError } from '@mdcap/core';
-import type { DataProvider, EventSink, Instrument, SubscriptionKind } from '@mdcap/core';
+import type { DataProvider, EventSink, Instrument, SequenceRule, SubscriptionKind } from '@mdcap/core';
 import { createSharedRing, errorFromWire, EVENT_RECORD_BYTES, EventRecordReader } from '@mdcap/ring';
 import type { EventRecordHandler, RingStats, WireError } from '@mdcap/ring';
 import { venueSpec } from '../venues.js';
@@ -51,6 +51,7 @@ export class WorkerFeed implements DataProvider {
   readonly venue: string;
   readonly clock: LiveClock;
   readonly kinds: readonly SubscriptionKind[];
+  readonly sequencing: SequenceRule;
   readonly validatesEvents = true;
   /** The WebSocket URL the handler connects to. */
   readonly endpoint: string;
@@ -80,6 +81,7 @@ export class WorkerFeed implements DataProvider {
     const spec = venueSpec(name, options); // validates the options here, on the caller's thread
     this.venue = spec.name;
     this.kinds = spec.kinds;
+    this.sequencing = spec.sequencing ?? 'contiguous';
     this.endpoint = options.url ?? spec.url;
     this.clock = options.clock ?? new LiveClock();
     if (!(this.clock instanceof LiveClock)) {

@@ -1,5 +1,5 @@
 import { ALL_SYMBOLS, LiveClock, MdcapError } from '@mdcap/core';
-import type { Clock, DataProvider, EventSink, Instrument, MarketEvent, SubscriptionKind } from '@mdcap/core';
+import type { Clock, DataProvider, EventSink, Instrument, MarketEvent, SequenceRule, SubscriptionKind } from '@mdcap/core';
 import WebSocket from 'ws';
 import { FeedOutput } from './feed-output.js';
 import { StaleWatch } from './stale-watch.js';
@@ -44,6 +44,8 @@ export interface WsVenue {
   /** The public endpoint (overridable with the feed's `url`). */
   readonly url: string;
   readonly kinds: readonly SubscriptionKind[];
+  /** How the venue numbers its messages (default `contiguous`). */
+  readonly sequencing?: SequenceRule;
   /** Messages that subscribe `symbols` to `kinds`, sent once the socket is open and the engine is ready. */
   subscribeMessages(symbols: readonly string[], kinds: ReadonlySet<SubscriptionKind>): string[];
   /** Messages that make the venue send a new book snapshot for `symbol`. */
@@ -104,6 +106,7 @@ export class WsFeed implements DataProvider {
   readonly venue: string;
   readonly clock: Clock;
   readonly kinds: readonly SubscriptionKind[];
+  readonly sequencing: SequenceRule;
   readonly validatesEvents = true;
   readonly stats: WsFeedStats = { frames: 0, malformed: 0, venueErrors: 0, staleDetections: 0, connects: 0 };
   readonly parser: FrameParser;
@@ -123,6 +126,7 @@ export class WsFeed implements DataProvider {
   ) {
     this.venue = spec.name;
     this.kinds = spec.kinds;
+    this.sequencing = spec.sequencing ?? 'contiguous';
     this.clock = options.clock ?? new LiveClock();
     this.url = options.url ?? spec.url;
     this.stale = new StaleWatch(this.clock, options.staleMs ?? 10_000);

@@ -4,14 +4,13 @@ import type { RepairReport, SegmentDamage } from '@mdcap/capture';
 import { ALL_SYMBOLS, BookFlags, eventToJson } from '@mdcap/core';
 import type { MarketEvent, Status, MdcapError } from '@mdcap/core';
 import { RealtimeEngine } from '@mdcap/engine';
-import { sequenceRule } from '@mdcap/feeds';
 import { ReplayProvider } from '@mdcap/replay';
 
 /** One venue sequence stream (venue and symbol) as verify saw it. */
 export interface StreamReport {
   readonly venue: string;
   readonly symbol: string;
-  /** The event kind, for venues whose ids are per kind (`sequenceRule` monotonic-per-kind); else null. */
+  /** The event kind, for venues whose ids are per kind (sequencing `monotonic-per-kind`); else null. */
   readonly kind: string | null;
   readonly events: number;
   readonly firstSeq: string | null;
@@ -126,8 +125,10 @@ export async function verifyCapture(root: string, options: VerifyOptions = {}): 
   const provider = ReplayProvider.open(root, { speed: 'max', verifyHashes: false, skipFiles: skip, skipDamaged: true });
   const engine = new RealtimeEngine(provider, { validate: false });
   const streams = new Map<string, StreamState>();
-  // A venue whose ids grow by any step per kind (see sequenceRule) is checked per kind for order only.
-  const perKind = (venue: string): boolean => sequenceRule(venue) === 'monotonic-per-kind';
+  // A venue whose ids grow by any step per kind (its feed's sequencing rule, kept in the
+  // manifest) is checked per kind for order only.
+  const rules = reader.manifest.sequencing;
+  const perKind = (venue: string): boolean => rules[venue] === 'monotonic-per-kind';
   const stream = (venue: string, symbol: string, kind = ''): StreamState => {
     const key = `${venue}\u0000${symbol}\u0000${perKind(venue) ? kind : ''}`;
     let s = streams.get(key);

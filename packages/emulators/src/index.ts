@@ -18,3 +18,4 @@ export { AlpacaEmulator } from './alpaca.js';
 export type { AlpacaEmulatorOptions } from './alpaca.js';
 export { DatabentoGateway } from './databento.js';
 export type { DatabentoGatewayOptions } from './databento.js';
+export { datasetsRoot, datasetPath, defaultRecordings, DEFAULT_RECORDINGS, DEFAULT_DBN_FILES } from './datasets.js';

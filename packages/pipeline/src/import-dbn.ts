@@ -1,10 +1,11 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { CaptureWriter, sha256FileAsync } from '@mdcap/capture';
-import type { Manifest, SourceFile } from '@mdcap/capture';
-import { ALL_SYMBOLS, CaptureError, createStatus, MdcapError, VirtualClock } from '@mdcap/core';
+import { CaptureWriter } from '@mdcap/capture';
+import type { Manifest } from '@mdcap/capture';
+import { ALL_SYMBOLS, CaptureError, MdcapError, VirtualClock } from '@mdcap/core';
 import type { MarketEvent } from '@mdcap/core';
 import { DBN_PRICE_SCALE, DbnReader, DbnToEvents, SymbolMap } from '@mdcap/dbn';
 import type { DbnRecord } from '@mdcap/dbn';
+import { failedImport, sourceFiles } from './import-common.js';
 
 export interface DbnImportOptions {
   readonly files: readonly string[];
@@ -86,6 +87,8 @@ export async function importDbn(o: DbnImportOptions): Promise<DbnImportSummary &
     symbols: [],
     clock,
     fsync: false,
+    // Databento numbers records by their channel's packets.
+    sequencing: { [venue]: 'monotonic-per-kind' },
     import: { start: start ?? 0n, sources: await sourceFiles(o.files), ...(o.replace === true ? { replace: true } : {}) },
   });
   const seen = new Set<string>();
@@ -138,50 +141,4 @@ export async function importDbn(o: DbnImportOptions): Promise<DbnImportSummary &
     replaced: writer.replaced.map((x) => x.id),
     manifest,
   };
-}
-
-/** The files of an import with their size and sha256 (kept in the session: the same file is not imported twice). */
-export async function sourceFiles(files: readonly string[]): Promise<SourceFile[]> {
-  const out: SourceFile[] = [];
-  for (const file of files) out.push({ file, bytes: statSync(file).size, sha256: await sha256FileAsync(file) });
-  return out;
-}
-
-/**
- * An import failed at a bad record: by default nothing of it stays (the capture is as it was
- * before); with `keepPartial` what came before stays, behind a gap status saying where and why
- * it stops. Returns the error to throw, saying which of the two happened.
- */
-export async function failedImport(
-  writer: CaptureWriter,
-  error: unknown,
-  keepPartial: boolean,
-  venue: string,
-  last: bigint,
-): Promise<unknown> {
-  if (!(error instanceof MdcapError)) {
-    await writer.abort();
-    return error;
-  }
-  if (!keepPartial) {
-    await writer.abort();
-    return new MdcapError(error.code, `${error.message}; nothing was imported (--keep-partial keeps what came before the error)`, {
-      cause: error,
-    });
-  }
-  // What was imported so far stays a readable capture, and says that it stops short.
-  writer.write(
-    createStatus({
-      venue,
-      symbol: ALL_SYMBOLS,
-      tsEvent: last,
-      tsRecv: last,
-      kind: 'gap',
-      detail: `import stopped early: ${error.message}`,
-    }),
-  );
-  await writer.close(last);
-  return new MdcapError(error.code, `${error.message}; what came before it was kept (--keep-partial), behind a gap status`, {
-    cause: error,
-  });
 }

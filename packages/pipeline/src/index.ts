@@ -1,0 +1,18 @@
+/**
+ * @mdcap/pipeline: what the `mdcap` command does, as a library. Open a feed from the registry
+ * (`openFeed`), record it into a capture (`record`, stopped by an AbortSignal), import vendor
+ * files (`importDbn`, `importLobster`), export to DBN (`exportDbn`), check a capture
+ * (`verifyCapture`). See docs/pipeline.md.
+ */
+export { openFeed, registerFeed, feedNames, feedDefinition } from './feeds.js';
+export type { FeedSpec, OpenedFeed, FeedDefinition, TapHolder, OverflowPolicy } from './feeds.js';
+export { record } from './record.js';
+export type { RecordOptions, RecordProgress, RecordSummary } from './record.js';
+export { importDbn } from './import-dbn.js';
+export type { DbnImportOptions, DbnImportSummary } from './import-dbn.js';
+export { importLobster } from './import-lobster.js';
+export type { LobsterImportOptions, LobsterImportSummary } from './import-lobster.js';
+export { exportDbn } from './export-dbn.js';
+export type { DbnExport, DbnExportOptions } from './export-dbn.js';
+export { verifyCapture } from './verify.js';
+export type { VerifyOptions, VerifyReport, StreamReport } from './verify.js';

@@ -1,0 +1,233 @@
+import { CaptureWriter } from '@mdcap/capture';
+import type { Manifest } from '@mdcap/capture';
+import { MdcapError, nextTurn } from '@mdcap/core';
+import type { DataProvider, Instrument } from '@mdcap/core';
+import { RealtimeEngine } from '@mdcap/engine';
+import type { EngineOptions } from '@mdcap/engine';
+import { ringProvider } from '@mdcap/ring';
+import { openFeed } from './feeds.js';
+import type { FeedSpec, OpenedFeed } from './feeds.js';
+
+export interface RecordOptions {
+  /**
+   * What to record: a feed of the registry (`{ feed: 'kraken', symbols: […] }`), a feed already
+   * opened with `openFeed`, or any `DataProvider` (put behind an in-thread ring; its `venue`,
+   * `sequencing` and `instruments()` describe it).
+   */
+  readonly feed: FeedSpec | OpenedFeed | DataProvider;
+  /** Symbols, when `feed` is not a FeedSpec (which names its own). */
+  readonly symbols?: readonly string[];
+  /** The capture directory: new, empty, or a capture of the same feed to add a session to. */
+  readonly out: string;
+  /** Stops the recording cleanly when aborted (a signal handler, a test that has what it needs): what the ring holds is written first. */
+  readonly signal?: AbortSignal;
+  /** Stop after this much time of the feed's clock. */
+  readonly durationNs?: bigint;
+  /** Rotate segments (finalize them to Parquet) every … (default 60 s). */
+  readonly rotateNs?: bigint;
+  /** Flush to disk at least every … ms (default 1000): the most a crash can lose. */
+  readonly flushMs?: number;
+  /** Also store the raw frames with their receive times in `<out>/raw/` (venue feeds). */
+  readonly raw?: boolean;
+  /** Options of the recording's engine (default: no books, the engine's defaults otherwise). */
+  readonly engine?: EngineOptions;
+  /** Called with the engine before it starts: add your own callbacks (a strategy that runs while recording). */
+  readonly onStart?: (engine: RealtimeEngine) => void;
+  /** Called about five times a second. */
+  readonly onProgress?: (progress: RecordProgress) => void;
+  /** Errors reported while recording (the engine's `onError`); the recording goes on. */
+  readonly onError?: (error: MdcapError) => void;
+}
+
+export interface RecordProgress {
+  readonly events: number;
+  readonly rowsFlushed: number;
+  readonly filesFinalized: number;
+  readonly ringDrops: number;
+  readonly statuses: number;
+}
+
+export interface RecordSummary {
+  readonly out: string;
+  readonly feed: string;
+  readonly symbols: readonly string[];
+  readonly session: number;
+  readonly start: string;
+  readonly end: string;
+  readonly events: number;
+  readonly rowsFlushed: number;
+  readonly filesFinalized: number;
+  readonly ringDrops: number;
+  readonly errors: number;
+  /** What the start-up repair recovered from an interrupted earlier session, if anything. */
+  readonly repaired: { readonly segments: number; readonly tornBytes: number } | null;
+}
+
+interface Source {
+  readonly venue: string;
+  readonly symbols: readonly string[];
+  readonly provider: DataProvider & { ringStats(): { readonly drops: number } };
+  readonly opened: OpenedFeed | null;
+  readonly instruments: () => Iterable<Instrument>;
+}
+
+function isSpec(f: RecordOptions['feed']): f is FeedSpec {
+  return typeof (f as FeedSpec).feed === 'string' && !('connect' in f);
+}
+
+function isOpened(f: RecordOptions['feed']): f is OpenedFeed {
+  return 'provider' in f && 'tapRaw' in f;
+}
+
+function hasRing(p: DataProvider): p is DataProvider & { ringStats(): { readonly drops: number } } {
+  return typeof (p as { ringStats?: unknown }).ringStats === 'function';
+}
+
+function sourceOf(o: RecordOptions): Source {
+  const f = o.feed;
+  if (isSpec(f)) {
+    const opened = openFeed(f);
+    return { venue: opened.venue, symbols: f.symbols, provider: opened.provider, opened, instruments: () => opened.instruments() };
+  }
+  if (o.symbols === undefined) throw new MdcapError('MDCAP_ERR_INVALID_OPTION', 'record: expected the symbols to record, found none');
+  if (isOpened(f)) return { venue: f.venue, symbols: o.symbols, provider: f.provider, opened: f, instruments: () => f.instruments() };
+  // A provider with a ring of its own (a handler thread's) needs no second one.
+  const provider = hasRing(f) ? f : ringProvider(f);
+  return { venue: f.venue, symbols: o.symbols, provider, opened: null, instruments: () => f.instruments?.() ?? [] };
+}
+
+/**
+ * Records a feed: the feed on its clock → a ring → a RealtimeEngine (no books), whose `onEvent`
+ * stream (the feed's events plus the engine's connection statuses) goes to a CaptureWriter.
+ * Returns when the data ends, `durationNs` is over or `signal` is aborted, after the last
+ * segments are finalized. The capture keeps the feed's sequencing rule for `verify`.
+ * @throws {MdcapError} `MDCAP_ERR_CONNECT_FAILED` when the feed cannot start (nothing is left
+ *   behind: a capture this call created is removed), `MDCAP_ERR_IO` when writing fails (the
+ *   recording stops there; the message says what was kept and what to run), and the capture's
+ *   own errors (`MDCAP_ERR_CAPTURE_LOCKED`…).
+ */
+export async function record(o: RecordOptions): Promise<RecordSummary & { manifest: Manifest }> {
+  const src = sourceOf(o);
+  const { provider } = src;
+  const clock = provider.clock;
+  const symbols = src.symbols;
+  const flushMs = o.flushMs ?? 1000;
+  let errors = 0;
+  let fatal = null as MdcapError | null;
+  const engine = new RealtimeEngine(provider, { books: false, ...o.engine });
+  const known = (): Instrument[] => [...src.instruments()].filter((i) => symbols.includes(i.symbol));
+  if (o.raw === true && src.opened?.hasRawFrames !== true) {
+    await src.opened?.close();
+    throw new MdcapError(
+      'MDCAP_ERR_INVALID_OPTION',
+      `raw: expected a venue feed with wire frames, found ${src.opened?.name ?? src.venue}, which has none`,
+    );
+  }
+  let writer: CaptureWriter;
+  try {
+    writer = await openWriter();
+  } catch (error) {
+    await src.opened?.close();
+    throw error;
+  }
+  async function openWriter(): Promise<CaptureWriter> {
+    return CaptureWriter.open(o.out, {
+      feed: src.venue,
+      symbols,
+      instruments: known(),
+      sequencing: { [src.venue]: provider.sequencing ?? 'contiguous' },
+      clock,
+      flushMs,
+      ...(o.rotateNs === undefined ? {} : { rotateNs: o.rotateNs }),
+      // The first write failure (disk full…) stops the recording at once; close() then says what
+      // happened, what was kept and what to run.
+      onError: (error) => {
+        errors++;
+        fatal ??= error;
+        void engine.stop();
+      },
+    });
+  }
+  engine.onEvent((e) => void writer.write(e));
+  if (o.raw === true) src.opened!.tapRaw(o.out, `${src.venue}.session-${writer.sessionId}.log`, flushMs);
+  // The raw tap is written with the same cadence as the capture (at most the flush window lost).
+  const timers: { raw: number | null; ticker: number | null; duration: number | null } = { raw: null, ticker: null, duration: null };
+  const flushRaw = (): void => {
+    src.opened?.flushRaw();
+    timers.raw = clock.setTimer(clock.now() + BigInt(flushMs) * 1_000_000n, flushRaw);
+  };
+  if (o.raw === true) flushRaw();
+  engine.onError((error) => {
+    errors++;
+    o.onError?.(error);
+  });
+  o.onStart?.(engine);
+  // Stop: first deliver what the ring still holds (received before the stop), then stop. On a
+  // turn of its own: the timer may fire inside the dispatch of an event (the engine runs due
+  // timers first), and the ring delivers strictly in order.
+  const stop = (): void => {
+    void nextTurn().then(() => {
+      if (engine.status === 'running') provider.poll?.(2n ** 63n - 1n);
+      return engine.stop();
+    });
+  };
+  const start = clock.now();
+  if (o.durationNs !== undefined) timers.duration = clock.setTimer(start + o.durationNs, stop);
+  if (o.onProgress !== undefined) {
+    const tick = (): void => {
+      const w = writer.stats();
+      o.onProgress!({
+        events: w.events,
+        rowsFlushed: w.rowsFlushed,
+        filesFinalized: w.filesFinalized,
+        ringDrops: provider.ringStats().drops,
+        statuses: engine.stats().events.status,
+      });
+      timers.ticker = clock.setTimer(clock.now() + 200_000_000n, tick);
+    };
+    tick();
+  }
+  const clearTimers = (): void => {
+    for (const t of [timers.raw, timers.ticker, timers.duration]) if (t !== null) clock.clearTimer(t);
+  };
+  try {
+    await engine.start(symbols);
+  } catch (error) {
+    // Nothing may keep the process alive after a failed start (an unreachable venue), and
+    // nothing was recorded: the session goes (a capture this call created is removed again),
+    // so that no empty session looks like a clean recording.
+    clearTimers();
+    await src.opened?.close();
+    await writer.abort();
+    throw error;
+  }
+  if (o.signal?.aborted === true) stop();
+  else o.signal?.addEventListener('abort', stop, { once: true });
+  await engine.done();
+  o.signal?.removeEventListener('abort', stop);
+  clearTimers(); // stopped early (a signal, a write failure): no timer may keep the process alive
+  src.opened?.flushRaw();
+  await src.opened?.close();
+  const end = engine.stats().finishedAt ?? clock.now();
+  // Scales a venue announces with its data (Kraken) are known by now.
+  writer.noteInstruments(known());
+  const manifest = await writer.close(end);
+  if (fatal !== null) throw fatal;
+  const w = writer.stats();
+  const session = manifest.sessions[manifest.sessions.length - 1]!;
+  return {
+    out: o.out,
+    feed: src.venue,
+    symbols,
+    session: session.id,
+    start: start.toString(),
+    end: end.toString(),
+    events: w.events,
+    rowsFlushed: w.rowsFlushed,
+    filesFinalized: w.filesFinalized,
+    ringDrops: provider.ringStats().drops,
+    errors,
+    repaired: writer.repaired.segments === 0 ? null : { segments: writer.repaired.segments, tornBytes: writer.repaired.tornBytes },
+    manifest,
+  };
+}
