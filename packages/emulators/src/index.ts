@@ -19,3 +19,5 @@ export type { AlpacaEmulatorOptions } from './alpaca.js';
 export { DatabentoGateway } from './databento.js';
 export type { DatabentoGatewayOptions } from './databento.js';
 export { datasetsRoot, datasetPath, defaultRecordings, DEFAULT_RECORDINGS, DEFAULT_DBN_FILES } from './datasets.js';
+export { EMULATED_VENUES, startVenueEmulator } from './venues.js';
+export type { VenueEmulator, VenueEmulatorOptions } from './venues.js';

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { MdcapError } from '@mdcap/core';
+import { EMULATED_VENUES } from '@mdcap/emulators';
 import type { Argv } from 'yargs';
 import { badOption, parseList } from '../args.js';
 import { EXIT } from '../command.js';
@@ -49,7 +50,7 @@ export const emulateCommand: Command<EmulateArgs> = {
       .option('venue', {
         type: 'string',
         default: 'kraken',
-        choices: ['kraken', 'binance', 'coinbase', 'alpaca', 'databento'],
+        choices: [...EMULATED_VENUES, 'databento'],
         describe: 'The venue protocol to speak (databento: the Live gateway over TCP, serving DBN files)',
       })
       .option('port', { type: 'string', default: '0', describe: 'TCP port (0: any free port, printed)' })
@@ -89,8 +90,7 @@ export const emulateCommand: Command<EmulateArgs> = {
       ),
   async run(a) {
     if (a.venue === 'databento') return runDatabento(a);
-    const { AlpacaEmulator, BinanceEmulator, CoinbaseEmulator, KrakenEmulator, readRecording, parseFaults } =
-      await import('@mdcap/emulators');
+    const { readRecording, parseFaults, startVenueEmulator } = await import('@mdcap/emulators');
     const { port, speed } = portAndSpeed(a);
     let faults;
     try {
@@ -110,30 +110,14 @@ export const emulateCommand: Command<EmulateArgs> = {
     });
     const loops = Number(a.loops);
     if (!Number.isInteger(loops) || loops < 1) throw badOption('--loops', 'a whole number ≥ 1', a.loops);
-    const options = { lines, port, host: a.host, speed, faults, loops };
     let emulator;
     try {
-      emulator =
-        a.venue === 'binance'
-          ? await BinanceEmulator.start(options)
-          : a.venue === 'coinbase'
-            ? await CoinbaseEmulator.start(options)
-            : a.venue === 'alpaca'
-              ? await AlpacaEmulator.start(options)
-              : await KrakenEmulator.start(options);
+      emulator = await startVenueEmulator(a.venue, { lines, port, host: a.host, speed, faults: a.fault ?? '', loops });
     } catch (error) {
       throw listenError(error, '--port', a.host, port);
     }
-    // Where a client connects: Binance's combined streams live under /stream.
-    const url = a.venue === 'binance' ? `${emulator.url}/stream` : emulator.url;
-    const channels: Record<string, string[]> =
-      emulator instanceof KrakenEmulator
-        ? Object.fromEntries(emulator.pairs())
-        : emulator instanceof CoinbaseEmulator
-          ? { products: emulator.productIds() }
-          : emulator instanceof AlpacaEmulator
-            ? { symbols: ['AAPL', 'MSFT', 'SPY'], credentials: ['key', 'secret'] }
-            : { streams: emulator.streams() };
+    const { url } = emulator;
+    const channels = emulator.channels();
     const out = new LineOutput();
     if (a.json) out.line(JSON.stringify({ venue: a.venue, url, restUrl: emulator.restUrl, port: emulator.port, channels }));
     else {
