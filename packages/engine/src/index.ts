@@ -3,7 +3,7 @@
  * iteration) over any DataProvider. Pure: no I/O; time only from the provider's clock.
  */
 export { RealtimeEngine } from './engine.js';
-export type { EngineOptions, EngineState, EngineStats } from './engine.js';
+export type { EngineOptions, EngineState, EngineStats } from './options.js';
 export { BarAggregator } from './bars.js';
 export type { BarTimestamp, EmptyBarPolicy, BarOptions, BarStats } from './bars.js';
 export { OrderBook } from './book.js';

@@ -1,0 +1,466 @@
+import {
+  ALL_SYMBOLS,
+  isWellFormed,
+  printError,
+  CallbackError,
+  ConfigError,
+  createStatus,
+  formatDecimal,
+  MdcapError,
+  ProviderError,
+  describeValue,
+  validateEvent,
+} from '@mdcap/core';
+import type {
+  Bar,
+  BookUpdate,
+  Clock,
+  EventType,
+  MarketEvent,
+  OrderUpdate,
+  Quote,
+  Status,
+  StatusKind,
+  TimerScheduler,
+  Trade,
+} from '@mdcap/core';
+import { BarAggregator } from './bars.js';
+import type { BarOptions, BarSeries } from './bars.js';
+import { OrderBook } from './book.js';
+import type { BookView } from './book.js';
+import type { EventConsumer } from './consumers.js';
+
+type Listener<A extends unknown[]> = (...args: A) => void;
+export type Unsubscribe = () => void;
+
+export interface Listeners {
+  trade: Listener<[Trade]>[];
+  quote: Listener<[Quote]>[];
+  book: Listener<[BookUpdate, BookView]>[];
+  order: Listener<[OrderUpdate, BookView]>[];
+  bar: Listener<[Bar]>[];
+  status: Listener<[Status]>[];
+  gap: Listener<[Status]>[];
+  reconnect: Listener<[Status]>[];
+  error: Listener<[MdcapError]>[];
+  event: Listener<[MarketEvent]>[];
+}
+
+const CALLBACK_NAMES: Readonly<Record<keyof Listeners, string>> = {
+  trade: 'onTrade',
+  quote: 'onQuote',
+  book: 'onBookUpdate',
+  order: 'onOrderUpdate',
+  bar: 'onBar',
+  status: 'onStatus',
+  gap: 'onGap',
+  reconnect: 'onReconnect',
+  error: 'onError',
+  event: 'onEvent',
+};
+
+/** Per venue and symbol state, looked up once per event and shared by validation, bars and books. */
+interface Slot {
+  readonly venue: string;
+  readonly symbol: string;
+  readonly subscribed: boolean;
+  book: OrderBook | null;
+  series: BarSeries | null;
+  /** The next slot with the same symbol on another venue. */
+  next: Slot | null;
+}
+
+// 'reconnected' does not invalidate: books were cleared at 'disconnected', and a provider may
+// already have sent the fresh snapshot by the time the engine reports the reconnect.
+const INVALIDATING: ReadonlySet<StatusKind> = new Set(['disconnected', 'gap', 'resync']);
+const MIN_TS = -(2n ** 63n);
+const MAX_CONSOLE_ERRORS = 10;
+
+export interface DispatchOptions {
+  readonly books: boolean;
+  readonly validate: boolean;
+  /** The venue of books handed out before any venue sent a book update. */
+  readonly venue: string;
+  readonly bars: BarOptions;
+}
+
+/**
+ * The engine's dispatch: from a provider event to the strategy's callbacks. Validates, orders
+ * and routes each event through one slot per venue and symbol (its bar series and book), in the
+ * engine's dispatch order (docs/engine.md): due timers first, then `onEvent`, then the kind's
+ * callbacks (a book or order update applied to its book first, a status applied to books and
+ * bars first), then consumers (`events()`, `onBatch`). A callback that throws is reported and
+ * the others still run. The engine (engine.ts) owns the lifecycle and reconnects around it.
+ */
+export class Dispatcher {
+  readonly bars: BarAggregator;
+  l: Listeners = { trade: [], quote: [], book: [], order: [], bar: [], status: [], gap: [], reconnect: [], error: [], event: [] };
+  consumers: EventConsumer[] = [];
+  /** Slots by symbol (a chain per symbol across venues). */
+  private slots = new Map<string, Slot>();
+  /** Books handed out by book(symbol) before any venue sent a book update for the symbol. */
+  private pendingBooks = new Map<string, OrderBook>();
+  symbols: readonly string[] = [];
+  private symbolSet: ReadonlySet<string> = new Set();
+  /** tsRecv of the last event, in a typed array (see the note in bars.ts on write barriers). */
+  readonly last: BigInt64Array = BigInt64Array.of(MIN_TS);
+  readonly counters = {
+    trades: 0,
+    quotes: 0,
+    bookUpdates: 0,
+    orderUpdates: 0,
+    bars: 0,
+    statuses: 0,
+    rejected: 0,
+    callbackErrors: 0,
+    errors: 0,
+    consoleErrors: 0,
+    retiredDrops: 0,
+  };
+
+  constructor(
+    private readonly clock: Clock,
+    timers: TimerScheduler,
+    private readonly options: DispatchOptions,
+  ) {
+    this.bars = new BarAggregator(timers, options.bars, (bar) => this.dispatch(bar, null));
+  }
+
+  add<K extends keyof Listeners>(kind: K, cb: Listeners[K][number]): Unsubscribe {
+    if (typeof cb !== 'function') {
+      throw new ConfigError(
+        'MDCAP_ERR_INVALID_OPTION',
+        `${CALLBACK_NAMES[kind]}: expected a callback function, found ${describeValue(cb)}`,
+      );
+    }
+    // Copy on write: a callback that registers or removes callbacks does not disturb the dispatch in progress.
+    this.l = { ...this.l, [kind]: [...this.l[kind], cb] };
+    return () => {
+      const list = this.l[kind] as unknown[];
+      const i = list.indexOf(cb);
+      if (i >= 0) this.l = { ...this.l, [kind]: [...list.slice(0, i), ...list.slice(i + 1)] };
+    };
+  }
+
+  /** The subscribed symbols of a run. */
+  setSymbols(list: readonly string[]): void {
+    this.symbols = list;
+    this.symbolSet = new Set(list);
+  }
+
+  /** A new run: no slots, books or bars of the last one. */
+  reset(): void {
+    this.bars.reset();
+    this.slots = new Map();
+    this.pendingBooks = new Map();
+    this.last[0] = MIN_TS;
+  }
+
+  removeConsumer(c: EventConsumer): void {
+    if (!this.consumers.includes(c)) return;
+    this.counters.retiredDrops += c.dropped;
+    this.consumers = this.consumers.filter((x) => x !== c);
+  }
+
+  /**
+   * The slot of a venue and symbol, created on first use. One Map lookup: a last-hit cache was
+   * measured to cost more (a string compare and a store per event) than it saves.
+   */
+  private slot(venue: string, symbol: string): Slot {
+    const head = this.slots.get(symbol) ?? null;
+    for (let x = head; x !== null; x = x.next) {
+      if (x.venue === venue) return x;
+    }
+    const created: Slot = { venue, symbol, subscribed: this.symbolSet.has(symbol), book: null, series: null, next: head };
+    this.slots.set(symbol, created);
+    return created;
+  }
+
+  /** Entry point of provider events: validate, run due timers, dispatch. Kept small: it runs for every event. */
+  ingest(e: MarketEvent): void {
+    if (this.options.validate && !isWellFormed(e)) return this.rejectMalformed(e);
+    const recv = e.tsRecv;
+    if (recv < this.last[0]!) return this.rejectOutOfOrder(e);
+    let slot: Slot | null = null;
+    if (e.type !== 'status' || e.symbol !== ALL_SYMBOLS) {
+      slot = this.slot(e.venue, e.symbol);
+      if (!slot.subscribed) return this.rejectUnsubscribed(e);
+    }
+    this.last[0] = recv;
+    this.clock.runDue(recv);
+    // Callbacks and consumers registered while this event is dispatched start with the next one.
+    const l = this.l;
+    const consumers = this.consumers;
+    if (l.event.length > 0) this.callEach(l.event, e, 'event');
+    if (e.type === 'trade') this.dispatchTrade(e, slot!, l, consumers);
+    else this.dispatch(e, slot, l, consumers);
+  }
+
+  private rejectMalformed(e: MarketEvent): void {
+    this.counters.rejected++;
+    try {
+      validateEvent(e);
+      this.report(new ProviderError('MDCAP_ERR_PROVIDER_CONTRACT', `${describeValue(e)}: not an event the engine accepts`));
+    } catch (error) {
+      this.report(error);
+    }
+  }
+
+  private rejectOutOfOrder(e: MarketEvent): void {
+    this.counters.rejected++;
+    this.report(
+      new ProviderError(
+        'MDCAP_ERR_OUT_OF_ORDER',
+        `${e.type} ${e.venue}:${e.symbol}: expected tsRecv at or after ${this.last[0]}, found ${e.tsRecv} (${this.last[0]! - e.tsRecv} ns earlier); events must arrive in tsRecv order`,
+      ),
+    );
+  }
+
+  private rejectUnsubscribed(e: MarketEvent): void {
+    this.counters.rejected++;
+    this.contractError(`${e.type} for ${e.venue}:${e.symbol}, a symbol that was not subscribed (subscribed: ${this.symbols.join(', ')})`);
+  }
+
+  /** Calls each listener with `e`; one that throws is reported and the rest still run. */
+  private callEach<A>(list: readonly Listener<[A]>[], e: A, kind: keyof Listeners): void {
+    for (let i = 0; i < list.length; i++) {
+      try {
+        list[i]!(e);
+      } catch (error) {
+        this.callbackFailed(error, kind, i);
+      }
+    }
+  }
+
+  /** The hot path: one trade into bars, callbacks and consumers. */
+  private dispatchTrade(e: Trade, slot: Slot, l: Listeners, consumers: readonly EventConsumer[]): void {
+    this.counters.trades++;
+    if (this.bars.active) {
+      try {
+        this.bars.addTrade((slot.series ??= this.bars.series(e.venue, e.symbol)), e);
+      } catch (error) {
+        this.report(error);
+      }
+    }
+    const list = l.trade;
+    for (let i = 0; i < list.length; i++) {
+      try {
+        list[i]!(e);
+      } catch (error) {
+        this.callbackFailed(error, 'trade', i);
+      }
+    }
+    if (consumers.length > 0) toConsumers(consumers, e);
+  }
+
+  /** Every other kind, and the engine's own events (bars, statuses). */
+  dispatch(e: MarketEvent, slot: Slot | null, l: Listeners = this.l, consumers: readonly EventConsumer[] = this.consumers): void {
+    switch (e.type) {
+      case 'trade':
+        this.dispatchTrade(e, slot ?? this.slot(e.venue, e.symbol), l, consumers);
+        return;
+      case 'quote':
+        this.counters.quotes++;
+        this.callEach(l.quote, e, 'quote');
+        break;
+      case 'book':
+      case 'order': {
+        const sl = slot ?? this.slot(e.venue, e.symbol);
+        const book = (sl.book ??= this.newBook(e.venue, e.symbol));
+        let crossed = false;
+        if (e.type === 'book') this.counters.bookUpdates++;
+        else this.counters.orderUpdates++;
+        if (this.options.books) {
+          try {
+            crossed = e.type === 'book' ? book.applyBookUpdate(e) : book.applyOrderUpdate(e);
+          } catch (error) {
+            this.report(error);
+          }
+        }
+        const list = (e.type === 'book' ? l.book : l.order) as Listener<[BookUpdate | OrderUpdate, BookView]>[];
+        for (let i = 0; i < list.length; i++) {
+          try {
+            list[i]!(e, book);
+          } catch (error) {
+            this.callbackFailed(error, e.type, i);
+          }
+        }
+        if (consumers.length > 0) toConsumers(consumers, e);
+        if (crossed) this.dispatch(crossedStatus(e, book), sl);
+        return;
+      }
+      case 'bar':
+        this.counters.bars++;
+        this.callEach(l.bar, e, 'bar');
+        break;
+      case 'status':
+        this.counters.statuses++;
+        this.applyStatus(e);
+        this.callEach(l.status, e, 'status');
+        if (e.kind === 'gap') this.callEach(l.gap, e, 'gap');
+        else if (e.kind === 'reconnected') this.callEach(l.reconnect, e, 'reconnect');
+        break;
+    }
+    if (consumers.length > 0) toConsumers(consumers, e);
+  }
+
+  /** A book for a venue and symbol: the one book(symbol) already handed out, if any. */
+  private newBook(venue: string, symbol: string): OrderBook {
+    const pending = this.pendingBooks.get(symbol);
+    if (pending === undefined) return new OrderBook(venue, symbol);
+    this.pendingBooks.delete(symbol);
+    pending.bindVenue(venue);
+    return pending;
+  }
+
+  private applyStatus(s: Status): void {
+    if (this.bars.active) this.bars.onStatus(s);
+    if (!INVALIDATING.has(s.kind) && !(s.kind === 'checksum' && s.ok === false)) return;
+    if (s.symbol === ALL_SYMBOLS) {
+      for (const head of this.slots.values()) {
+        for (let x: Slot | null = head; x !== null; x = x.next) if (x.venue === s.venue) x.book?.invalidate();
+      }
+    } else {
+      this.slot(s.venue, s.symbol).book?.invalidate();
+    }
+  }
+
+  /**
+   * The order book of a subscribed symbol. `venue` may be left out when only one venue has (or
+   * will have) a book for the symbol.
+   * @throws {MdcapError} `MDCAP_ERR_UNKNOWN_SYMBOL` for a symbol that was not subscribed,
+   *   `MDCAP_ERR_INVALID_OPTION` when the venue is ambiguous or books are off.
+   */
+  book(symbol: string, venue?: string): BookView {
+    if (!this.options.books) {
+      throw new ConfigError('MDCAP_ERR_INVALID_OPTION', 'book: order books are turned off (options.books is false)');
+    }
+    if (!this.symbolSet.has(symbol)) {
+      throw new MdcapError(
+        'MDCAP_ERR_UNKNOWN_SYMBOL',
+        `book: expected a subscribed symbol (${this.symbols.join(', ') || 'none yet'}), found ${describeValue(symbol)}`,
+        { details: { symbol } },
+      );
+    }
+    if (venue !== undefined) {
+      const sl = this.slot(venue, symbol);
+      return (sl.book ??= this.newBook(venue, symbol));
+    }
+    const candidates: OrderBook[] = [];
+    for (let x = this.slots.get(symbol) ?? null; x !== null; x = x.next) if (x.book !== null) candidates.push(x.book);
+    if (candidates.length === 1) return candidates[0]!;
+    if (candidates.length === 0) {
+      // No venue has sent a book update yet: hand out a book that the first venue to send one adopts.
+      let pending = this.pendingBooks.get(symbol);
+      if (pending === undefined) {
+        pending = new OrderBook(this.options.venue, symbol);
+        this.pendingBooks.set(symbol, pending);
+      }
+      return pending;
+    }
+    throw new ConfigError(
+      'MDCAP_ERR_INVALID_OPTION',
+      `book: ${symbol} has books on ${candidates.map((b) => b.venue).join(' and ')}; expected a venue argument, found none`,
+    );
+  }
+
+  /**
+   * A status of the engine's own (`disconnected`, `reconnected`) at `now` (or the last event's
+   * time, if later): due timers first, then `onEvent` and the status callbacks, as a provider's.
+   */
+  emitStatus(venue: string, kind: 'disconnected' | 'reconnected', detail: string): void {
+    let now = this.clock.now();
+    if (now < this.last[0]!) now = this.last[0]!;
+    this.last[0] = now;
+    this.clock.runDue(now);
+    const status = createStatus({ venue, symbol: ALL_SYMBOLS, tsEvent: now, tsRecv: now, kind, detail });
+    const l = this.l;
+    const consumers = this.consumers;
+    if (l.event.length > 0) this.callEach(l.event, status, 'event');
+    this.dispatch(status, null, l, consumers);
+  }
+
+  /** Number of order books. */
+  bookCount(): number {
+    let books = 0;
+    if (this.options.books) {
+      for (const head of this.slots.values()) for (let x: Slot | null = head; x !== null; x = x.next) if (x.book !== null) books++;
+    }
+    return books;
+  }
+
+  /** Events dispatched, by type. */
+  eventCounts(): Record<EventType, number> {
+    const c = this.counters;
+    return { trade: c.trades, quote: c.quotes, book: c.bookUpdates, order: c.orderUpdates, bar: c.bars, status: c.statuses };
+  }
+
+  wrapCallbackError(error: unknown, what: string): CallbackError {
+    return new CallbackError('MDCAP_ERR_CALLBACK', `${what} threw: ${errorText(error)}`, { cause: error, details: { callback: what } });
+  }
+
+  private callbackFailed(error: unknown, kind: keyof Listeners, index: number): void {
+    this.counters.callbackErrors++;
+    this.report(this.wrapCallbackError(error, `${CALLBACK_NAMES[kind]} callback #${index + 1}`));
+  }
+
+  contractError(message: string): void {
+    this.report(new ProviderError('MDCAP_ERR_PROVIDER_CONTRACT', message));
+  }
+
+  report(error: unknown): void {
+    const e = toMdcapError(error, 'MDCAP_ERR_PROVIDER_CONTRACT', 'unexpected error');
+    this.counters.errors++;
+    const list = this.l.error;
+    if (list.length === 0) {
+      // Never silent: without an onError callback, errors go to stderr (the first few).
+      if (this.counters.consoleErrors++ < MAX_CONSOLE_ERRORS) {
+        printError(
+          `mdcap engine: ${e.toString()}${this.counters.consoleErrors === MAX_CONSOLE_ERRORS ? ' (further errors are counted in stats().errors only)' : ''}`,
+        );
+      }
+      return;
+    }
+    for (let i = 0; i < list.length; i++) {
+      try {
+        list[i]!(e);
+      } catch {
+        // An onError callback that throws has nowhere left to report to; it is counted.
+        this.counters.callbackErrors++;
+      }
+    }
+  }
+}
+
+export function toConsumers(consumers: readonly EventConsumer[], e: MarketEvent): void {
+  for (let i = 0; i < consumers.length; i++) {
+    const c = consumers[i]!;
+    if (c.accepts(e.type)) c.push(e);
+  }
+}
+
+export function errorText(error: unknown): string {
+  if (error instanceof MdcapError) return error.toString();
+  if (error instanceof Error) return error.message;
+  return describeValue(error);
+}
+
+export function toMdcapError(error: unknown, code: MdcapError['code'], context: string): MdcapError {
+  if (error instanceof MdcapError) return error;
+  return new ProviderError(code, `${context}: ${errorText(error)}`, { cause: error });
+}
+
+function crossedStatus(e: BookUpdate | OrderUpdate, book: BookView): Status {
+  const bid = book.bestBidPrice()!;
+  const ask = book.bestAskPrice()!;
+  const fmt = (p: bigint): string => formatDecimal(p, book.priceScale);
+  return createStatus({
+    venue: e.venue,
+    symbol: e.symbol,
+    tsEvent: e.tsEvent,
+    tsRecv: e.tsRecv,
+    seq: e.seq,
+    kind: 'crossed',
+    detail: `best bid ${fmt(bid)} ${bid === ask ? '=' : '>'} best ask ${fmt(ask)} (${bid === ask ? 'locked' : 'crossed'} book)`,
+  });
+}
