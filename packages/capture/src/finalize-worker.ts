@@ -6,7 +6,7 @@ import { parentPort } from 'node:worker_threads';
 import { MdcapError } from '@mdcap/core';
 import { finalizeSegment } from './finalize.js';
 import type { FileMeta } from './finalize.js';
-import type { CaptureKind } from './kinds.js';
+import type { CaptureKind } from './kinds/index.js';
 
 interface Job {
   readonly id: number;

@@ -7,7 +7,7 @@ import * as pq from 'parquet-wasm';
 import { CaptureError } from '@mdcap/core';
 import type { SequenceRule } from '@mdcap/core';
 import { pieceWhere, segmentPieces } from './segment.js';
-import type { CaptureKind } from './kinds.js';
+import type { CaptureKind } from './kinds/index.js';
 import { PARQUET_EXT, partitionValueDecode, SEGMENT_EXT } from './layout.js';
 import type { FileEntry, InstrumentEntry, RowGroupStats, SessionEntry } from './manifest.js';
 

@@ -3,7 +3,7 @@ import { CaptureError } from '@mdcap/core';
 import type { MdcapErrorCode } from '@mdcap/core';
 import { finalizeSegment } from './finalize.js';
 import type { FileMeta } from './finalize.js';
-import type { CaptureKind } from './kinds.js';
+import type { CaptureKind } from './kinds/index.js';
 import type { FileEntry } from './manifest.js';
 
 export type FinalizeMode = 'worker' | 'inline';

@@ -2,8 +2,8 @@
  * @mdcap/capture: records normalized events into Arrow IPC segments finalized to Parquet (zstd),
  * in a Hive-style layout with a manifest; repairs crashed captures; reads them back as batches.
  */
-export { CAPTURE_KINDS, KIND_OF, SCHEMA_VERSION, createRowBuilder, decodeBatch } from './kinds.js';
-export type { CaptureKind, RowBuilder, DecodedBatch, DecodedHead } from './kinds.js';
+export { CAPTURE_KINDS, KIND_OF, SCHEMA_VERSION, createRowBuilder, decodeBatch } from './kinds/index.js';
+export type { CaptureKind, RowBuilder, DecodedBatch, DecodedHead } from './kinds/index.js';
 export { scanChunks } from './ipc.js';
 export type { ChunkScan } from './ipc.js';
 export { MANIFEST, LOCK, FLUSHED, SEGMENT_EXT, PARQUET_EXT, groupName, partitionDir, relativePath, utcDate } from './layout.js';

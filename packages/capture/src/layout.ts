@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { CAPTURE_KINDS } from './kinds.js';
-import type { CaptureKind } from './kinds.js';
+import { CAPTURE_KINDS } from './kinds/index.js';
+import type { CaptureKind } from './kinds/index.js';
 
 /**
  * Where things live in a capture root (Hive-style, so DuckDB, Spark, polars and pyarrow read

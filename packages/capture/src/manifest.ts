@@ -2,8 +2,8 @@ import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, s
 import { join } from 'node:path';
 import { CaptureError, describeValue } from '@mdcap/core';
 import type { Instrument, SequenceRule } from '@mdcap/core';
-import { CAPTURE_KINDS, SCHEMA_VERSION } from './kinds.js';
-import type { CaptureKind } from './kinds.js';
+import { CAPTURE_KINDS, SCHEMA_VERSION } from './kinds/index.js';
+import type { CaptureKind } from './kinds/index.js';
 import { MANIFEST } from './layout.js';
 import type { FileMeta } from './finalize.js';
 

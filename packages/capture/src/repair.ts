@@ -15,8 +15,8 @@ import { dirname, join } from 'node:path';
 import { tableFromIPC, tableToIPC } from 'apache-arrow';
 import { ALL_SYMBOLS, createStatus, nsToIso } from '@mdcap/core';
 import type { Status } from '@mdcap/core';
-import { createRowBuilder, decodeBatch } from './kinds.js';
-import type { CaptureKind } from './kinds.js';
+import { createRowBuilder, decodeBatch } from './kinds/index.js';
+import type { CaptureKind } from './kinds/index.js';
 import { gapEntry, isDataLoss, MAX_GAP_ENTRIES } from './gaps.js';
 import {
   FLUSHED,

@@ -20,8 +20,8 @@ import { CaptureError, ConfigError, describeValue, nsToIso } from '@mdcap/core';
 import type { Clock, Instrument, MarketEvent, SequenceRule } from '@mdcap/core';
 import { Finalizer } from './finalizer.js';
 import type { FinalizeMode } from './finalizer.js';
-import { CAPTURE_KINDS, createRowBuilder, KIND_OF } from './kinds.js';
-import type { CaptureKind, RowBuilder } from './kinds.js';
+import { CAPTURE_KINDS, createRowBuilder, KIND_OF } from './kinds/index.js';
+import type { CaptureKind, RowBuilder } from './kinds/index.js';
 import { acquireLock, releaseLock } from './lock.js';
 import {
   FLUSHED,
