@@ -21,27 +21,10 @@ export type { MdcapErrorCode, MdcapErrorOptions } from './errors.js';
 
 export { MAX_SCALE, checkScale, parseDecimal, parseDecimalExact, formatDecimal, rescale } from './decimal.js';
 
-export {
-  EVENT_TYPES,
-  AGGRESSOR_SIDES,
-  BOOK_SIDES,
-  ORDER_ACTIONS,
-  STATUS_KINDS,
-  ALL_SYMBOLS,
-  BookFlags,
-  BarFlags,
-  validateEvent,
-  isWellFormed,
-  createTrade,
-  createQuote,
-  createBookUpdate,
-  createOrderUpdate,
-  createBar,
-  createStatus,
-  eventToJson,
-  formatEventJson,
-  checkSameScale,
-} from './events.js';
+export { EVENT_TYPES, AGGRESSOR_SIDES, BOOK_SIDES, ORDER_ACTIONS, STATUS_KINDS, ALL_SYMBOLS, BookFlags, BarFlags } from './events.js';
+export { validateEvent, isWellFormed } from './validate.js';
+export { createTrade, createQuote, createBookUpdate, createOrderUpdate, createBar, createStatus } from './factories.js';
+export { eventToJson, formatEventJson, checkSameScale } from './event-json.js';
 export type {
   EventType,
   AggressorSide,
@@ -62,8 +45,8 @@ export type {
   OrderUpdateInit,
   BarInit,
   StatusInit,
-  JsonEventValue,
 } from './events.js';
+export type { JsonEventValue } from './event-json.js';
 
 export { InstrumentRegistry } from './instruments.js';
 export type { Instrument, InstrumentKind } from './instruments.js';

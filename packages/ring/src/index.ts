@@ -10,5 +10,7 @@ export { SHARED_RING_HEADER_BYTES, createSharedRing, SharedRingProducer, SharedR
 export type { SharedRingOptions, SharedRingProducerOptions, RecordViews, RecordHandler } from './shared-ring.js';
 export { ringProvider } from './ring-provider.js';
 export type { RingProviderOptions, RingedProvider } from './ring-provider.js';
-export { EVENT_RECORD_BYTES, EventRecordReader, EventRecordWriter, errorFromWire, errorToWire } from './event-records.js';
+export { EVENT_RECORD_BYTES, errorFromWire, errorToWire } from './event-records.js';
+export { EventRecordWriter } from './event-record-writer.js';
+export { EventRecordReader } from './event-record-reader.js';
 export type { EventRecordHandler, WireError } from './event-records.js';
