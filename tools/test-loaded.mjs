@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-/* global process, console, performance */
 /**
  * `pnpm test:loaded`: the whole suite (build + vitest, as `pnpm test`) while CPU-bound
  * processes run beside it, one per core by default, so that a test relying on wall-clock timing

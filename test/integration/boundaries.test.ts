@@ -38,6 +38,18 @@ describe('import boundaries and purity, enforced by lint', () => {
       /may not depend on @mdcap\/sim/,
     ],
     ['packages/engine/src/probe.ts', "import WebSocket from 'ws';\nexport const x = WebSocket;\n", /@mdcap\/engine is pure/],
+    [
+      'packages/pipeline/src/probe.ts',
+      "import { KrakenEmulator } from '@mdcap/emulators';\nexport const x = KrakenEmulator;\n",
+      /@mdcap\/pipeline may not depend on @mdcap\/emulators/,
+    ],
+    ['packages/pipeline/src/probe.ts', "import { runCli } from '@mdcap/cli';\nexport const x = runCli;\n", /may not depend on @mdcap\/cli/],
+    ['packages/capture/src/probe.ts', "import { runCli } from '@mdcap/cli';\nexport const x = runCli;\n", /may not depend on @mdcap\/cli/],
+    [
+      'packages/emulators/src/probe.ts',
+      "import { record } from '@mdcap/pipeline';\nexport const x = record;\n",
+      /@mdcap\/emulators may not depend on @mdcap\/pipeline/,
+    ],
     ['packages/sim/src/probe.ts', "import { Worker } from 'node:worker_threads';\nexport const x = Worker;\n", /@mdcap\/sim is pure/],
     ['packages/engine/src/probe.ts', 'export const now = (): number => Date.now();\n', /Take time from the injected Clock/],
     ['packages/sim/src/probe.ts', 'export const r = (): number => Math.random();\n', /Randomness must be seeded/],

@@ -33,6 +33,11 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('README', () => {
+  it('shows examples/record.mjs as it is (a pipeline test runs it)', () => {
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    expect(readme).toContain(readFileSync(join(REPO_ROOT, 'examples/record.mjs'), 'utf8'));
+  });
+
   it('the strategy test runs as written', async () => {
     const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
     expect(readme).toContain("const engine = new RealtimeEngine(ReplayProvider.open('cap'));");

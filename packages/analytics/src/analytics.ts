@@ -522,4 +522,9 @@ FROM bars b JOIN series s USING (venue, symbol)`;
     this.con.closeSync();
     this.instance.closeSync();
   }
+
+  /** `using db = await CaptureAnalytics.open(…)`: closes DuckDB at the end of the scope. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
 }

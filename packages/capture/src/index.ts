@@ -1,36 +1,25 @@
 /**
  * @mdcap/capture: records normalized events into Arrow IPC segments finalized to Parquet (zstd),
- * in a Hive-style layout with a manifest; repairs crashed captures; reads them back as batches.
+ * in a Hive-style layout with a manifest; repairs crashed or damaged captures (and rebuilds a
+ * lost manifest); reads them back as batches. See docs/capture.md.
  */
-export { CAPTURE_KINDS, KIND_OF, SCHEMA_VERSION, createRowBuilder, decodeBatch } from './kinds/index.js';
+export { CAPTURE_KINDS, SCHEMA_VERSION, createRowBuilder, decodeBatch } from './kinds/index.js';
 export type { CaptureKind, RowBuilder, DecodedBatch, DecodedHead } from './kinds/index.js';
+export { MANIFEST, LOCK, FLUSHED, SEGMENT_EXT, PARQUET_EXT } from './layout.js';
 export { scanChunks } from './ipc.js';
 export type { ChunkScan } from './ipc.js';
-export { MANIFEST, LOCK, FLUSHED, SEGMENT_EXT, PARQUET_EXT, groupName, partitionDir, relativePath, utcDate } from './layout.js';
-export {
-  readManifest,
-  writeManifest,
-  emptyManifest,
-  instrumentFromJson,
-  instrumentToJson,
-  WRITER_NAME,
-  WRITER_VERSION,
-} from './manifest.js';
+export { readManifest, instrumentFromJson } from './manifest.js';
 export type { Manifest, FileEntry, SessionEntry, SourceFile, GapEntry, RowGroupStats, InstrumentEntry } from './manifest.js';
-export { importOverlap, describeOverlap, removeSessions } from './sessions.js';
-export type { ImportOverlap } from './sessions.js';
-export { finalizeSegment, sha256File, sha256FileAsync, ROW_GROUP_ROWS } from './finalize.js';
-export { Finalizer } from './finalizer.js';
+export { finalizeSegment, sha256File, sha256FileAsync } from './finalize.js';
+export type { FileMeta } from './finalize.js';
 export type { FinalizeMode } from './finalizer.js';
 export { CaptureWriter } from './writer.js';
-export { isDataLoss } from './gaps.js';
 export type { CaptureWriterOptions, WriterStats } from './writer.js';
-export { repairCapture, repairRoot, findSegments } from './repair.js';
-export { segmentDamage, segmentPieces } from './segment.js';
-export { rebuildManifest, manifestState } from './rebuild.js';
-export type { RebuildReport, ManifestState } from './rebuild.js';
-export type { SegmentDamage, SegmentPiece, ChunkTrailer } from './segment.js';
-export { acquireLock, releaseLock, lockHolder } from './lock.js';
+export { repairRoot, findSegments } from './repair.js';
 export type { RepairReport, DamagedRegion } from './repair.js';
+export { segmentDamage } from './segment.js';
+export type { SegmentDamage } from './segment.js';
+export type { RebuildReport } from './rebuild.js';
+export { acquireLock, releaseLock, lockHolder } from './lock.js';
 export { CaptureReader } from './reader.js';
 export type { CaptureFile, CaptureGroup, ReadFilter } from './reader.js';

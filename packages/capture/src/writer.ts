@@ -532,6 +532,14 @@ export class CaptureWriter {
   }
 
   /**
+   * `await using writer = await CaptureWriter.open(…)`: closes it at the end of the scope (as
+   * `close()`; a write failure is thrown from there too).
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /**
    * After a write failure: the session stays open (repair closes it as interrupted, keeping
    * everything that was flushed and confirmed), the lock is released, and the error says so.
    */

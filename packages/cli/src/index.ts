@@ -3,6 +3,5 @@
  * sim). `runCli(args)` runs it in-process and resolves to the exit code.
  */
 export { runCli, VERSION } from './cli.js';
-export { eventText, barRow, topJson, topText, BAR_HEADER } from './format.js';
 export { LineOutput } from './output.js';
 export type { Pausable } from './output.js';

@@ -210,6 +210,11 @@ class StreamProvider implements DataProvider {
     return Promise.resolve();
   }
 
+  /** `await using` support: disconnects at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.disconnect();
+  }
+
   pause(): void {
     this.gate.pause();
   }

@@ -19,7 +19,6 @@ export { decodeMetadata, encodeMetadata, isDbn } from './metadata.js';
 export type { DbnMetadata, SymbolMapping, MappingInterval } from './metadata.js';
 export type { DbnRecord } from './records.js';
 export type { Field, FieldType, Layout } from './layouts.js';
-export { layoutFor, layoutOf, upgradeRecord } from './versions.js';
 export { DbnCursor, DbnReader, dbnBytes, decodeRecordAt } from './decoder.js';
 export type { DbnDecodeOptions } from './decoder.js';
 export { encodeDbn, encodeRecords } from './encoder.js';

@@ -148,6 +148,11 @@ export class DatabentoGateway {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
+  /** `await using` support: closes the server at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   private accept(socket: Socket): void {
     this.stats.connections++;
     socket.setNoDelay(true);

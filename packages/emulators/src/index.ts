@@ -8,7 +8,6 @@ export { parseFaults } from './faults.js';
 export type { Fault, FaultKind } from './faults.js';
 export { KrakenEmulator } from './kraken.js';
 export type { KrakenEmulatorOptions } from './kraken.js';
-export { ReplayServer } from './server.js';
 export type { EmulatorOptions, EmulatorStats } from './server.js';
 export { BinanceEmulator } from './binance.js';
 export type { BinanceEmulatorOptions } from './binance.js';

@@ -135,6 +135,11 @@ export abstract class ReplayServer {
     await new Promise<void>((resolve) => this.http.close(() => resolve()));
   }
 
+  /** `await using` support: closes the server at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   /** A client connected (send a greeting, subscribe from the URL). */
   protected abstract onConnect(c: Client): void;
   /** A client sent `text`. */

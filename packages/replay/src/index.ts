@@ -5,4 +5,3 @@
  */
 export { ReplayProvider, parseSpeed } from './replay-provider.js';
 export type { ReplayOptions, ReplaySpeed, ReplayStats } from './replay-provider.js';
-export { GroupMerger } from './merge.js';

@@ -200,6 +200,11 @@ export class ReplayProvider implements DataProvider {
     return Promise.resolve();
   }
 
+  /** `await using` support: disconnects at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.disconnect();
+  }
+
   /** Holds delivery (and the clock's timers); a paced replay resumes without a burst. */
   pause(): void {
     if (!this.gate.paused) this.pausedAt = this.wall.now();

@@ -104,6 +104,11 @@ class RingProvider implements RingedProvider {
     return this.inner.disconnect();
   }
 
+  /** `await using` support: disconnects at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.disconnect();
+  }
+
   pause(): void {
     this.inner.pause?.();
   }

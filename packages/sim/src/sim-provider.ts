@@ -266,6 +266,11 @@ export class SimProvider implements DataProvider {
     return Promise.resolve();
   }
 
+  /** `await using` support: disconnects at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.disconnect();
+  }
+
   pause(): void {
     this.gate.pause();
   }

@@ -200,6 +200,11 @@ export class DatabentoFeed implements DataProvider {
     return Promise.resolve();
   }
 
+  /** `await using` support: disconnects at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.disconnect();
+  }
+
   /** The DBN stream: metadata first, then whole records as they arrive. */
   private onBytes(chunk: Uint8Array): void {
     const tsRecv = this.out.now();

@@ -155,6 +155,11 @@ export class WorkerFeed implements DataProvider {
     }
   }
 
+  /** `await using` support: disconnects at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.disconnect();
+  }
+
   pause(): void {
     this.paused = true;
   }

@@ -258,6 +258,11 @@ export class WsFeed implements DataProvider {
     });
   }
 
+  /** `await using` support: disconnects at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.disconnect();
+  }
+
   private onFrame(text: string): void {
     const tsRecv = this.out.now();
     this.stale.seen(tsRecv);
