@@ -23,7 +23,9 @@ const GRAPH = {
   // Local venue servers for tests and `mdcap emulate`: only the CLI (and tests, tools) use them.
   emulators: ['core', 'dbn'],
   // Nothing imports the CLI.
-  cli: ['core', 'engine', 'sim', 'dbn', 'capture', 'replay', 'analytics', 'pipeline', 'emulators'],
+  // mdcap as a data plane over gRPC (proto/mdcap/v1): live feeds fanned out, captures replayed per subscriber.
+  serve: ['core', 'engine', 'capture', 'replay', 'pipeline'],
+  cli: ['core', 'engine', 'sim', 'dbn', 'capture', 'replay', 'analytics', 'pipeline', 'emulators', 'serve'],
 };
 const PURE = ['core', 'ring', 'engine', 'sim', 'replay'];
 const PACKAGES = Object.keys(GRAPH);
@@ -82,7 +84,8 @@ const pureRules = {
 };
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', '**/*.tsbuildinfo'] },
+  // Generated from proto/ by tools/gen-proto.mjs (a test keeps it in step).
+  { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', '**/*.tsbuildinfo', 'packages/serve/src/gen/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked.map((c) => ({ ...c, files: ['**/*.ts'] })),
   {

@@ -12,6 +12,7 @@ import { importCommand } from './commands/import.js';
 import { inspectCommand } from './commands/inspect.js';
 import { queryCommand } from './commands/query.js';
 import { recordCommand } from './commands/record.js';
+import { serveCommand } from './commands/serve.js';
 import { replayCommand } from './commands/replay.js';
 import { reportCommand } from './commands/report.js';
 import { simCommand } from './commands/sim.js';
@@ -32,6 +33,7 @@ const COMMANDS: readonly Command<never>[] = [
   inspectCommand,
   verifyCommand,
   emulateCommand,
+  serveCommand,
   importCommand,
   exportCommand,
   dbnCommand,

@@ -46,6 +46,11 @@ export const ERROR_CODES = {
   MDCAP_ERR_QUERY: 'An SQL query over a capture failed.',
   MDCAP_ERR_QUERY_READ_ONLY: 'A query tried to write a file, change a setting or read beyond the capture: queries are read-only.',
   MDCAP_ERR_USAGE: 'A command line is malformed: an unknown command or flag, or a missing argument.',
+  MDCAP_ERR_BAD_REQUEST: 'A request to mdcap serve is malformed: no source, an unknown kind or policy, a field out of range.',
+  MDCAP_ERR_SOURCE_NOT_FOUND: 'A request names a live feed or capture that the server does not serve.',
+  MDCAP_ERR_UNAUTHENTICATED: 'A request to mdcap serve lacks the bearer token the server requires, or carries a wrong one.',
+  MDCAP_ERR_SLOW_CONSUMER: "A subscriber's queue filled up under the disconnect policy: the server ended its subscription.",
+  MDCAP_ERR_PROTOCOL: 'Bytes from a server or client are not the protobuf messages of proto/mdcap/v1.',
 } as const;
 
 export type MdcapErrorCode = keyof typeof ERROR_CODES;

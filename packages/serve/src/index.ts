@@ -1,0 +1,12 @@
+export { MarketDataServer, readPem } from './server.js';
+export type { LiveFeedOptions, ServeOptions } from './server.js';
+export { subscribe, subscribeBatches, subscribeRequest, connection } from './client.js';
+export type { SubscribeOptions } from './client.js';
+export { formatSnapshotJson, decodeBatch, ProtoWriter, writeEvent, WireError } from './wire.js';
+export type { BookSnapshot, InstrumentItem, Level, StreamItem } from './wire.js';
+export type { ItemKind } from './fanout.js';
+export type { QueuePolicy } from './subscriber.js';
+export { STAGES, prometheusText } from './metrics.js';
+export type { Stage, StageSummary, ServerCounters } from './metrics.js';
+export { ERROR_CODE_KEY, grpcCodeOf, mdcapErrorFromStatus } from './status.js';
+export { DEFAULT_KINDS } from './request.js';

@@ -1,0 +1,621 @@
+import { timingSafeEqual } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { Server as HttpServer } from 'node:http';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { loadFileDescriptorSetFromBuffer } from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation } from 'grpc-health-check';
+import { readManifest } from '@mdcap/capture';
+import type { Manifest } from '@mdcap/capture';
+import { ConfigError, MdcapError } from '@mdcap/core';
+import type { Instrument } from '@mdcap/core';
+import { RealtimeEngine } from '@mdcap/engine';
+import { openFeed } from '@mdcap/pipeline';
+import type { FeedSpec, OpenedFeed } from '@mdcap/pipeline';
+import { ReplayProvider } from '@mdcap/replay';
+import { Fanout } from './fanout.js';
+import type { Selection } from './fanout.js';
+import { FILE_DESCRIPTOR_SET } from './gen/descriptor.js';
+import {
+  CaptureDescription,
+  DescribeCaptureRequest,
+  ListSourcesResponse,
+  QueuePolicy as PbPolicy,
+  StatsResponse,
+} from './gen/mdcap/v1/market_data.js';
+import type { Instrument as PbInstrument } from './gen/mdcap/v1/events.js';
+import { LatencyStages, monotonicNs, prometheusText } from './metrics.js';
+import type { Monotonic, ServerCounters, StageSummary } from './metrics.js';
+import { checkSymbols, decodeSubscribeRequest, planReplay, planStream } from './request.js';
+import type { StreamPlan } from './request.js';
+import { toServiceError } from './status.js';
+import { Subscriber } from './subscriber.js';
+import type { QueuePolicy } from './subscriber.js';
+
+/** A live feed the server runs once and fans out to every subscriber. */
+export interface LiveFeedOptions extends FeedSpec {
+  /** Bar intervals (s) the feed's engine builds; subscribers choose among them. */
+  readonly bars?: readonly number[];
+  readonly barGraceMs?: number;
+}
+
+export interface ServeOptions {
+  /** `host:port` (port 0: any free one). Default `127.0.0.1:50051`. */
+  readonly listen?: string;
+  /** A directory whose subdirectories are captures, each replayable by name. */
+  readonly captures?: string;
+  readonly feeds?: readonly LiveFeedOptions[];
+  /** Every call but health checks and reflection must carry `authorization: Bearer <token>`. */
+  readonly token?: string;
+  /** PEM key and certificate chain: serve TLS instead of plaintext. */
+  readonly tls?: { readonly key: Buffer | string; readonly cert: Buffer | string };
+  /** `host:port` of a Prometheus `GET /metrics` endpoint. */
+  readonly metrics?: string;
+  /** Monotonic ns for the latency stages (tests inject one). */
+  readonly monotonic?: Monotonic;
+}
+
+interface LiveHub {
+  readonly name: string;
+  readonly feed: OpenedFeed;
+  readonly engine: RealtimeEngine;
+  readonly fanout: Fanout;
+  readonly symbols: readonly string[];
+  readonly bars: ReadonlySet<number>;
+}
+
+interface Active {
+  readonly id: number;
+  readonly sub: Subscriber;
+  readonly source: string;
+  readonly peer: string;
+  readonly policy: QueuePolicy;
+}
+
+const POLICY_PB: Record<QueuePolicy, PbPolicy> = {
+  block: PbPolicy.QUEUE_POLICY_BLOCK,
+  'drop-oldest': PbPolicy.QUEUE_POLICY_DROP_OLDEST,
+  disconnect: PbPolicy.QUEUE_POLICY_DISCONNECT,
+};
+
+const identity = (b: Buffer): Buffer => b;
+
+/** The service with raw bytes in and out: requests are decoded (and refused) by the handlers. */
+const SERVICE: grpc.ServiceDefinition = {
+  Subscribe: {
+    path: '/mdcap.v1.MarketData/Subscribe',
+    requestStream: false,
+    responseStream: true,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+    originalName: 'subscribe',
+  },
+  ListSources: unary('/mdcap.v1.MarketData/ListSources'),
+  DescribeCapture: unary('/mdcap.v1.MarketData/DescribeCapture'),
+  Stats: unary('/mdcap.v1.MarketData/Stats'),
+};
+
+function unary(path: string): grpc.MethodDefinition<Buffer, Buffer> {
+  return {
+    path,
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+  };
+}
+
+function parseAddress(flag: string, text: string): { host: string; port: number } {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:]+):(\d+)$/.exec(text.trim());
+  const port = m === null ? NaN : Number(m[2]);
+  if (m === null || !Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new ConfigError(
+      'MDCAP_ERR_INVALID_OPTION',
+      `${flag}: expected host:port such as 127.0.0.1:50051 (port 0: any free one), found ${JSON.stringify(text)}`,
+    );
+  }
+  return { host: m[1]!, port };
+}
+
+/**
+ * `mdcap serve` as a library: a gRPC server streaming live feeds (run once, fanned out) and
+ * captures (a replay session per subscriber) in the contract of proto/mdcap/v1. See docs/serve.md.
+ *
+ * ```ts
+ * await using server = await MarketDataServer.start({ captures: 'caps', listen: '127.0.0.1:0' });
+ * for await (const e of subscribe(server.address, { capture: 'demo' })) console.log(e);
+ * ```
+ */
+export class MarketDataServer {
+  private readonly grpcServer = new grpc.Server({ 'grpc.max_send_message_length': 64 * 1024 * 1024 });
+  private readonly hubs = new Map<string, LiveHub>();
+  private readonly active = new Map<number, Active>();
+  private readonly stages = new LatencyStages();
+  private readonly mono: Monotonic;
+  private readonly token: Buffer | null;
+  private metricsServer: HttpServer | null = null;
+  private nextId = 1;
+  private counters = { subscriptionsTotal: 0, eventsSent: 0, batchesSent: 0, eventsDropped: 0, disconnectedSlow: 0, rejected: 0 };
+  private closing: Promise<void> | null = null;
+  /** `host:port` the server listens on (the port resolved when 0 was asked). */
+  address = '';
+  /** `host:port` of `GET /metrics`, or null. */
+  metricsAddress: string | null = null;
+
+  private constructor(private readonly options: ServeOptions) {
+    this.mono = options.monotonic ?? monotonicNs;
+    this.token = options.token === undefined ? null : Buffer.from(options.token);
+  }
+
+  static async start(options: ServeOptions = {}): Promise<MarketDataServer> {
+    const s = new MarketDataServer(options);
+    try {
+      await s.open();
+    } catch (e) {
+      await s.close();
+      throw e;
+    }
+    return s;
+  }
+
+  private async open(): Promise<void> {
+    const o = this.options;
+    if (o.captures !== undefined && !(existsSync(o.captures) && statSync(o.captures).isDirectory())) {
+      throw new MdcapError(
+        'MDCAP_ERR_CAPTURE_NOT_FOUND',
+        `--captures: expected a directory of captures, found ${JSON.stringify(o.captures)}, which is not one`,
+      );
+    }
+    const listen = parseAddress('--listen', o.listen ?? '127.0.0.1:50051');
+    const metrics = o.metrics === undefined ? null : parseAddress('--metrics', o.metrics);
+    for (const spec of o.feeds ?? []) await this.startFeed(spec);
+
+    this.grpcServer.addService(SERVICE, {
+      Subscribe: (call: grpc.ServerWritableStream<Buffer, Buffer>) => this.subscribe(call),
+      ListSources: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) =>
+        this.unary(call, cb, () => Buffer.from(ListSourcesResponse.encode(this.listSources()).finish())),
+      DescribeCapture: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) =>
+        this.unary(call, cb, () => Buffer.from(CaptureDescription.encode(this.describe(decodeCaptureName(call.request))).finish())),
+      Stats: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) =>
+        this.unary(call, cb, () => Buffer.from(StatsResponse.encode(this.statsResponse()).finish())),
+    });
+    const health = new HealthImplementation({ '': 'SERVING', 'mdcap.v1.MarketData': 'SERVING' });
+    health.addToServer(this.grpcServer);
+    new ReflectionService(loadFileDescriptorSetFromBuffer(Buffer.from(FILE_DESCRIPTOR_SET, 'base64'))).addToServer(this.grpcServer);
+
+    const creds =
+      o.tls === undefined
+        ? grpc.ServerCredentials.createInsecure()
+        : grpc.ServerCredentials.createSsl(null, [{ private_key: Buffer.from(o.tls.key), cert_chain: Buffer.from(o.tls.cert) }]);
+    const port = await new Promise<number>((resolve, reject) =>
+      this.grpcServer.bindAsync(`${listen.host}:${listen.port}`, creds, (err, p) => (err === null ? resolve(p) : reject(err))),
+    ).catch((e: unknown) => {
+      throw new MdcapError(
+        'MDCAP_ERR_ADDRESS',
+        `--listen: cannot listen on ${listen.host}:${listen.port}: ${(e as Error).message} (choose another port; 0 picks a free one)`,
+        { cause: e },
+      );
+    });
+    this.address = `${listen.host}:${port}`;
+    if (metrics !== null) await this.startMetrics(metrics.host.replace(/^\[|\]$/g, ''), metrics.port);
+  }
+
+  private async startMetrics(host: string, port: number): Promise<void> {
+    const http = createServer((req, res) => {
+      if (req.method === 'GET' && (req.url === '/metrics' || req.url?.startsWith('/metrics?') === true)) {
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+        res.end(prometheusText(this.counterSnapshot(), this.stages.summary()));
+      } else {
+        res.writeHead(404, { 'content-type': 'text/plain' });
+        res.end('mdcap serve: GET /metrics\n');
+      }
+    });
+    this.metricsServer = http;
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', (e) =>
+        reject(new MdcapError('MDCAP_ERR_ADDRESS', `--metrics: cannot listen on ${host}:${port}: ${e.message}`, { cause: e })),
+      );
+      http.listen(port, host, () => resolve());
+    });
+    const a = http.address();
+    this.metricsAddress = typeof a === 'object' && a !== null ? `${host.includes(':') ? `[${host}]` : host}:${a.port}` : null;
+  }
+
+  private async startFeed(spec: LiveFeedOptions): Promise<void> {
+    if (this.hubs.has(spec.feed))
+      throw new ConfigError('MDCAP_ERR_INVALID_OPTION', `--feed: expected each feed once, found ${spec.feed} twice`);
+    const feed = openFeed(spec);
+    const engine = new RealtimeEngine(feed.provider, { barGraceMs: spec.barGraceMs ?? 250 });
+    const bars = [...new Set(spec.bars ?? [])];
+    if (bars.length > 0) engine.setBarInterval(...bars);
+    const fanout = new Fanout(engine, feed.clock, this.stages, true);
+    this.hubs.set(spec.feed, { name: spec.feed, feed, engine, fanout, symbols: [...spec.symbols], bars: new Set(bars) });
+    await engine.start(spec.symbols);
+  }
+
+  // ---- calls --------------------------------------------------------------------------------
+
+  private authorize(metadata: grpc.Metadata): void {
+    if (this.token === null) return;
+    const header = metadata.get('authorization')[0];
+    const m = typeof header === 'string' ? /^Bearer (.+)$/i.exec(header.trim()) : null;
+    const given = m === null ? null : Buffer.from(m[1]!);
+    if (given === null || given.length !== this.token.length || !timingSafeEqual(given, this.token)) {
+      throw new MdcapError(
+        'MDCAP_ERR_UNAUTHENTICATED',
+        given === null
+          ? 'expected metadata authorization: Bearer <token>, found none'
+          : 'expected the bearer token the server was started with, found another',
+      );
+    }
+  }
+
+  private reject(error: unknown): ReturnType<typeof toServiceError> {
+    this.counters.rejected++;
+    return toServiceError(error);
+  }
+
+  private unary(call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>, answer: () => Buffer): void {
+    try {
+      this.authorize(call.metadata);
+      cb(null, answer());
+    } catch (e) {
+      cb(this.reject(e));
+    }
+  }
+
+  private subscribe(call: grpc.ServerWritableStream<Buffer, Buffer>): void {
+    let plan: StreamPlan;
+    let req;
+    try {
+      this.authorize(call.metadata);
+      req = decodeSubscribeRequest(call.request);
+      plan = planStream(req);
+      if (req.source === undefined) throw new MdcapError('MDCAP_ERR_BAD_REQUEST', 'source: expected live or capture, found neither');
+    } catch (e) {
+      call.emit('error', this.reject(e));
+      return;
+    }
+    const source = req.source;
+    const run = source.$case === 'capture' ? this.replaySession(call, plan, source.value) : this.liveSession(call, plan, source.value);
+    run.catch((e: unknown) => {
+      if (!call.cancelled) call.emit('error', this.reject(e));
+    });
+  }
+
+  private register(sub: Subscriber, source: string, peer: string, policy: QueuePolicy): () => void {
+    const id = this.nextId++;
+    this.active.set(id, { id, sub, source, peer, policy });
+    this.counters.subscriptionsTotal++;
+    return () => {
+      if (!this.active.delete(id)) return;
+      this.counters.eventsSent += sub.eventsSent;
+      this.counters.batchesSent += sub.batchesSent;
+      this.counters.eventsDropped += sub.eventsDropped;
+    };
+  }
+
+  private async replaySession(
+    call: grpc.ServerWritableStream<Buffer, Buffer>,
+    plan: StreamPlan,
+    src: { capture: string; speed: string; from?: bigint | undefined; to?: bigint | undefined; symbols: string[] },
+  ): Promise<void> {
+    const { dir, manifest } = this.capture(src.capture);
+    const r = planReplay(src, { symbols: manifest.symbols, name: src.capture });
+    const provider = ReplayProvider.open(dir, {
+      speed: r.speed,
+      ...(r.from === undefined ? {} : { from: r.from }),
+      ...(r.to === undefined ? {} : { to: r.to }),
+    });
+    const engine = new RealtimeEngine(provider, { barGraceMs: plan.graceMs, barTimestamp: plan.barTimestamp });
+    if (plan.intervals.length > 0) engine.setBarInterval(...plan.intervals);
+    const fanout = new Fanout(engine, provider.clock, this.stages, false);
+    let cut = false;
+    const sub = new Subscriber(
+      call,
+      plan.subscriber,
+      {
+        now: () => provider.clock.now(),
+        venue: manifest.feed,
+        pause: () => engine.pause(),
+        resume: () => engine.resume(),
+        overflow: () => {
+          cut = true;
+          this.counters.disconnectedSlow++;
+          sub.close();
+          call.emit('error', this.reject(slowConsumer(plan)));
+          void engine.stop();
+        },
+      },
+      this.stages,
+      this.mono,
+    );
+    const unregister = this.register(sub, `capture:${src.capture}`, call.getPeer(), plan.subscriber.policy);
+    call.on('cancelled', () => {
+      sub.close();
+      void engine.stop();
+    });
+    const errors: MdcapError[] = [];
+    engine.onError((e) => errors.push(e));
+    const selection: Selection = { ...plan.selection, symbols: src.symbols.length === 0 ? null : new Set(r.symbols) };
+    fanout.add(sub, selection, provider.instruments());
+    try {
+      await engine.run(r.symbols);
+    } finally {
+      unregister();
+    }
+    if (sub.closed || cut || call.cancelled) return;
+    if (engine.stats().state === 'failed') {
+      const fatal = [...errors].reverse().find((e) => e.code.startsWith('MDCAP_ERR_CAPTURE') || e.code === 'MDCAP_ERR_IO') ?? errors.at(-1);
+      sub.close();
+      call.emit('error', this.reject(fatal ?? new MdcapError('MDCAP_ERR_IO', 'the replay failed')));
+      return;
+    }
+    sub.end();
+  }
+
+  private async liveSession(
+    call: grpc.ServerWritableStream<Buffer, Buffer>,
+    plan: StreamPlan,
+    src: { feed: string; symbols: string[] },
+  ): Promise<void> {
+    const hub = this.hubs.get(src.feed);
+    if (hub === undefined) {
+      throw new MdcapError(
+        'MDCAP_ERR_SOURCE_NOT_FOUND',
+        `live.feed: expected a feed this server runs (${[...this.hubs.keys()].join(', ') || 'none: it serves only captures'}), found ${JSON.stringify(src.feed)}`,
+      );
+    }
+    checkSymbols(src.symbols, hub.symbols, `live feed ${hub.name}`);
+    const missing = plan.intervals.filter((i) => !hub.bars.has(i));
+    if (missing.length > 0) {
+      throw new MdcapError(
+        'MDCAP_ERR_BAD_REQUEST',
+        `bar_intervals: expected intervals the live feed ${hub.name} builds (${[...hub.bars].join(', ') || 'none: start mdcap serve with --bars'}), found ${missing.join(', ')}`,
+      );
+    }
+    const policy = plan.subscriber.policy;
+    const sub: Subscriber = new Subscriber(
+      call,
+      plan.subscriber,
+      {
+        now: () => hub.feed.clock.now(),
+        venue: hub.feed.venue,
+        overflow: () => {
+          this.counters.disconnectedSlow++;
+          hub.fanout.remove(sub);
+          sub.close();
+          unregister();
+          call.emit('error', this.reject(slowConsumer(plan)));
+        },
+      },
+      this.stages,
+      this.mono,
+    );
+    const unregister = this.register(sub, `live:${hub.name}`, call.getPeer(), policy);
+    call.on('cancelled', () => {
+      hub.fanout.remove(sub);
+      sub.close();
+      unregister();
+    });
+    const selection: Selection = { ...plan.selection, symbols: src.symbols.length === 0 ? null : new Set(src.symbols) };
+    hub.fanout.add(sub, selection, hub.feed.instruments());
+    await Promise.resolve();
+  }
+
+  private capture(name: string): { dir: string; manifest: Manifest } {
+    if (this.options.captures === undefined) {
+      throw new MdcapError(
+        'MDCAP_ERR_SOURCE_NOT_FOUND',
+        `capture ${JSON.stringify(name)}: this server replays no captures (start it with --captures DIR)`,
+      );
+    }
+    if (name === '' || name === '.' || name === '..' || /[/\\]/.test(name)) {
+      throw new MdcapError(
+        'MDCAP_ERR_BAD_REQUEST',
+        `capture: expected the name of a capture directory under --captures, found ${JSON.stringify(name)}`,
+      );
+    }
+    const dir = join(this.options.captures, name);
+    if (!existsSync(join(dir, 'manifest.json'))) {
+      throw new MdcapError(
+        'MDCAP_ERR_SOURCE_NOT_FOUND',
+        `capture: expected one of ${this.captureNames().join(', ') || '(none)'}, found ${JSON.stringify(name)}`,
+      );
+    }
+    return { dir, manifest: readManifest(dir) };
+  }
+
+  private captureNames(): string[] {
+    const root = this.options.captures;
+    if (root === undefined) return [];
+    return readdirSync(root, { withFileTypes: true })
+      .filter((d) => d.isDirectory() && existsSync(join(root, d.name, 'manifest.json')))
+      .map((d) => d.name)
+      .sort();
+  }
+
+  private listSources(): ListSourcesResponse {
+    const captures = [];
+    for (const name of this.captureNames()) {
+      try {
+        const m = readManifest(join(this.options.captures!, name));
+        const span = captureSpan(m);
+        captures.push({ capture: name, feed: m.feed, symbols: m.symbols, start: span.start, end: span.end });
+      } catch {
+        // An unreadable capture is not listed; DescribeCapture says why.
+      }
+    }
+    return {
+      live: [...this.hubs.values()].map((h) => ({
+        feed: h.name,
+        venue: h.feed.venue,
+        symbols: [...h.symbols],
+        state: h.engine.stats().state,
+      })),
+      captures,
+    };
+  }
+
+  private describe(name: string): CaptureDescription {
+    const { dir, manifest: m } = this.capture(name);
+    const instruments = ReplayProvider.open(dir).instruments();
+    return {
+      capture: name,
+      feed: m.feed,
+      symbols: m.symbols,
+      sessions: m.sessions.map((s) => ({
+        id: s.id,
+        feed: s.feed,
+        start: BigInt(s.start),
+        end: s.end === null ? undefined : BigInt(s.end),
+        clean: s.clean,
+      })),
+      instruments: instruments.map(toPbInstrument),
+      gaps: m.gaps.map((g) => ({ venue: g.venue, symbol: g.symbol, tsRecv: BigInt(g.tsRecv), kind: g.kind, detail: g.detail })),
+      rows: m.files.reduce((n, f) => n + BigInt(f.rows), 0n),
+    };
+  }
+
+  private counterSnapshot(): ServerCounters {
+    let eventsSent = this.counters.eventsSent;
+    let batchesSent = this.counters.batchesSent;
+    let eventsDropped = this.counters.eventsDropped;
+    for (const a of this.active.values()) {
+      eventsSent += a.sub.eventsSent;
+      batchesSent += a.sub.batchesSent;
+      eventsDropped += a.sub.eventsDropped;
+    }
+    return {
+      subscribers: this.active.size,
+      subscriptionsTotal: this.counters.subscriptionsTotal,
+      eventsSent,
+      batchesSent,
+      eventsDropped,
+      disconnectedSlow: this.counters.disconnectedSlow,
+      rejected: this.counters.rejected,
+      rssBytes: process.memoryUsage.rss(),
+    };
+  }
+
+  private statsResponse(): StatsResponse {
+    return {
+      subscribers: [...this.active.values()].map((a) => ({
+        id: BigInt(a.id),
+        source: a.source,
+        peer: a.peer,
+        policy: POLICY_PB[a.policy],
+        eventsSent: BigInt(a.sub.eventsSent),
+        batchesSent: BigInt(a.sub.batchesSent),
+        eventsDropped: BigInt(a.sub.eventsDropped),
+        queuedBatches: a.sub.queuedBatches,
+      })),
+      latency: this.stages.summary().map((s) => ({
+        stage: s.stage,
+        count: BigInt(s.count),
+        p50: BigInt(s.p50),
+        p99: BigInt(s.p99),
+        p999: BigInt(s.p999),
+        max: BigInt(s.max),
+      })),
+      rssBytes: BigInt(process.memoryUsage.rss()),
+    };
+  }
+
+  /** Counters and latency per stage, as `Stats` and `/metrics` give them. */
+  stats(): ServerCounters & { readonly latency: StageSummary[] } {
+    return { ...this.counterSnapshot(), latency: this.stages.summary() };
+  }
+
+  /** Ends every subscription (live streams end cleanly; replays are cut), stops feeds and listeners. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      for (const a of this.active.values()) a.sub.end();
+      await Promise.all([...this.hubs.values()].map((h) => h.engine.stop().then(() => h.feed.close())));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          this.grpcServer.forceShutdown();
+          resolve();
+        }, 2000);
+        this.grpcServer.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      const http = this.metricsServer;
+      if (http !== null) {
+        http.closeAllConnections();
+        await new Promise<void>((resolve) => http.close(() => resolve()));
+      }
+    })();
+    return this.closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+function slowConsumer(plan: StreamPlan): MdcapError {
+  return new MdcapError(
+    'MDCAP_ERR_SLOW_CONSUMER',
+    `policy disconnect: expected the subscriber to keep its queue below ${plan.subscriber.queueBatches} batches, found it full`,
+  );
+}
+
+function decodeCaptureName(bytes: Buffer): string {
+  try {
+    return DescribeCaptureRequest.decode(bytes).capture;
+  } catch (e) {
+    throw new MdcapError(
+      'MDCAP_ERR_BAD_REQUEST',
+      `expected a mdcap.v1.DescribeCaptureRequest, found bytes that do not decode as one (${(e as Error).message})`,
+    );
+  }
+}
+
+function captureSpan(m: Manifest): { start: bigint; end: bigint } {
+  let start: bigint | null = null;
+  let end: bigint | null = null;
+  for (const s of m.sessions) {
+    const a = BigInt(s.start);
+    if (start === null || a < start) start = a;
+    if (s.end !== null && (end === null || BigInt(s.end) > end)) end = BigInt(s.end);
+  }
+  for (const f of m.files) if (end === null || BigInt(f.tsRecvMax) > end) end = BigInt(f.tsRecvMax);
+  return { start: start ?? 0n, end: end ?? 0n };
+}
+
+function toPbInstrument(i: Instrument): PbInstrument {
+  return {
+    venue: i.venue,
+    symbol: i.symbol,
+    priceScale: i.priceScale,
+    sizeScale: i.sizeScale,
+    kind: i.kind ?? '',
+    tickSize: i.tickSize,
+    lotSize: i.lotSize,
+    minSize: i.minSize,
+    baseCurrency: i.baseCurrency ?? '',
+    quoteCurrency: i.quoteCurrency ?? '',
+    multiplier: i.multiplier ?? '',
+    expiry: i.expiry,
+    instrumentId: i.instrumentId,
+    extra: { ...(i.extra ?? {}) },
+  };
+}
+
+/** Reads a PEM file for --tls-key / --tls-cert with a clear error. */
+export function readPem(flag: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new MdcapError('MDCAP_ERR_IO', `${flag}: cannot read ${path}: ${(e as Error).message}`, { cause: e });
+  }
+}

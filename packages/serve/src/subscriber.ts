@@ -1,0 +1,212 @@
+import { ALL_SYMBOLS } from '@mdcap/core';
+import type { Status } from '@mdcap/core';
+import type { LatencyStages, Monotonic } from './metrics.js';
+import { ProtoWriter, writeDropped, writeEvent } from './wire.js';
+
+/** What a subscriber's full queue does (proto `QueuePolicy`). */
+export type QueuePolicy = 'block' | 'drop-oldest' | 'disconnect';
+
+/** The part of a gRPC server stream a subscriber writes to (grpc-js `ServerWritableStream`). */
+export interface BatchSink {
+  write(chunk: Buffer, callback: (error?: Error | null) => void): boolean;
+  once(event: 'drain', listener: () => void): unknown;
+  end(): void;
+}
+
+export interface SubscriberOptions {
+  readonly policy: QueuePolicy;
+  /** Batches held for the subscriber before its policy applies. */
+  readonly queueBatches: number;
+  /** A batch is closed when it holds this many events… */
+  readonly batchEvents: number;
+  /** …or when the turn of the event loop that opened it ends, after lingering this long (µs; 0: no linger). */
+  readonly batchMicros: number;
+}
+
+/** How a subscriber reaches back to its source. */
+export interface SubscriberHooks {
+  /** The source's clock (a drop's gap status is stamped with it). */
+  readonly now: () => bigint;
+  readonly venue: string;
+  /** `block` on a replay: hold the engine while the queue is full. */
+  readonly pause?: () => void;
+  readonly resume?: () => void;
+  /** The queue overflowed under `disconnect`. */
+  readonly overflow: () => void;
+}
+
+interface Queued {
+  readonly buf: Buffer;
+  readonly events: number;
+  readonly encodedAt: number;
+}
+
+/**
+ * One subscription's outgoing side: events arrive already encoded (an `EventBatch.events` entry
+ * each), are packed into batches, and wait in a bounded queue until gRPC can take them. Nothing
+ * here waits on the socket: the engine's callback only copies bytes.
+ */
+export class Subscriber {
+  private readonly w = new ProtoWriter();
+  private inBatch = 0;
+  private readonly dispatchedAt: Float64Array;
+  private readonly queue: Queued[] = [];
+  private head = 0;
+  private flushPending = false;
+  private lingerTimer: NodeJS.Timeout | null = null;
+  private writable = true;
+  private paused = false;
+  private ending = false;
+  private droppedUnreported = 0;
+  closed = false;
+  eventsSent = 0;
+  batchesSent = 0;
+  eventsDropped = 0;
+  private readonly flushNow = (): void => {
+    this.flushPending = false;
+    this.lingerTimer = null;
+    if (!this.closed) this.flush();
+  };
+
+  constructor(
+    private readonly sink: BatchSink,
+    readonly options: SubscriberOptions,
+    private readonly hooks: SubscriberHooks,
+    private readonly stages: LatencyStages,
+    private readonly mono: Monotonic,
+  ) {
+    this.dispatchedAt = new Float64Array(options.batchEvents);
+  }
+
+  get queuedBatches(): number {
+    return this.queue.length - this.head;
+  }
+
+  /** Appends one encoded `EventBatch.events` entry (`src[start, end)`). */
+  append(src: Uint8Array, start: number, end: number): void {
+    if (this.closed || this.ending) return;
+    this.dispatchedAt[this.inBatch++] = this.mono();
+    this.w.bytes(src, start, end);
+    if (this.inBatch >= this.options.batchEvents) this.flush();
+    else if (!this.flushPending) {
+      this.flushPending = true;
+      if (this.options.batchMicros > 0) this.lingerTimer = setTimeout(this.flushNow, this.options.batchMicros / 1000);
+      else setImmediate(this.flushNow);
+    }
+  }
+
+  /** Closes the open batch and queues it. */
+  flush(): void {
+    const n = this.inBatch;
+    if (n === 0) return;
+    const buf = this.w.take();
+    this.w.reset();
+    this.inBatch = 0;
+    const now = this.mono();
+    for (let i = 0; i < n; i++) this.stages.record('dispatch_to_encoded', now - this.dispatchedAt[i]!);
+    this.enqueue({ buf, events: n, encodedAt: now });
+  }
+
+  private enqueue(item: Queued): void {
+    const max = this.options.queueBatches;
+    if (this.queuedBatches >= max) {
+      if (this.options.policy === 'disconnect') {
+        this.hooks.overflow();
+        return;
+      }
+      if (this.options.policy === 'drop-oldest' || this.hooks.pause === undefined) {
+        while (this.queuedBatches >= max) {
+          const old = this.queue[this.head++]!;
+          this.droppedUnreported += old.events;
+          this.eventsDropped += old.events;
+        }
+      }
+      // block on a replay: the engine is paused below; what it dispatches in the meantime
+      // (the rest of its turn) is held rather than lost.
+    }
+    this.queue.push(item);
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
+    if (this.options.policy === 'block' && !this.paused && this.hooks.pause !== undefined && this.queuedBatches >= max) {
+      this.paused = true;
+      this.hooks.pause();
+    }
+    this.pump();
+  }
+
+  /** A gap status saying what this subscriber lost, put before the next batch it receives. */
+  private dropReport(buf: Buffer): Buffer {
+    const now = this.hooks.now();
+    const status: Status = {
+      type: 'status',
+      venue: this.hooks.venue,
+      symbol: ALL_SYMBOLS,
+      tsEvent: now,
+      tsRecv: now,
+      seq: null,
+      kind: 'gap',
+      fromSeq: null,
+      toSeq: null,
+      ok: null,
+      detail: `subscriber queue full (policy ${this.options.policy}): ${this.droppedUnreported} events dropped before this batch`,
+    };
+    const w = new ProtoWriter(256);
+    writeEvent(w, status);
+    const head = w.take();
+    w.reset();
+    writeDropped(w, this.droppedUnreported);
+    this.droppedUnreported = 0;
+    return Buffer.concat([head, buf, w.take()]);
+  }
+
+  private readonly onDrain = (): void => {
+    this.writable = true;
+    this.pump();
+  };
+
+  private pump(): void {
+    while (this.writable && !this.closed && this.head < this.queue.length) {
+      const item = this.queue[this.head]!;
+      this.queue[this.head++] = undefined as unknown as Queued;
+      const buf = this.droppedUnreported > 0 ? this.dropReport(item.buf) : item.buf;
+      this.eventsSent += item.events;
+      this.batchesSent++;
+      this.writable = this.sink.write(buf, () => this.stages.record('encoded_to_socket', this.mono() - item.encodedAt, item.events));
+      if (!this.writable) this.sink.once('drain', this.onDrain);
+    }
+    if (this.head === this.queue.length) {
+      this.queue.length = 0;
+      this.head = 0;
+    }
+    if (this.paused && this.queuedBatches <= this.options.queueBatches >> 1) {
+      this.paused = false;
+      this.hooks.resume?.();
+    }
+    if (this.ending && !this.closed && this.queuedBatches === 0 && this.inBatch === 0) {
+      this.closed = true;
+      this.sink.end();
+    }
+  }
+
+  /** The source has no more data: send what is queued, then end the stream. */
+  end(): void {
+    if (this.closed) return;
+    this.flush();
+    this.ending = true;
+    this.pump();
+  }
+
+  /** Stops everything at once (the client went away, or the stream ended with an error). */
+  close(): void {
+    this.closed = true;
+    if (this.lingerTimer !== null) clearTimeout(this.lingerTimer);
+    this.queue.length = 0;
+    this.head = 0;
+    if (this.paused) {
+      this.paused = false;
+      this.hooks.resume?.();
+    }
+  }
+}
