@@ -125,7 +125,7 @@ export function planReplay(
   const speed = parseSpeed(src.speed === '' ? 'max' : src.speed);
   const { from, to } = src;
   if (from !== undefined && to !== undefined && from >= to) {
-    throw new MdcapError('MDCAP_ERR_REPLAY_RANGE', `from ${nsToIso(from)} is not before to ${nsToIso(to)}: expected from < to`);
+    throw new MdcapError('MDCAP_ERR_REPLAY_RANGE', `from/to: expected from before to, found from ${nsToIso(from)} and to ${nsToIso(to)}`);
   }
   const symbols = src.symbols.length === 0 ? capture.symbols : src.symbols;
   checkSymbols(symbols, capture.symbols, `capture ${capture.name}`);

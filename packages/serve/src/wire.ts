@@ -294,20 +294,17 @@ export function writeEvent(w: ProtoWriter, e: MarketEvent): void {
       break;
     case 'status':
       w.string(2, e.kind);
-      seqField(w, 3, 5, e.fromSeq);
-      seqField(w, 4, 6, e.toSeq);
+      // Field order as generated code writes it: 3, 4 (uint64), then 5, 6 (beyond 64 bits).
+      if (e.fromSeq !== null && e.fromSeq <= UINT64_MAX) w.uint64(3, e.fromSeq, true);
+      if (e.toSeq !== null && e.toSeq <= UINT64_MAX) w.uint64(4, e.toSeq, true);
+      if (e.fromSeq !== null && e.fromSeq > UINT64_MAX) w.string(5, e.fromSeq.toString(), true);
+      if (e.toSeq !== null && e.toSeq > UINT64_MAX) w.string(6, e.toSeq.toString(), true);
       if (e.ok !== null) w.bool(7, e.ok);
       w.string(8, e.detail);
       break;
   }
   w.end();
   w.end();
-}
-
-function seqField(w: ProtoWriter, field: number, bigField: number, v: bigint | null): void {
-  if (v === null) return;
-  if (v <= UINT64_MAX) w.uint64(field, v, true);
-  else w.string(bigField, v.toString(), true);
 }
 
 /** Appends a `BookSnapshot` entry: the book's best levels after `e`. */

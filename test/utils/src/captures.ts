@@ -4,7 +4,7 @@ import { join, relative } from 'node:path';
 import { CaptureWriter } from '@mdcap/capture';
 import type { FinalizeMode, Manifest } from '@mdcap/capture';
 import { VirtualClock } from '@mdcap/core';
-import type { MarketEvent } from '@mdcap/core';
+import type { Instrument, MarketEvent } from '@mdcap/core';
 import { RealtimeEngine } from '@mdcap/engine';
 import { SimProvider } from '@mdcap/sim';
 import type { SimFaults } from '@mdcap/sim';
@@ -36,7 +36,14 @@ export async function simulatedEvents(
 export async function recordEvents(
   root: string,
   events: readonly MarketEvent[],
-  options: { feed?: string; symbols?: readonly string[]; rotateNs?: bigint; finalize?: FinalizeMode; end?: bigint } = {},
+  options: {
+    feed?: string;
+    symbols?: readonly string[];
+    rotateNs?: bigint;
+    finalize?: FinalizeMode;
+    end?: bigint;
+    instruments?: Iterable<Instrument>;
+  } = {},
 ): Promise<Manifest> {
   const first = events[0]?.tsRecv ?? 0n;
   const symbols = options.symbols ?? [...new Set(events.map((e) => e.symbol).filter((s) => s !== '*'))];
@@ -46,6 +53,7 @@ export async function recordEvents(
     clock: new VirtualClock(first),
     finalize: options.finalize ?? 'inline',
     ...(options.rotateNs === undefined ? {} : { rotateNs: options.rotateNs }),
+    ...(options.instruments === undefined ? {} : { instruments: options.instruments }),
   });
   for (const e of events) w.write(e);
   return w.close(options.end ?? events[events.length - 1]?.tsRecv ?? first);
