@@ -393,14 +393,26 @@ describe('mdcap report', () => {
 });
 
 describe('--help teaches', () => {
-  it.each(['demo', 'record', 'replay', 'bars', 'query', 'report', 'inspect', 'verify', 'emulate', 'import', 'export', 'dbn', 'sim'])(
-    'mdcap %s --help has usage and examples',
-    (cmd) => {
-      const out = ok([cmd, '--help']);
-      expect(out).toMatch(new RegExp(`^mdcap ${cmd}`));
-      expect(out).toMatch(/Examples:/);
-    },
-  );
+  it.each([
+    'demo',
+    'record',
+    'replay',
+    'bars',
+    'query',
+    'report',
+    'inspect',
+    'verify',
+    'emulate',
+    'serve',
+    'import',
+    'export',
+    'dbn',
+    'sim',
+  ])('mdcap %s --help has usage and examples', (cmd) => {
+    const out = ok([cmd, '--help']);
+    expect(out).toMatch(new RegExp(`^mdcap ${cmd}`));
+    expect(out).toMatch(/Examples:/);
+  });
 
   it('mdcap --help lists the commands and the exit codes', () => {
     const out = ok(['--help']);

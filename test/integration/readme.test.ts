@@ -1,9 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatDecimal } from '@mdcap/core';
 import { RealtimeEngine } from '@mdcap/engine';
 import { ReplayProvider } from '@mdcap/replay';
-import { mdcap, REPO_ROOT, tempDir } from '@mdcap/test-utils';
+import { inCI, mdcap, mdcapServer, REPO_ROOT, tempDir } from '@mdcap/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
@@ -77,5 +78,44 @@ describe('README', () => {
     expect(report.status, report.stderr).toBe(0);
     expect(report.stdout).toMatch(/vwap/);
     expect(mdcap(['verify', cap]).status).toBe(1); // the tour records with lost packets
+  });
+});
+
+/** A Python 3 that can import grpc and protobuf (Debian: python3-grpcio, python3-protobuf), or null. */
+function pythonWithGrpc(): string | null {
+  for (const py of ['/usr/bin/python3', 'python3']) {
+    if (spawnSync(py, ['-c', 'import grpc, google.protobuf'], { encoding: 'utf8' }).status === 0) return py;
+  }
+  return null;
+}
+
+describe('README: the Python two-liner', () => {
+  const python = pythonWithGrpc();
+  const why = 'needs a python3 with grpc and protobuf (apt-get install python3-grpcio python3-protobuf)';
+  if (python === null && !inCI()) console.warn(`[mdcap] skipping the README's Python example: ${why}`);
+  it.runIf(python !== null || inCI())(`runs as written against mdcap serve (only the address differs: a free port) (${why})`, async () => {
+    expect(python, why).not.toBeNull();
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    const block = /```python\n([\s\S]*?)```/.exec(readme)![1]!;
+    expect(block.trim().split('\n')).toHaveLength(2);
+    const rec = mdcap(['record', '--feed', 'demo', '--symbols', 'AAPL,MSFT', '--out', join(dir, 'caps', 'demo'), '--duration', '2s']);
+    expect(rec.status, rec.stderr).toBe(0);
+    const { child, firstLine } = await mdcapServer(['serve', '--listen', '127.0.0.1:0', '--captures', join(dir, 'caps'), '--json']);
+    try {
+      const { address } = JSON.parse(firstLine) as { address: string };
+      const script = block.replace('127.0.0.1:50051', address);
+      const r = spawnSync(python!, ['-c', script], {
+        encoding: 'utf8',
+        env: { ...process.env, PYTHONPATH: join(REPO_ROOT, 'clients/python') },
+        timeout: 120_000,
+      });
+      expect(r.status, r.stderr).toBe(0);
+      const lines = r.stdout.trim().split('\n');
+      expect(lines.length).toBeGreaterThan(10);
+      expect(lines.some((l) => l.includes('AAPL') && l.includes('Decimal'))).toBe(true);
+      expect(lines.some((l) => l.includes('MSFT'))).toBe(false);
+    } finally {
+      child.kill('SIGTERM');
+    }
   });
 });
