@@ -50,6 +50,7 @@ export const ERROR_CODES = {
   MDCAP_ERR_SOURCE_NOT_FOUND: 'A request names a live feed or capture that the server does not serve.',
   MDCAP_ERR_UNAUTHENTICATED: 'A request to mdcap serve lacks the bearer token the server requires, or carries a wrong one.',
   MDCAP_ERR_SLOW_CONSUMER: "A subscriber's queue filled up under the disconnect policy: the server ended its subscription.",
+  MDCAP_ERR_SHUTDOWN: 'The server stopped while a subscription was streaming: what was queued was sent, the rest was not.',
   MDCAP_ERR_PROTOCOL: 'Bytes from a server or client are not the protobuf messages of proto/mdcap/v1.',
 } as const;
 

@@ -55,6 +55,8 @@ export interface ServeOptions {
   readonly metrics?: string;
   /** Monotonic ns for the latency stages (tests inject one). */
   readonly monotonic?: Monotonic;
+  /** Errors of the live feeds' engines (a reconnect that failed, a malformed message): the CLI prints them. */
+  readonly onError?: (error: MdcapError) => void;
 }
 
 interface LiveHub {
@@ -69,6 +71,10 @@ interface LiveHub {
 interface Active {
   readonly id: number;
   readonly sub: Subscriber;
+  /** Stops the subscription's own source (a replay's engine) when the server closes. */
+  readonly stop: (() => void) | null;
+  /** Ends the call with an error status. */
+  readonly fail: (error: unknown) => void;
   readonly source: string;
   readonly peer: string;
   readonly policy: QueuePolicy;
@@ -235,6 +241,8 @@ export class MarketDataServer {
     const bars = [...new Set(spec.bars ?? [])];
     if (bars.length > 0) engine.setBarInterval(...bars);
     const fanout = new Fanout(engine, feed.clock, this.stages, true);
+    const onError = this.options.onError;
+    if (onError !== undefined) engine.onError(onError);
     this.hubs.set(spec.feed, { name: spec.feed, feed, engine, fanout, symbols: [...spec.symbols], bars: new Set(bars) });
     await engine.start(spec.symbols);
   }
@@ -289,9 +297,16 @@ export class MarketDataServer {
     });
   }
 
-  private register(sub: Subscriber, source: string, peer: string, policy: QueuePolicy): () => void {
+  private register(
+    call: grpc.ServerWritableStream<Buffer, Buffer>,
+    sub: Subscriber,
+    source: string,
+    policy: QueuePolicy,
+    stop: (() => void) | null,
+  ): () => void {
     const id = this.nextId++;
-    this.active.set(id, { id, sub, source, peer, policy });
+    const fail = (error: unknown): void => void call.emit('error', toServiceError(error));
+    this.active.set(id, { id, sub, source, peer: call.getPeer(), policy, stop, fail });
     this.counters.subscriptionsTotal++;
     return () => {
       if (!this.active.delete(id)) return;
@@ -336,7 +351,7 @@ export class MarketDataServer {
       this.stages,
       this.mono,
     );
-    const unregister = this.register(sub, `capture:${src.capture}`, call.getPeer(), plan.subscriber.policy);
+    const unregister = this.register(call, sub, `capture:${src.capture}`, plan.subscriber.policy, () => void engine.stop());
     call.on('cancelled', () => {
       sub.close();
       void engine.stop();
@@ -398,7 +413,7 @@ export class MarketDataServer {
       this.stages,
       this.mono,
     );
-    const unregister = this.register(sub, `live:${hub.name}`, call.getPeer(), policy);
+    const unregister = this.register(call, sub, `live:${hub.name}`, policy, null);
     call.on('cancelled', () => {
       hub.fanout.remove(sub);
       sub.close();
@@ -536,7 +551,15 @@ export class MarketDataServer {
   /** Ends every subscription (live streams end cleanly; replays are cut), stops feeds and listeners. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      for (const a of this.active.values()) a.sub.end();
+      // Every subscriber gets what is queued for it, then UNAVAILABLE: the stream did not end by itself.
+      const stopping = new MdcapError(
+        'MDCAP_ERR_SHUTDOWN',
+        'expected the stream to go on, found the server stopping (SIGTERM, Ctrl-C or close())',
+      );
+      for (const a of [...this.active.values()]) {
+        a.stop?.();
+        a.sub.end(() => a.fail(stopping));
+      }
       await Promise.all([...this.hubs.values()].map((h) => h.engine.stop().then(() => h.feed.close())));
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {

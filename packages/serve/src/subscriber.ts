@@ -57,6 +57,7 @@ export class Subscriber {
   private writable = true;
   private paused = false;
   private ending = false;
+  private finish: (() => void) | null = null;
   private droppedUnreported = 0;
   closed = false;
   eventsSent = 0;
@@ -186,15 +187,20 @@ export class Subscriber {
     }
     if (this.ending && !this.closed && this.queuedBatches === 0 && this.inBatch === 0) {
       this.closed = true;
-      this.sink.end();
+      if (this.finish === null) this.sink.end();
+      else this.finish();
     }
   }
 
-  /** The source has no more data: send what is queued, then end the stream. */
-  end(): void {
-    if (this.closed) return;
+  /**
+   * The source has no more data: send what is queued, then end the stream — or, with `finish`,
+   * call that instead (to end it with an error status once the client has what was queued).
+   */
+  end(finish?: () => void): void {
+    if (this.closed || this.ending) return;
     this.flush();
     this.ending = true;
+    this.finish = finish ?? null;
     this.pump();
   }
 

@@ -290,3 +290,24 @@ describe('mdcap serve: a token and TLS', () => {
     expect(f.grpc).toBe(grpc.status.UNAVAILABLE);
   });
 });
+
+describe('mdcap serve: stopping', () => {
+  it('a replay cut by the server stopping ends with UNAVAILABLE and MDCAP_ERR_SHUTDOWN, never as if it were complete', async () => {
+    const s = await MarketDataServer.start({ listen: '127.0.0.1:0', captures: root });
+    const seen: StreamItem[] = [];
+    const outcome = (async () => {
+      try {
+        for await (const e of subscribe(s.address, { capture: 'sim', speed: '1x', batchEvents: 8 })) seen.push(e);
+        return null;
+      } catch (e) {
+        return e as { code: string; details: { grpcCode: unknown } };
+      }
+    })();
+    await waitFor(() => seen.length > 0, { what: 'the replay to stream' });
+    await s.close();
+    const err = await outcome;
+    expect(err).toMatchObject({ code: 'MDCAP_ERR_SHUTDOWN', details: { grpcCode: grpc.status.UNAVAILABLE } });
+    expect(seen.length).toBeLessThan(events.length);
+    expect(lines(seen)).toEqual(events.slice(0, seen.length).map(formatEventJson));
+  });
+});

@@ -3,7 +3,7 @@ import { MarketDataServer, readPem } from '@mdcap/serve';
 import type { LiveFeedOptions, StageSummary } from '@mdcap/serve';
 import type { Argv } from 'yargs';
 import { badOption, parseDurationOption, parseIntervals, parseIntOption, parseList, parseUrlOption } from '../args.js';
-import { EXIT } from '../command.js';
+import { EXIT, warn } from '../command.js';
 import type { Command } from '../command.js';
 import { stopRequested, tellStderr } from '../lifecycle.js';
 import { LineOutput } from '../output.js';
@@ -125,6 +125,7 @@ export const serveCommand: Command<ServeArgs> = {
         ? {}
         : { tls: { cert: readPem('--tls-cert', a.tlsCert), key: readPem('--tls-key', a.tlsKey) } }),
       ...(a.metrics === undefined ? {} : { metrics: a.metrics }),
+      onError: (e) => warn('serve', e.toString()),
     });
     const out = new LineOutput();
     if (a.json) {
