@@ -32,7 +32,7 @@ import { checkSymbols, decodeSubscribeRequest, planReplay, planStream } from './
 import type { StreamPlan } from './request.js';
 import { toServiceError } from './status.js';
 import { Subscriber } from './subscriber.js';
-import type { QueuePolicy } from './subscriber.js';
+import type { QueuePolicy, SendTotals } from './subscriber.js';
 
 /** A live feed the server runs once and fans out to every subscriber. */
 export interface LiveFeedOptions extends FeedSpec {
@@ -147,7 +147,8 @@ export class MarketDataServer {
   private readonly token: Buffer | null;
   private metricsServer: HttpServer | null = null;
   private nextId = 1;
-  private counters = { subscriptionsTotal: 0, eventsSent: 0, batchesSent: 0, eventsDropped: 0, disconnectedSlow: 0, rejected: 0 };
+  private counters = { subscriptionsTotal: 0, disconnectedSlow: 0, rejected: 0 };
+  private readonly totals: SendTotals = { eventsSent: 0, batchesSent: 0, eventsDropped: 0 };
   private closing: Promise<void> | null = null;
   /** `host:port` the server listens on (the port resolved when 0 was asked). */
   address = '';
@@ -308,12 +309,7 @@ export class MarketDataServer {
     const fail = (error: unknown): void => void call.emit('error', toServiceError(error));
     this.active.set(id, { id, sub, source, peer: call.getPeer(), policy, stop, fail });
     this.counters.subscriptionsTotal++;
-    return () => {
-      if (!this.active.delete(id)) return;
-      this.counters.eventsSent += sub.eventsSent;
-      this.counters.batchesSent += sub.batchesSent;
-      this.counters.eventsDropped += sub.eventsDropped;
-    };
+    return () => void this.active.delete(id);
   }
 
   private async replaySession(
@@ -350,6 +346,7 @@ export class MarketDataServer {
       },
       this.stages,
       this.mono,
+      this.totals,
     );
     const unregister = this.register(call, sub, `capture:${src.capture}`, plan.subscriber.policy, () => void engine.stop());
     call.on('cancelled', () => {
@@ -412,6 +409,7 @@ export class MarketDataServer {
       },
       this.stages,
       this.mono,
+      this.totals,
     );
     const unregister = this.register(call, sub, `live:${hub.name}`, policy, null);
     call.on('cancelled', () => {
@@ -499,14 +497,7 @@ export class MarketDataServer {
   }
 
   private counterSnapshot(): ServerCounters {
-    let eventsSent = this.counters.eventsSent;
-    let batchesSent = this.counters.batchesSent;
-    let eventsDropped = this.counters.eventsDropped;
-    for (const a of this.active.values()) {
-      eventsSent += a.sub.eventsSent;
-      batchesSent += a.sub.batchesSent;
-      eventsDropped += a.sub.eventsDropped;
-    }
+    const { eventsSent, batchesSent, eventsDropped } = this.totals;
     return {
       subscribers: this.active.size,
       subscriptionsTotal: this.counters.subscriptionsTotal,

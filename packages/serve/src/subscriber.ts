@@ -35,6 +35,13 @@ export interface SubscriberHooks {
   readonly overflow: () => void;
 }
 
+/** Counters a server sums over every subscriber it ever had. */
+export interface SendTotals {
+  eventsSent: number;
+  batchesSent: number;
+  eventsDropped: number;
+}
+
 interface Queued {
   readonly buf: Buffer;
   readonly events: number;
@@ -75,6 +82,7 @@ export class Subscriber {
     private readonly hooks: SubscriberHooks,
     private readonly stages: LatencyStages,
     private readonly mono: Monotonic,
+    private readonly totals: SendTotals = { eventsSent: 0, batchesSent: 0, eventsDropped: 0 },
   ) {
     this.dispatchedAt = new Float64Array(options.batchEvents);
   }
@@ -120,6 +128,7 @@ export class Subscriber {
           const old = this.queue[this.head++]!;
           this.droppedUnreported += old.events;
           this.eventsDropped += old.events;
+          this.totals.eventsDropped += old.events;
         }
       }
       // block on a replay: the engine is paused below; what it dispatches in the meantime
@@ -174,6 +183,8 @@ export class Subscriber {
       const buf = this.droppedUnreported > 0 ? this.dropReport(item.buf) : item.buf;
       this.eventsSent += item.events;
       this.batchesSent++;
+      this.totals.eventsSent += item.events;
+      this.totals.batchesSent++;
       this.writable = this.sink.write(buf, () => this.stages.record('encoded_to_socket', this.mono() - item.encodedAt, item.events));
       if (!this.writable) this.sink.once('drain', this.onDrain);
     }
