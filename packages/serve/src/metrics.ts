@@ -6,7 +6,8 @@ import type { Histogram } from 'hdr-histogram-js';
  * histogram (ns, 3 significant digits, up to an hour):
  * - `venue_to_recv`: the venue's timestamp to ours (`tsRecv − tsEvent`; live feeds only),
  * - `recv_to_dispatch`: `tsRecv` to the engine's callback (live feeds only: a replay's tsRecv is history),
- * - `dispatch_to_encoded`: the callback to its batch being closed, encoded and queued,
+ * - `dispatch_to_encoded`: the callback to its batch being closed, encoded and queued (every 8th
+ *   event of a batch timed, standing for itself and the 7 after it),
  * - `encoded_to_socket`: the batch queued to gRPC having written it to the socket.
  * Durations come from a monotonic clock, never from event timestamps (except the first stage).
  */

@@ -103,13 +103,26 @@ export class ProtoWriter {
 
   /** Appends bytes written elsewhere (an event encoded once for many subscribers). */
   bytes(src: Uint8Array, start: number, end: number): void {
-    this.ensure(end - start);
-    this.buf.set(src.subarray(start, end), this.pos);
-    this.pos += end - start;
+    const n = end - start;
+    this.ensure(n);
+    const b = this.buf;
+    let p = this.pos;
+    if (n <= 128) {
+      // An event is ~60 bytes: a loop beats making a subarray view to copy from.
+      for (let i = start; i < end; i++) b[p++] = src[i]!;
+    } else {
+      b.set(src.subarray(start, end), p);
+      p += n;
+    }
+    this.pos = p;
   }
 
   /** A varint of 0..2^53. */
   varint(n: number): void {
+    if (n < 0x80 && this.pos < this.buf.length) {
+      this.buf[this.pos++] = n;
+      return;
+    }
     this.ensure(10);
     const b = this.buf;
     let p = this.pos;
@@ -157,7 +170,7 @@ export class ProtoWriter {
   sint64(field: number, v: bigint, always = false): void {
     if (v === 0n && !always) return;
     this.tag(field, 0);
-    if (v < TWO_52_BIG && v > -TWO_52_BIG) {
+    if (v < TWO_52_BIG && v > MINUS_TWO_52_BIG) {
       const n = Number(v);
       this.varint(n >= 0 ? n * 2 : -n * 2 - 1);
     } else {
@@ -222,6 +235,7 @@ export class ProtoWriter {
 }
 
 const TWO_52_BIG = BigInt(TWO_52);
+const MINUS_TWO_52_BIG = -TWO_52_BIG;
 
 function header(w: ProtoWriter, e: { venue: string; symbol: string; tsEvent: bigint; tsRecv: bigint; seq: bigint | null }): void {
   w.begin(1);
