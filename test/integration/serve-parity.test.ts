@@ -17,8 +17,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const servers: ChildProcess[] = [];
 
-async function serve(captures: string): Promise<string> {
-  const { child, firstLine } = await mdcapServer(['serve', '--listen', '127.0.0.1:0', '--captures', captures, '--json']);
+async function serve(captures: string, ...flags: string[]): Promise<string> {
+  const { child, firstLine } = await mdcapServer(['serve', '--listen', '127.0.0.1:0', '--captures', captures, '--json', ...flags]);
   servers.push(child);
   return (JSON.parse(firstLine) as { address: string }).address;
 }
@@ -42,12 +42,19 @@ function replayed(cap: string, args: readonly string[]): string {
 describe('mdcap serve ≡ mdcap replay: a simulated capture with gaps and resyncs', () => {
   let root: string;
   let address: string;
+  let onMain: string;
   beforeAll(async () => {
     root = tempDir('serve-parity');
     // 20 s of market on the virtual clock: 10x replays it in 2 s.
     const events = await simulatedEvents(20, { faults: { gapEvery: 200 } });
     await recordEvents(join(root, 'sim'), events, { instruments: new SimProvider({ seed: 3 }).instruments() });
     address = await serve(root);
+    onMain = await serve(root, '--replay-threads', '0');
+  });
+
+  it('the same with replays on the main thread (--replay-threads 0) as on replay workers (the default)', async () => {
+    const want = replayed(join(root, 'sim'), ['--bars', '1']);
+    expect(await streamed(onMain, { capture: 'sim', bars: [1] })).toBe(want);
   });
 
   for (const speed of ['max', '10x']) {

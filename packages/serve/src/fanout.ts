@@ -1,7 +1,7 @@
 import type { Clock, Instrument, MarketEvent } from '@mdcap/core';
 import type { BookView, RealtimeEngine } from '@mdcap/engine';
 import type { LatencyStages } from './metrics.js';
-import type { Subscriber } from './subscriber.js';
+import type { Appender } from './subscriber.js';
 import { ProtoWriter, writeEvent, writeInstrument, writeSnapshot } from './wire.js';
 
 /** What a subscription streams (proto `EventKind`, by the names of the event model). */
@@ -20,7 +20,7 @@ export interface Selection {
 }
 
 interface Member {
-  readonly sub: Subscriber;
+  readonly sub: Appender;
   readonly sel: Selection;
   readonly lastSnapshot: Map<string, bigint>;
 }
@@ -56,7 +56,7 @@ export class Fanout {
   }
 
   /** Adds a subscriber; with kind `instrument` its symbols' definitions go first. */
-  add(sub: Subscriber, sel: Selection, instruments: readonly Instrument[]): void {
+  add(sub: Appender, sel: Selection, instruments: readonly Instrument[]): void {
     if (sel.kinds.has('instrument')) {
       const w = new ProtoWriter(1024);
       for (const i of instruments) {
@@ -69,7 +69,7 @@ export class Fanout {
     this.members.push({ sub, sel, lastSnapshot: new Map() });
   }
 
-  remove(sub: Subscriber): void {
+  remove(sub: Appender): void {
     const i = this.members.findIndex((m) => m.sub === sub);
     if (i >= 0) this.members.splice(i, 1);
   }

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { availableParallelism } from 'node:os';
 import type { Server as HttpServer } from 'node:http';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -16,6 +17,9 @@ import { openFeed } from '@mdcap/pipeline';
 import type { FeedSpec, OpenedFeed } from '@mdcap/pipeline';
 import { ReplayProvider } from '@mdcap/replay';
 import { Fanout } from './fanout.js';
+import { ReplayPool } from './pool.js';
+import { ReplaySession } from './session.js';
+import type { ReplaySpec } from './session.js';
 import type { Selection } from './fanout.js';
 import { FILE_DESCRIPTOR_SET } from './gen/descriptor.js';
 import {
@@ -31,7 +35,7 @@ import type { Monotonic, ServerCounters, StageSummary } from './metrics.js';
 import { checkSymbols, decodeSubscribeRequest, planReplay, planStream } from './request.js';
 import type { StreamPlan } from './request.js';
 import { toServiceError } from './status.js';
-import { Subscriber } from './subscriber.js';
+import { recordDispatch, Subscriber } from './subscriber.js';
 import type { QueuePolicy, SendTotals } from './subscriber.js';
 
 /** A live feed the server runs once and fans out to every subscriber. */
@@ -53,6 +57,12 @@ export interface ServeOptions {
   readonly tls?: { readonly key: Buffer | string; readonly cert: Buffer | string };
   /** `host:port` of a Prometheus `GET /metrics` endpoint. */
   readonly metrics?: string;
+  /**
+   * Worker threads that run capture replays (each subscriber's ReplayProvider, engine and
+   * encoder), leaving the main thread to write to sockets and run live feeds. Default: one per
+   * core but one, at least one; 0 runs replays on the main thread.
+   */
+  readonly replayThreads?: number;
   /** Monotonic ns for the latency stages (tests inject one). */
   readonly monotonic?: Monotonic;
   /** Errors of the live feeds' engines (a reconnect that failed, a malformed message): the CLI prints them. */
@@ -145,6 +155,7 @@ export class MarketDataServer {
   private readonly stages = new LatencyStages();
   private readonly mono: Monotonic;
   private readonly token: Buffer | null;
+  private readonly pool: ReplayPool | null;
   private metricsServer: HttpServer | null = null;
   private nextId = 1;
   private counters = { subscriptionsTotal: 0, disconnectedSlow: 0, rejected: 0 };
@@ -158,6 +169,11 @@ export class MarketDataServer {
   private constructor(private readonly options: ServeOptions) {
     this.mono = options.monotonic ?? monotonicNs;
     this.token = options.token === undefined ? null : Buffer.from(options.token);
+    const threads = options.replayThreads ?? Math.max(1, availableParallelism() - 1);
+    if (!Number.isInteger(threads) || threads < 0 || threads > 256) {
+      throw new ConfigError('MDCAP_ERR_INVALID_OPTION', `replayThreads: expected a whole number from 0 to 256, found ${String(threads)}`);
+    }
+    this.pool = threads === 0 ? null : new ReplayPool(threads);
   }
 
   static async start(options: ServeOptions = {}): Promise<MarketDataServer> {
@@ -319,54 +335,72 @@ export class MarketDataServer {
   ): Promise<void> {
     const { dir, manifest } = this.capture(src.capture);
     const r = planReplay(src, { symbols: manifest.symbols, name: src.capture });
-    const provider = ReplayProvider.open(dir, {
+    const spec: ReplaySpec = {
+      dir,
       speed: r.speed,
-      ...(r.from === undefined ? {} : { from: r.from }),
-      ...(r.to === undefined ? {} : { to: r.to }),
-    });
-    const engine = new RealtimeEngine(provider, { barGraceMs: plan.graceMs, barTimestamp: plan.barTimestamp });
-    if (plan.intervals.length > 0) engine.setBarInterval(...plan.intervals);
-    const fanout = new Fanout(engine, provider.clock, this.stages, false);
-    let cut = false;
-    const sub = new Subscriber(
-      call,
-      plan.subscriber,
-      {
-        now: () => provider.clock.now(),
-        venue: manifest.feed,
-        pause: () => engine.pause(),
-        resume: () => engine.resume(),
-        overflow: () => {
-          cut = true;
-          this.counters.disconnectedSlow++;
-          sub.close();
-          call.emit('error', this.reject(slowConsumer(plan)));
-          void engine.stop();
-        },
+      from: r.from,
+      to: r.to,
+      symbols: r.symbols,
+      selection: { ...plan.selection, symbols: src.symbols.length === 0 ? null : new Set(r.symbols) },
+      intervals: plan.intervals,
+      graceMs: plan.graceMs,
+      barTimestamp: plan.barTimestamp,
+    };
+    // The source: a session here, or one on a replay worker.
+    let control: { pause(): void; resume(): void; stop(): void };
+    let clock = (): bigint => 0n;
+    let finished: Promise<MdcapError | null>;
+    let start = (): void => undefined;
+    const hooks = {
+      now: () => clock(),
+      venue: manifest.feed,
+      pause: () => control.pause(),
+      resume: () => control.resume(),
+      overflow: () => {
+        this.counters.disconnectedSlow++;
+        sub.close();
+        call.emit('error', this.reject(slowConsumer(plan)));
+        control.stop();
       },
-      this.stages,
-      this.mono,
-      this.totals,
-    );
-    const unregister = this.register(call, sub, `capture:${src.capture}`, plan.subscriber.policy, () => void engine.stop());
+    };
+    const sub = new Subscriber(call, plan.subscriber, hooks, this.stages, this.mono, this.totals);
+    if (this.pool === null) {
+      const session = new ReplaySession(spec, this.stages, sub);
+      control = { pause: () => session.engine.pause(), resume: () => session.engine.resume(), stop: () => void session.engine.stop() };
+      clock = () => session.provider.clock.now();
+      finished = new Promise((resolve, reject) => (start = () => void session.run().then(resolve, reject)));
+    } else {
+      let lastClock = 0n;
+      clock = () => lastClock;
+      finished = new Promise((resolve) => {
+        const handle = this.pool!.open(spec, plan.subscriber, {
+          batch: (bytes, events, latency, timed, encodedAtMs, at) => {
+            lastClock = at;
+            recordDispatch(this.stages, latency, timed, events);
+            sub.push(bytes, events, (encodedAtMs - performance.timeOrigin) * 1e6);
+            handle.credit(1);
+          },
+          end: resolve,
+        });
+        control = handle;
+      });
+    }
+    const unregister = this.register(call, sub, `capture:${src.capture}`, plan.subscriber.policy, () => control.stop());
     call.on('cancelled', () => {
       sub.close();
-      void engine.stop();
+      control.stop();
     });
-    const errors: MdcapError[] = [];
-    engine.onError((e) => errors.push(e));
-    const selection: Selection = { ...plan.selection, symbols: src.symbols.length === 0 ? null : new Set(r.symbols) };
-    fanout.add(sub, selection, provider.instruments());
+    start();
+    let error: MdcapError | null;
     try {
-      await engine.run(r.symbols);
+      error = await finished;
     } finally {
       unregister();
     }
-    if (sub.closed || cut || call.cancelled) return;
-    if (engine.stats().state === 'failed') {
-      const fatal = [...errors].reverse().find((e) => e.code.startsWith('MDCAP_ERR_CAPTURE') || e.code === 'MDCAP_ERR_IO') ?? errors.at(-1);
+    if (sub.closed || call.cancelled) return;
+    if (error !== null) {
       sub.close();
-      call.emit('error', this.reject(fatal ?? new MdcapError('MDCAP_ERR_IO', 'the replay failed')));
+      call.emit('error', this.reject(error));
       return;
     }
     sub.end();
@@ -562,6 +596,7 @@ export class MarketDataServer {
           resolve();
         });
       });
+      await this.pool?.close();
       const http = this.metricsServer;
       if (http !== null) {
         http.closeAllConnections();

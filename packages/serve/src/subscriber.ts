@@ -51,28 +51,36 @@ interface Queued {
   readonly encodedAt: number;
 }
 
+/** Takes encoded events, one `EventBatch.events` entry at a time (a subscriber, or a worker's packer). */
+export interface Appender {
+  append(src: Uint8Array, start: number, end: number): void;
+}
+
 /**
- * One subscription's outgoing side: events arrive already encoded (an `EventBatch.events` entry
- * each), are packed into batches, and wait in a bounded queue until gRPC can take them. Nothing
- * here waits on the socket: the engine's callback only copies bytes.
+ * A closed batch: the writer holds its bytes (take or copy them before returning), and
+ * `latency[i]` is how long ago (ns) the i-th timed event was dispatched; it stands for events
+ * i·SAMPLE … min((i+1)·SAMPLE, events) − 1.
  */
-export class Subscriber {
+export type BatchHandler = (w: ProtoWriter, events: number, latency: Float64Array, timed: number, now: number) => void;
+
+/** Records a batch's dispatch → encoded latencies, each timed event weighted by the events it stands for. */
+export function recordDispatch(stages: LatencyStages, latency: Float64Array, timed: number, events: number): void {
+  for (let i = 0; i < timed; i++) stages.record('dispatch_to_encoded', latency[i]!, Math.min(SAMPLE, events - i * SAMPLE));
+}
+
+/**
+ * Packs encoded events into batches: a batch closes when it holds `batchEvents`, or when the
+ * turn of the event loop that opened it ends (after lingering `batchMicros` µs, when set).
+ * The engine's callback only copies bytes here.
+ */
+export class BatchBuilder implements Appender {
   private readonly w = new ProtoWriter();
   private inBatch = 0;
   private readonly dispatchedAt: Float64Array;
-  private readonly queue: Queued[] = [];
-  private head = 0;
+  private readonly latency: Float64Array;
   private flushPending = false;
   private lingerTimer: NodeJS.Timeout | null = null;
-  private writable = true;
-  private paused = false;
-  private ending = false;
-  private finish: (() => void) | null = null;
-  private droppedUnreported = 0;
-  closed = false;
-  eventsSent = 0;
-  batchesSent = 0;
-  eventsDropped = 0;
+  private closed = false;
   private readonly flushNow = (): void => {
     this.flushPending = false;
     this.lingerTimer = null;
@@ -80,23 +88,20 @@ export class Subscriber {
   };
 
   constructor(
-    private readonly sink: BatchSink,
-    readonly options: SubscriberOptions,
-    private readonly hooks: SubscriberHooks,
-    private readonly stages: LatencyStages,
+    private readonly options: { readonly batchEvents: number; readonly batchMicros: number },
     private readonly mono: Monotonic,
-    private readonly totals: SendTotals = { eventsSent: 0, batchesSent: 0, eventsDropped: 0 },
+    private readonly onBatch: BatchHandler,
   ) {
     this.dispatchedAt = new Float64Array(Math.ceil(options.batchEvents / SAMPLE));
+    this.latency = new Float64Array(this.dispatchedAt.length);
   }
 
-  get queuedBatches(): number {
-    return this.queue.length - this.head;
+  get pending(): number {
+    return this.inBatch;
   }
 
-  /** Appends one encoded `EventBatch.events` entry (`src[start, end)`). */
   append(src: Uint8Array, start: number, end: number): void {
-    if (this.closed || this.ending) return;
+    if (this.closed) return;
     // Latency is timed on every SAMPLE-th event, each standing for the events up to the next.
     if ((this.inBatch & (SAMPLE - 1)) === 0) this.dispatchedAt[this.inBatch / SAMPLE] = this.mono();
     this.inBatch++;
@@ -109,17 +114,76 @@ export class Subscriber {
     }
   }
 
-  /** Closes the open batch and queues it. */
+  /** Closes the open batch and hands it on. */
   flush(): void {
     const n = this.inBatch;
     if (n === 0) return;
-    const buf = this.w.take();
-    this.w.reset();
-    this.inBatch = 0;
     const now = this.mono();
-    for (let i = 0; i * SAMPLE < n; i++)
-      this.stages.record('dispatch_to_encoded', now - this.dispatchedAt[i]!, Math.min(SAMPLE, n - i * SAMPLE));
-    this.enqueue({ buf, events: n, encodedAt: now });
+    const timed = Math.ceil(n / SAMPLE);
+    for (let i = 0; i < timed; i++) this.latency[i] = now - this.dispatchedAt[i]!;
+    this.inBatch = 0;
+    this.onBatch(this.w, n, this.latency, timed, now);
+    this.w.reset();
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.lingerTimer !== null) clearTimeout(this.lingerTimer);
+  }
+}
+
+/**
+ * One subscription's outgoing side: events arrive already encoded (an `EventBatch.events` entry
+ * each), are packed into batches, and wait in a bounded queue until gRPC can take them. Nothing
+ * here waits on the socket: the engine's callback only copies bytes.
+ */
+export class Subscriber implements Appender {
+  private readonly builder: BatchBuilder;
+  private readonly queue: Queued[] = [];
+  private head = 0;
+  private writable = true;
+  private paused = false;
+  private ending = false;
+  private finish: (() => void) | null = null;
+  private droppedUnreported = 0;
+  closed = false;
+  eventsSent = 0;
+  batchesSent = 0;
+  eventsDropped = 0;
+
+  constructor(
+    private readonly sink: BatchSink,
+    readonly options: SubscriberOptions,
+    private readonly hooks: SubscriberHooks,
+    private readonly stages: LatencyStages,
+    private readonly mono: Monotonic,
+    private readonly totals: SendTotals = { eventsSent: 0, batchesSent: 0, eventsDropped: 0 },
+  ) {
+    this.builder = new BatchBuilder(options, mono, (w, events, latency, timed, now) => {
+      recordDispatch(stages, latency, timed, events);
+      this.enqueue({ buf: w.take(), events, encodedAt: now });
+    });
+  }
+
+  get queuedBatches(): number {
+    return this.queue.length - this.head;
+  }
+
+  /** Appends one encoded `EventBatch.events` entry (`src[start, end)`). */
+  append(src: Uint8Array, start: number, end: number): void {
+    if (this.closed || this.ending) return;
+    this.builder.append(src, start, end);
+  }
+
+  /** Queues a batch packed elsewhere (a replay on a worker thread): `events` entries in `buf`. */
+  push(buf: Buffer, events: number, encodedAt: number = this.mono()): void {
+    if (this.closed || this.ending) return;
+    this.enqueue({ buf, events, encodedAt });
+  }
+
+  /** Closes the open batch and queues it. */
+  flush(): void {
+    this.builder.flush();
   }
 
   private enqueue(item: Queued): void {
@@ -202,7 +266,7 @@ export class Subscriber {
       this.paused = false;
       this.hooks.resume?.();
     }
-    if (this.ending && !this.closed && this.queuedBatches === 0 && this.inBatch === 0) {
+    if (this.ending && !this.closed && this.queuedBatches === 0 && this.builder.pending === 0) {
       this.closed = true;
       if (this.finish === null) this.sink.end();
       else this.finish();
@@ -224,7 +288,7 @@ export class Subscriber {
   /** Stops everything at once (the client went away, or the stream ended with an error). */
   close(): void {
     this.closed = true;
-    if (this.lingerTimer !== null) clearTimeout(this.lingerTimer);
+    this.builder.close();
     this.queue.length = 0;
     this.head = 0;
     if (this.paused) {

@@ -190,13 +190,9 @@ export class ProtoWriter {
     if (s.length === 0 && !always) return;
     this.tag(field, 2);
     if (s.length <= 32) {
-      // Venues, symbols, ids: the same few strings again and again.
-      let bytes = this.strings.get(s);
-      if (bytes === undefined) {
-        bytes = Buffer.from(s, 'utf8');
-        if (this.strings.size >= 4096) this.strings.clear();
-        this.strings.set(s, bytes);
-      }
+      // Venues, symbols, ids: the same few strings again and again, often as new string objects
+      // (decoded per row), so a Map would hash each one; compare with the last few first.
+      const bytes = this.recent(s);
       this.varint(bytes.length);
       this.bytes(bytes, 0, bytes.length);
       return;
@@ -206,6 +202,26 @@ export class ProtoWriter {
     this.ensure(len);
     Buffer.from(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength).write(s, this.pos, 'utf8');
     this.pos += len;
+  }
+
+  private readonly recentText: string[] = ['', '', '', '', '', '', '', ''];
+  private readonly recentBytes: Uint8Array[] = new Array<Uint8Array>(8).fill(new Uint8Array(0));
+  private recentNext = 0;
+
+  private recent(s: string): Uint8Array {
+    const t = this.recentText;
+    for (let i = 0; i < 8; i++) if (t[i] === s) return this.recentBytes[i]!;
+    let bytes = this.strings.get(s);
+    if (bytes === undefined) {
+      bytes = Buffer.from(s, 'utf8');
+      if (this.strings.size >= 4096) this.strings.clear();
+      this.strings.set(s, bytes);
+    }
+    const k = this.recentNext;
+    this.recentNext = (k + 1) & 7;
+    t[k] = s;
+    this.recentBytes[k] = bytes;
+    return bytes;
   }
 
   /** Opens a length-delimited field (a nested message); {@link end} closes it. */

@@ -26,6 +26,7 @@ interface ServeArgs {
   readonly tlsKey?: string;
   readonly metrics?: string;
   readonly stats?: string;
+  readonly replayThreads?: string;
   readonly json: boolean;
 }
 
@@ -70,6 +71,10 @@ export const serveCommand: Command<ServeArgs> = {
       .option('tls-key', { type: 'string', describe: 'PEM private key for --tls-cert' })
       .option('metrics', { type: 'string', describe: 'host:port for Prometheus GET /metrics (e.g. 127.0.0.1:9464)' })
       .option('stats', { type: 'string', describe: 'Print subscribers and latency per stage to stderr every ... (10s, 1m), and at exit' })
+      .option('replay-threads', {
+        type: 'string',
+        describe: 'Worker threads that run capture replays (default: one per core but one; 0: replays on the main thread)',
+      })
       .option('json', { type: 'boolean', default: false, describe: 'Print the listening line (and --stats) as JSON objects' })
       .example('mdcap serve --captures caps', 'replay any capture under caps/ to any client, each at its own speed')
       .example('mdcap serve --feed demo --symbols AAPL,MSFT --bars 60', 'the simulated venue, live, with 1-minute bars')
@@ -126,6 +131,7 @@ export const serveCommand: Command<ServeArgs> = {
         : { tls: { cert: readPem('--tls-cert', a.tlsCert), key: readPem('--tls-key', a.tlsKey) } }),
       ...(a.metrics === undefined ? {} : { metrics: a.metrics }),
       onError: (e) => warn('serve', e.toString()),
+      ...(a.replayThreads === undefined ? {} : { replayThreads: parseIntOption('--replay-threads', a.replayThreads, 0, 256) }),
     });
     const out = new LineOutput();
     if (a.json) {
