@@ -32,7 +32,8 @@ interface Member {
  * a snapshot right after the book or order event that made it.
  */
 export class Fanout {
-  private readonly members: Member[] = [];
+  /** Replaced, never changed in place: a subscriber leaving mid-event does not shift the others. */
+  private members: readonly Member[] = [];
   private readonly scratch = new ProtoWriter(4096);
   private readonly snap = new ProtoWriter(4096);
 
@@ -66,12 +67,11 @@ export class Fanout {
         sub.append(w.buf, 0, w.pos);
       }
     }
-    this.members.push({ sub, sel, lastSnapshot: new Map() });
+    this.members = [...this.members, { sub, sel, lastSnapshot: new Map() }];
   }
 
   remove(sub: Appender): void {
-    const i = this.members.findIndex((m) => m.sub === sub);
-    if (i >= 0) this.members.splice(i, 1);
+    this.members = this.members.filter((m) => m.sub !== sub);
   }
 
   private deliver(e: MarketEvent, book: BookView | null): void {

@@ -47,7 +47,7 @@ export interface ReplayHandle {
   stop(): void;
 }
 
-/** Batches a replay may have in flight to the main thread before it waits for credit. */
+/** Batches a replay may have in flight to the main thread, or queued there, before it waits for credit. */
 export const WORKER_CREDITS = 8;
 
 function workerUrl(): URL {
@@ -69,13 +69,21 @@ export class ReplayPool {
   /** `size` workers (default: one per core but one, at least one), started when first needed. */
   constructor(readonly size: number = Math.max(1, availableParallelism() - 1)) {}
 
-  open(spec: ReplaySpec, batch: { batchEvents: number; batchMicros: number }, handlers: ReplayHandlers): ReplayHandle {
+  /** `credits`: batches the replay may send before it waits for {@link ReplayHandle.credit} (at most WORKER_CREDITS). */
+  open(spec: ReplaySpec, batch: { batchEvents: number; batchMicros: number; credits: number }, handlers: ReplayHandlers): ReplayHandle {
     const id = this.nextId++;
     const slot = this.pick();
     slot.sessions.add(id);
     this.handlers.set(id, handlers);
     const post = (m: ToWorker): void => slot.worker.postMessage(m);
-    post({ type: 'open', id, spec, batchEvents: batch.batchEvents, batchMicros: batch.batchMicros, credits: WORKER_CREDITS });
+    post({
+      type: 'open',
+      id,
+      spec,
+      batchEvents: batch.batchEvents,
+      batchMicros: batch.batchMicros,
+      credits: Math.min(WORKER_CREDITS, batch.credits),
+    });
     return {
       credit: (n) => post({ type: 'credit', id, n }),
       pause: () => post({ type: 'pause', id }),

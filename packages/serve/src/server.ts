@@ -347,7 +347,9 @@ export class MarketDataServer {
       barTimestamp: plan.barTimestamp,
     };
     // The source: a session here, or one on a replay worker.
-    let control: { pause(): void; resume(): void; stop(): void };
+    let control: { pause(): void; resume(): void; stop(): void; credit?(n: number): void };
+    let unregister = (): void => undefined;
+    const block = plan.subscriber.policy === 'block';
     let clock = (): bigint => 0n;
     let finished: Promise<MdcapError | null>;
     let start = (): void => undefined;
@@ -362,6 +364,12 @@ export class MarketDataServer {
         call.emit('error', this.reject(slowConsumer(plan)));
         control.stop();
       },
+      // block: a replay worker sends a batch for each one that leaves the queue, so the queue
+      // holds at most queue_batches; under the other policies a replay never waits for its client.
+      taken: (n: number) => {
+        if (block) control.credit?.(n);
+      },
+      closed: () => unregister(),
     };
     const sub = new Subscriber(call, plan.subscriber, hooks, this.stages, this.mono, this.totals);
     if (this.pool === null) {
@@ -373,19 +381,24 @@ export class MarketDataServer {
       let lastClock = 0n;
       clock = () => lastClock;
       finished = new Promise((resolve) => {
-        const handle = this.pool!.open(spec, plan.subscriber, {
-          batch: (bytes, events, latency, timed, encodedAtMs, at) => {
-            lastClock = at;
-            recordDispatch(this.stages, latency, timed, events);
-            sub.push(bytes, events, (encodedAtMs - performance.timeOrigin) * 1e6);
-            handle.credit(1);
+        const handle = this.pool!.open(
+          spec,
+          { ...plan.subscriber, credits: plan.subscriber.queueBatches },
+          {
+            batch: (bytes, events, latency, timed, encodedAtMs, at) => {
+              lastClock = at;
+              recordDispatch(this.stages, latency, timed, events);
+              sub.push(bytes, events, (encodedAtMs - performance.timeOrigin) * 1e6);
+              if (!block) handle.credit(1);
+            },
+            end: resolve,
           },
-          end: resolve,
-        });
+        );
         control = handle;
       });
     }
-    const unregister = this.register(call, sub, `capture:${src.capture}`, plan.subscriber.policy, () => control.stop());
+    // Listed in Stats until its stream is over (what is queued included).
+    unregister = this.register(call, sub, `capture:${src.capture}`, plan.subscriber.policy, () => control.stop());
     call.on('cancelled', () => {
       sub.close();
       control.stop();
@@ -394,8 +407,9 @@ export class MarketDataServer {
     let error: MdcapError | null;
     try {
       error = await finished;
-    } finally {
-      unregister();
+    } catch (e) {
+      sub.close();
+      throw e;
     }
     if (sub.closed || call.cancelled) return;
     if (error !== null) {
@@ -427,6 +441,7 @@ export class MarketDataServer {
       );
     }
     const policy = plan.subscriber.policy;
+    let unregister = (): void => undefined;
     const sub: Subscriber = new Subscriber(
       call,
       plan.subscriber,
@@ -435,22 +450,20 @@ export class MarketDataServer {
         venue: hub.feed.venue,
         overflow: () => {
           this.counters.disconnectedSlow++;
-          hub.fanout.remove(sub);
           sub.close();
-          unregister();
           call.emit('error', this.reject(slowConsumer(plan)));
+        },
+        closed: () => {
+          hub.fanout.remove(sub);
+          unregister();
         },
       },
       this.stages,
       this.mono,
       this.totals,
     );
-    const unregister = this.register(call, sub, `live:${hub.name}`, policy, null);
-    call.on('cancelled', () => {
-      hub.fanout.remove(sub);
-      sub.close();
-      unregister();
-    });
+    unregister = this.register(call, sub, `live:${hub.name}`, policy, null);
+    call.on('cancelled', () => sub.close());
     const selection: Selection = { ...plan.selection, symbols: src.symbols.length === 0 ? null : new Set(src.symbols) };
     hub.fanout.add(sub, selection, hub.feed.instruments());
     await Promise.resolve();
@@ -555,6 +568,7 @@ export class MarketDataServer {
         batchesSent: BigInt(a.sub.batchesSent),
         eventsDropped: BigInt(a.sub.eventsDropped),
         queuedBatches: a.sub.queuedBatches,
+        queuedEvents: BigInt(a.sub.queuedEvents),
       })),
       latency: this.stages.summary().map((s) => ({
         stage: s.stage,

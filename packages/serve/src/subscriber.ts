@@ -33,6 +33,10 @@ export interface SubscriberHooks {
   readonly resume?: () => void;
   /** The queue overflowed under `disconnect`. */
   readonly overflow: () => void;
+  /** Batches left the queue (written, or dropped): a replay worker may send as many more. */
+  readonly taken?: (batches: number) => void;
+  /** The subscription is over (its stream ended, or it was closed); called once. */
+  readonly closed?: () => void;
 }
 
 /** Every SAMPLE-th event of a batch is timed (a power of two). */
@@ -169,6 +173,13 @@ export class Subscriber implements Appender {
     return this.queue.length - this.head;
   }
 
+  /** Events in the queued batches. */
+  get queuedEvents(): number {
+    let n = 0;
+    for (let i = this.head; i < this.queue.length; i++) n += this.queue[i]!.events;
+    return n;
+  }
+
   /** Appends one encoded `EventBatch.events` entry (`src[start, end)`). */
   append(src: Uint8Array, start: number, end: number): void {
     if (this.closed || this.ending) return;
@@ -196,6 +207,7 @@ export class Subscriber implements Appender {
       if (this.options.policy === 'drop-oldest' || this.hooks.pause === undefined) {
         while (this.queuedBatches >= max) {
           const old = this.queue[this.head++]!;
+          this.hooks.taken?.(1);
           this.droppedUnreported += old.events;
           this.eventsDropped += old.events;
           this.totals.eventsDropped += old.events;
@@ -257,6 +269,7 @@ export class Subscriber implements Appender {
       this.totals.batchesSent++;
       this.writable = this.sink.write(buf, () => this.stages.record('encoded_to_socket', this.mono() - item.encodedAt, item.events));
       if (!this.writable) this.sink.once('drain', this.onDrain);
+      this.hooks.taken?.(1);
     }
     if (this.head === this.queue.length) {
       this.queue.length = 0;
@@ -270,6 +283,7 @@ export class Subscriber implements Appender {
       this.closed = true;
       if (this.finish === null) this.sink.end();
       else this.finish();
+      this.hooks.closed?.();
     }
   }
 
@@ -287,7 +301,9 @@ export class Subscriber implements Appender {
 
   /** Stops everything at once (the client went away, or the stream ended with an error). */
   close(): void {
+    if (this.closed) return;
     this.closed = true;
+    this.hooks.closed?.();
     this.builder.close();
     this.queue.length = 0;
     this.head = 0;

@@ -204,6 +204,38 @@ export class ProtoWriter {
     this.pos += len;
   }
 
+  private readonly venues = new Map<string, Map<string, Uint8Array>>();
+  private lastVenue = '';
+  private lastSymbol = '';
+  private lastFields: Uint8Array = new Uint8Array(0);
+
+  /** Header fields 1 and 2 (venue, symbol), encoded once per instrument and copied after. */
+  instrumentFields(venue: string, symbol: string): void {
+    let bytes = this.lastFields;
+    if (venue !== this.lastVenue || symbol !== this.lastSymbol) {
+      let bySymbol = this.venues.get(venue);
+      if (bySymbol === undefined) {
+        if (this.venues.size >= 64) this.venues.clear();
+        bySymbol = new Map();
+        this.venues.set(venue, bySymbol);
+      }
+      let cached = bySymbol.get(symbol);
+      if (cached === undefined) {
+        const start = this.pos;
+        this.string(1, venue);
+        this.string(2, symbol);
+        cached = this.buf.slice(start, this.pos);
+        this.pos = start;
+        if (bySymbol.size >= 65_536) bySymbol.clear();
+        bySymbol.set(symbol, cached);
+      }
+      this.lastVenue = venue;
+      this.lastSymbol = symbol;
+      this.lastFields = bytes = cached;
+    }
+    this.bytes(bytes, 0, bytes.length);
+  }
+
   private readonly recentText: string[] = ['', '', '', '', '', '', '', ''];
   private readonly recentBytes: Uint8Array[] = new Array<Uint8Array>(8).fill(new Uint8Array(0));
   private recentNext = 0;
@@ -255,8 +287,7 @@ const MINUS_TWO_52_BIG = -TWO_52_BIG;
 
 function header(w: ProtoWriter, e: { venue: string; symbol: string; tsEvent: bigint; tsRecv: bigint; seq: bigint | null }): void {
   w.begin(1);
-  w.string(1, e.venue);
-  w.string(2, e.symbol);
+  w.instrumentFields(e.venue, e.symbol);
   w.sfixed64(3, e.tsEvent);
   w.sfixed64(4, e.tsRecv);
   if (e.seq !== null) w.uint64(5, e.seq, true);

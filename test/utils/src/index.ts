@@ -8,3 +8,4 @@ export { SIM_SYMBOLS, simulatedEvents, recordEvents, fileHashes } from './captur
 export { waitFor } from './wait.js';
 export type { WaitOptions } from './wait.js';
 export { FrameTrail, RawTapFollower, withFrameTrail } from './frames.js';
+export { TcpRelay } from './relay.js';

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 const runs = Number(process.argv[2] ?? 3);
 const dir = fileURLToPath(new URL('.', import.meta.url));
-// [script, arguments, at most this many runs (pacing takes two minutes a run)]
+// [script, arguments, at most this many runs (pacing and serve take about two minutes a run)]
 const benches: [string, string[], number][] = [
   ['engine.js', [], runs],
   ['engine.js', ['10000000', '1'], runs],
@@ -20,6 +20,8 @@ const benches: [string, string[], number][] = [
   ['dbn.js', [], runs],
   ['e2e.js', [], runs],
   ['pacing.js', [], Math.min(runs, 3)],
+  // mdcap serve: about two minutes a run (a 3 M-event capture made, then every case beside its raw-socket baseline).
+  ['serve.js', [], Math.min(runs, 3)],
 ];
 
 interface Row {

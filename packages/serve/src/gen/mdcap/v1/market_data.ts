@@ -271,6 +271,8 @@ export interface SubscriberStats {
   batchesSent: bigint;
   eventsDropped: bigint;
   queuedBatches: number;
+  /** Events in those batches: sent + dropped + queued is what the source has dispatched to it. */
+  queuedEvents: bigint;
 }
 
 export interface StatsResponse {
@@ -1976,6 +1978,7 @@ function createBaseSubscriberStats(): SubscriberStats {
     batchesSent: 0n,
     eventsDropped: 0n,
     queuedBatches: 0,
+    queuedEvents: 0n,
   };
 }
 
@@ -2016,6 +2019,12 @@ export const SubscriberStats: MessageFns<SubscriberStats> = {
     }
     if (message.queuedBatches !== 0) {
       writer.uint32(64).uint32(message.queuedBatches);
+    }
+    if (message.queuedEvents !== 0n) {
+      if (BigInt.asUintN(64, message.queuedEvents) !== message.queuedEvents) {
+        throw new globalThis.Error("value provided for field message.queuedEvents of type uint64 too large");
+      }
+      writer.uint32(72).uint64(message.queuedEvents);
     }
     return writer;
   },
@@ -2097,6 +2106,14 @@ export const SubscriberStats: MessageFns<SubscriberStats> = {
             message.queuedBatches = reader.uint32();
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.queuedEvents = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2135,6 +2152,11 @@ export const SubscriberStats: MessageFns<SubscriberStats> = {
         : isSet(object.queued_batches)
         ? globalThis.Number(object.queued_batches)
         : 0,
+      queuedEvents: isSet(object.queuedEvents)
+        ? BigInt(object.queuedEvents)
+        : isSet(object.queued_events)
+        ? BigInt(object.queued_events)
+        : 0n,
     };
   },
 
@@ -2164,6 +2186,9 @@ export const SubscriberStats: MessageFns<SubscriberStats> = {
     if (message.queuedBatches !== 0) {
       obj.queuedBatches = Math.round(message.queuedBatches);
     }
+    if (message.queuedEvents !== 0n) {
+      obj.queuedEvents = message.queuedEvents.toString();
+    }
     return obj;
   },
 
@@ -2186,6 +2211,9 @@ export const SubscriberStats: MessageFns<SubscriberStats> = {
       ? BigInt(object.eventsDropped)
       : 0n;
     message.queuedBatches = object.queuedBatches ?? 0;
+    message.queuedEvents = (object.queuedEvents !== undefined && object.queuedEvents !== null)
+      ? BigInt(object.queuedEvents)
+      : 0n;
     return message;
   },
 };
