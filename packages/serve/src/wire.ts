@@ -72,7 +72,6 @@ export class ProtoWriter {
   private view: DataView;
   pos = 0;
   private readonly starts: number[] = [];
-  private readonly strings = new Map<string, Uint8Array>();
 
   constructor(capacity: number = 64 * 1024) {
     this.buf = new Uint8Array(capacity);
@@ -189,13 +188,27 @@ export class ProtoWriter {
   string(field: number, s: string, always = false): void {
     if (s.length === 0 && !always) return;
     this.tag(field, 2);
-    if (s.length <= 32) {
-      // Venues, symbols, ids: the same few strings again and again, often as new string objects
-      // (decoded per row), so a Map would hash each one; compare with the last few first.
-      const bytes = this.recent(s);
-      this.varint(bytes.length);
-      this.bytes(bytes, 0, bytes.length);
-      return;
+    const n = s.length;
+    if (n < 0x80) {
+      // Short ASCII (trade ids, status kinds): one length byte, one byte per char.
+      this.ensure(n + 1);
+      const b = this.buf;
+      const start = this.pos;
+      let p = start + 1;
+      let ascii = true;
+      for (let c = 0; c < n; c++) {
+        const ch = s.charCodeAt(c);
+        if (ch >= 0x80) {
+          ascii = false;
+          break;
+        }
+        b[p++] = ch;
+      }
+      if (ascii) {
+        b[start] = n;
+        this.pos = p;
+        return;
+      }
     }
     const len = Buffer.byteLength(s, 'utf8');
     this.varint(len);
@@ -234,26 +247,6 @@ export class ProtoWriter {
       this.lastFields = bytes = cached;
     }
     this.bytes(bytes, 0, bytes.length);
-  }
-
-  private readonly recentText: string[] = ['', '', '', '', '', '', '', ''];
-  private readonly recentBytes: Uint8Array[] = new Array<Uint8Array>(8).fill(new Uint8Array(0));
-  private recentNext = 0;
-
-  private recent(s: string): Uint8Array {
-    const t = this.recentText;
-    for (let i = 0; i < 8; i++) if (t[i] === s) return this.recentBytes[i]!;
-    let bytes = this.strings.get(s);
-    if (bytes === undefined) {
-      bytes = Buffer.from(s, 'utf8');
-      if (this.strings.size >= 4096) this.strings.clear();
-      this.strings.set(s, bytes);
-    }
-    const k = this.recentNext;
-    this.recentNext = (k + 1) & 7;
-    t[k] = s;
-    this.recentBytes[k] = bytes;
-    return bytes;
   }
 
   /** Opens a length-delimited field (a nested message); {@link end} closes it. */
