@@ -112,6 +112,7 @@ def _parser() -> argparse.ArgumentParser:
     describe.add_argument("capture", metavar="CAPTURE", help="the capture's name (see sources)")
     st = sub.add_parser("stats", help="the server's subscribers and latency percentiles per stage (JSON)", formatter_class=fmt)
     common(st)
+    st.add_argument("--reset-latency", action="store_true", help="then start the latency histograms afresh (the next call reports that interval)")
     return p
 
 
@@ -161,7 +162,7 @@ _COMMANDS: Dict[str, Callable[[argparse.Namespace, TextIO], None]] = {
     "subscribe": _subscribe,
     "sources": _info(lambda c, a, t: c.list_sources(timeout=t)),
     "describe": _info(lambda c, a, t: c.describe_capture(a.capture, timeout=t)),
-    "stats": _info(lambda c, a, t: c.stats(timeout=t)),
+    "stats": _info(lambda c, a, t: c.stats(reset_latency=a.reset_latency, timeout=t)),
 }
 
 

@@ -372,9 +372,14 @@ class Client:
         """Sessions, symbols, instruments (scales) and recorded gaps of a capture."""
         return description_from_pb(self._unary(self._stub.DescribeCapture, market_data_pb2.DescribeCaptureRequest(capture=capture), timeout))
 
-    def stats(self, *, timeout: Optional[float] = 30.0) -> Stats:
-        """The server's subscribers, latency percentiles per stage and memory."""
-        return stats_from_pb(self._unary(self._stub.Stats, market_data_pb2.StatsRequest(), timeout))
+    def stats(self, *, reset_latency: bool = False, timeout: Optional[float] = 30.0) -> Stats:
+        """The server's subscribers, latency percentiles per stage and memory.
+
+        With ``reset_latency`` the server starts its latency histograms afresh after answering,
+        so the next call gives the percentiles of the interval in between.
+        """
+        request = market_data_pb2.StatsRequest(reset_latency=reset_latency)
+        return stats_from_pb(self._unary(self._stub.Stats, request, timeout))
 
 
 def _one(batch: T) -> Tuple[T]:
@@ -523,7 +528,9 @@ def describe_capture(
         return c.describe_capture(capture, timeout=timeout)
 
 
-def stats(address: Address, *, token: Optional[str] = None, tls: Tls = None, timeout: Optional[float] = 30.0) -> Stats:
+def stats(
+    address: Address, *, reset_latency: bool = False, token: Optional[str] = None, tls: Tls = None, timeout: Optional[float] = 30.0
+) -> Stats:
     """The server's subscribers, latency percentiles and memory (see :meth:`Client.stats`)."""
     with Client(address, token=token, tls=tls) as c:
-        return c.stats(timeout=timeout)
+        return c.stats(reset_latency=reset_latency, timeout=timeout)

@@ -195,7 +195,12 @@ def test_sources_describe_and_stats(server: Server, captures: Dict[str, Any]) ->
         assert any(g.kind == "gap" for g in d.gaps) and any(g.kind == "disconnected" for g in d.gaps)
         assert d.rows == captures["demo"]["events"]
         s = client.stats()
-        assert s.rss_bytes > 0 and {x.stage for x in s.latency} >= {"dispatch_to_encoded", "encoded_to_socket"}
+        assert s.rss_bytes > 0 and {x.stage for x in s.latency} >= {"dispatch_to_encoded", "encoded_to_socket", "dispatch_to_socket"}
+        assert len(list(mdcap_client.subscribe(server.address, capture="sim"))) > 0
+        before = {x.stage: x.count for x in client.stats(reset_latency=True).latency}
+        assert before["dispatch_to_socket"] > 0 and before["dispatch_to_socket"] == before["encoded_to_socket"]
+        after = {x.stage: x.count for x in client.stats().latency}
+        assert after["dispatch_to_socket"] < before["dispatch_to_socket"]  # afresh (another test's stream may add a few)
 
 
 def wait_for(condition: Any, what: str, timeout: float = 30.0) -> None:
@@ -291,6 +296,7 @@ def test_cli_info_commands(server: Server) -> None:
     assert d["capture"] == "demo" and d["instruments"][0]["type"] == "instrument" and isinstance(d["sessions"][0]["start"], str)
     stats = run_cli("stats", server.address)
     assert stats.returncode == 0 and json.loads(stats.stdout)["rssBytes"] > 0
+    assert run_cli("stats", "--reset-latency", server.address).returncode == 0
 
 
 def test_cli_errors(server: Server, token_server: Server) -> None:

@@ -8,10 +8,12 @@ import type { Histogram } from 'hdr-histogram-js';
  * - `recv_to_dispatch`: `tsRecv` to the engine's callback (live feeds only: a replay's tsRecv is history),
  * - `dispatch_to_encoded`: the callback to its batch being closed, encoded and queued (every 8th
  *   event of a batch timed, standing for itself and the 7 after it),
- * - `encoded_to_socket`: the batch queued to gRPC having written it to the socket.
+ * - `encoded_to_socket`: the batch queued to gRPC having written it to the socket,
+ * - `dispatch_to_socket`: the callback to its batch written to the socket (the sum of the two
+ *   before, per event: the latency a subscriber sees of the server; timed events as above).
  * Durations come from a monotonic clock, never from event timestamps (except the first stage).
  */
-export const STAGES = ['venue_to_recv', 'recv_to_dispatch', 'dispatch_to_encoded', 'encoded_to_socket'] as const;
+export const STAGES = ['venue_to_recv', 'recv_to_dispatch', 'dispatch_to_encoded', 'encoded_to_socket', 'dispatch_to_socket'] as const;
 export type Stage = (typeof STAGES)[number];
 
 export interface StageSummary {

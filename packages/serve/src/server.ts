@@ -27,6 +27,7 @@ import {
   DescribeCaptureRequest,
   ListSourcesResponse,
   QueuePolicy as PbPolicy,
+  StatsRequest,
   StatsResponse,
 } from './gen/mdcap/v1/market_data.js';
 import type { Instrument as PbInstrument } from './gen/mdcap/v1/events.js';
@@ -204,9 +205,20 @@ export class MarketDataServer {
       ListSources: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) =>
         this.unary(call, cb, () => Buffer.from(ListSourcesResponse.encode(this.listSources()).finish())),
       DescribeCapture: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) =>
-        this.unary(call, cb, () => Buffer.from(CaptureDescription.encode(this.describe(decodeCaptureName(call.request))).finish())),
+        this.unary(call, cb, () =>
+          Buffer.from(
+            CaptureDescription.encode(
+              this.describe(decodeRequest(DescribeCaptureRequest, 'DescribeCaptureRequest', call.request).capture),
+            ).finish(),
+          ),
+        ),
       Stats: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) =>
-        this.unary(call, cb, () => Buffer.from(StatsResponse.encode(this.statsResponse()).finish())),
+        this.unary(call, cb, () => {
+          const req = decodeRequest(StatsRequest, 'StatsRequest', call.request);
+          const answer = Buffer.from(StatsResponse.encode(this.statsResponse()).finish());
+          if (req.resetLatency) this.stages.reset();
+          return answer;
+        }),
     });
     const health = new HealthImplementation({ '': 'SERVING', 'mdcap.v1.MarketData': 'SERVING' });
     health.addToServer(this.grpcServer);
@@ -388,7 +400,7 @@ export class MarketDataServer {
             batch: (bytes, events, latency, timed, encodedAtMs, at) => {
               lastClock = at;
               recordDispatch(this.stages, latency, timed, events);
-              sub.push(bytes, events, (encodedAtMs - performance.timeOrigin) * 1e6);
+              sub.push(bytes, events, (encodedAtMs - performance.timeOrigin) * 1e6, latency);
               if (!block) handle.credit(1);
             },
             end: resolve,
@@ -444,7 +456,7 @@ export class MarketDataServer {
     let unregister = (): void => undefined;
     const sub: Subscriber = new Subscriber(
       call,
-      plan.subscriber,
+      { ...plan.subscriber, closeAt: 'task' },
       {
         now: () => hub.feed.clock.now(),
         venue: hub.feed.venue,
@@ -632,13 +644,14 @@ function slowConsumer(plan: StreamPlan): MdcapError {
   );
 }
 
-function decodeCaptureName(bytes: Buffer): string {
+/** A unary request's message, or MDCAP_ERR_BAD_REQUEST naming what was expected. */
+function decodeRequest<T>(type: { decode(bytes: Uint8Array): T }, name: string, bytes: Buffer): T {
   try {
-    return DescribeCaptureRequest.decode(bytes).capture;
+    return type.decode(bytes);
   } catch (e) {
     throw new MdcapError(
       'MDCAP_ERR_BAD_REQUEST',
-      `expected a mdcap.v1.DescribeCaptureRequest, found bytes that do not decode as one (${(e as Error).message})`,
+      `expected a mdcap.v1.${name}, found bytes that do not decode as one (${(e as Error).message})`,
     );
   }
 }

@@ -21,6 +21,13 @@ export interface SubscriberOptions {
   readonly batchEvents: number;
   /** …or when the turn of the event loop that opened it ends, after lingering this long (µs; 0: no linger). */
   readonly batchMicros: number;
+  /**
+   * With no linger, what "the turn ends" means: `task` closes the batch as soon as the task that
+   * dispatched it returns (a live feed's drain, so its batch reaches gRPC in the same turn of the
+   * event loop); `loop` (default) waits for the loop's next check phase, which lets a replay
+   * that awaits between runs of events fill its batches.
+   */
+  readonly closeAt?: 'task' | 'loop';
 }
 
 /** How a subscriber reaches back to its source. */
@@ -53,7 +60,11 @@ interface Queued {
   readonly buf: Buffer;
   readonly events: number;
   readonly encodedAt: number;
+  /** ns from dispatch to `encodedAt` of the timed events (every SAMPLE-th); empty when untimed. */
+  readonly latency: Float64Array;
 }
+
+const UNTIMED = new Float64Array(0);
 
 /** Takes encoded events, one `EventBatch.events` entry at a time (a subscriber, or a worker's packer). */
 export interface Appender {
@@ -92,7 +103,7 @@ export class BatchBuilder implements Appender {
   };
 
   constructor(
-    private readonly options: { readonly batchEvents: number; readonly batchMicros: number },
+    private readonly options: { readonly batchEvents: number; readonly batchMicros: number; readonly closeAt?: 'task' | 'loop' },
     private readonly mono: Monotonic,
     private readonly onBatch: BatchHandler,
   ) {
@@ -114,6 +125,7 @@ export class BatchBuilder implements Appender {
     else if (!this.flushPending) {
       this.flushPending = true;
       if (this.options.batchMicros > 0) this.lingerTimer = setTimeout(this.flushNow, this.options.batchMicros / 1000);
+      else if (this.options.closeAt === 'task') queueMicrotask(this.flushNow);
       else setImmediate(this.flushNow);
     }
   }
@@ -165,7 +177,7 @@ export class Subscriber implements Appender {
   ) {
     this.builder = new BatchBuilder(options, mono, (w, events, latency, timed, now) => {
       recordDispatch(stages, latency, timed, events);
-      this.enqueue({ buf: w.take(), events, encodedAt: now });
+      this.enqueue({ buf: w.take(), events, encodedAt: now, latency: latency.slice(0, timed) });
     });
   }
 
@@ -186,10 +198,13 @@ export class Subscriber implements Appender {
     this.builder.append(src, start, end);
   }
 
-  /** Queues a batch packed elsewhere (a replay on a worker thread): `events` entries in `buf`. */
-  push(buf: Buffer, events: number, encodedAt: number = this.mono()): void {
+  /**
+   * Queues a batch packed elsewhere (a replay on a worker thread): `events` entries in `buf`,
+   * closed at `encodedAt` (this subscriber's monotonic ns), its timed events dispatched `latency[i]` ns before.
+   */
+  push(buf: Buffer, events: number, encodedAt: number = this.mono(), latency: Float64Array = UNTIMED): void {
     if (this.closed || this.ending) return;
-    this.enqueue({ buf, events, encodedAt });
+    this.enqueue({ buf, events, encodedAt, latency });
   }
 
   /** Closes the open batch and queues it. */
@@ -253,6 +268,16 @@ export class Subscriber implements Appender {
     return Buffer.concat([head, buf, w.take()]);
   }
 
+  /** gRPC wrote the batch to the socket: its events' last two stages. */
+  private written(item: Queued): void {
+    const toSocket = this.mono() - item.encodedAt;
+    this.stages.record('encoded_to_socket', toSocket, item.events);
+    const lat = item.latency;
+    for (let i = 0; i < lat.length; i++) {
+      this.stages.record('dispatch_to_socket', lat[i]! + toSocket, Math.min(SAMPLE, item.events - i * SAMPLE));
+    }
+  }
+
   private readonly onDrain = (): void => {
     this.writable = true;
     this.pump();
@@ -267,7 +292,7 @@ export class Subscriber implements Appender {
       this.batchesSent++;
       this.totals.eventsSent += item.events;
       this.totals.batchesSent++;
-      this.writable = this.sink.write(buf, () => this.stages.record('encoded_to_socket', this.mono() - item.encodedAt, item.events));
+      this.writable = this.sink.write(buf, () => this.written(item));
       if (!this.writable) this.sink.once('drain', this.onDrain);
       this.hooks.taken?.(1);
     }

@@ -71,7 +71,9 @@ export class ProtoWriter {
   buf: Uint8Array;
   private view: DataView;
   pos = 0;
-  private readonly starts: number[] = [];
+  /** Where each open nested message's length byte is (a stack; events nest three deep). */
+  private starts = new Int32Array(8);
+  private depth = 0;
 
   constructor(capacity: number = 64 * 1024) {
     this.buf = new Uint8Array(capacity);
@@ -80,7 +82,7 @@ export class ProtoWriter {
 
   reset(): void {
     this.pos = 0;
-    this.starts.length = 0;
+    this.depth = 0;
   }
 
   /** The bytes written so far, copied out (the writer is reused). */
@@ -253,12 +255,17 @@ export class ProtoWriter {
   begin(field: number): void {
     this.tag(field, 2);
     this.ensure(1);
-    this.starts.push(this.pos);
+    if (this.depth === this.starts.length) {
+      const more = new Int32Array(this.depth * 2);
+      more.set(this.starts);
+      this.starts = more;
+    }
+    this.starts[this.depth++] = this.pos;
     this.pos += 1;
   }
 
   end(): void {
-    const start = this.starts.pop()!;
+    const start = this.starts[--this.depth]!;
     const len = this.pos - start - 1;
     if (len < 0x80) {
       this.buf[start] = len;

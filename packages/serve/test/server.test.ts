@@ -205,12 +205,31 @@ describe('mdcap serve: operations', () => {
   it('Stats, /metrics, ListSources and DescribeCapture describe what was served', async () => {
     await collect(server.address, { capture: 'sim' });
     const client = new MarketDataClient(server.address, grpc.credentials.createInsecure());
-    const stats = await new Promise<StatsResponse>((resolve, reject) => client.stats({}, (e, r) => (e === null ? resolve(r) : reject(e))));
+    const stats = await new Promise<StatsResponse>((resolve, reject) =>
+      client.stats({ resetLatency: false }, (e, r) => (e === null ? resolve(r) : reject(e))),
+    );
     const byStage = new Map(stats.latency.map((l) => [l.stage, l]));
     expect(byStage.get('dispatch_to_encoded')!.count).toBeGreaterThan(0n);
     expect(byStage.get('encoded_to_socket')!.count).toBeGreaterThan(0n);
     expect(byStage.get('recv_to_dispatch')!.count).toBeGreaterThan(0n); // the live demo feed
+    // dispatch → socket per event, also for replays on a worker (their dispatch times travel with the batch)
+    expect(byStage.get('dispatch_to_socket')!.count).toBe(byStage.get('encoded_to_socket')!.count);
+    expect(byStage.get('dispatch_to_socket')!.p99).toBeGreaterThanOrEqual(byStage.get('encoded_to_socket')!.p50);
     expect(stats.rssBytes).toBeGreaterThan(0n);
+    // reset_latency: answered with the totals, then the histograms start afresh (counters stay)
+    const reset = await new Promise<StatsResponse>((resolve, reject) =>
+      client.stats({ resetLatency: true }, (e, r) => (e === null ? resolve(r) : reject(e))),
+    );
+    expect(reset.latency.find((l) => l.stage === 'dispatch_to_encoded')!.count).toBeGreaterThanOrEqual(
+      byStage.get('dispatch_to_encoded')!.count,
+    );
+    const after = await new Promise<StatsResponse>((resolve, reject) =>
+      client.stats({ resetLatency: false }, (e, r) => (e === null ? resolve(r) : reject(e))),
+    );
+    const afterBy = new Map(after.latency.map((l) => [l.stage, l]));
+    expect(afterBy.get('dispatch_to_encoded')!.count).toBe(0n);
+    expect(afterBy.get('dispatch_to_socket')!.count).toBe(0n);
+    expect(afterBy.get('recv_to_dispatch')!.count).toBeLessThan(reset.latency.find((l) => l.stage === 'recv_to_dispatch')!.count);
     const text = await (await fetch(`http://${server.metricsAddress!}/metrics`)).text();
     expect(text).toMatch(/^mdcap_serve_stage_latency_seconds\{stage="dispatch_to_encoded",quantile="0\.99"\} [0-9.e-]+$/m);
     expect(Number(/^mdcap_serve_events_sent_total (\d+)$/m.exec(text)![1])).toBeGreaterThanOrEqual(events.length);

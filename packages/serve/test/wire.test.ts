@@ -253,6 +253,34 @@ describe('wire: the hand-written codec against the generated one', () => {
     expect(items.map((e) => formatEventJson(e as MarketEvent))).toEqual(events.map(formatEventJson));
   });
 
+  it('nested messages deeper than the writer first allows, and long ones, get their lengths right after a reset', () => {
+    const w = new ProtoWriter(16);
+    for (const round of [0, 1]) {
+      w.reset();
+      // 20 messages each inside the one before (field 1), the innermost holding 200 bytes (field 2):
+      // every length past the innermost one is two bytes, moved into place when the message ends.
+      for (let d = 0; d < 20; d++) w.begin(1);
+      w.string(2, 'x'.repeat(200 + round));
+      for (let d = 0; d < 20; d++) w.end();
+      let at = 0;
+      const bytes = w.take();
+      for (let d = 0; d < 20; d++) {
+        expect(bytes[at]).toBe(0x0a); // field 1, length-delimited
+        let len = 0;
+        let shift = 0;
+        let b: number;
+        do {
+          b = bytes[++at]!;
+          len |= (b & 0x7f) << shift;
+          shift += 7;
+        } while (b & 0x80);
+        at++;
+        expect(at + len).toBe(bytes.length); // each message runs to the end
+      }
+      expect(bytes.subarray(at + 3).toString()).toBe('x'.repeat(200 + round));
+    }
+  });
+
   it('bytes that are not an EventBatch are a WireError, never a crash or a wrong event', () => {
     const good = encodeOurs([
       {

@@ -250,6 +250,12 @@ export interface CaptureDescription {
 }
 
 export interface StatsRequest {
+  /**
+   * After answering, start the latency histograms afresh: a monitor that resets on every call
+   * reads each interval's percentiles (warm-up and earlier load left out) instead of totals
+   * since the server started. The counters are never reset.
+   */
+  resetLatency: boolean;
 }
 
 /** Latency of one stage in ns: 50th, 99th and 99.9th percentiles and the maximum. */
@@ -1753,11 +1759,14 @@ export const CaptureDescription: MessageFns<CaptureDescription> = {
 };
 
 function createBaseStatsRequest(): StatsRequest {
-  return {};
+  return { resetLatency: false };
 }
 
 export const StatsRequest: MessageFns<StatsRequest> = {
-  encode(_: StatsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: StatsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.resetLatency !== false) {
+      writer.uint32(8).bool(message.resetLatency);
+    }
     return writer;
   },
 
@@ -1774,6 +1783,14 @@ export const StatsRequest: MessageFns<StatsRequest> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.resetLatency = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1786,20 +1803,30 @@ export const StatsRequest: MessageFns<StatsRequest> = {
     }
   },
 
-  fromJSON(_: any): StatsRequest {
-    return {};
+  fromJSON(object: any): StatsRequest {
+    return {
+      resetLatency: isSet(object.resetLatency)
+        ? globalThis.Boolean(object.resetLatency)
+        : isSet(object.reset_latency)
+        ? globalThis.Boolean(object.reset_latency)
+        : false,
+    };
   },
 
-  toJSON(_: StatsRequest): unknown {
+  toJSON(message: StatsRequest): unknown {
     const obj: any = {};
+    if (message.resetLatency !== false) {
+      obj.resetLatency = message.resetLatency;
+    }
     return obj;
   },
 
   create(base?: DeepPartial<StatsRequest>): StatsRequest {
     return StatsRequest.fromPartial(base ?? {});
   },
-  fromPartial(_: DeepPartial<StatsRequest>): StatsRequest {
+  fromPartial(object: DeepPartial<StatsRequest>): StatsRequest {
     const message = createBaseStatsRequest();
+    message.resetLatency = object.resetLatency ?? false;
     return message;
   },
 };
