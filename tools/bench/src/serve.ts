@@ -1068,6 +1068,18 @@ async function main(): Promise<void> {
         note: `${(w.bytes / w.events).toFixed(1)} bytes/event`,
       });
 
+      /** `f` against a second server whose replays run on its main thread (`--replay-threads 0`); null when it has no such option. */
+      const inlineReplays = async <T>(f: (address: string, pid: number | undefined) => Promise<T>): Promise<T | null> => {
+        const help = spawnSync(process.execPath, [MDCAP, 'serve', '--help'], { encoding: 'utf8' }).stdout;
+        if (!help.includes('--replay-threads')) return null;
+        const inline = await server(['--captures', captures, '--replay-threads', '0']);
+        try {
+          return await f(inline.address, inline.proc.pid);
+        } finally {
+          await stop(inline.proc);
+        }
+      };
+
       /** One run: the clients told to go at once; the serving process's CPU seconds over the run. */
       interface Run {
         readonly rs: Received[];
@@ -1106,22 +1118,13 @@ async function main(): Promise<void> {
         row('serve', '**1 Node client**: `mdcap serve` replay at max → `subscribeBatches()`', served);
         row('serve', 'the same EventBatch bytes, pre-encoded, from a bare grpc-js server → `subscribeBatches()`', pre);
         row('serve', 'baseline: the same bytes over a raw TCP socket → `decodeBatch` (Node)', raw, `; ${(w.bytes / 1e6).toFixed(0)} MB`);
-        // The same with the replay on the server's main thread (no worker pool), when the server has the option.
-        const help = spawnSync(process.execPath, [MDCAP, 'serve', '--help'], { encoding: 'utf8' }).stdout;
-        if (help.includes('--replay-threads')) {
-          const inline = await server(['--captures', captures, '--replay-threads', '0']);
-          try {
-            const one = await run(
-              pid(inline),
-              [node<Received>('grpc-client', inline.address, '-')],
-              w.events,
-              'node client, --replay-threads 0',
-            );
-            say(`node: ${line('mdcap serve --replay-threads 0', one)}`);
-            row('serve', '1 Node client, `mdcap serve --replay-threads 0` (the replay on the main thread)', one);
-          } finally {
-            await stop(inline.proc);
-          }
+        // The same with the replay on the server's main thread (no worker pool).
+        const one = await inlineReplays((address, p) =>
+          run(p, [node<Received>('grpc-client', address, '-')], w.events, 'node client, --replay-threads 0'),
+        );
+        if (one !== null) {
+          say(`node: ${line('mdcap serve --replay-threads 0', one)}`);
+          row('serve', '1 Node client, `mdcap serve --replay-threads 0` (the replay on the main thread)', one);
         }
       }
 
@@ -1186,6 +1189,23 @@ async function main(): Promise<void> {
           `; ${spread(pre)}`,
         );
         row('serve', `baseline: one writer → ${nClients} raw TCP readers (\`decodeBatch\`)`, raw, `; ${spread(raw)}`);
+        const inline = await inlineReplays((address, p) =>
+          run(
+            p,
+            many(() => node<Received>('grpc-client', address, fanTo)),
+            w.prefixEvents,
+            'fan-out client, --replay-threads 0',
+          ),
+        );
+        if (inline !== null) {
+          say(`fanout ×${nClients}: ${line('mdcap serve --replay-threads 0', inline)}, ${spread(inline)}`);
+          row(
+            'serve',
+            `${nClients} Node clients at once, \`mdcap serve --replay-threads 0\` (every replay on the main thread)`,
+            inline,
+            `; ${spread(inline)}`,
+          );
+        }
       }
     }
   } finally {
