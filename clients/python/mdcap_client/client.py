@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any, Callable, Dict, Generator, Iterable, Iterator, List, Optional, Sequence, Tuple, TypeVar, Union
+from typing import Any, Callable, Dict, Generator, Iterable, Iterator, List, Optional, Sequence, Tuple, TypeVar, Union, cast
 
 import grpc
 
@@ -73,10 +73,12 @@ def _bad(what: str, expected: str, found: Any) -> MdcapError:
     return MdcapError("MDCAP_ERR_INVALID_OPTION", f"{what}: expected {expected}, found {found!r}", grpc.StatusCode.INVALID_ARGUMENT)
 
 
-def _kind_numbers(kinds: Union[None, str, Iterable[str]], depth: int) -> List[int]:
+def _kind_numbers(kinds: Union[None, str, Iterable[str]], depth: int, with_bars: bool) -> List[int]:
     if kinds is None:
-        # With a depth and no kinds: the default kinds and the snapshots the depth asks for.
-        return [KINDS[k] for k in (*DEFAULT_KINDS, "snapshot")] if depth > 0 else []
+        # With a depth and no kinds: the default kinds (bars only with intervals, which the
+        # server requires of an explicit BAR) and the snapshots the depth asks for.
+        wanted = [k for k in (*DEFAULT_KINDS, "snapshot") if k != "bar" or with_bars]
+        return [KINDS[k] for k in wanted] if depth > 0 else []
     names = kinds.split(",") if isinstance(kinds, str) else list(kinds)
     out: List[int] = []
     for name in names:
@@ -137,14 +139,14 @@ def subscribe_request(
         req.live.symbols.extend(symbols or ())
         if from_ns is not None or to_ns is not None:
             raise _bad("from_ns/to_ns", "a capture source (a live feed has no time range)", f"live={live!r}")
-    req.kinds.extend(_kind_numbers(kinds, depth))
-    if bars is not None:
-        req.bar_intervals.extend([int(bars)] if isinstance(bars, int) else [int(b) for b in bars])
+    intervals = [] if bars is None else [int(bars)] if isinstance(bars, int) else [int(b) for b in bars]
+    req.kinds.extend(_kind_numbers(kinds, depth, len(intervals) > 0))
+    req.bar_intervals.extend(intervals)
     req.book_depth = int(depth)
     req.book_cadence_ns = int(cadence_ns)
     if policy not in QUEUE_POLICIES:
         raise _bad("policy", " or ".join(QUEUE_POLICIES), policy)
-    req.policy = QUEUE_POLICIES[policy]
+    req.policy = cast(Any, QUEUE_POLICIES[policy])  # the enum's number (the stubs type it as the enum class)
     if queue_batches is not None:
         req.queue_batches = int(queue_batches)
     if batch_events is not None:

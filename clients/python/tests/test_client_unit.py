@@ -39,9 +39,12 @@ def test_defaults_leave_the_server_its_defaults() -> None:
 def test_kinds_aliases_and_depth() -> None:
     req = subscribe_request(capture="c", kinds="trades,top", depth=5, cadence_ns=1000)
     assert kinds_of(req) == ["EVENT_KIND_TRADE", "EVENT_KIND_SNAPSHOT"] and req.book_depth == 5 and req.book_cadence_ns == 1000
-    # A depth without kinds: the default kinds and the snapshots.
+    # A depth without kinds: the default kinds and the snapshots; bars only with intervals (an
+    # explicit BAR without any is refused by the server).
     assert kinds_of(subscribe_request(capture="c", depth=3))[-1] == "EVENT_KIND_SNAPSHOT"
-    assert len(subscribe_request(capture="c", depth=3).kinds) == 7
+    assert "EVENT_KIND_BAR" not in kinds_of(subscribe_request(capture="c", depth=3))
+    assert len(subscribe_request(capture="c", depth=3).kinds) == 6
+    assert "EVENT_KIND_BAR" in kinds_of(subscribe_request(capture="c", depth=3, bars=[60]))
 
 
 def test_live_request_and_policy() -> None:

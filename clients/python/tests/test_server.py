@@ -241,6 +241,7 @@ def test_close_from_another_thread_ends_the_iteration(server: Server) -> None:
         ({"capture": "demo", "speed": "fast"}, grpc.StatusCode.INVALID_ARGUMENT, "MDCAP_ERR_INVALID_OPTION"),
         ({"capture": "demo", "speed": "-2x"}, grpc.StatusCode.INVALID_ARGUMENT, "MDCAP_ERR_INVALID_OPTION"),
         ({"capture": "demo", "bars": [0]}, grpc.StatusCode.INVALID_ARGUMENT, "MDCAP_ERR_BAR_INTERVAL"),
+        ({"capture": "demo", "kinds": "trades,bars"}, grpc.StatusCode.INVALID_ARGUMENT, "MDCAP_ERR_BAD_REQUEST"),
         ({"capture": "demo", "from_ns": 10, "to_ns": 5}, grpc.StatusCode.INVALID_ARGUMENT, "MDCAP_ERR_REPLAY_RANGE"),
     ],
 )

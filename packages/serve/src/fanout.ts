@@ -22,7 +22,18 @@ export interface Selection {
 interface Member {
   readonly sub: Appender;
   readonly sel: Selection;
+  /** The selection's event kinds as bits of KIND_BIT (looked up once per event, not a Set per member). */
+  readonly kinds: number;
+  readonly snapshots: boolean;
   readonly lastSnapshot: Map<string, bigint>;
+}
+
+const KIND_BIT: Record<MarketEvent['type'], number> = { trade: 1, quote: 2, book: 4, order: 8, bar: 16, status: 32 };
+
+function kindBits(kinds: ReadonlySet<ItemKind>): number {
+  let bits = 0;
+  for (const k of kinds) if (k !== 'snapshot' && k !== 'instrument') bits |= KIND_BIT[k];
+  return bits;
 }
 
 /**
@@ -67,7 +78,8 @@ export class Fanout {
         sub.append(w.buf, 0, w.pos);
       }
     }
-    this.members = [...this.members, { sub, sel, lastSnapshot: new Map() }];
+    const member = { sub, sel, kinds: kindBits(sel.kinds), snapshots: sel.depth > 0 && sel.kinds.has('snapshot'), lastSnapshot: new Map() };
+    this.members = [...this.members, member];
   }
 
   remove(sub: Appender): void {
@@ -79,13 +91,29 @@ export class Fanout {
       this.stages.record('venue_to_recv', Number(e.tsRecv - e.tsEvent));
       this.stages.record('recv_to_dispatch', Number(this.clock.now() - e.tsRecv));
     }
-    let encoded = false;
+    const bit = KIND_BIT[e.type];
     const members = this.members;
+    if (members.length === 1) {
+      // One subscriber (every replay, a live feed with one client): encoded straight into its batch.
+      const m = members[0]!;
+      const sel = m.sel;
+      if (sel.symbols !== null && e.symbol !== '*' && !sel.symbols.has(e.symbol)) return;
+      if ((m.kinds & bit) !== 0 && (e.type !== 'bar' || sel.bars.has(e.interval))) {
+        const w = m.sub.open();
+        if (w !== null) {
+          writeEvent(w, e);
+          m.sub.commit();
+        }
+      }
+      if (book !== null && m.snapshots) this.snapshot(m, e, book);
+      return;
+    }
+    let encoded = false;
     for (let i = 0; i < members.length; i++) {
       const m = members[i]!;
       const sel = m.sel;
       if (sel.symbols !== null && e.symbol !== '*' && !sel.symbols.has(e.symbol)) continue;
-      if (sel.kinds.has(e.type) && (e.type !== 'bar' || sel.bars.has(e.interval))) {
+      if ((m.kinds & bit) !== 0 && (e.type !== 'bar' || sel.bars.has(e.interval))) {
         if (!encoded) {
           this.scratch.reset();
           writeEvent(this.scratch, e);
@@ -93,7 +121,7 @@ export class Fanout {
         }
         m.sub.append(this.scratch.buf, 0, this.scratch.pos);
       }
-      if (book !== null && sel.depth > 0 && sel.kinds.has('snapshot')) this.snapshot(m, e, book);
+      if (book !== null && m.snapshots) this.snapshot(m, e, book);
     }
   }
 

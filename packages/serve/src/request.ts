@@ -79,6 +79,10 @@ export function planStream(req: SubscribeRequest): StreamPlan {
       throw new MdcapError('MDCAP_ERR_BAR_INTERVAL', `bar_intervals: expected whole seconds from 1 to ${LIMITS.interval.max}, found ${i}`);
     }
   }
+  if (req.kinds.includes(EventKind.EVENT_KIND_BAR) && intervals.length === 0) {
+    // As `mdcap replay --print bars` without --bars: asked for bars, and none would ever come.
+    throw bad('bar_intervals', 'the bar intervals to build (whole seconds) for kind BAR', 'none');
+  }
   if (req.bookDepth > LIMITS.depth.max) throw bad('book_depth', `at most ${LIMITS.depth.max} levels`, String(req.bookDepth));
   if (kinds.has('snapshot') && req.bookDepth === 0) throw bad('book_depth', 'levels per side (1 or more) for kind SNAPSHOT', '0');
   if (req.bookCadenceNs < 0n) throw bad('book_cadence_ns', 'a duration of 0 or more', String(req.bookCadenceNs));

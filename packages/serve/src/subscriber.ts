@@ -68,7 +68,14 @@ const UNTIMED = new Float64Array(0);
 
 /** Takes encoded events, one `EventBatch.events` entry at a time (a subscriber, or a worker's packer). */
 export interface Appender {
+  /** Appends an entry encoded elsewhere (`src[start, end)`). */
   append(src: Uint8Array, start: number, end: number): void;
+  /**
+   * Encoding in place: the writer to append one entry to (then {@link commit}), or null when no
+   * entry is taken now (the subscription is ending); saves the copy when one subscriber wants it.
+   */
+  open(): ProtoWriter | null;
+  commit(): void;
 }
 
 /**
@@ -116,11 +123,22 @@ export class BatchBuilder implements Appender {
   }
 
   append(src: Uint8Array, start: number, end: number): void {
-    if (this.closed) return;
+    const w = this.open();
+    if (w === null) return;
+    w.bytes(src, start, end);
+    this.commit();
+  }
+
+  open(): ProtoWriter | null {
+    if (this.closed) return null;
     // Latency is timed on every SAMPLE-th event, each standing for the events up to the next.
     if ((this.inBatch & (SAMPLE - 1)) === 0) this.dispatchedAt[this.inBatch / SAMPLE] = this.mono();
+    return this.w;
+  }
+
+  /** The entry written since {@link open} is complete. */
+  commit(): void {
     this.inBatch++;
-    this.w.bytes(src, start, end);
     if (this.inBatch >= this.options.batchEvents) this.flush();
     else if (!this.flushPending) {
       this.flushPending = true;
@@ -196,6 +214,14 @@ export class Subscriber implements Appender {
   append(src: Uint8Array, start: number, end: number): void {
     if (this.closed || this.ending) return;
     this.builder.append(src, start, end);
+  }
+
+  open(): ProtoWriter | null {
+    return this.closed || this.ending ? null : this.builder.open();
+  }
+
+  commit(): void {
+    this.builder.commit();
   }
 
   /**

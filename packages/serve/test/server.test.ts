@@ -67,6 +67,7 @@ describe('mdcap serve: requests it cannot serve get a status code and the MDCAP 
     ['a bad speed', { capture: 'sim', speed: 'fast' }, 'MDCAP_ERR_INVALID_OPTION', grpc.status.INVALID_ARGUMENT],
     ['a negative speed', { capture: 'sim', speed: '-2x' }, 'MDCAP_ERR_INVALID_OPTION', grpc.status.INVALID_ARGUMENT],
     ['a bar interval of 0', { capture: 'sim', bars: [0] }, 'MDCAP_ERR_BAR_INTERVAL', grpc.status.INVALID_ARGUMENT],
+    ['kind BAR without intervals', { capture: 'sim', kinds: ['trade', 'bar'] }, 'MDCAP_ERR_BAD_REQUEST', grpc.status.INVALID_ARGUMENT],
     ['bars a live feed does not build', { live: 'demo', bars: [60] }, 'MDCAP_ERR_BAD_REQUEST', grpc.status.INVALID_ARGUMENT],
     ['a reversed range', { capture: 'sim', from: 2n, to: 1n }, 'MDCAP_ERR_REPLAY_RANGE', grpc.status.INVALID_ARGUMENT],
     ['no source', {}, 'MDCAP_ERR_BAD_REQUEST', grpc.status.INVALID_ARGUMENT],

@@ -174,7 +174,10 @@ export interface SubscribeRequest {
    * book_depth; INSTRUMENT sends each symbol's definition before the first event.
    */
   kinds: EventKind[];
-  /** Bar intervals in seconds (bars are streamed only with intervals). */
+  /**
+   * Bar intervals in seconds (bars are streamed only with intervals; kind BAR named in kinds
+   * without any is refused).
+   */
   barIntervals: number[];
   /**
    * Book snapshots (kind SNAPSHOT): the best `book_depth` levels per side, after every book or
