@@ -1,6 +1,8 @@
 export { REPO_ROOT, datasetsRoot, datasetStatus, datasetFile, inCI } from './datasets.js';
 export type { DatasetStatus } from './datasets.js';
-export { describeWithDataset } from './vitest.js';
+export { describeWithDataset, describeWithServers } from './vitest.js';
+export { SERVER_PACKAGES, serverMissing, startKafkaMock, startNats, startPostgres, startRedis, startServer } from './servers.js';
+export type { ServerKind, TestServer } from './servers.js';
 export { collectCallbacks, hashLines } from './callbacks.js';
 export type { CallbackLog } from './callbacks.js';
 export { MDCAP_BIN, mdcap, mdcapAsync, mdcapServer, mdcapUntil, tempDir } from './cli.js';
