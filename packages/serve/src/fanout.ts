@@ -101,7 +101,13 @@ export class Fanout {
       if ((m.kinds & bit) !== 0 && (e.type !== 'bar' || sel.bars.has(e.interval))) {
         const w = m.sub.open();
         if (w !== null) {
-          writeEvent(w, e);
+          const at = w.pos;
+          try {
+            writeEvent(w, e);
+          } catch (error) {
+            w.truncate(at); // the batch keeps only whole entries
+            throw error;
+          }
           m.sub.commit();
         }
       }

@@ -85,6 +85,12 @@ export class ProtoWriter {
     this.depth = 0;
   }
 
+  /** Drops what was written after `pos` (an entry whose encoding failed part-way), nested messages included. */
+  truncate(pos: number): void {
+    this.pos = pos;
+    this.depth = 0;
+  }
+
   /** The bytes written so far, copied out (the writer is reused). */
   take(): Buffer {
     const out = Buffer.allocUnsafe(this.pos);

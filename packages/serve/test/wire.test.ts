@@ -281,6 +281,18 @@ describe('wire: the hand-written codec against the generated one', () => {
     }
   });
 
+  it('an entry whose encoding fails part-way is truncated away: the batch keeps only whole entries', async () => {
+    const [a, b] = (await simulatedEvents(2)).filter((e) => e.type === 'trade');
+    const w = new ProtoWriter(64);
+    writeEvent(w, a!);
+    const at = w.pos;
+    // A trade whose price is not a bigint: the writer is inside two nested messages when it throws.
+    expect(() => writeEvent(w, { ...b!, price: undefined as unknown as bigint })).toThrow();
+    w.truncate(at);
+    writeEvent(w, b!);
+    expect(decodeBatch(w.take()).items).toEqual([a, b]);
+  });
+
   it('bytes that are not an EventBatch are a WireError, never a crash or a wrong event', () => {
     const good = encodeOurs([
       {
