@@ -93,39 +93,24 @@ export class Fanout {
     }
     const bit = KIND_BIT[e.type];
     const members = this.members;
-    if (members.length === 1) {
-      // One subscriber (every replay, a live feed with one client): encoded straight into its batch.
-      const m = members[0]!;
-      const sel = m.sel;
-      if (sel.symbols !== null && e.symbol !== '*' && !sel.symbols.has(e.symbol)) return;
-      if ((m.kinds & bit) !== 0 && (e.type !== 'bar' || sel.bars.has(e.interval))) {
-        const w = m.sub.open();
-        if (w !== null) {
-          const at = w.pos;
-          try {
-            writeEvent(w, e);
-          } catch (error) {
-            w.truncate(at); // the batch keeps only whole entries
-            throw error;
-          }
-          m.sub.commit();
-        }
-      }
-      if (book !== null && m.snapshots) this.snapshot(m, e, book);
-      return;
-    }
+    // One subscriber (every replay, a live feed with one client): encoded straight into its batch.
+    const alone = members.length === 1;
     let encoded = false;
     for (let i = 0; i < members.length; i++) {
       const m = members[i]!;
       const sel = m.sel;
       if (sel.symbols !== null && e.symbol !== '*' && !sel.symbols.has(e.symbol)) continue;
       if ((m.kinds & bit) !== 0 && (e.type !== 'bar' || sel.bars.has(e.interval))) {
-        if (!encoded) {
-          this.scratch.reset();
-          writeEvent(this.scratch, e);
-          encoded = true;
+        if (alone) {
+          m.sub.appendEvent(e);
+        } else {
+          if (!encoded) {
+            this.scratch.reset();
+            writeEvent(this.scratch, e);
+            encoded = true;
+          }
+          m.sub.append(this.scratch.buf, 0, this.scratch.pos);
         }
-        m.sub.append(this.scratch.buf, 0, this.scratch.pos);
       }
       if (book !== null && m.snapshots) this.snapshot(m, e, book);
     }

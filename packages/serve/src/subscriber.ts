@@ -1,5 +1,5 @@
 import { ALL_SYMBOLS } from '@mdcap/core';
-import type { Status } from '@mdcap/core';
+import type { MarketEvent, Status } from '@mdcap/core';
 import type { LatencyStages, Monotonic } from './metrics.js';
 import { ProtoWriter, writeDropped, writeEvent } from './wire.js';
 
@@ -70,12 +70,8 @@ const UNTIMED = new Float64Array(0);
 export interface Appender {
   /** Appends an entry encoded elsewhere (`src[start, end)`). */
   append(src: Uint8Array, start: number, end: number): void;
-  /**
-   * Encoding in place: the writer to append one entry to (then {@link commit}), or null when no
-   * entry is taken now (the subscription is ending); saves the copy when one subscriber wants it.
-   */
-  open(): ProtoWriter | null;
-  commit(): void;
+  /** Encodes `e` straight into the open batch (no copy: for an event only this appender wants). */
+  appendEvent(e: MarketEvent): void;
 }
 
 /**
@@ -123,21 +119,32 @@ export class BatchBuilder implements Appender {
   }
 
   append(src: Uint8Array, start: number, end: number): void {
-    const w = this.open();
-    if (w === null) return;
-    w.bytes(src, start, end);
+    if (this.closed) return;
+    this.timeEntry();
+    this.w.bytes(src, start, end);
     this.commit();
   }
 
-  open(): ProtoWriter | null {
-    if (this.closed) return null;
-    // Latency is timed on every SAMPLE-th event, each standing for the events up to the next.
-    if ((this.inBatch & (SAMPLE - 1)) === 0) this.dispatchedAt[this.inBatch / SAMPLE] = this.mono();
-    return this.w;
+  appendEvent(e: MarketEvent): void {
+    if (this.closed) return;
+    this.timeEntry();
+    const at = this.w.pos;
+    try {
+      writeEvent(this.w, e);
+    } catch (error) {
+      this.w.truncate(at); // the batch keeps only whole entries
+      throw error;
+    }
+    this.commit();
   }
 
-  /** The entry written since {@link open} is complete. */
-  commit(): void {
+  /** Latency is timed on every SAMPLE-th entry, each standing for the entries up to the next. */
+  private timeEntry(): void {
+    if ((this.inBatch & (SAMPLE - 1)) === 0) this.dispatchedAt[this.inBatch / SAMPLE] = this.mono();
+  }
+
+  /** One more entry is in the batch: close it when full, or when the turn ends. */
+  private commit(): void {
     this.inBatch++;
     if (this.inBatch >= this.options.batchEvents) this.flush();
     else if (!this.flushPending) {
@@ -216,12 +223,9 @@ export class Subscriber implements Appender {
     this.builder.append(src, start, end);
   }
 
-  open(): ProtoWriter | null {
-    return this.closed || this.ending ? null : this.builder.open();
-  }
-
-  commit(): void {
-    this.builder.commit();
+  appendEvent(e: MarketEvent): void {
+    if (this.closed || this.ending) return;
+    this.builder.appendEvent(e);
   }
 
   /**

@@ -81,8 +81,7 @@ export class ProtoWriter {
   }
 
   reset(): void {
-    this.pos = 0;
-    this.depth = 0;
+    this.truncate(0);
   }
 
   /** Drops what was written after `pos` (an entry whose encoding failed part-way), nested messages included. */

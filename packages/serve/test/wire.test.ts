@@ -9,6 +9,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 // The generated reference codec (ts-proto), by path: it is not part of the package's API.
 import { EventBatch } from '../src/gen/mdcap/v1/events.js';
+import { monotonicNs } from '../src/metrics.js';
+import { BatchBuilder } from '../src/subscriber.js';
 import type { Event as PbEvent } from '../src/gen/mdcap/v1/events.js';
 
 /**
@@ -281,16 +283,18 @@ describe('wire: the hand-written codec against the generated one', () => {
     }
   });
 
-  it('an entry whose encoding fails part-way is truncated away: the batch keeps only whole entries', async () => {
+  it('an entry whose encoding fails part-way is cut from its batch: the batch keeps only whole entries', async () => {
     const [a, b] = (await simulatedEvents(2)).filter((e) => e.type === 'trade');
-    const w = new ProtoWriter(64);
-    writeEvent(w, a!);
-    const at = w.pos;
+    const batches: Buffer[] = [];
+    const builder = new BatchBuilder({ batchEvents: 1024, batchMicros: 0 }, monotonicNs, (w) => batches.push(w.take()));
+    builder.appendEvent(a!);
     // A trade whose price is not a bigint: the writer is inside two nested messages when it throws.
-    expect(() => writeEvent(w, { ...b!, price: undefined as unknown as bigint })).toThrow();
-    w.truncate(at);
-    writeEvent(w, b!);
-    expect(decodeBatch(w.take()).items).toEqual([a, b]);
+    expect(() => builder.appendEvent({ ...b!, price: undefined as unknown as bigint })).toThrow();
+    builder.appendEvent(b!);
+    builder.flush();
+    builder.close();
+    expect(batches).toHaveLength(1);
+    expect(decodeBatch(batches[0]!).items).toEqual([a, b]);
   });
 
   it('bytes that are not an EventBatch are a WireError, never a crash or a wrong event', () => {
