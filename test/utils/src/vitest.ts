@@ -4,23 +4,32 @@ import { serverMissing } from './servers.js';
 import type { ServerKind } from './servers.js';
 
 /**
+ * `describe` for tests that need something from outside the repository: runs them when
+ * `missing` is null, skips them with that reason otherwise, and fails under `CI=true`, where it
+ * must be there.
+ */
+function describeIfPresent(need: string, missing: string | null, title: string, body: () => void): void {
+  if (missing === null) {
+    describe(title, body);
+  } else if (inCI()) {
+    describe(title, () => {
+      it(`needs ${need}`, () => {
+        throw new Error(`CI=true and ${need} is unavailable: ${missing}`);
+      });
+    });
+  } else {
+    console.warn(`[mdcap] skipping "${title}": ${missing}`);
+    describe.skip(`${title} [skipped: ${missing}]`, body);
+  }
+}
+
+/**
  * `describe` for tests that need a dataset of `../shared/datasets`: runs them when the dataset
  * is present and intact, skips them with the reason otherwise, and fails under `CI=true`.
  */
 export function describeWithDataset(dataset: string, title: string, body: () => void): void {
   const status = datasetStatus(dataset);
-  if (status.available) {
-    describe(title, body);
-  } else if (inCI()) {
-    describe(title, () => {
-      it(`needs dataset ${dataset}`, () => {
-        throw new Error(`CI=true and dataset ${dataset} is unavailable: ${status.reason}`);
-      });
-    });
-  } else {
-    console.warn(`[mdcap] skipping "${title}": ${status.reason}`);
-    describe.skip(`${title} [skipped: ${status.reason}]`, body);
-  }
+  describeIfPresent(`dataset ${dataset}`, status.available ? null : status.reason, title, body);
 }
 
 /**
@@ -30,16 +39,5 @@ export function describeWithDataset(dataset: string, title: string, body: () => 
  */
 export function describeWithServers(kinds: readonly ServerKind[], title: string, body: () => void): void {
   const missing = kinds.map(serverMissing).filter((why): why is string => why !== null);
-  if (missing.length === 0) {
-    describe(title, body);
-  } else if (inCI()) {
-    describe(title, () => {
-      it(`needs ${kinds.join(', ')}`, () => {
-        throw new Error(`CI=true and a server is missing: ${missing.join('; ')}`);
-      });
-    });
-  } else {
-    console.warn(`[mdcap] skipping "${title}": ${missing.join('; ')}`);
-    describe.skip(`${title} [skipped: ${missing.join('; ')}]`, body);
-  }
+  describeIfPresent(kinds.join(', '), missing.length === 0 ? null : missing.join('; '), title, body);
 }
