@@ -25,7 +25,9 @@ const GRAPH = {
   // Nothing imports the CLI.
   // mdcap as a data plane over gRPC (proto/mdcap/v1): live feeds fanned out, captures replayed per subscriber.
   serve: ['core', 'engine', 'capture', 'replay', 'pipeline'],
-  cli: ['core', 'engine', 'sim', 'dbn', 'capture', 'replay', 'analytics', 'pipeline', 'emulators', 'serve'],
+  // What onBatch hands downstream (PostgreSQL, Redis, NATS JetStream, Kafka) and the providers reading it back.
+  sinks: ['core', 'engine', 'serve'],
+  cli: ['core', 'engine', 'sim', 'dbn', 'capture', 'replay', 'analytics', 'pipeline', 'emulators', 'serve', 'sinks'],
 };
 const PURE = ['core', 'ring', 'engine', 'sim', 'replay'];
 const PACKAGES = Object.keys(GRAPH);

@@ -32,7 +32,9 @@ describe('package entries', () => {
         'pipeline',
         'replay',
         'ring',
+        'serve',
         'sim',
+        'sinks',
       ]),
     );
   });

@@ -52,6 +52,8 @@ export const ERROR_CODES = {
   MDCAP_ERR_SLOW_CONSUMER: "A subscriber's queue filled up under the disconnect policy: the server ended its subscription.",
   MDCAP_ERR_SHUTDOWN: 'The server stopped while a subscription was streaming: what was queued was sent, the rest was not.',
   MDCAP_ERR_PROTOCOL: 'Bytes from a server or client are not the protobuf messages of proto/mdcap/v1.',
+  MDCAP_ERR_SINK_WRITE:
+    "A write to a sink's server (PostgreSQL, Redis, NATS, Kafka) failed: the sink retries it, and counts what it has to drop as a gap.",
 } as const;
 
 export type MdcapErrorCode = keyof typeof ERROR_CODES;

@@ -177,6 +177,11 @@ export interface BatchOptions {
   readonly maxPending?: number;
   /** When `maxPending` batches wait: `block` (default) pauses the provider; `drop` drops the new batch and counts its events. */
   readonly overflow?: SlowConsumerPolicy;
+  /**
+   * Under `drop`, called with each batch dropped, so the consumer can say downstream what it
+   * lost (a sink writes a gap status for it). Never called under `block`.
+   */
+  readonly onDrop?: (events: readonly MarketEvent[]) => void;
 }
 
 export type BatchCallback = (events: MarketEvent[]) => void | Promise<void>;
@@ -188,6 +193,7 @@ export class Batcher implements EventConsumer {
   private readonly maxDelayNs: bigint;
   private readonly maxPending: number;
   private readonly policy: SlowConsumerPolicy;
+  private readonly onDrop: ((events: readonly MarketEvent[]) => void) | null;
   private current: MarketEvent[] = [];
   private timer: number | null = null;
   private readonly waiting: MarketEvent[][] = [];
@@ -211,6 +217,7 @@ export class Batcher implements EventConsumer {
     this.maxDelayNs = BigInt(positiveInt('onBatch maxDelayMs', options.maxDelayMs, 100)) * 1_000_000n;
     this.maxPending = positiveInt('onBatch maxPending', options.maxPending, 16);
     this.policy = policy('onBatch overflow', options.overflow);
+    this.onDrop = options.onDrop ?? null;
   }
 
   get dropped(): number {
@@ -247,6 +254,13 @@ export class Batcher implements EventConsumer {
     }
     if (this.waiting.length >= this.maxPending && this.policy === 'drop') {
       this.droppedEvents += batch.length;
+      if (this.onDrop !== null) {
+        try {
+          this.onDrop(batch);
+        } catch (error) {
+          this.onError(error, batch.length);
+        }
+      }
       return;
     }
     this.waiting.push(batch);

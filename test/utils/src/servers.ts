@@ -23,9 +23,14 @@ export interface TestServer extends AsyncDisposable {
   /** How a client names it: `postgres://mdcap@127.0.0.1:PORT/postgres`, `redis://…`, `nats://…`, or Kafka's `127.0.0.1:PORT`. */
   readonly url: string;
   readonly dir: string;
-  readonly pid: number;
   /** Stops the server (and waits for it to exit); the directory is removed. Idempotent. */
   stop(): Promise<void>;
+  /** An outage: stops the server process but keeps its data, until {@link up}. */
+  down(): Promise<void>;
+  /** Starts the server again after {@link down}, on the same port with the same data. */
+  up(): Promise<void>;
+  /** The current process id (changes with `up()`). */
+  readonly pid: number;
 }
 
 /** The Debian package that provides each server, for the messages of a missing one. */
@@ -176,21 +181,50 @@ async function launch(l: Launch, what: string): Promise<{ proc: ChildProcess; ma
   });
 }
 
-function handle(kind: ServerKind, proc: ChildProcess, port: number, url: string, dir: string, signal: NodeJS.Signals): TestServer {
+function handle(
+  kind: ServerKind,
+  first: ChildProcess,
+  port: number,
+  url: string,
+  dir: string,
+  signal: NodeJS.Signals,
+  relaunch: (() => Promise<ChildProcess>) | null = null,
+): TestServer {
+  let proc = first;
   let stopping: Promise<void> | null = null;
+  const kill = async (): Promise<void> => {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      const exited = new Promise<void>((ok) => proc.once('exit', () => ok()));
+      proc.kill(signal);
+      const killer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(killer);
+    }
+    running.delete(proc);
+  };
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        const exited = new Promise<void>((ok) => proc.once('exit', () => ok()));
-        proc.kill(signal);
-        const killer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
-        await exited;
-        clearTimeout(killer);
-      }
-      running.delete(proc);
+      await kill();
       rmSync(dir, { recursive: true, force: true });
     })());
-  return { kind, host: HOST, port, url, dir, pid: proc.pid!, stop, [Symbol.asyncDispose]: stop };
+  return {
+    kind,
+    host: HOST,
+    port,
+    url,
+    dir,
+    get pid() {
+      return proc.pid!;
+    },
+    stop,
+    down: kill,
+    async up() {
+      if (relaunch === null) throw new Error(`${kind}: this test server cannot be started again`);
+      if (proc.exitCode === null && proc.signalCode === null) return;
+      proc = await relaunch();
+    },
+    [Symbol.asyncDispose]: stop,
+  };
 }
 
 /** Starts on a fresh port, retrying when another process took it between the probe and the start. */
@@ -236,32 +270,30 @@ export async function startPostgres(): Promise<TestServer> {
   }
   try {
     return await onFreePort('postgres', async (port) => {
-      const { proc } = await launch(
-        {
-          cmd: postgresBin('postgres')!,
-          args: [
-            '-D',
-            data,
-            '-h',
-            HOST,
-            '-p',
-            String(port),
-            '-k',
-            dir,
-            '-c',
-            'fsync=off',
-            '-c',
-            'synchronous_commit=off',
-            '-c',
-            'full_page_writes=off',
-          ],
-          ...(owner ?? {}),
-          // A taken port: postgres says "Address already in use" and exits, and onFreePort tries another.
-          ready: /database system is ready to accept connections/,
-        },
-        'postgres',
-      );
-      return handle('postgres', proc, port, `postgres://mdcap@${HOST}:${port}/postgres`, dir, 'SIGINT');
+      const start = async (): Promise<ChildProcess> => (await launch(postgresLaunch(port), 'postgres')).proc;
+      const postgresLaunch = (port: number): Launch => ({
+        cmd: postgresBin('postgres')!,
+        args: [
+          '-D',
+          data,
+          '-h',
+          HOST,
+          '-p',
+          String(port),
+          '-k',
+          dir,
+          '-c',
+          'fsync=off',
+          '-c',
+          'synchronous_commit=off',
+          '-c',
+          'full_page_writes=off',
+        ],
+        ...(owner ?? {}),
+        // A taken port: postgres says "Address already in use" and exits, and onFreePort tries another.
+        ready: /database system is ready to accept connections/,
+      });
+      return handle('postgres', await start(), port, `postgres://mdcap@${HOST}:${port}/postgres`, dir, 'SIGINT', start);
     });
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
@@ -273,16 +305,32 @@ export async function startPostgres(): Promise<TestServer> {
 export async function startRedis(): Promise<TestServer> {
   needs('redis');
   const dir = mkdtempSync(join(tmpdir(), 'mdcap-redis-'));
+  const redisArgs = (port: number): string[] => [
+    '--bind',
+    HOST,
+    '--port',
+    String(port),
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    dir,
+    '--logfile',
+    '',
+  ];
   return onFreePort('redis', async (port) => {
     const { proc } = await launch(
       {
         cmd: onPath('redis-server')!,
-        args: ['--bind', HOST, '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir, '--logfile', ''],
+        args: redisArgs(port),
         ready: /Ready to accept connections/,
       },
       'redis',
     );
-    return handle('redis', proc, port, `redis://${HOST}:${port}`, dir, 'SIGTERM');
+    const again = async (): Promise<ChildProcess> =>
+      (await launch({ cmd: onPath('redis-server')!, args: redisArgs(port), ready: /Ready to accept connections/ }, 'redis')).proc;
+    return handle('redis', proc, port, `redis://${HOST}:${port}`, dir, 'SIGTERM', again);
   });
 }
 
@@ -300,7 +348,18 @@ export async function startNats(): Promise<TestServer> {
       'nats',
     );
     const port = Number(match[1]);
-    return handle('nats', proc, port, `nats://${HOST}:${port}`, dir, 'SIGTERM');
+    const again = async (): Promise<ChildProcess> =>
+      (
+        await launch(
+          {
+            cmd: onPath('nats-server')!,
+            args: ['-a', HOST, '-p', String(port), '-js', '-sd', dir, '--http_port', '0'],
+            ready: /Listening for client connections/,
+          },
+          'nats',
+        )
+      ).proc;
+    return handle('nats', proc, port, `nats://${HOST}:${port}`, dir, 'SIGTERM', again);
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
     throw e;

@@ -1,0 +1,15 @@
+/**
+ * @mdcap/sinks: what `engine.onBatch()` hands downstream. `attachSink(engine, sink)` runs a sink
+ * with count/time batches, a bounded queue with a declared overflow policy, retries with
+ * back-off, metrics, and a `gap` status for whatever it had to drop. Sinks: PostgreSQL /
+ * TimescaleDB (binary COPY), Redis (pub/sub and Streams), NATS JetStream and Kafka; and the
+ * providers that feed an engine from JetStream and Kafka. See docs/sinks.md.
+ */
+export { attachSink } from './sink.js';
+export type { Sink, SinkHandle, SinkOptions, SinkStats } from './sink.js';
+export { EventKeyer } from './keys.js';
+export type { EventKey } from './keys.js';
+export { CopyBuffer } from './pg-copy.js';
+export { PostgresSink, PG_TABLES } from './postgres.js';
+export type { PostgresSinkOptions } from './postgres.js';
+export { redactUrl } from './url.js';

@@ -1,0 +1,69 @@
+import type { MarketEvent } from '@mdcap/core';
+
+/**
+ * What makes an event the same event when a sink sees it twice (a retried batch, a restarted
+ * backfill, two recorders of one venue): its venue, symbol and kind, then the venue's sequence
+ * number when the venue numbers its messages, else its receive time; and `n`, its place among the
+ * consecutive events that share all of these (one venue message can carry several book levels).
+ * PostgreSQL keeps it as a unique key, JetStream as the message id.
+ */
+export interface EventKey {
+  /** True when `basis` is the venue's `seq`; false when it is `tsRecv`. */
+  bySeq: boolean;
+  basis: bigint;
+  n: number;
+}
+
+interface Last {
+  bySeq: boolean;
+  basis: bigint;
+  n: number;
+}
+
+/** Assigns {@link EventKey}s along one event stream (it remembers the last key per venue, symbol and kind). */
+export class EventKeyer {
+  private readonly last = new Map<string, Last>();
+  /** The key of the last `key()` call, reused (copy what you keep). */
+  readonly current: EventKey = { bySeq: false, basis: 0n, n: 0 };
+
+  key(e: MarketEvent): EventKey {
+    const bySeq = e.seq !== null;
+    const basis = e.seq ?? e.tsRecv;
+    const id = `${e.venue}\u0000${e.symbol}\u0000${e.type}`;
+    const l = this.last.get(id);
+    let n = 0;
+    if (l === undefined) this.last.set(id, { bySeq, basis, n: 0 });
+    else {
+      if (l.bySeq === bySeq && l.basis === basis) n = l.n + 1;
+      l.bySeq = bySeq;
+      l.basis = basis;
+      l.n = n;
+    }
+    const k = this.current;
+    k.bySeq = bySeq;
+    k.basis = basis;
+    k.n = n;
+    return k;
+  }
+
+  /**
+   * The keyer's state, to restore when a batch fails: the retry must give its events the same
+   * keys, or a half-written batch would be written again under new ones.
+   */
+  checkpoint(): ReadonlyMap<string, Readonly<Last>> {
+    const copy = new Map<string, Last>();
+    for (const [k, v] of this.last) copy.set(k, { ...v });
+    return copy;
+  }
+
+  restore(checkpoint: ReadonlyMap<string, Readonly<Last>>): void {
+    this.last.clear();
+    for (const [k, v] of checkpoint) this.last.set(k, { ...v });
+  }
+
+  /** The key as text: `<seq>.<n>` or `r<tsRecv>.<n>`, unique within a venue, symbol and kind. */
+  text(e: MarketEvent): string {
+    const k = this.key(e);
+    return `${k.bySeq ? '' : 'r'}${k.basis}.${k.n}`;
+  }
+}
