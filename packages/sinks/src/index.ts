@@ -13,3 +13,5 @@ export { CopyBuffer } from './pg-copy.js';
 export { PostgresSink, PG_TABLES } from './postgres.js';
 export type { PostgresSinkOptions } from './postgres.js';
 export { redactUrl } from './url.js';
+export { NatsSink, NatsProvider, subjectToken, streamName } from './nats.js';
+export type { NatsSinkOptions, NatsProviderOptions } from './nats.js';

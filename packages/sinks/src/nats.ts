@@ -1,0 +1,370 @@
+import { MdcapError, VirtualClock, describeValue } from '@mdcap/core';
+import type { DataProvider, EventSink, MarketEvent, SequenceRule, SubscriptionKind } from '@mdcap/core';
+import { SUBSCRIPTION_KINDS } from '@mdcap/core';
+import { ProtoWriter, decodeBatch, writeEvent } from '@mdcap/serve';
+import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager, JsMsg, OrderedConsumerOptions, PubAck } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { EventKeyer } from './keys.js';
+import type { Sink } from './sink.js';
+import { parseUrl, redactUrl } from './url.js';
+
+/**
+ * The scale-out bus: one JetStream stream per venue (`MD_<venue>`), subjects
+ * `md.<venue>.<kind>.<symbol>`, each message one event as a protobuf `mdcap.v1.EventBatch` (the
+ * encoding `mdcap serve` speaks; prices as mantissa and scale), its event key as the message id
+ * so JetStream drops a repeat within the stream's duplicate window. The stream's description
+ * carries the venue and its sequencing rule, so a recorder on another machine can keep it.
+ */
+
+/** A subject token for a venue or symbol: bytes outside `A-Z a-z 0-9 _ - /` as `%XX` (no `.`, `*`, `>` or space survive). */
+export function subjectToken(v: string): string {
+  let out = '';
+  for (const b of Buffer.from(v, 'utf8')) {
+    const c = String.fromCharCode(b);
+    out += /[A-Za-z0-9_\-/]/.test(c) ? c : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out === '' ? '%' : out;
+}
+
+/** The stream of a venue: `<prefix>_<venue>`, with what a stream name may not hold as `_XX`. */
+export function streamName(prefix: string, venue: string): string {
+  let out = '';
+  for (const b of Buffer.from(venue, 'utf8')) {
+    const c = String.fromCharCode(b);
+    out += /[A-Za-z0-9-]/.test(c) ? c : `_${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return `${prefix}_${out}`;
+}
+
+interface StreamMeta {
+  readonly mdcap: 1;
+  readonly venue: string;
+  readonly sequencing: SequenceRule;
+}
+
+export interface NatsSinkOptions {
+  /** `nats://host:port` (a comma-separated list for a cluster). */
+  readonly url: string;
+  /** Stream name prefix (default `MD`: `MD_kraken`). */
+  readonly streamPrefix?: string;
+  /** Subject prefix (default `md`). */
+  readonly subjectPrefix?: string;
+  /** How long JetStream remembers message ids to drop repeats (default 2 minutes). */
+  readonly duplicateWindowMs?: number;
+  /** The venues' sequencing rules, kept in each stream's description (default `monotonic-per-kind`). */
+  readonly sequencing?: Readonly<Record<string, SequenceRule>>;
+  /** Publishes awaiting their acknowledgement at once (default 4,096). */
+  readonly maxInFlight?: number;
+  /** A publish not acknowledged after this long fails (and the batch is retried) (default 10,000 ms). */
+  readonly timeoutMs?: number;
+}
+
+function servers(url: string, what: string): string[] {
+  return url.split(',').map((u) => {
+    const p = parseUrl(u.trim(), what, ['nats']);
+    return `${p.hostname}:${p.port === '' ? '4222' : p.port}`;
+  });
+}
+
+/** Publishes events to JetStream, creating each venue's stream on first sight. Idempotent by message id. */
+export class NatsSink implements Sink {
+  readonly kind = 'nats';
+  readonly target: string;
+  private nc: NatsConnection | null = null;
+  private js: JetStreamClient | null = null;
+  private jsm: JetStreamManager | null = null;
+  private readonly streams = new Set<string>();
+  private readonly keyer = new EventKeyer();
+  private readonly w = new ProtoWriter(4096);
+  private readonly streamPrefix: string;
+  private readonly subjectPrefix: string;
+  private readonly maxInFlight: number;
+  /** Messages JetStream reported as repeats (already in the stream). */
+  duplicates = 0;
+
+  constructor(private readonly options: NatsSinkOptions) {
+    this.target = redactUrl(options.url);
+    servers(options.url, 'nats sink');
+    this.streamPrefix = options.streamPrefix ?? 'MD';
+    this.subjectPrefix = options.subjectPrefix ?? 'md';
+    this.maxInFlight = options.maxInFlight ?? 4_096;
+    if (!Number.isInteger(this.maxInFlight) || this.maxInFlight < 1) {
+      throw new MdcapError(
+        'MDCAP_ERR_INVALID_OPTION',
+        `nats maxInFlight: expected a positive integer, found ${describeValue(this.maxInFlight)}`,
+      );
+    }
+  }
+
+  async open(): Promise<void> {
+    if (this.nc !== null) return;
+    const nc = await connect({
+      servers: servers(this.options.url, 'nats sink'),
+      timeout: this.options.timeoutMs ?? 10_000,
+      reconnect: false,
+    });
+    this.nc = nc;
+    this.jsm = await jetstreamManager(nc, { timeout: this.options.timeoutMs ?? 10_000 });
+    this.js = jetstream(nc, { timeout: this.options.timeoutMs ?? 10_000 });
+  }
+
+  private async ensureStream(venue: string): Promise<void> {
+    if (this.streams.has(venue)) return;
+    const name = streamName(this.streamPrefix, venue);
+    const meta: StreamMeta = { mdcap: 1, venue, sequencing: this.options.sequencing?.[venue] ?? 'monotonic-per-kind' };
+    const jsm = this.jsm!;
+    const exists = await jsm.streams.info(name).then(
+      () => true,
+      () => false,
+    );
+    if (!exists) {
+      await jsm.streams.add({
+        name,
+        subjects: [`${this.subjectPrefix}.${subjectToken(venue)}.>`],
+        description: JSON.stringify(meta),
+        duplicate_window: (this.options.duplicateWindowMs ?? 120_000) * 1_000_000,
+      });
+    }
+    this.streams.add(venue);
+  }
+
+  subject(e: MarketEvent): string {
+    return `${this.subjectPrefix}.${subjectToken(e.venue)}.${e.type}.${subjectToken(e.symbol)}`;
+  }
+
+  async write(batch: readonly MarketEvent[]): Promise<void> {
+    const js = this.js;
+    if (js === null) throw new MdcapError('MDCAP_ERR_SINK_WRITE', `sink nats (${this.target}): write before open`);
+    const checkpoint = this.keyer.checkpoint();
+    try {
+      let inFlight: Promise<PubAck>[] = [];
+      const settle = async (): Promise<void> => {
+        const acks = await Promise.all(inFlight);
+        for (const a of acks) if (a.duplicate) this.duplicates++;
+        inFlight = [];
+      };
+      for (const e of batch) {
+        await this.ensureStream(e.venue);
+        const w = this.w;
+        w.reset();
+        writeEvent(w, e);
+        // The id is unique within the venue's stream: kind, key, then the symbol (which may hold anything).
+        const msgID = `${e.type}:${this.keyer.text(e)}:${e.symbol}`;
+        inFlight.push(js.publish(this.subject(e), w.take(), { msgID }));
+        if (inFlight.length >= this.maxInFlight) await settle();
+      }
+      await settle();
+    } catch (error) {
+      this.keyer.restore(checkpoint);
+      throw new MdcapError(
+        'MDCAP_ERR_SINK_WRITE',
+        `sink nats (${this.target}): publishing ${batch.length} events failed: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+
+  async reset(): Promise<void> {
+    const nc = this.nc;
+    this.nc = null;
+    this.js = null;
+    this.jsm = null;
+    this.streams.clear();
+    await nc?.close().catch(() => undefined);
+  }
+
+  close(): Promise<void> {
+    return this.reset();
+  }
+}
+
+export interface NatsProviderOptions {
+  /** `nats://host:port`. */
+  readonly url: string;
+  /** The venue whose stream to read (`MD_<venue>`). */
+  readonly venue: string;
+  /** Stream name prefix (default `MD`). */
+  readonly streamPrefix?: string;
+  /**
+   * Where to start: `all` (default: the stream from its first message), `new` (only what is
+   * published from now on), a stream sequence number, or a time (ns since the epoch) that
+   * JetStream finds by its own store time.
+   */
+  readonly from?: 'all' | 'new' | { readonly seq: number } | { readonly time: bigint };
+  /**
+   * `true` (default): keep reading as messages arrive (a live feed over the bus). `false`: stop
+   * at the last message the stream held when the provider connected, and end (a deterministic
+   * replay of what was published).
+   */
+  readonly follow?: boolean;
+  /** The clock the engine runs on (default a new VirtualClock): it is the stream's own time, as in a replay. */
+  readonly clock?: VirtualClock;
+}
+
+/**
+ * Feeds a `RealtimeEngine` from a venue's JetStream stream, on any machine: the events as they
+ * were published (their venue, receive times and sequence numbers kept), on a clock that follows
+ * their receive times, so every engine reading the stream sees the same callbacks and the same
+ * bars. A lost connection is reported to the engine, which reconnects; the provider goes on after
+ * the last stream sequence it delivered.
+ */
+export class NatsProvider implements DataProvider {
+  readonly venue: string;
+  readonly clock: VirtualClock;
+  readonly kinds: readonly SubscriptionKind[] = SUBSCRIPTION_KINDS;
+  readonly validatesEvents = false;
+  sequencing: SequenceRule = 'monotonic-per-kind';
+  private nc: NatsConnection | null = null;
+  private sink: EventSink | null = null;
+  private readonly wanted = new Map<string, ReadonlySet<string>>();
+  private lastSeq = 0;
+  private endSeq: number | null = null;
+  private stopped = false;
+  private paused: { promise: Promise<void>; release: () => void } | null = null;
+  private loop: Promise<void> | null = null;
+  private readonly stream: string;
+  private readonly decoded: ReturnType<typeof decodeBatch>['items'] = [];
+  /** Messages read from the stream, and of those, events delivered (subscribed symbol and kind). */
+  readonly counts = { messages: 0, delivered: 0 };
+
+  constructor(private readonly options: NatsProviderOptions) {
+    servers(options.url, 'nats provider');
+    this.venue = options.venue;
+    this.clock = options.clock ?? new VirtualClock();
+    this.stream = streamName(options.streamPrefix ?? 'MD', options.venue);
+  }
+
+  async connect(sink: EventSink): Promise<void> {
+    this.stopped = false;
+    const nc = await connect({ servers: servers(this.options.url, 'nats provider'), reconnect: false });
+    this.nc = nc;
+    this.sink = sink;
+    const jsm = await jetstreamManager(nc);
+    let info;
+    try {
+      info = await jsm.streams.info(this.stream);
+    } catch (error) {
+      await nc.close();
+      this.nc = null;
+      throw new MdcapError(
+        'MDCAP_ERR_CONNECT_FAILED',
+        `nats provider: expected a stream ${this.stream} for venue ${this.venue} at ${redactUrl(this.options.url)}, found none (${(error as Error).message})`,
+      );
+    }
+    try {
+      const meta = JSON.parse(info.config.description ?? '{}') as Partial<StreamMeta>;
+      if (meta.sequencing === 'contiguous' || meta.sequencing === 'monotonic-per-kind') this.sequencing = meta.sequencing;
+    } catch {
+      // a stream not made by mdcap: the default rule
+    }
+    if (this.options.follow === false && this.endSeq === null) this.endSeq = info.state.last_seq;
+    void nc.closed().then((error) => {
+      if (this.stopped || this.nc !== nc) return;
+      this.nc = null;
+      sink.lost(error ?? new Error(`nats provider: the connection to ${redactUrl(this.options.url)} closed`));
+    });
+    // Reconnected: go on after the last message delivered.
+    if (this.loop !== null || this.lastSeq > 0) this.loop = this.run(nc);
+  }
+
+  subscribe(symbol: string, kinds: readonly SubscriptionKind[]): Promise<void> {
+    this.wanted.set(symbol, new Set<string>([...kinds, 'status']));
+    return Promise.resolve();
+  }
+
+  unsubscribe(symbol: string): Promise<void> {
+    this.wanted.delete(symbol);
+    return Promise.resolve();
+  }
+
+  ready(): void {
+    if (this.loop === null && this.nc !== null) this.loop = this.run(this.nc);
+  }
+
+  private startOptions(): Partial<OrderedConsumerOptions> {
+    if (this.lastSeq > 0) return { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.lastSeq + 1 };
+    const from = this.options.from ?? 'all';
+    if (from === 'all') return { deliver_policy: DeliverPolicy.All };
+    if (from === 'new') return { deliver_policy: DeliverPolicy.New };
+    if ('seq' in from) return { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from.seq };
+    return { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(Number(from.time / 1_000_000n)).toISOString() };
+  }
+
+  private async run(nc: NatsConnection): Promise<void> {
+    const sink = this.sink!;
+    if (this.endSeq !== null && this.lastSeq >= this.endSeq) {
+      sink.end();
+      return;
+    }
+    try {
+      const js = jetstream(nc);
+      const consumer = await js.consumers.get(this.stream, this.startOptions());
+      const messages = await consumer.consume({ max_messages: 4_096 });
+      for await (const m of messages) {
+        if (this.stopped || this.nc !== nc) break;
+        if (this.paused !== null) await this.paused.promise;
+        this.deliver(m, sink);
+        if (this.endSeq !== null && m.seq >= this.endSeq) {
+          messages.stop();
+          this.stopped = true;
+          sink.end();
+          break;
+        }
+      }
+    } catch (error) {
+      if (!this.stopped && this.nc === nc) {
+        this.nc = null;
+        await nc.close().catch(() => undefined);
+        sink.lost(error);
+      }
+    }
+  }
+
+  private deliver(m: JsMsg, sink: EventSink): void {
+    this.counts.messages++;
+    this.lastSeq = m.seq;
+    const items = this.decoded;
+    items.length = 0;
+    decodeBatch(m.data, items);
+    for (const item of items) {
+      if (!('tsRecv' in item) || item.type === 'bar') continue;
+      const e = item as MarketEvent;
+      const kinds = this.wanted.get(e.symbol);
+      if (e.type !== 'status' && (kinds === undefined || !kinds.has(e.type))) continue;
+      if (e.type === 'status' && e.symbol !== '*' && kinds === undefined) continue;
+      this.counts.delivered++;
+      sink.push(e);
+    }
+  }
+
+  pause(): void {
+    if (this.paused !== null) return;
+    let release!: () => void;
+    const promise = new Promise<void>((r) => (release = r));
+    this.paused = { promise, release };
+  }
+
+  resume(): void {
+    const p = this.paused;
+    this.paused = null;
+    p?.release();
+  }
+
+  async disconnect(): Promise<void> {
+    this.stopped = true;
+    this.resume();
+    const nc = this.nc;
+    this.nc = null;
+    await nc?.close().catch(() => undefined);
+    await this.loop?.catch(() => undefined);
+    this.loop = null;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.disconnect();
+  }
+}

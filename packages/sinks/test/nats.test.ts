@@ -1,0 +1,127 @@
+import { VirtualClock } from '@mdcap/core';
+import type { Bar, MarketEvent } from '@mdcap/core';
+import { RealtimeEngine } from '@mdcap/engine';
+import { SimProvider } from '@mdcap/sim';
+import { NatsProvider, NatsSink, attachSink, streamName, subjectToken } from '@mdcap/sinks';
+import type { SinkHandle, SinkStats } from '@mdcap/sinks';
+import { SIM_SYMBOLS, describeWithServers, startNats, waitFor } from '@mdcap/test-utils';
+import type { TestServer } from '@mdcap/test-utils';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+
+// NATS JetStream as the scale-out bus, against a real nats-server started for this file.
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startNats();
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+async function streamMessages(name: string): Promise<number> {
+  const nc = await connect({ servers: `127.0.0.1:${server.port}` });
+  try {
+    const jsm = await jetstreamManager(nc);
+    return (await jsm.streams.info(name)).state.messages;
+  } finally {
+    await nc.close();
+  }
+}
+
+async function publishRun(options: {
+  prefix: string;
+  seed?: number;
+  onEngine?: (e: RealtimeEngine, sink: SinkHandle) => void;
+}): Promise<{ events: MarketEvent[]; bars: Bar[]; stats: SinkStats; sink: NatsSink }> {
+  const sim = new SimProvider({
+    seed: options.seed ?? 4,
+    clock: new VirtualClock(),
+    durationNs: 3_000_000_000n,
+    packetsPerSecond: 2_000,
+    faults: { gapEvery: 250 },
+  });
+  const engine = new RealtimeEngine(sim);
+  engine.setBarInterval(1);
+  const events: MarketEvent[] = [];
+  const bars: Bar[] = [];
+  engine.onEvent((e) => events.push(e));
+  engine.onBar((b) => bars.push(b));
+  const sink = new NatsSink({
+    url: server.url,
+    streamPrefix: options.prefix,
+    subjectPrefix: options.prefix.toLowerCase(),
+    sequencing: { demo: 'contiguous' },
+  });
+  const handle = attachSink(engine, sink, { overflow: 'block', maxEvents: 1_000 });
+  options.onEngine?.(engine, handle);
+  await engine.run(SIM_SYMBOLS);
+  return { events, bars, stats: await handle.close(), sink };
+}
+
+/** An engine on the venue's stream, replayed to its end: its callback stream and bars. */
+async function consume(prefix: string): Promise<{ events: MarketEvent[]; bars: Bar[]; provider: NatsProvider }> {
+  const provider = new NatsProvider({ url: server.url, venue: 'demo', streamPrefix: prefix, follow: false });
+  const engine = new RealtimeEngine(provider);
+  engine.setBarInterval(1);
+  const events: MarketEvent[] = [];
+  const bars: Bar[] = [];
+  engine.onEvent((e) => events.push(e));
+  engine.onBar((b) => bars.push(b));
+  await engine.run(SIM_SYMBOLS);
+  return { events, bars, provider };
+}
+
+describeWithServers(['nats'], 'NATS JetStream sink and provider', () => {
+  it('names subjects and streams safely', () => {
+    expect(subjectToken('BRK.B')).toBe('BRK%2EB');
+    expect(subjectToken('*')).toBe('%2A');
+    expect(subjectToken('XBT/USD')).toBe('XBT/USD');
+    expect(streamName('MD', 'GLBX.MDP3')).toBe('MD_GLBX_2EMDP3');
+  });
+
+  it('publishes a run into the venue stream; engines reading it back see the same events and the same bars; a repeat adds nothing', async () => {
+    const run = await publishRun({ prefix: 'A' });
+    expect(run.stats).toMatchObject({ written: run.events.length + run.bars.length, dropped: 0, failures: 0 });
+    expect(await streamMessages('A_demo')).toBe(run.events.length + run.bars.length);
+    const one = await consume('A');
+    expect(one.provider.sequencing).toBe('contiguous');
+    expect(one.events).toEqual(run.events);
+    // Bars the stream has closed are the publisher's bars; the last ones, still open when the
+    // stream ends, close at its last event instead of at the publisher's end (flagged Partial).
+    const last = run.events[run.events.length - 1]!.tsRecv;
+    const closed = (bars: readonly Bar[]): Bar[] => bars.filter((b) => b.end <= last);
+    expect(closed(one.bars)).toEqual(closed(run.bars));
+    expect(one.bars.length).toBe(run.bars.length);
+    const two = await consume('A');
+    expect(two.bars).toEqual(one.bars);
+    // The same stream published again (a restarted publisher): JetStream drops every repeat.
+    const again = await publishRun({ prefix: 'A' });
+    expect(again.events).toEqual(run.events);
+    expect(again.sink.duplicates).toBe(run.events.length + run.bars.length);
+    expect(await streamMessages('A_demo')).toBe(run.events.length + run.bars.length);
+  });
+
+  it('a server that goes down mid-run: the sink retries and catches up, and the stream holds each event once', async () => {
+    const run = await publishRun({
+      prefix: 'B',
+      onEngine: (engine, sink) => {
+        let n = 0;
+        engine.onEvent(() => {
+          if (++n !== 2_000) return;
+          engine.pause();
+          void server.down().then(async () => {
+            engine.resume();
+            await waitFor(() => sink.stats().failures > 0, { what: 'a publish to fail while nats-server is down' });
+            await server.up();
+          });
+        });
+      },
+    });
+    expect(run.stats.failures).toBeGreaterThan(0);
+    expect(run.stats).toMatchObject({ written: run.events.length + run.bars.length, dropped: 0 });
+    expect(await streamMessages('B_demo')).toBe(run.events.length + run.bars.length);
+    expect((await consume('B')).events).toEqual(run.events);
+  });
+});
