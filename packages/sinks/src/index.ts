@@ -15,3 +15,5 @@ export type { PostgresSinkOptions } from './postgres.js';
 export { redactUrl } from './url.js';
 export { NatsSink, NatsProvider, subjectToken, streamName } from './nats.js';
 export type { NatsSinkOptions, NatsProviderOptions } from './nats.js';
+export { RedisSink } from './redis.js';
+export type { RedisSinkOptions } from './redis.js';
