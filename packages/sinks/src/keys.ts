@@ -14,7 +14,10 @@ export interface EventKey {
   n: number;
 }
 
-interface Last {
+/** A keyer's state, as `checkpoint()` saves it. */
+export type KeyerCheckpoint = readonly (readonly [string, string, string, Readonly<Last>])[];
+
+export interface Last {
   bySeq: boolean;
   basis: bigint;
   n: number;
@@ -22,17 +25,21 @@ interface Last {
 
 /** Assigns {@link EventKey}s along one event stream (it remembers the last key per venue, symbol and kind). */
 export class EventKeyer {
-  private readonly last = new Map<string, Last>();
+  /** The last key per venue, then symbol, then kind (nested maps: no string built per event). */
+  private readonly last = new Map<string, Map<string, Map<string, Last>>>();
   /** The key of the last `key()` call, reused (copy what you keep). */
   readonly current: EventKey = { bySeq: false, basis: 0n, n: 0 };
 
   key(e: MarketEvent): EventKey {
     const bySeq = e.seq !== null;
     const basis = e.seq ?? e.tsRecv;
-    const id = `${e.venue}\u0000${e.symbol}\u0000${e.type}`;
-    const l = this.last.get(id);
+    let bySymbol = this.last.get(e.venue);
+    if (bySymbol === undefined) this.last.set(e.venue, (bySymbol = new Map<string, Map<string, Last>>()));
+    let byKind = bySymbol.get(e.symbol);
+    if (byKind === undefined) bySymbol.set(e.symbol, (byKind = new Map<string, Last>()));
+    const l = byKind.get(e.type);
     let n = 0;
-    if (l === undefined) this.last.set(id, { bySeq, basis, n: 0 });
+    if (l === undefined) byKind.set(e.type, { bySeq, basis, n: 0 });
     else {
       if (l.bySeq === bySeq && l.basis === basis) n = l.n + 1;
       l.bySeq = bySeq;
@@ -50,15 +57,23 @@ export class EventKeyer {
    * The keyer's state, to restore when a batch fails: the retry must give its events the same
    * keys, or a half-written batch would be written again under new ones.
    */
-  checkpoint(): ReadonlyMap<string, Readonly<Last>> {
-    const copy = new Map<string, Last>();
-    for (const [k, v] of this.last) copy.set(k, { ...v });
+  checkpoint(): KeyerCheckpoint {
+    const copy: [string, string, string, Last][] = [];
+    for (const [venue, bySymbol] of this.last) {
+      for (const [symbol, byKind] of bySymbol) for (const [kind, l] of byKind) copy.push([venue, symbol, kind, { ...l }]);
+    }
     return copy;
   }
 
-  restore(checkpoint: ReadonlyMap<string, Readonly<Last>>): void {
+  restore(checkpoint: KeyerCheckpoint): void {
     this.last.clear();
-    for (const [k, v] of checkpoint) this.last.set(k, { ...v });
+    for (const [venue, symbol, kind, l] of checkpoint) {
+      let bySymbol = this.last.get(venue);
+      if (bySymbol === undefined) this.last.set(venue, (bySymbol = new Map<string, Map<string, Last>>()));
+      let byKind = bySymbol.get(symbol);
+      if (byKind === undefined) bySymbol.set(symbol, (byKind = new Map<string, Last>()));
+      byKind.set(kind, { ...l });
+    }
   }
 
   /** The key as text: `<seq>.<n>` or `r<tsRecv>.<n>`, unique within a venue, symbol and kind. */

@@ -203,6 +203,79 @@ export interface NatsProviderOptions {
   readonly follow?: boolean;
   /** The clock the engine runs on (default a new VirtualClock): it is the stream's own time, as in a replay. */
   readonly clock?: VirtualClock;
+  /** The venue's sequencing rule (default: what the stream's description says, once connected; see {@link describeNatsStream}). */
+  readonly sequencing?: SequenceRule;
+}
+
+/** What a venue's stream holds, before an engine starts on it (a recorder needs the symbols and the rule first). */
+export interface NatsStreamInfo {
+  readonly stream: string;
+  readonly venue: string;
+  /** Symbols with messages in the stream, sorted. */
+  readonly symbols: string[];
+  readonly sequencing: SequenceRule;
+  readonly messages: number;
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+}
+
+function symbolOfSubject(subject: string): string | null {
+  const parts = subject.split('.');
+  if (parts.length !== 4) return null;
+  try {
+    return decodeURIComponent(parts[3]!);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Reads a venue stream's description and subjects: its symbols and sequencing rule.
+ * @throws {MdcapError} `MDCAP_ERR_CONNECT_FAILED` when the server or the stream is not there.
+ */
+export async function describeNatsStream(url: string, venue: string, streamPrefix = 'MD'): Promise<NatsStreamInfo> {
+  const stream = streamName(streamPrefix, venue);
+  let nc: NatsConnection;
+  try {
+    nc = await connect({ servers: servers(url, 'nats'), reconnect: false });
+  } catch (error) {
+    throw new MdcapError(
+      'MDCAP_ERR_CONNECT_FAILED',
+      `nats: expected a NATS server at ${redactUrl(url)}, found none (${(error as Error).message})`,
+    );
+  }
+  try {
+    const jsm = await jetstreamManager(nc);
+    const info = await jsm.streams.info(stream, { subjects_filter: '>' }).catch((error: unknown) => {
+      throw new MdcapError(
+        'MDCAP_ERR_CONNECT_FAILED',
+        `nats: expected a stream ${stream} for venue ${venue} at ${redactUrl(url)}, found none (${(error as Error).message})`,
+      );
+    });
+    let sequencing: SequenceRule = 'monotonic-per-kind';
+    try {
+      const meta = JSON.parse(info.config.description ?? '{}') as Partial<StreamMeta>;
+      if (meta.sequencing === 'contiguous') sequencing = 'contiguous';
+    } catch {
+      // a stream not made by mdcap: the default rule
+    }
+    const symbols = new Set<string>();
+    for (const subject of Object.keys(info.state.subjects ?? {})) {
+      const s = symbolOfSubject(subject);
+      if (s !== null && s !== '*') symbols.add(s);
+    }
+    return {
+      stream,
+      venue,
+      symbols: [...symbols].sort(),
+      sequencing,
+      messages: info.state.messages,
+      firstSeq: info.state.first_seq,
+      lastSeq: info.state.last_seq,
+    };
+  } finally {
+    await nc.close();
+  }
 }
 
 /**
@@ -236,6 +309,7 @@ export class NatsProvider implements DataProvider {
     this.venue = options.venue;
     this.clock = options.clock ?? new VirtualClock();
     this.stream = streamName(options.streamPrefix ?? 'MD', options.venue);
+    if (options.sequencing !== undefined) this.sequencing = options.sequencing;
   }
 
   async connect(sink: EventSink): Promise<void> {
@@ -257,7 +331,9 @@ export class NatsProvider implements DataProvider {
     }
     try {
       const meta = JSON.parse(info.config.description ?? '{}') as Partial<StreamMeta>;
-      if (meta.sequencing === 'contiguous' || meta.sequencing === 'monotonic-per-kind') this.sequencing = meta.sequencing;
+      if (this.options.sequencing === undefined && (meta.sequencing === 'contiguous' || meta.sequencing === 'monotonic-per-kind')) {
+        this.sequencing = meta.sequencing;
+      }
     } catch {
       // a stream not made by mdcap: the default rule
     }

@@ -5,6 +5,9 @@
  * exactly: `numeric` from an integer mantissa and a scale, `bigint` from a bigint.
  */
 
+const POW10: readonly number[] = Array.from({ length: 16 }, (_, i) => 10 ** i);
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 const NUMERIC_POS = 0x0000;
 const NUMERIC_NEG = 0x4000;
@@ -26,6 +29,19 @@ export class CopyBuffer {
     this.buf.writeInt32BE(0, 11);
     this.buf.writeInt32BE(0, 15);
     this.pos = 19;
+  }
+
+  /** Bytes waiting to be taken. */
+  get size(): number {
+    return this.pos;
+  }
+
+  /** The bytes so far, copied out, and the buffer emptied (the stream goes on: no header, no trailer). */
+  take(): Buffer {
+    const out = Buffer.allocUnsafe(this.pos);
+    this.buf.copy(out, 0, 0, this.pos);
+    this.pos = 0;
+    return out;
   }
 
   /** The stream so far with its trailer (a view of the buffer, valid until the next write). */
@@ -99,8 +115,9 @@ export class CopyBuffer {
    * `numeric` equal to `mantissa × 10^-scale`, with display scale `scale` (so `1.50` stays
    * `1.50`): sign, weight and base-10000 digits grouped from the decimal point.
    */
-  numeric(mantissa: bigint | null, scale = 0): void {
+  numeric(mantissa: bigint | null, scale: number = 0): void {
     if (mantissa === null) return this.null();
+    if (scale <= 15 && mantissa <= SAFE && mantissa >= -SAFE) return this.smallNumeric(mantissa, scale);
     const neg = mantissa < 0n;
     let digits = (neg ? -mantissa : mantissa).toString();
     if (digits.length <= scale) digits = digits.padStart(scale + 1, '0');
@@ -128,6 +145,62 @@ export class CopyBuffer {
     b.writeInt16BE(scale, p + 10);
     p += 12;
     for (let i = first; i < last; i++, p += 2) b.writeInt16BE(groups[i]!, p);
+    this.pos = p;
+  }
+
+  /** Base-10000 groups, integer part then fraction (reused). */
+  private readonly groups = new Int32Array(16);
+
+  /** `numeric` for a mantissa within ±2^53 and a scale up to 15: the same bytes, in doubles, without strings. */
+  private smallNumeric(mantissa: bigint, scale: number): void {
+    const neg = mantissa < 0n;
+    const v = Number(neg ? -mantissa : mantissa);
+    const p10 = POW10[scale]!;
+    let int = Math.floor(v / p10);
+    let frac = v - int * p10;
+    if (frac < 0) {
+      int--;
+      frac += p10;
+    } else if (frac >= p10) {
+      int++;
+      frac -= p10;
+    }
+    const g = this.groups;
+    // Integer groups, least significant first, then reversed into place.
+    let nInt = 0;
+    while (int > 0) {
+      g[nInt++] = int % 10_000;
+      int = Math.floor(int / 10_000);
+    }
+    for (let i = 0, j = nInt - 1; i < j; i++, j--) {
+      const t = g[i]!;
+      g[i] = g[j]!;
+      g[j] = t;
+    }
+    const pad = (4 - (scale % 4)) % 4;
+    const nFrac = (scale + pad) / 4;
+    let f = frac * POW10[pad]!;
+    for (let i = nInt + nFrac - 1; i >= nInt; i--) {
+      g[i] = f % 10_000;
+      f = Math.floor(f / 10_000);
+    }
+    let first = 0;
+    const total = nInt + nFrac;
+    while (first < total && g[first] === 0) first++;
+    let last = total;
+    while (last > first && g[last - 1] === 0) last--;
+    const n = last - first;
+    const weight = n === 0 ? 0 : nInt - 1 - first;
+    this.ensure(12 + 2 * n);
+    const b = this.buf;
+    let p = this.pos;
+    b.writeInt32BE(8 + 2 * n, p);
+    b.writeInt16BE(n, p + 4);
+    b.writeInt16BE(weight, p + 6);
+    b.writeUInt16BE(neg && n > 0 ? NUMERIC_NEG : NUMERIC_POS, p + 8);
+    b.writeInt16BE(scale, p + 10);
+    p += 12;
+    for (let i = first; i < last; i++, p += 2) b.writeInt16BE(g[i]!, p);
     this.pos = p;
   }
 }

@@ -227,31 +227,34 @@ describeWithServers(['postgres'], 'PostgreSQL sink (binary COPY)', () => {
     }
   });
 
-  it('order updates keep numeric and text order ids apart, and a batch written twice is stored once', async () => {
-    const base = { venue: 'XNAS', symbol: 'AAPL', tsEvent: 1n, tsRecv: 2n, side: 'bid', priceScale: 4, sizeScale: 0, flags: 8 } as const;
-    const orders: MarketEvent[] = [
-      { type: 'order', ...base, seq: 10n, action: 'add', orderId: 18_446_744_073_709_551_615n, price: 1_234_500n, size: 100n },
-      { type: 'order', ...base, seq: 10n, action: 'add', orderId: '0x1f-ab', price: -5n, size: 0n },
-      { type: 'order', ...base, seq: null, action: 'clear', orderId: 0n, price: 0n, size: 0n },
-    ];
-    const sink = new PostgresSink({ url: server.url, tablePrefix: 'l3_' });
-    await sink.open();
-    await sink.write(orders);
-    await sink.reset();
-    // A fresh sink (a restarted writer) sending the same batch: nothing new.
-    const again = new PostgresSink({ url: server.url, tablePrefix: 'l3_' });
-    await again.open();
-    await again.write(orders);
-    await again.close();
-    const client = new pg.Client({ connectionString: server.url });
-    await client.connect();
-    try {
-      expect(sorted(await readBack(client, 'order', 'l3_'))).toEqual(sorted(orders));
-    } finally {
-      await client.end();
-    }
-    expect(psql('select n from l3_order order by n, order_ref nulls first')).toBe('0\n0\n1');
-  });
+  it.each(['mark', 'key'] as const)(
+    'order updates keep numeric and text order ids apart, and a batch written twice is stored once (dedupe %s)',
+    async (dedupe) => {
+      const base = { venue: 'XNAS', symbol: 'AAPL', tsEvent: 1n, tsRecv: 2n, side: 'bid', priceScale: 4, sizeScale: 0, flags: 8 } as const;
+      const orders: MarketEvent[] = [
+        { type: 'order', ...base, seq: 10n, action: 'add', orderId: 18_446_744_073_709_551_615n, price: 1_234_500n, size: 100n },
+        { type: 'order', ...base, seq: 10n, action: 'add', orderId: '0x1f-ab', price: -5n, size: 0n },
+        { type: 'order', ...base, seq: null, action: 'clear', orderId: 0n, price: 0n, size: 0n },
+      ];
+      const sink = new PostgresSink({ url: server.url, tablePrefix: `l3${dedupe}_`, dedupe });
+      await sink.open();
+      await sink.write(orders);
+      await sink.reset();
+      // A fresh sink (a restarted writer) sending the same batch: nothing new.
+      const again = new PostgresSink({ url: server.url, tablePrefix: `l3${dedupe}_`, dedupe });
+      await again.open();
+      await again.write(orders);
+      await again.close();
+      const client = new pg.Client({ connectionString: server.url });
+      await client.connect();
+      try {
+        expect(sorted(await readBack(client, 'order', `l3${dedupe}_`))).toEqual(sorted(orders));
+      } finally {
+        await client.end();
+      }
+      expect(psql(`select n from l3${dedupe}_order order by n, order_ref nulls first`)).toBe('0\n0\n1');
+    },
+  );
 
   it('a server that goes down mid-run: the sink retries, catches up when it is back, and writes nothing twice', async () => {
     let downAt = -1;
