@@ -34,7 +34,10 @@ const PACKAGES = Object.keys(GRAPH);
 
 /** Imports reaching into a package's files instead of its public entry. */
 const deepImports = [
-  { group: ['@mdcap/*/*', '!@mdcap/test-utils/servers'], message: 'Import workspace packages through their public entry (@mdcap/<name>), not their files.' },
+  {
+    group: ['@mdcap/*/*', '!@mdcap/test-utils/servers'],
+    message: 'Import workspace packages through their public entry (@mdcap/<name>), not their files.',
+  },
   { regex: '(^|/)packages/[^/]+/(src|dist)(/|$)', message: 'Import workspace packages by name (@mdcap/<name>), not by path.' },
 ];
 

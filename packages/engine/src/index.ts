@@ -9,5 +9,5 @@ export type { BarTimestamp, EmptyBarPolicy, BarOptions, BarStats } from './bars.
 export { OrderBook } from './book.js';
 export type { BookLevel, BookTop, BookView, BookStats } from './book.js';
 export type { EventStreamOptions, BatchOptions, BatchCallback, SlowConsumerPolicy } from './consumers.js';
-export { DEFAULT_RECONNECT_POLICY, reconnectDelayMs } from './reconnect.js';
+export { DEFAULT_RECONNECT_POLICY, checkReconnectPolicy, reconnectDelayMs } from './reconnect.js';
 export type { ReconnectPolicy } from './reconnect.js';

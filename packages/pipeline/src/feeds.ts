@@ -212,23 +212,46 @@ registerFeed({
   },
 });
 
+/** A feed's provider as its definition opens it (no ring yet), with its raw-frame holder. */
+export interface InnerFeed {
+  readonly definition: FeedDefinition;
+  readonly inner: DataProvider;
+  readonly tap: TapHolder;
+  readonly endpoint: string | null;
+}
+
+/** Opens the provider of a registry feed on `clock`, without a ring (openFeed and openFeeds add theirs). */
+export function openInnerFeed(spec: FeedSpec, clock: Clock): InnerFeed {
+  const definition = feedDefinition(spec.feed);
+  const tap: TapHolder = { raw: null };
+  const inner = definition.open(spec, clock, tap);
+  const endpoint = 'endpoint' in inner && typeof inner.endpoint === 'string' ? inner.endpoint : null;
+  return { definition, inner, tap, endpoint };
+}
+
+/** The names of the feeds with wire frames to tap, for messages. */
+export function rawFeedNames(): string {
+  return [...registry.values()]
+    .filter((d) => d.rawFrames)
+    .map((d) => d.name)
+    .join(', ');
+}
+
 /**
  * Opens a feed of the registry, ready for an engine: `new RealtimeEngine(feed.provider)`. A venue
  * handler on a worker thread brings its own shared ring; any other feed gets an in-thread ring
- * with the declared overflow policy. Nothing connects until the engine starts.
+ * with the declared overflow policy. Nothing connects until the engine starts. Several feeds
+ * into one engine: `openFeeds` (feed-manager.ts).
  * @throws {MdcapError} `MDCAP_ERR_INVALID_OPTION` for an unknown feed or missing credentials,
  *   `MDCAP_ERR_UNKNOWN_SYMBOL` for a symbol the simulator does not have.
  */
 export function openFeed(spec: FeedSpec): OpenedFeed {
-  const definition = feedDefinition(spec.feed);
   const clock = spec.clock ?? new LiveClock();
-  const tap: TapHolder = { raw: null };
-  const inner = definition.open(spec, clock, tap);
+  const { definition, inner, tap, endpoint } = openInnerFeed(spec, clock);
   const provider =
     inner instanceof WorkerFeed
       ? inner
       : ringProvider(inner, { capacity: spec.ringCapacity ?? 65_536, overflow: spec.overflow ?? 'block' });
-  const endpoint = 'endpoint' in inner && typeof inner.endpoint === 'string' ? inner.endpoint : null;
   const close = async (): Promise<void> => {
     await provider.disconnect();
     tap.raw?.close();
@@ -247,10 +270,7 @@ export function openFeed(spec: FeedSpec): OpenedFeed {
       if (!definition.rawFrames) {
         throw new MdcapError(
           'MDCAP_ERR_INVALID_OPTION',
-          `--raw: expected a feed with wire frames (${[...registry.values()]
-            .filter((d) => d.rawFrames)
-            .map((d) => d.name)
-            .join(', ')}), found --feed ${definition.name}`,
+          `--raw: expected a feed with wire frames (${rawFeedNames()}), found --feed ${definition.name}`,
         );
       }
       if (inner instanceof WorkerFeed) inner.tapRaw(dir, file, flushMs);

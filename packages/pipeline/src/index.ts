@@ -1,13 +1,15 @@
 /**
  * @mdcap/pipeline: what the `mdcap` command does, as a library. Open a feed from the registry
- * (`openFeed`), record it into a capture (`record`, stopped by an AbortSignal), import vendor
- * files (`importDbn`, `importLobster`), export to DBN (`exportDbn`), check a capture
- * (`verifyCapture`). See docs/pipeline.md.
+ * (`openFeed`), or several into one engine (`openFeeds`), record them into a capture (`record`,
+ * stopped by an AbortSignal), import vendor files (`importDbn`, `importLobster`), export to DBN
+ * (`exportDbn`), check a capture (`verifyCapture`). See docs/pipeline.md.
  */
 export { openFeed, registerFeed, feedNames, feedDefinition } from './feeds.js';
 export type { FeedSpec, OpenedFeed, FeedDefinition, TapHolder, OverflowPolicy } from './feeds.js';
+export { openFeeds } from './feed-manager.js';
+export type { FeedManager, FeedReconnects, FeedState, ManagedFeed, OpenFeedsOptions } from './feed-manager.js';
 export { record } from './record.js';
-export type { RecordOptions, RecordProgress, RecordSummary } from './record.js';
+export type { RecordOptions, RecordProgress, RecordSummary, RecordedFeed } from './record.js';
 export { importDbn } from './import-dbn.js';
 export type { DbnImportOptions, DbnImportSummary } from './import-dbn.js';
 export { importLobster } from './import-lobster.js';

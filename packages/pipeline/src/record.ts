@@ -1,10 +1,12 @@
 import { CaptureWriter } from '@mdcap/capture';
 import type { Manifest } from '@mdcap/capture';
 import { MdcapError, nextTurn } from '@mdcap/core';
-import type { DataProvider, Instrument } from '@mdcap/core';
+import type { DataProvider, Instrument, SequenceRule } from '@mdcap/core';
 import { RealtimeEngine } from '@mdcap/engine';
 import type { EngineOptions } from '@mdcap/engine';
 import { ringProvider } from '@mdcap/ring';
+import { openFeeds } from './feed-manager.js';
+import type { FeedManager, FeedReconnects, FeedState } from './feed-manager.js';
 import { openFeed } from './feeds.js';
 import type { FeedSpec, OpenedFeed } from './feeds.js';
 
@@ -12,10 +14,18 @@ export interface RecordOptions {
   /**
    * What to record: a feed of the registry (`{ feed: 'kraken', symbols: […] }`), a feed already
    * opened with `openFeed`, or any `DataProvider` (put behind an in-thread ring; its `venue`,
-   * `sequencing` and `instruments()` describe it).
+   * `sequencing` and `instruments()` describe it). Give `feed` or `feeds`.
    */
-  readonly feed: FeedSpec | OpenedFeed | DataProvider;
-  /** Symbols, when `feed` is not a FeedSpec (which names its own). */
+  readonly feed?: FeedSpec | OpenedFeed | DataProvider;
+  /**
+   * Several feeds into one engine and one capture (see `openFeeds`): specs, or a set already
+   * opened. Each event keeps its venue; each feed reconnects on its own (on `engine.reconnect`);
+   * the capture's feed name is the set's (`kraken+coinbase+demo`), with each venue's sequencing rule.
+   * A feed given up on counts in `errors` and goes to `onError` (a set opened beforehand reports to
+   * its own `OpenFeedsOptions.onError` instead).
+   */
+  readonly feeds?: readonly FeedSpec[] | FeedManager;
+  /** Symbols, when `feed` is not a FeedSpec (which names its own; so do `feeds`). */
   readonly symbols?: readonly string[];
   /** The capture directory: new, empty, or a capture of the same feed to add a session to. */
   readonly out: string;
@@ -61,21 +71,41 @@ export interface RecordSummary {
   readonly errors: number;
   /** What the start-up repair recovered from an interrupted earlier session, if anything. */
   readonly repaired: { readonly segments: number; readonly tornBytes: number } | null;
+  /** With `feeds`: each feed, its venue and symbols, where it stood at the end, and its reconnects. */
+  readonly feeds?: readonly RecordedFeed[];
+}
+
+export interface RecordedFeed {
+  readonly name: string;
+  readonly venue: string;
+  readonly symbols: readonly string[];
+  /** `ended` or `gave-up` if it stopped before the recording did, else `idle`. */
+  readonly state: FeedState;
+  readonly reconnects: FeedReconnects;
 }
 
 interface Source {
+  /** The capture's feed name: the venue, or the set's name (`kraken+coinbase`). */
   readonly venue: string;
+  /** For messages: the feed's name, or the feeds' names. */
+  readonly name: string;
   readonly symbols: readonly string[];
   readonly provider: DataProvider & { ringStats(): { readonly drops: number } };
-  readonly opened: OpenedFeed | null;
+  readonly sequencing: Record<string, SequenceRule>;
   readonly instruments: () => Iterable<Instrument>;
+  readonly hasRawFrames: boolean;
+  /** Taps the raw frames into `<out>/raw/<venue>.session-N.log` (one file per venue). */
+  tapRaw(dir: string, session: number, flushMs: number): void;
+  flushRaw(): void;
+  close(): Promise<void>;
+  readonly manager: FeedManager | null;
 }
 
-function isSpec(f: RecordOptions['feed']): f is FeedSpec {
+function isSpec(f: NonNullable<RecordOptions['feed']>): f is FeedSpec {
   return typeof (f as FeedSpec).feed === 'string' && !('connect' in f);
 }
 
-function isOpened(f: RecordOptions['feed']): f is OpenedFeed {
+function isOpened(f: NonNullable<RecordOptions['feed']>): f is OpenedFeed {
   return 'provider' in f && 'tapRaw' in f;
 }
 
@@ -83,17 +113,74 @@ function hasRing(p: DataProvider): p is DataProvider & { ringStats(): { readonly
   return typeof (p as { ringStats?: unknown }).ringStats === 'function';
 }
 
-function sourceOf(o: RecordOptions): Source {
+function fromOpened(f: OpenedFeed, symbols: readonly string[]): Source {
+  return {
+    venue: f.venue,
+    name: f.name,
+    symbols,
+    provider: f.provider,
+    sequencing: { [f.venue]: f.sequencing },
+    instruments: () => f.instruments(),
+    hasRawFrames: f.hasRawFrames,
+    tapRaw: (dir, session, flushMs) => f.tapRaw(dir, `${f.venue}.session-${session}.log`, flushMs),
+    flushRaw: () => f.flushRaw(),
+    close: () => f.close(),
+    manager: null,
+  };
+}
+
+function fromManager(m: FeedManager): Source {
+  return {
+    venue: m.venue,
+    name: m.feeds.map((f) => f.name).join(', '),
+    symbols: m.symbols,
+    provider: m.provider,
+    sequencing: { ...m.sequencing },
+    instruments: () => m.instruments(),
+    hasRawFrames: m.hasRawFrames,
+    tapRaw: (dir, session, flushMs) => m.tapRaw(dir, (venue) => `${venue}.session-${session}.log`, flushMs),
+    flushRaw: () => m.flushRaw(),
+    close: () => m.close(),
+    manager: m,
+  };
+}
+
+function sourceOf(o: RecordOptions, onFeedError: (error: MdcapError) => void): Source {
   const f = o.feed;
-  if (isSpec(f)) {
-    const opened = openFeed(f);
-    return { venue: opened.venue, symbols: f.symbols, provider: opened.provider, opened, instruments: () => opened.instruments() };
+  if ((f === undefined) === (o.feeds === undefined)) {
+    throw new MdcapError(
+      'MDCAP_ERR_INVALID_OPTION',
+      `record: expected either feed or feeds, found ${f === undefined ? 'neither' : 'both'}`,
+    );
   }
+  if (o.feeds !== undefined) {
+    if (!Array.isArray(o.feeds)) return fromManager(o.feeds as FeedManager);
+    return fromManager(
+      openFeeds(o.feeds as readonly FeedSpec[], {
+        ...(o.engine?.reconnect === undefined ? {} : { reconnect: o.engine.reconnect }),
+        onError: onFeedError,
+      }),
+    );
+  }
+  if (isSpec(f!)) return fromOpened(openFeed(f), f.symbols);
   if (o.symbols === undefined) throw new MdcapError('MDCAP_ERR_INVALID_OPTION', 'record: expected the symbols to record, found none');
-  if (isOpened(f)) return { venue: f.venue, symbols: o.symbols, provider: f.provider, opened: f, instruments: () => f.instruments() };
+  if (isOpened(f!)) return fromOpened(f, o.symbols);
+  const p = f!;
   // A provider with a ring of its own (a handler thread's) needs no second one.
-  const provider = hasRing(f) ? f : ringProvider(f);
-  return { venue: f.venue, symbols: o.symbols, provider, opened: null, instruments: () => f.instruments?.() ?? [] };
+  const provider = hasRing(p) ? p : ringProvider(p);
+  return {
+    venue: p.venue,
+    name: p.venue,
+    symbols: o.symbols,
+    provider,
+    sequencing: { [p.venue]: p.sequencing ?? 'contiguous' },
+    instruments: () => p.instruments?.() ?? [],
+    hasRawFrames: false,
+    tapRaw: () => undefined,
+    flushRaw: () => undefined,
+    close: () => Promise.resolve(),
+    manager: null,
+  };
 }
 
 /**
@@ -107,27 +194,33 @@ function sourceOf(o: RecordOptions): Source {
  *   own errors (`MDCAP_ERR_CAPTURE_LOCKED`…).
  */
 export async function record(o: RecordOptions): Promise<RecordSummary & { manifest: Manifest }> {
-  const src = sourceOf(o);
+  let errors = 0;
+  const src = sourceOf(o, (error) => {
+    errors++;
+    o.onError?.(error);
+  });
   const { provider } = src;
   const clock = provider.clock;
   const symbols = src.symbols;
   const flushMs = o.flushMs ?? 1000;
-  let errors = 0;
   let fatal = null as MdcapError | null;
-  const engine = new RealtimeEngine(provider, { books: false, ...o.engine });
+  let engine: RealtimeEngine;
+  try {
+    engine = new RealtimeEngine(provider, { books: false, ...o.engine });
+  } catch (error) {
+    await src.close();
+    throw error;
+  }
   const known = (): Instrument[] => [...src.instruments()].filter((i) => symbols.includes(i.symbol));
-  if (o.raw === true && src.opened?.hasRawFrames !== true) {
-    await src.opened?.close();
-    throw new MdcapError(
-      'MDCAP_ERR_INVALID_OPTION',
-      `raw: expected a venue feed with wire frames, found ${src.opened?.name ?? src.venue}, which has none`,
-    );
+  if (o.raw === true && !src.hasRawFrames) {
+    await src.close();
+    throw new MdcapError('MDCAP_ERR_INVALID_OPTION', `raw: expected a venue feed with wire frames, found ${src.name}, which has none`);
   }
   let writer: CaptureWriter;
   try {
     writer = await openWriter();
   } catch (error) {
-    await src.opened?.close();
+    await src.close();
     throw error;
   }
   async function openWriter(): Promise<CaptureWriter> {
@@ -135,7 +228,7 @@ export async function record(o: RecordOptions): Promise<RecordSummary & { manife
       feed: src.venue,
       symbols,
       instruments: known(),
-      sequencing: { [src.venue]: provider.sequencing ?? 'contiguous' },
+      sequencing: src.sequencing,
       clock,
       flushMs,
       ...(o.rotateNs === undefined ? {} : { rotateNs: o.rotateNs }),
@@ -149,11 +242,11 @@ export async function record(o: RecordOptions): Promise<RecordSummary & { manife
     });
   }
   engine.onEvent((e) => void writer.write(e));
-  if (o.raw === true) src.opened!.tapRaw(o.out, `${src.venue}.session-${writer.sessionId}.log`, flushMs);
+  if (o.raw === true) src.tapRaw(o.out, writer.sessionId, flushMs);
   // The raw tap is written with the same cadence as the capture (at most the flush window lost).
   const timers: { raw: number | null; ticker: number | null; duration: number | null } = { raw: null, ticker: null, duration: null };
   const flushRaw = (): void => {
-    src.opened?.flushRaw();
+    src.flushRaw();
     timers.raw = clock.setTimer(clock.now() + BigInt(flushMs) * 1_000_000n, flushRaw);
   };
   if (o.raw === true) flushRaw();
@@ -197,7 +290,7 @@ export async function record(o: RecordOptions): Promise<RecordSummary & { manife
     // nothing was recorded: the session goes (a capture this call created is removed again),
     // so that no empty session looks like a clean recording.
     clearTimers();
-    await src.opened?.close();
+    await src.close();
     await writer.abort();
     throw error;
   }
@@ -206,8 +299,8 @@ export async function record(o: RecordOptions): Promise<RecordSummary & { manife
   await engine.done();
   o.signal?.removeEventListener('abort', stop);
   clearTimers(); // stopped early (a signal, a write failure): no timer may keep the process alive
-  src.opened?.flushRaw();
-  await src.opened?.close();
+  src.flushRaw();
+  await src.close();
   const end = engine.stats().finishedAt ?? clock.now();
   // Scales a venue announces with its data (Kraken) are known by now.
   writer.noteInstruments(known());
@@ -228,6 +321,17 @@ export async function record(o: RecordOptions): Promise<RecordSummary & { manife
     ringDrops: provider.ringStats().drops,
     errors,
     repaired: writer.repaired.segments === 0 ? null : { segments: writer.repaired.segments, tornBytes: writer.repaired.tornBytes },
+    ...(src.manager === null
+      ? {}
+      : {
+          feeds: src.manager.feeds.map((f) => ({
+            name: f.name,
+            venue: f.venue,
+            symbols: f.symbols,
+            state: f.state,
+            reconnects: f.reconnects,
+          })),
+        }),
     manifest,
   };
 }

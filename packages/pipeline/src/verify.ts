@@ -154,8 +154,14 @@ export async function verifyCapture(root: string, options: VerifyOptions = {}): 
     }
     return s;
   };
+  // The replay's own marks (a hole between sessions) carry the capture's feed name: for a capture
+  // of several feeds (`kraken+coinbase`), that is every venue's.
+  const feedName = reader.manifest.feed;
   const affected = (st: Status): StreamState[] => {
-    const all = [...streams.values()].filter((s) => s.venue === st.venue && (st.symbol === ALL_SYMBOLS || s.symbol === st.symbol));
+    const every = st.venue === feedName && st.symbol === ALL_SYMBOLS;
+    const all = [...streams.values()].filter(
+      (s) => every || (s.venue === st.venue && (st.symbol === ALL_SYMBOLS || s.symbol === st.symbol)),
+    );
     return all.length > 0 || st.symbol === ALL_SYMBOLS ? all : [stream(st.venue, st.symbol)];
   };
   let gapsRecorded = 0;
@@ -300,7 +306,12 @@ export async function verifyCapture(root: string, options: VerifyOptions = {}): 
   if (outOfOrder > 0) problems.push(`${outOfOrder} event(s) out of order`);
   if (crossedBooks > 0) problems.push(`${crossedBooks} time(s) a book turned crossed or locked`);
   let unknownOrders = 0;
-  for (const symbol of reader.manifest.symbols) unknownOrders += engine.book(symbol).stats().unknownOrders;
+  // A symbol of several venues (a capture of several feeds) has a book per venue.
+  const venues = [...new Set([...Object.keys(rules), ...reader.manifest.files.map((f) => f.venue)])];
+  for (const symbol of reader.manifest.symbols) {
+    if (venues.length <= 1) unknownOrders += engine.book(symbol).stats().unknownOrders;
+    else for (const venue of venues) unknownOrders += engine.book(symbol, venue).stats().unknownOrders;
+  }
   if (unknownOrders > 0) problems.push(`${unknownOrders} order update(s) named an order id the book did not hold`);
   if (checksums.failed > 0) problems.push(`${checksums.failed} failed checksum(s)`);
   if (otherErrors.length > 0) problems.push(`${otherErrors.length} engine error(s): ${otherErrors[0]!.toString()}`);

@@ -1,15 +1,19 @@
 import { isoToNs, MdcapError, nsToIso } from '@mdcap/core';
 import { feedDefinition, feedNames, record } from '@mdcap/pipeline';
-import type { OverflowPolicy } from '@mdcap/pipeline';
+import type { FeedSpec, OverflowPolicy } from '@mdcap/pipeline';
 import type { Argv } from 'yargs';
 import { badOption, parseDurationOption, parseIntOption, parseList, parseUrlOption } from '../args.js';
 import { EXIT, warn } from '../command.js';
+import { parseFeedsOption, readFeedsConfig } from '../feeds-option.js';
+import type { FeedDefaults } from '../feeds-option.js';
 import type { Command } from '../command.js';
 import { count, LineOutput, Progress } from '../output.js';
 import { tellStderr, watchParent } from '../lifecycle.js';
 
 interface RecordArgs {
-  readonly feed: string;
+  readonly feed?: string;
+  readonly feeds?: readonly string[];
+  readonly config?: string;
   readonly url?: string;
   readonly restUrl?: string;
   readonly key?: string;
@@ -19,7 +23,7 @@ interface RecordArgs {
   readonly schema: string;
   readonly start?: string;
   readonly raw: boolean;
-  readonly handlerThread: boolean;
+  readonly handlerThread?: boolean;
   readonly symbols?: string;
   readonly out: string;
   readonly duration?: string;
@@ -35,8 +39,8 @@ interface RecordArgs {
 }
 
 /** Alpaca credentials from the flags, else the environment variables Alpaca's own tools use. */
-function credentials(a: RecordArgs): { key?: string; secret?: string } {
-  const key = a.key ?? process.env[a.feed === 'databento' ? 'DATABENTO_API_KEY' : 'APCA_API_KEY_ID'];
+function credentials(a: RecordArgs, feed: string): { key?: string; secret?: string } {
+  const key = a.key ?? process.env[feed === 'databento' ? 'DATABENTO_API_KEY' : 'APCA_API_KEY_ID'];
   const secret = a.secret ?? process.env['APCA_API_SECRET_KEY'];
   return { ...(key === undefined ? {} : { key }), ...(secret === undefined ? {} : { secret }) };
 }
@@ -48,11 +52,21 @@ export const recordCommand: Command<RecordArgs> = {
     y
       .option('feed', {
         type: 'string',
-        default: 'demo',
         choices: feedNames(),
-        describe: `The feed: ${feedNames()
+        describe: `The feed (default: demo): ${feedNames()
           .map((n) => `${n} (${feedDefinition(n).describe})`)
           .join('; ')}`,
+      })
+      .option('feeds', {
+        type: 'string',
+        array: true,
+        describe:
+          'Several feeds at once into one capture, each NAME:SYM1,SYM2 or NAME:SYM1,SYM2@URL (demo alone: its default symbols), e.g. --feeds kraken:XBT/USD coinbase:BTC-USD@ws://127.0.0.1:9002 demo. Each event keeps its venue; each feed reconnects on its own. Instead of --feed/--symbols/--url; handlers run on the main thread',
+      })
+      .option('config', {
+        type: 'string',
+        describe:
+          'Several feeds from a JSON file: {"feeds": [{"feed": "kraken", "symbols": ["XBT/USD"], "url": "ws://…"}, …]} (keys: feed, symbols, url, restUrl, key, secret, stocksFeed, dataset, schema, start, seed, rate, gapEvery; flags fill in the rest)',
       })
       .option('url', { type: 'string', describe: 'Venue endpoint override: an emulator (mdcap emulate) or a testnet' })
       .option('rest-url', { type: 'string', describe: 'REST base URL override (binance: depth snapshots)' })
@@ -68,9 +82,8 @@ export const recordCommand: Command<RecordArgs> = {
       })
       .option('handler-thread', {
         type: 'boolean',
-        default: true,
         describe:
-          'Run the venue handler (socket, parsing, book sync) on its own thread, feeding the recorder through a shared ring; --no-handler-thread runs it on the main thread',
+          'Run the venue handler (socket, parsing, book sync) on its own thread, feeding the recorder through a shared ring (default with --feed); --no-handler-thread runs it on the main thread (always so with --feeds)',
       })
       .option('dataset', { type: 'string', default: 'GLBX.MDP3', describe: 'databento: the dataset (GLBX.MDP3, XNAS.ITCH, …)' })
       .option('schema', {
@@ -125,132 +138,183 @@ export const recordCommand: Command<RecordArgs> = {
         'mdcap record --feed binance --symbols BTCUSDT,ETHUSDT --out cap --duration 1h',
         'Binance books, best bid/ask and trades for an hour',
       )
-      .example('mdcap record --out cap --duration 5m --rotate 1m --flush 200ms', 'Parquet files per minute; a crash loses at most 200 ms'),
+      .example('mdcap record --out cap --duration 5m --rotate 1m --flush 200ms', 'Parquet files per minute; a crash loses at most 200 ms')
+      .example(
+        'mdcap record --feeds kraken:XBT/USD,ETH/USD coinbase:BTC-USD demo:AAPL --out cap',
+        'three feeds into one capture, each event with its venue',
+      )
+      .example(
+        'mdcap record --feeds kraken:XMR/USD@ws://127.0.0.1:9000 coinbase:SKL-USD@ws://127.0.0.1:9002 --out cap',
+        'two emulators (mdcap emulate) into one capture',
+      )
+      .example('mdcap record --config feeds.json --out cap', 'the feeds of a JSON file'),
   async run(a) {
-    if (a.raw && a.feed === 'databento') {
+    if (a.feeds !== undefined || a.config !== undefined) return recordSeveral(a);
+    const feed = a.feed ?? 'demo';
+    if (a.raw && feed === 'databento') {
       throw new MdcapError(
         'MDCAP_ERR_INVALID_OPTION',
         '--raw: expected a WebSocket venue feed (kraken, binance, coinbase, alpaca), found --feed databento, whose records are kept whole in the capture',
       );
     }
-    if (a.raw && a.feed === 'demo') {
+    if (a.raw && feed === 'demo') {
       throw new MdcapError(
         'MDCAP_ERR_INVALID_OPTION',
         '--raw: expected a venue feed (kraken, binance, coinbase, alpaca), found --feed demo, which has no wire frames',
       );
     }
-    const definition = feedDefinition(a.feed);
+    const definition = feedDefinition(feed);
     if (a.symbols === undefined && definition.defaultSymbols === null) {
       throw new MdcapError(
         'MDCAP_ERR_INVALID_OPTION',
-        `--symbols: expected the ${a.feed} symbols to record (e.g. XBT/USD,ETH/USD), found none`,
+        `--symbols: expected the ${feed} symbols to record (e.g. XBT/USD,ETH/USD), found none`,
       );
     }
     if (a.url !== undefined) {
       const schemes = definition.urlSchemes;
-      if (schemes.length === 0) throw badOption('--url', `a network feed: ${a.feed} has no endpoint`, `--feed ${a.feed} --url ${a.url}`);
+      if (schemes.length === 0) throw badOption('--url', `a network feed: ${feed} has no endpoint`, `--feed ${feed} --url ${a.url}`);
       parseUrlOption('--url', a.url, schemes, `${schemes[0]!}://127.0.0.1:${schemes[0] === 'tcp' ? 13000 : 9000}`);
     }
     if (a.restUrl !== undefined) parseUrlOption('--rest-url', a.restUrl, ['http', 'https'], 'http://127.0.0.1:9001');
     const symbols = a.symbols === undefined ? [...definition.defaultSymbols!] : parseList('--symbols', a.symbols);
-    const maxDrops = parsePercent('--max-drops', a.maxDrops);
-    const flushNs = parseDurationOption('--flush', a.flush);
-    if (flushNs < 1_000_000n) throw badOption('--flush', 'at least 1ms', a.flush);
-    const rotateNs = parseDurationOption('--rotate', a.rotate);
-    if (rotateNs < flushNs) throw badOption('--rotate', `at least the flush interval (--flush ${a.flush})`, a.rotate);
-    const progress = new Progress();
-    const t0 = performance.now();
-    // Signals are handled from the start: one during start-up stops as soon as recording runs.
-    const stop = new AbortController();
-    const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
-    const handlers = new Map<NodeJS.Signals, () => void>();
-    for (const s of signals) {
-      const h = (): void => {
-        if (stop.signal.aborted) {
-          warn(
-            'record',
-            'interrupted again while finalizing: exiting now (mdcap verify --repair or the next record recovers what was flushed)',
-          );
-          process.exit(130);
-        }
-        progress.done();
-        if (process.stderr.isTTY === true) process.stderr.write('stopping: finalizing the open segments…\n');
-        stop.abort();
-      };
-      handlers.set(s, h);
-      process.on(s, h);
-    }
-    // Started through a wrapper that was killed (`pnpm mdcap record`, a script): finalize and exit
-    // rather than record forever, holding the lock.
-    const unwatch = watchParent((parent) => {
-      tellStderr(`mdcap record: the parent process ${parent} is gone: stopping and finalizing, as for SIGTERM`);
-      stop.abort();
-    });
-    const { manifest: _m, ...summary } = await record({
+    return runRecording(a, feed, {
       feed: {
-        feed: a.feed,
+        ...feedDefaults(a, feed),
+        feed,
         symbols,
         ...(a.url === undefined ? {} : { url: a.url }),
-        ...(a.restUrl === undefined ? {} : { restUrl: a.restUrl }),
-        ...credentials(a),
-        dataset: a.dataset,
-        schema: a.schema,
-        ...(a.start === undefined ? {} : { start: isoStart(a.start) }),
-        stocksFeed: a.stocksFeed === 'sip' ? 'sip' : 'iex',
-        handlerThread: a.handlerThread,
-        seed: parseIntOption('--seed', a.seed, 0, 2 ** 32 - 1),
-        rate: parseIntOption('--rate', a.rate, 1, 1_000_000),
-        ...(a.gapEvery === undefined ? {} : { gapEvery: parseIntOption('--gap-every', a.gapEvery, 1, 2 ** 31) }),
-        ringCapacity: parseIntOption('--ring', a.ring, 2, 2 ** 24),
-        overflow: a.overflow as OverflowPolicy,
+        handlerThread: a.handlerThread ?? true,
       },
-      raw: a.raw,
-      out: a.out,
-      ...(a.duration === undefined ? {} : { durationNs: parseDurationOption('--duration', a.duration) }),
-      rotateNs,
-      flushMs: Number(flushNs / 1_000_000n),
-      signal: stop.signal,
-      onProgress: (p) =>
-        progress.update(() => {
-          const secs = (performance.now() - t0) / 1000;
-          return `recording ${a.feed} → ${a.out}: ${count(p.events)} events (${count(Math.round(p.events / Math.max(secs, 0.001)))}/s) · ${count(p.rowsFlushed)} rows written · ${p.filesFinalized} Parquet files · ${count(p.ringDrops)} drops · ${count(p.statuses)} statuses · ${secs.toFixed(0)} s`;
-        }),
-      onError: (e) => warn('record', e.toString()),
     });
-    unwatch();
-    for (const [s, h] of handlers) process.off(s, h);
-    progress.done();
-    const out = new LineOutput();
-    if (a.json) out.line(JSON.stringify(summary));
-    else {
-      const secs = Number(BigInt(summary.end) - BigInt(summary.start)) / 1e9;
-      out.line(
-        `recorded ${summary.feed} ${summary.symbols.join(',')} into ${summary.out} (session ${summary.session}): ${count(summary.events)} events in ${secs.toFixed(1)} s, ` +
-          `${summary.filesFinalized} Parquet files, ${summary.ringDrops} ring drops, until ${nsToIso(BigInt(summary.end))}`,
-      );
-      if (summary.repaired !== null) {
-        out.line(
-          `recovered an interrupted earlier session first: ${summary.repaired.segments} segment(s) finalized, ${summary.repaired.tornBytes} torn bytes cut`,
-        );
-      }
-      out.line(
-        `next: mdcap replay ${summary.out} --bars 60   ·   mdcap verify ${summary.out}   ·   mdcap query ${summary.out} "SELECT count(*) FROM trades"`,
-      );
-    }
-    await out.end();
-    // Drops are recorded as gaps, but a recording that lost much of its data must not look fine.
-    const offered = summary.events + summary.ringDrops;
-    const dropped = offered === 0 ? 0 : (summary.ringDrops * 100) / offered;
-    if (summary.ringDrops > 0) {
-      warn(
-        'record',
-        `${count(summary.ringDrops)} of ${count(offered)} events (${dropped.toFixed(dropped < 1 ? 3 : 1)}%) were dropped by the ring (--overflow ${a.overflow}); the drops are recorded as gap statuses. ` +
-          `A larger --ring, or --overflow block, loses none${dropped > maxDrops ? ` (more than --max-drops ${a.maxDrops}: exit 1)` : ''}`,
-      );
-    }
-    return summary.errors > 0 || dropped > maxDrops ? EXIT.problems : EXIT.ok;
   },
 };
+
+/** `--feeds` / `--config`: several feeds into one capture. */
+async function recordSeveral(a: RecordArgs): Promise<number> {
+  const given = [
+    a.feeds !== undefined && a.config !== undefined ? '--config' : null,
+    a.feed === undefined ? null : '--feed',
+    a.symbols === undefined ? null : '--symbols',
+    a.url === undefined ? null : '--url',
+  ].filter((x) => x !== null);
+  const flag = a.feeds !== undefined ? '--feeds' : '--config';
+  if (given.length > 0) {
+    throw new MdcapError(
+      'MDCAP_ERR_INVALID_OPTION',
+      `${flag}: expected the feeds, their symbols and URLs in its items alone, found ${given.join(' and ')} too (use one form: --feed/--symbols/--url for one feed)`,
+    );
+  }
+  const defaults = (name: string): FeedDefaults => feedDefaults(a, name);
+  const specs = a.feeds !== undefined ? parseFeedsOption(a.feeds, defaults) : readFeedsConfig(a.config!, defaults, isoStartOf);
+  return runRecording(a, specs.map((s) => s.feed).join(','), { feeds: specs });
+}
+
+/** The flags every feed takes unless its own item says otherwise. */
+function feedDefaults(a: RecordArgs, feed: string): FeedDefaults {
+  return {
+    ...(a.restUrl === undefined ? {} : { restUrl: parseUrlOption('--rest-url', a.restUrl, ['http', 'https'], 'http://127.0.0.1:9001') }),
+    ...credentials(a, feed),
+    dataset: a.dataset,
+    schema: a.schema,
+    ...(a.start === undefined ? {} : { start: isoStart(a.start) }),
+    stocksFeed: a.stocksFeed === 'sip' ? 'sip' : 'iex',
+    ...(a.handlerThread === undefined ? {} : { handlerThread: a.handlerThread }),
+    seed: parseIntOption('--seed', a.seed, 0, 2 ** 32 - 1),
+    rate: parseIntOption('--rate', a.rate, 1, 1_000_000),
+    ...(a.gapEvery === undefined ? {} : { gapEvery: parseIntOption('--gap-every', a.gapEvery, 1, 2 ** 31) }),
+    ringCapacity: parseIntOption('--ring', a.ring, 2, 2 ** 24),
+    overflow: a.overflow as OverflowPolicy,
+  };
+}
+
+async function runRecording(a: RecordArgs, label: string, what: { feed: FeedSpec } | { feeds: FeedSpec[] }): Promise<number> {
+  const maxDrops = parsePercent('--max-drops', a.maxDrops);
+  const flushNs = parseDurationOption('--flush', a.flush);
+  if (flushNs < 1_000_000n) throw badOption('--flush', 'at least 1ms', a.flush);
+  const rotateNs = parseDurationOption('--rotate', a.rotate);
+  if (rotateNs < flushNs) throw badOption('--rotate', `at least the flush interval (--flush ${a.flush})`, a.rotate);
+  const progress = new Progress();
+  const t0 = performance.now();
+  // Signals are handled from the start: one during start-up stops as soon as recording runs.
+  const stop = new AbortController();
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
+  const handlers = new Map<NodeJS.Signals, () => void>();
+  for (const s of signals) {
+    const h = (): void => {
+      if (stop.signal.aborted) {
+        warn(
+          'record',
+          'interrupted again while finalizing: exiting now (mdcap verify --repair or the next record recovers what was flushed)',
+        );
+        process.exit(130);
+      }
+      progress.done();
+      if (process.stderr.isTTY === true) process.stderr.write('stopping: finalizing the open segments…\n');
+      stop.abort();
+    };
+    handlers.set(s, h);
+    process.on(s, h);
+  }
+  // Started through a wrapper that was killed (`pnpm mdcap record`, a script): finalize and exit
+  // rather than record forever, holding the lock.
+  const unwatch = watchParent((parent) => {
+    tellStderr(`mdcap record: the parent process ${parent} is gone: stopping and finalizing, as for SIGTERM`);
+    stop.abort();
+  });
+  const { manifest: _m, ...summary } = await record({
+    ...what,
+    raw: a.raw,
+    out: a.out,
+    ...(a.duration === undefined ? {} : { durationNs: parseDurationOption('--duration', a.duration) }),
+    rotateNs,
+    flushMs: Number(flushNs / 1_000_000n),
+    signal: stop.signal,
+    onProgress: (p) =>
+      progress.update(() => {
+        const secs = (performance.now() - t0) / 1000;
+        return `recording ${label} → ${a.out}: ${count(p.events)} events (${count(Math.round(p.events / Math.max(secs, 0.001)))}/s) · ${count(p.rowsFlushed)} rows written · ${p.filesFinalized} Parquet files · ${count(p.ringDrops)} drops · ${count(p.statuses)} statuses · ${secs.toFixed(0)} s`;
+      }),
+    onError: (e) => warn('record', e.toString()),
+  });
+  unwatch();
+  for (const [s, h] of handlers) process.off(s, h);
+  progress.done();
+  const out = new LineOutput();
+  if (a.json) out.line(JSON.stringify(summary));
+  else {
+    const secs = Number(BigInt(summary.end) - BigInt(summary.start)) / 1e9;
+    out.line(
+      `recorded ${summary.feed} ${summary.symbols.join(',')} into ${summary.out} (session ${summary.session}): ${count(summary.events)} events in ${secs.toFixed(1)} s, ` +
+        `${summary.filesFinalized} Parquet files, ${summary.ringDrops} ring drops, until ${nsToIso(BigInt(summary.end))}`,
+    );
+    for (const f of summary.feeds ?? []) {
+      const r = f.reconnects;
+      const lost = r.losses === 0 ? '' : `; ${r.losses} connection(s) lost, ${r.succeeded} of ${r.attempts} reconnect attempt(s) succeeded`;
+      const end = f.state === 'gave-up' ? '; gave up reconnecting' : f.state === 'ended' ? '; its data ended' : '';
+      out.line(`  ${f.name} (venue ${f.venue}): ${f.symbols.join(',')}${lost}${end}`);
+    }
+    if (summary.repaired !== null) {
+      out.line(
+        `recovered an interrupted earlier session first: ${summary.repaired.segments} segment(s) finalized, ${summary.repaired.tornBytes} torn bytes cut`,
+      );
+    }
+    out.line(
+      `next: mdcap replay ${summary.out} --bars 60   ·   mdcap verify ${summary.out}   ·   mdcap query ${summary.out} "SELECT count(*) FROM trades"`,
+    );
+  }
+  await out.end();
+  // Drops are recorded as gaps, but a recording that lost much of its data must not look fine.
+  const offered = summary.events + summary.ringDrops;
+  const dropped = offered === 0 ? 0 : (summary.ringDrops * 100) / offered;
+  if (summary.ringDrops > 0) {
+    warn(
+      'record',
+      `${count(summary.ringDrops)} of ${count(offered)} events (${dropped.toFixed(dropped < 1 ? 3 : 1)}%) were dropped by the ring (--overflow ${a.overflow}); the drops are recorded as gap statuses. ` +
+        `A larger --ring, or --overflow block, loses none${dropped > maxDrops ? ` (more than --max-drops ${a.maxDrops}: exit 1)` : ''}`,
+    );
+  }
+  return summary.errors > 0 || dropped > maxDrops ? EXIT.problems : EXIT.ok;
+}
 
 /** `1%`, `0.5`, `25%`: a share in percent, 0–100. */
 function parsePercent(flag: string, text: string): number {
@@ -262,9 +326,13 @@ function parsePercent(flag: string, text: string): number {
 
 /** `--start` as ns since the epoch. */
 function isoStart(text: string): bigint {
+  return isoStartOf('--start', text);
+}
+
+function isoStartOf(flag: string, text: string): bigint {
   try {
     return isoToNs(text);
   } catch {
-    throw new MdcapError('MDCAP_ERR_INVALID_OPTION', `--start: expected an ISO 8601 time such as 2024-07-01T13:30:00Z, found "${text}"`);
+    throw new MdcapError('MDCAP_ERR_INVALID_OPTION', `${flag}: expected an ISO 8601 time such as 2024-07-01T13:30:00Z, found "${text}"`);
   }
 }
