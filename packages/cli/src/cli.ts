@@ -21,7 +21,7 @@ import { verifyCommand } from './commands/verify.js';
 export const VERSION = '0.1.0';
 
 /** Arguments that take several values (variadic positionals); every other one keeps its last value. */
-const LIST_ARGUMENTS: ReadonlySet<string> = new Set(['_', 'files', 'feeds']);
+const LIST_ARGUMENTS: ReadonlySet<string> = new Set(['_', 'files', 'feeds', 'sink']);
 
 const COMMANDS: readonly Command<never>[] = [
   demoCommand,

@@ -9,7 +9,7 @@ export type { FeedSpec, OpenedFeed, FeedDefinition, TapHolder, OverflowPolicy } 
 export { openFeeds } from './feed-manager.js';
 export type { FeedManager, FeedReconnects, FeedState, ManagedFeed, OpenFeedsOptions } from './feed-manager.js';
 export { record } from './record.js';
-export type { RecordOptions, RecordProgress, RecordSummary, RecordedFeed } from './record.js';
+export type { RecordOptions, RecordProgress, RecordSource, RecordSummary, RecordedFeed } from './record.js';
 export { importDbn } from './import-dbn.js';
 export type { DbnImportOptions, DbnImportSummary } from './import-dbn.js';
 export { importLobster } from './import-lobster.js';

@@ -41,12 +41,24 @@ export interface RecordOptions {
   readonly raw?: boolean;
   /** Options of the recording's engine (default: no books, the engine's defaults otherwise). */
   readonly engine?: EngineOptions;
-  /** Called with the engine before it starts: add your own callbacks (a strategy that runs while recording). */
-  readonly onStart?: (engine: RealtimeEngine) => void;
+  /**
+   * Called with the engine before it starts: add your own callbacks (a strategy that runs while
+   * recording, a sink). `source` names what is recorded and each venue's sequencing rule.
+   */
+  readonly onStart?: (engine: RealtimeEngine, source: RecordSource) => void;
   /** Called about five times a second. */
   readonly onProgress?: (progress: RecordProgress) => void;
   /** Errors reported while recording (the engine's `onError`); the recording goes on. */
   readonly onError?: (error: MdcapError) => void;
+}
+
+/** What a recording records, as `onStart` is told. */
+export interface RecordSource {
+  /** The capture's feed name: the venue, or the set's name (`kraken+coinbase`). */
+  readonly venue: string;
+  readonly symbols: readonly string[];
+  /** Each venue's sequencing rule. */
+  readonly sequencing: Readonly<Record<string, SequenceRule>>;
 }
 
 export interface RecordProgress {
@@ -254,7 +266,7 @@ export async function record(o: RecordOptions): Promise<RecordSummary & { manife
     errors++;
     o.onError?.(error);
   });
-  o.onStart?.(engine);
+  o.onStart?.(engine, { venue: src.venue, symbols, sequencing: src.sequencing });
   // Stop: first deliver what the ring still holds (received before the stop), then stop. On a
   // turn of its own: the timer may fire inside the dispatch of an event (the engine runs due
   // timers first), and the ring delivers strictly in order.

@@ -1,4 +1,4 @@
-import { MdcapError, VirtualClock, describeValue } from '@mdcap/core';
+import { describeValue, MdcapError, PauseGate, VirtualClock } from '@mdcap/core';
 import type { DataProvider, EventSink, MarketEvent, SequenceRule, SubscriptionKind } from '@mdcap/core';
 import { SUBSCRIPTION_KINDS } from '@mdcap/core';
 import { ProtoWriter, decodeBatch, writeEvent } from '@mdcap/serve';
@@ -217,6 +217,8 @@ export interface NatsStreamInfo {
   readonly messages: number;
   readonly firstSeq: number;
   readonly lastSeq: number;
+  /** Receive time of the stream's first event (null for an empty stream): where a replay of it starts its clock. */
+  readonly firstTsRecv: bigint | null;
 }
 
 function symbolOfSubject(subject: string): string | null {
@@ -264,6 +266,8 @@ export async function describeNatsStream(url: string, venue: string, streamPrefi
       const s = symbolOfSubject(subject);
       if (s !== null && s !== '*') symbols.add(s);
     }
+    const first = info.state.messages === 0 ? null : await jsm.streams.getMessage(stream, { seq: info.state.first_seq }).catch(() => null);
+    const item = first === null ? undefined : decodeBatch(first.data).items[0];
     return {
       stream,
       venue,
@@ -272,6 +276,7 @@ export async function describeNatsStream(url: string, venue: string, streamPrefi
       messages: info.state.messages,
       firstSeq: info.state.first_seq,
       lastSeq: info.state.last_seq,
+      firstTsRecv: item !== undefined && 'tsRecv' in item ? item.tsRecv : null,
     };
   } finally {
     await nc.close();
@@ -297,12 +302,24 @@ export class NatsProvider implements DataProvider {
   private lastSeq = 0;
   private endSeq: number | null = null;
   private stopped = false;
-  private paused: { promise: Promise<void>; release: () => void } | null = null;
+  private readonly gate = new PauseGate();
   private loop: Promise<void> | null = null;
   private readonly stream: string;
   private readonly decoded: ReturnType<typeof decodeBatch>['items'] = [];
   /** Messages read from the stream, and of those, events delivered (subscribed symbol and kind). */
   readonly counts = { messages: 0, delivered: 0 };
+
+  /**
+   * A provider whose clock already stands at the stream's first event and whose sequencing rule
+   * is the stream's: what a recorder needs before it starts (it sets its timers first). The
+   * constructor leaves both until `connect`.
+   * @throws {MdcapError} `MDCAP_ERR_CONNECT_FAILED` when the server or the stream is not there.
+   */
+  static async open(options: NatsProviderOptions): Promise<NatsProvider> {
+    const info = await describeNatsStream(options.url, options.venue, options.streamPrefix);
+    const clock = options.clock ?? new VirtualClock(info.firstTsRecv ?? 0n);
+    return new NatsProvider({ sequencing: info.sequencing, ...options, clock });
+  }
 
   constructor(private readonly options: NatsProviderOptions) {
     servers(options.url, 'nats provider');
@@ -338,6 +355,7 @@ export class NatsProvider implements DataProvider {
       // a stream not made by mdcap: the default rule
     }
     if (this.options.follow === false && this.endSeq === null) this.endSeq = info.state.last_seq;
+    if (this.lastSeq === 0) await this.startClock(jsm, info.state.first_seq, info.state.last_seq, info.state.messages);
     void nc.closed().then((error) => {
       if (this.stopped || this.nc !== nc) return;
       this.nc = null;
@@ -345,6 +363,24 @@ export class NatsProvider implements DataProvider {
     });
     // Reconnected: go on after the last message delivered.
     if (this.loop !== null || this.lastSeq > 0) this.loop = this.run(nc);
+  }
+
+  /**
+   * Moves a fresh clock to where the stream starts (the receive time of its first message to
+   * deliver), as a replay starts at its first event: timers set before the first event (a
+   * recorder's flushes) then fall in the stream's time, not at the epoch.
+   */
+  private async startClock(jsm: JetStreamManager, firstSeq: number, lastSeq: number, messages: number): Promise<void> {
+    const from = this.options.from ?? 'all';
+    let t: bigint | null = null;
+    if (typeof from === 'object' && 'time' in from) t = from.time;
+    else if (messages > 0) {
+      const seq = from === 'all' ? firstSeq : from === 'new' ? lastSeq : Math.max(from.seq, firstSeq);
+      const m = await jsm.streams.getMessage(this.stream, { seq }).catch(() => null);
+      const item = m === null ? undefined : decodeBatch(m.data).items[0];
+      if (item !== undefined && 'tsRecv' in item) t = item.tsRecv;
+    }
+    if (t !== null && t > this.clock.now()) this.clock.advanceTo(t);
   }
 
   subscribe(symbol: string, kinds: readonly SubscriptionKind[]): Promise<void> {
@@ -382,7 +418,7 @@ export class NatsProvider implements DataProvider {
       const messages = await consumer.consume({ max_messages: 4_096 });
       for await (const m of messages) {
         if (this.stopped || this.nc !== nc) break;
-        if (this.paused !== null) await this.paused.promise;
+        if (this.gate.paused) await this.gate.open();
         this.deliver(m, sink);
         if (this.endSeq !== null && m.seq >= this.endSeq) {
           messages.stop();
@@ -418,16 +454,11 @@ export class NatsProvider implements DataProvider {
   }
 
   pause(): void {
-    if (this.paused !== null) return;
-    let release!: () => void;
-    const promise = new Promise<void>((r) => (release = r));
-    this.paused = { promise, release };
+    this.gate.pause();
   }
 
   resume(): void {
-    const p = this.paused;
-    this.paused = null;
-    p?.release();
+    this.gate.resume();
   }
 
   async disconnect(): Promise<void> {

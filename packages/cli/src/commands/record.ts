@@ -1,6 +1,9 @@
-import { isoToNs, MdcapError, nsToIso } from '@mdcap/core';
+import { isoToNs, MdcapError, nsToIso, VirtualClock } from '@mdcap/core';
+import type { DataProvider } from '@mdcap/core';
 import { feedDefinition, feedNames, record } from '@mdcap/pipeline';
 import type { FeedSpec, OverflowPolicy } from '@mdcap/pipeline';
+import { NatsProvider, SINK_SCHEMES, attachSink, describeNatsStream, openSink } from '@mdcap/sinks';
+import type { SinkHandle, SinkStats } from '@mdcap/sinks';
 import type { Argv } from 'yargs';
 import { badOption, parseDurationOption, parseIntOption, parseList, parseUrlOption } from '../args.js';
 import { EXIT, warn } from '../command.js';
@@ -36,6 +39,9 @@ interface RecordArgs {
   readonly overflow: string;
   readonly maxDrops: string;
   readonly json: boolean;
+  readonly sink?: readonly string[];
+  readonly from?: string;
+  readonly follow: boolean;
 }
 
 /** Alpaca credentials from the flags, else the environment variables Alpaca's own tools use. */
@@ -129,6 +135,25 @@ export const recordCommand: Command<RecordArgs> = {
         describe:
           'With a dropping --overflow: exit 1 when more than this share of the events was dropped (each drop is recorded as a gap either way)',
       })
+      .option('sink', {
+        type: 'string',
+        array: true,
+        describe: `Also hand every event downstream (give it once per sink): ${Object.entries(SINK_SCHEMES)
+          .map(([s, d]) => `${s}://… ${d}`)
+          .join(
+            '; ',
+          )}. A slow or failed server never holds up the capture: the sink retries, and what it must drop it counts and marks with a gap status`,
+      })
+      .option('from', {
+        type: 'string',
+        describe:
+          'Record what another recorder publishes: nats://HOST:PORT/VENUE reads the venue stream (MD_VENUE) from its first message (--symbols default: every symbol in it)',
+      })
+      .option('follow', {
+        type: 'boolean',
+        default: true,
+        describe: '--from: keep recording as messages arrive (until Ctrl-C or --duration); --no-follow stops at the end of the stream',
+      })
       .option('json', { type: 'boolean', default: false, describe: 'Print the final summary as one JSON object' })
       .example('mdcap record --feed demo --symbols AAPL,MSFT --out cap --duration 30s', '30 seconds of the simulated venue')
       .example('mdcap record --out cap', 'record until Ctrl-C, then finalize cleanly')
@@ -147,8 +172,17 @@ export const recordCommand: Command<RecordArgs> = {
         'mdcap record --feeds kraken:XMR/USD@ws://127.0.0.1:9000 coinbase:SKL-USD@ws://127.0.0.1:9002 --out cap',
         'two emulators (mdcap emulate) into one capture',
       )
-      .example('mdcap record --config feeds.json --out cap', 'the feeds of a JSON file'),
+      .example('mdcap record --config feeds.json --out cap', 'the feeds of a JSON file')
+      .example(
+        'mdcap record --feed demo --out cap --sink postgres://me@db/md --sink nats://127.0.0.1:4222',
+        'a capture, and the same events into PostgreSQL and onto JetStream',
+      )
+      .example(
+        'mdcap record --from nats://10.0.0.5:4222/kraken --out cap',
+        'record, on another machine, what a recorder publishes to JetStream',
+      ),
   async run(a) {
+    if (a.from !== undefined) return recordFrom(a);
     if (a.feeds !== undefined || a.config !== undefined) return recordSeveral(a);
     const feed = a.feed ?? 'demo';
     if (a.raw && feed === 'databento') {
@@ -189,6 +223,35 @@ export const recordCommand: Command<RecordArgs> = {
   },
 };
 
+/** `--from nats://HOST:PORT/VENUE`: a venue's JetStream stream, as another recorder published it. */
+async function recordFrom(a: RecordArgs): Promise<number> {
+  const from = a.from!;
+  const given = [
+    a.feed === undefined ? null : '--feed',
+    a.feeds === undefined ? null : '--feeds',
+    a.config === undefined ? null : '--config',
+    a.url === undefined ? null : '--url',
+    a.raw ? '--raw' : null,
+  ].filter((x) => x !== null);
+  if (given.length > 0) throw badOption('--from', `the only source, found ${given.join(' and ')} too`, from);
+  const u = parseUrlOption('--from', from, ['nats'], 'nats://127.0.0.1:4222/kraken');
+  const venue = decodeURIComponent(new URL(u).pathname.replace(/^\//, ''));
+  if (venue === '' || venue.includes('/')) throw badOption('--from', 'nats://HOST:PORT/VENUE, the venue whose stream to record', from);
+  const server = `nats://${new URL(u).host}`;
+  const info = await describeNatsStream(server, venue);
+  const symbols = a.symbols === undefined ? info.symbols : parseList('--symbols', a.symbols);
+  if (symbols.length === 0) {
+    throw new MdcapError(
+      'MDCAP_ERR_INVALID_OPTION',
+      `--symbols: expected symbols to record, found none given and none yet in ${info.stream} at ${server}`,
+    );
+  }
+  // The clock starts where the stream does: the recorder sets its timers before the first event.
+  const clock = new VirtualClock(info.firstTsRecv ?? 0n);
+  const provider = new NatsProvider({ url: server, venue, follow: a.follow, sequencing: info.sequencing, clock });
+  return runRecording(a, `${info.stream} at ${server}`, { feed: provider, symbols });
+}
+
 /** `--feeds` / `--config`: several feeds into one capture. */
 async function recordSeveral(a: RecordArgs): Promise<number> {
   const given = [
@@ -227,7 +290,15 @@ function feedDefaults(a: RecordArgs, feed: string): FeedDefaults {
   };
 }
 
-async function runRecording(a: RecordArgs, label: string, what: { feed: FeedSpec } | { feeds: FeedSpec[] }): Promise<number> {
+async function runRecording(
+  a: RecordArgs,
+  label: string,
+  what: { feed: FeedSpec } | { feeds: FeedSpec[] } | { feed: DataProvider; symbols: string[] },
+): Promise<number> {
+  // Checked before anything starts: a malformed --sink is a usage error, not a failed recording.
+  const sinkUrls = a.sink ?? [];
+  for (const url of sinkUrls) openSink(url);
+  const sinks: SinkHandle[] = [];
   const maxDrops = parsePercent('--max-drops', a.maxDrops);
   const flushNs = parseDurationOption('--flush', a.flush);
   if (flushNs < 1_000_000n) throw badOption('--flush', 'at least 1ms', a.flush);
@@ -261,7 +332,8 @@ async function runRecording(a: RecordArgs, label: string, what: { feed: FeedSpec
     tellStderr(`mdcap record: the parent process ${parent} is gone: stopping and finalizing, as for SIGTERM`);
     stop.abort();
   });
-  const { manifest: _m, ...summary } = await record({
+  const sinkStats: SinkStats[] = [];
+  const { manifest: _m, ...recorded } = await record({
     ...what,
     raw: a.raw,
     out: a.out,
@@ -275,7 +347,27 @@ async function runRecording(a: RecordArgs, label: string, what: { feed: FeedSpec
         return `recording ${label} → ${a.out}: ${count(p.events)} events (${count(Math.round(p.events / Math.max(secs, 0.001)))}/s) · ${count(p.rowsFlushed)} rows written · ${p.filesFinalized} Parquet files · ${count(p.ringDrops)} drops · ${count(p.statuses)} statuses · ${secs.toFixed(0)} s`;
       }),
     onError: (e) => warn('record', e.toString()),
+    onStart: (engine, source) => {
+      for (const url of sinkUrls) {
+        let reported = false;
+        sinks.push(
+          attachSink(engine, openSink(url, { sequencing: source.sequencing }), {
+            // The first failure of a run of failures is said; the sink retries either way.
+            onError: (e, attempt) => {
+              if (attempt === 1 && !reported) warn('record', `${e.message} (retrying)`);
+              reported = attempt === 1;
+            },
+          }),
+        );
+      }
+    },
+  }).finally(async () => {
+    sinkStats.push(...(await Promise.all(sinks.map((s) => s.close()))));
   });
+  const summary = {
+    ...recorded,
+    ...(sinkStats.length === 0 ? {} : { sinks: sinkStats.map((s) => ({ ...s, lagNs: s.lagNs?.toString() ?? null })) }),
+  };
   unwatch();
   for (const [s, h] of handlers) process.off(s, h);
   progress.done();
@@ -292,6 +384,12 @@ async function runRecording(a: RecordArgs, label: string, what: { feed: FeedSpec
       const lost = r.losses === 0 ? '' : `; ${r.losses} connection(s) lost, ${r.succeeded} of ${r.attempts} reconnect attempt(s) succeeded`;
       const end = f.state === 'gave-up' ? '; gave up reconnecting' : f.state === 'ended' ? '; its data ended' : '';
       out.line(`  ${f.name} (venue ${f.venue}): ${f.symbols.join(',')}${lost}${end}`);
+    }
+    for (const k of sinkStats) {
+      const trouble = k.failures === 0 ? '' : `; ${k.failures} failed write(s), retried`;
+      out.line(
+        `  sink ${k.kind} ${k.target}: ${count(k.written)} events in ${k.batches} batches${trouble}${k.dropped === 0 ? '' : `; ${count(k.dropped)} dropped (${k.gaps} gap statuses written)`}`,
+      );
     }
     if (summary.repaired !== null) {
       out.line(
@@ -313,7 +411,16 @@ async function runRecording(a: RecordArgs, label: string, what: { feed: FeedSpec
         `A larger --ring, or --overflow block, loses none${dropped > maxDrops ? ` (more than --max-drops ${a.maxDrops}: exit 1)` : ''}`,
     );
   }
-  return summary.errors > 0 || dropped > maxDrops ? EXIT.problems : EXIT.ok;
+  const sinkDrops = sinkStats.reduce((n, k) => n + k.dropped, 0);
+  for (const k of sinkStats) {
+    if (k.dropped > 0) {
+      warn(
+        'record',
+        `sink ${k.kind} ${k.target} dropped ${count(k.dropped)} events (its queue filled while writes failed: ${k.lastError ?? 'no error kept'}); the capture has them all, and ${k.gaps} gap status(es) say so downstream`,
+      );
+    }
+  }
+  return summary.errors > 0 || dropped > maxDrops || sinkDrops > 0 ? EXIT.problems : EXIT.ok;
 }
 
 /** `1%`, `0.5`, `25%`: a share in percent, 0–100. */
