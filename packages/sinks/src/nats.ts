@@ -59,6 +59,15 @@ export interface NatsSinkOptions {
   readonly maxInFlight?: number;
   /** A publish not acknowledged after this long fails (and the batch is retried) (default 10,000 ms). */
   readonly timeoutMs?: number;
+  /**
+   * `event` (default): one message per event on `md.<venue>.<kind>.<symbol>`, for consumers that
+   * pick by subject. `batch`: up to `batchEvents` events of one venue per message, in order, on
+   * `md.<venue>.batch` (an order of magnitude more events per second; consumers take whole
+   * batches). The message id of a batch is its first and last event keys and its size.
+   */
+  readonly messages?: 'event' | 'batch';
+  /** Events per message in `batch` mode (default 1,000). */
+  readonly batchEvents?: number;
 }
 
 function servers(url: string, what: string): string[] {
@@ -145,15 +154,19 @@ export class NatsSink implements Sink {
         for (const a of acks) if (a.duplicate) this.duplicates++;
         inFlight = [];
       };
-      for (const e of batch) {
-        await this.ensureStream(e.venue);
-        const w = this.w;
-        w.reset();
-        writeEvent(w, e);
-        // The id is unique within the venue's stream: kind, key, then the symbol (which may hold anything).
-        const msgID = `${e.type}:${this.keyer.text(e)}:${e.symbol}`;
-        inFlight.push(js.publish(this.subject(e), w.take(), { msgID }));
-        if (inFlight.length >= this.maxInFlight) await settle();
+      if (this.options.messages === 'batch') {
+        await this.publishBatches(js, batch, inFlight);
+      } else {
+        for (const e of batch) {
+          await this.ensureStream(e.venue);
+          const w = this.w;
+          w.reset();
+          writeEvent(w, e);
+          // The id is unique within the venue's stream: kind, key, then the symbol (which may hold anything).
+          const msgID = `${e.type}:${this.keyer.text(e)}:${e.symbol}`;
+          inFlight.push(js.publish(this.subject(e), w.take(), { msgID }));
+          if (inFlight.length >= this.maxInFlight) await settle();
+        }
       }
       await settle();
     } catch (error) {
@@ -165,6 +178,40 @@ export class NatsSink implements Sink {
           cause: error,
         },
       );
+    }
+  }
+
+  /** `batch` mode: each venue's events, in order, `batchEvents` to a message. */
+  private async publishBatches(js: JetStreamClient, batch: readonly MarketEvent[], inFlight: Promise<PubAck>[]): Promise<void> {
+    const per = this.options.batchEvents ?? 1_000;
+    const byVenue = new Map<string, MarketEvent[]>();
+    for (const e of batch) {
+      let l = byVenue.get(e.venue);
+      if (l === undefined) byVenue.set(e.venue, (l = []));
+      l.push(e);
+    }
+    for (const [venue, events] of byVenue) {
+      await this.ensureStream(venue);
+      for (let i = 0; i < events.length; i += per) {
+        const w = this.w;
+        w.reset();
+        let first = '';
+        let last = '';
+        const end = Math.min(events.length, i + per);
+        for (let j = i; j < end; j++) {
+          const e = events[j]!;
+          writeEvent(w, e);
+          // Every event moves the keyer; only the first and last name the message.
+          if (j === i || j === end - 1) {
+            const id = `${e.type}:${this.keyer.text(e)}:${e.symbol}`;
+            if (j === i) first = id;
+            last = id;
+          } else this.keyer.key(e);
+        }
+        inFlight.push(
+          js.publish(`${this.subjectPrefix}.${subjectToken(venue)}.batch`, w.take(), { msgID: `batch|${end - i}|${first}|${last}` }),
+        );
+      }
     }
   }
 

@@ -52,6 +52,7 @@ async function publishRun(options: {
     url: server.url,
     streamPrefix: options.prefix,
     subjectPrefix: options.prefix.toLowerCase(),
+    ...(options.batch === true ? { messages: 'batch' as const, batchEvents: 300 } : {}),
     sequencing: { demo: 'contiguous' },
   });
   const handle = attachSink(engine, sink, { overflow: 'block', maxEvents: 1_000 });
@@ -101,6 +102,18 @@ describeWithServers(['nats'], 'NATS JetStream sink and provider', () => {
     expect(again.events).toEqual(run.events);
     expect(again.sink.duplicates).toBe(run.events.length + run.bars.length);
     expect(await streamMessages('A_demo')).toBe(run.events.length + run.bars.length);
+  });
+
+  it('batch mode: many events to a message, in order; an engine reading them sees the run; a repeat adds nothing', async () => {
+    const run = await publishRun({ prefix: 'C', batch: true });
+    const total = run.events.length + run.bars.length;
+    expect(run.stats).toMatchObject({ written: total, dropped: 0, failures: 0 });
+    const messages = await streamMessages('C_demo');
+    expect(messages).toBeLessThan(total / 100);
+    expect((await consume('C')).events).toEqual(run.events);
+    const again = await publishRun({ prefix: 'C', batch: true });
+    expect(again.sink.duplicates).toBe(messages);
+    expect(await streamMessages('C_demo')).toBe(messages);
   });
 
   it('a server that goes down mid-run: the sink retries and catches up, and the stream holds each event once', async () => {

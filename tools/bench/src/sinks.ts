@@ -173,13 +173,34 @@ async function nats(events: readonly MarketEvent[]): Promise<void> {
     seconds: s,
     note: 'nats-server 2.9 from Debian, file storage in a temp dir',
   });
-  // Baseline: the same payloads published raw (no id, no encoding in the loop) to another stream.
+  const batched = new NatsSink({ url: server.url, streamPrefix: 'B', subjectPrefix: 'b', messages: 'batch', batchEvents: 1_000 });
+  const sb = await throughSink(batched, events);
+  report({
+    bench: 'sinks',
+    case: 'JetStream: NatsSink batch mode (1,000 events per message, message id per batch)',
+    items: events.length,
+    seconds: sb,
+    note: 'events per second; messages are 1/1000 of that',
+  });
+  // Baselines: the same payloads published raw (no id, no encoding in the loop) to another stream,
+  // one event per message and 1,000 per message.
   const payloads = encoded(events);
   const nc = await connect({ servers: `127.0.0.1:${server.port}` });
   const jsm = await jetstreamManager(nc);
   await jsm.streams.add({ name: 'RAW', subjects: ['raw.>'] });
   const js = jetstream(nc);
+  const chunks: Buffer[] = [];
+  for (let i = 0; i < payloads.length; i += 1_000) chunks.push(Buffer.concat(payloads.slice(i, i + 1_000)));
   let t0 = performance.now();
+  await Promise.all(chunks.map((c) => js.publish('raw.batch', c)));
+  report({
+    bench: 'sinks',
+    case: 'JetStream baseline: raw js.publish of pre-encoded 1,000-event payloads',
+    items: payloads.length,
+    seconds: since(t0),
+    note: 'events per second',
+  });
+  t0 = performance.now();
   let inFlight: Promise<unknown>[] = [];
   for (const p of payloads) {
     inFlight.push(js.publish('raw.x', p));
@@ -203,6 +224,12 @@ async function nats(events: readonly MarketEvent[]): Promise<void> {
   t0 = performance.now();
   await engine.run(SYMBOLS);
   report({ bench: 'sinks', case: 'NatsProvider → RealtimeEngine onTrade (decode, validate, dispatch)', items: got, seconds: since(t0) });
+  const fromBatches = new RealtimeEngine(new NatsProvider({ url: server.url, venue: 'bench', streamPrefix: 'B', follow: false }));
+  let gotBatched = 0;
+  fromBatches.onTrade(() => gotBatched++);
+  t0 = performance.now();
+  await fromBatches.run(SYMBOLS);
+  report({ bench: 'sinks', case: 'NatsProvider → RealtimeEngine onTrade, from a batch-mode stream', items: gotBatched, seconds: since(t0) });
   const consumer = await js.consumers.get('MD_bench', { deliver_policy: DeliverPolicy.All });
   t0 = performance.now();
   let n = 0;
