@@ -33,6 +33,7 @@ async function streamMessages(name: string): Promise<number> {
 async function publishRun(options: {
   prefix: string;
   seed?: number;
+  batch?: boolean;
   onEngine?: (e: RealtimeEngine, sink: SinkHandle) => void;
 }): Promise<{ events: MarketEvent[]; bars: Bar[]; stats: SinkStats; sink: NatsSink }> {
   const sim = new SimProvider({

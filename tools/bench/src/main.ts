@@ -22,6 +22,8 @@ const benches: [string, string[], number][] = [
   ['pacing.js', [], Math.min(runs, 3)],
   // mdcap serve: about two minutes a run (a 3 M-event capture made, then every case beside its raw-socket baseline).
   ['serve.js', [], Math.min(runs, 3)],
+  // Sinks against real servers the script starts (PostgreSQL, Redis, nats-server): about a minute a run.
+  ['sinks.js', [], Math.min(runs, 3)],
 ];
 
 interface Row {

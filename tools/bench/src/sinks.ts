@@ -229,7 +229,12 @@ async function nats(events: readonly MarketEvent[]): Promise<void> {
   fromBatches.onTrade(() => gotBatched++);
   t0 = performance.now();
   await fromBatches.run(SYMBOLS);
-  report({ bench: 'sinks', case: 'NatsProvider → RealtimeEngine onTrade, from a batch-mode stream', items: gotBatched, seconds: since(t0) });
+  report({
+    bench: 'sinks',
+    case: 'NatsProvider → RealtimeEngine onTrade, from a batch-mode stream',
+    items: gotBatched,
+    seconds: since(t0),
+  });
   const consumer = await js.consumers.get('MD_bench', { deliver_policy: DeliverPolicy.All });
   t0 = performance.now();
   let n = 0;
