@@ -54,6 +54,8 @@ export const ERROR_CODES = {
   MDCAP_ERR_PROTOCOL: 'Bytes from a server or client are not the protobuf messages of proto/mdcap/v1.',
   MDCAP_ERR_SINK_WRITE:
     "A write to a sink's server (PostgreSQL, Redis, NATS, Kafka) failed: the sink retries it, and counts what it has to drop as a gap.",
+  MDCAP_ERR_OPTIONAL_DEPENDENCY:
+    "An optional dependency a feature needs (a vendor's binding, such as Bloomberg's blpapi) is not installed, or is not the API mdcap expects.",
 } as const;
 
 export type MdcapErrorCode = keyof typeof ERROR_CODES;

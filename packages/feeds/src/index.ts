@@ -32,3 +32,25 @@ export type { WorkerFeedOptions } from './transport/worker-feed.js';
 export { RawTap } from './transport/raw-tap.js';
 export { DatabentoFeed, databentoFeed, databentoGateway } from './databento/index.js';
 export type { DatabentoFeedOptions } from './databento/index.js';
+export {
+  BloombergFeed,
+  bloombergFeed,
+  BloombergSession,
+  loadBlpapi,
+  checkBinding,
+  floatToMantissa,
+  datetimeToNs,
+  DEFAULT_FIELDS,
+  BLOOMBERG_DEFAULTS,
+} from './bloomberg/index.js';
+export type {
+  BloombergFeedOptions,
+  BloombergOptions,
+  BloombergStats,
+  BlpapiModule,
+  BlpSession,
+  BlpEvent,
+  BlpMessage,
+  BlpDatetime,
+  BlpElement,
+} from './bloomberg/index.js';

@@ -1,6 +1,6 @@
 import { LiveClock, MdcapError } from '@mdcap/core';
 import type { Clock, DataProvider, Instrument, SequenceRule } from '@mdcap/core';
-import { DatabentoFeed, RawTap, VENUE_NAMES, venueFeed, WorkerFeed } from '@mdcap/feeds';
+import { BloombergFeed, DatabentoFeed, RawTap, VENUE_NAMES, venueFeed, WorkerFeed } from '@mdcap/feeds';
 import type { VenueName } from '@mdcap/feeds';
 import { ringProvider } from '@mdcap/ring';
 import type { OverflowPolicy } from '@mdcap/ring';
@@ -13,7 +13,7 @@ import { DEFAULT_SIM_SYMBOLS, SimProvider } from '@mdcap/sim';
  * a feed does not know are ignored (the CLI passes all of its flags).
  */
 export interface FeedSpec {
-  /** A registered feed: `demo`, `kraken`, `binance`, `coinbase`, `alpaca`, `databento`, … */
+  /** A registered feed: `demo`, `kraken`, `binance`, `coinbase`, `alpaca`, `databento`, `bloomberg`, … */
   readonly feed: string;
   readonly symbols: readonly string[];
   /** Endpoint override for a network feed (an emulator, a testnet). */
@@ -29,6 +29,13 @@ export interface FeedSpec {
   readonly dataset?: string;
   readonly schema?: string;
   readonly start?: bigint;
+  /**
+   * Bloomberg: the BLPAPI binding to load (a package name or a module path; default `blpapi`, an
+   * optional dependency), and the Terminal, SAPI or B-PIPE host and port (default localhost:8194).
+   */
+  readonly bloombergModule?: string;
+  readonly bloombergHost?: string;
+  readonly bloombergPort?: number;
   /** demo: market seed (default 1), venue packets per second (default 1000), lose every N-th packet of a symbol. */
   readonly seed?: number;
   readonly rate?: number;
@@ -212,6 +219,41 @@ registerFeed({
   },
 });
 
+registerFeed({
+  name: 'bloomberg',
+  describe: 'Bloomberg //blp/mktdata via BLPAPI (optional binding, --bloomberg-module): trades, quotes',
+  needsSymbols: true,
+  defaultSymbols: null,
+  rawFrames: false,
+  urlSchemes: [],
+  open(spec, clock) {
+    // BLPAPI's nextEvent blocks: the loop always runs on a thread of its own.
+    if (spec.handlerThread === false) {
+      throw new MdcapError(
+        'MDCAP_ERR_INVALID_OPTION',
+        'bloomberg: expected its own handler thread (the BLPAPI nextEvent loop blocks), found handlerThread false (--no-handler-thread, or several feeds at once with --feeds): record Bloomberg as a feed of its own',
+      );
+    }
+    if (!(clock instanceof LiveClock)) {
+      throw new MdcapError('MDCAP_ERR_INVALID_OPTION', 'bloomberg: expected a LiveClock (the handler thread shares its time)');
+    }
+    if (spec.overflow === 'drop-oldest') {
+      throw new MdcapError(
+        'MDCAP_ERR_INVALID_OPTION',
+        '--overflow: expected block or drop-newest for the Bloomberg handler thread (events span several ring records, which drop-oldest would tear), found drop-oldest',
+      );
+    }
+    return new BloombergFeed({
+      clock,
+      capacity: spec.ringCapacity ?? 65_536,
+      overflow: spec.overflow ?? 'block',
+      ...(spec.bloombergModule === undefined ? {} : { module: spec.bloombergModule }),
+      ...(spec.bloombergHost === undefined ? {} : { host: spec.bloombergHost }),
+      ...(spec.bloombergPort === undefined ? {} : { port: spec.bloombergPort }),
+    });
+  },
+});
+
 /** A feed's provider as its definition opens it (no ring yet), with its raw-frame holder. */
 export interface InnerFeed {
   readonly definition: FeedDefinition;
@@ -249,7 +291,7 @@ export function openFeed(spec: FeedSpec): OpenedFeed {
   const clock = spec.clock ?? new LiveClock();
   const { definition, inner, tap, endpoint } = openInnerFeed(spec, clock);
   const provider =
-    inner instanceof WorkerFeed
+    inner instanceof WorkerFeed || inner instanceof BloombergFeed
       ? inner
       : ringProvider(inner, { capacity: spec.ringCapacity ?? 65_536, overflow: spec.overflow ?? 'block' });
   const close = async (): Promise<void> => {

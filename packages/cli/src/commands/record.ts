@@ -42,6 +42,9 @@ interface RecordArgs {
   readonly sink?: readonly string[];
   readonly from?: string;
   readonly follow: boolean;
+  readonly bloombergModule?: string;
+  readonly bloombergHost?: string;
+  readonly bloombergPort?: string;
 }
 
 /** Alpaca credentials from the flags, else the environment variables Alpaca's own tools use. */
@@ -101,6 +104,12 @@ export const recordCommand: Command<RecordArgs> = {
         type: 'string',
         describe: 'databento: replay the day from this time (ISO 8601, e.g. 2024-07-01T13:30:00Z), then go live',
       })
+      .option('bloomberg-module', {
+        type: 'string',
+        describe: 'bloomberg: the BLPAPI binding to load, a package or a module path (default: blpapi, an optional dependency)',
+      })
+      .option('bloomberg-host', { type: 'string', describe: 'bloomberg: Terminal, SAPI or B-PIPE host (default: localhost)' })
+      .option('bloomberg-port', { type: 'string', describe: 'bloomberg: its port (default: 8194)' })
       .option('stocks-feed', {
         type: 'string',
         default: 'iex',
@@ -282,6 +291,9 @@ function feedDefaults(a: RecordArgs, feed: string): FeedDefaults {
     ...(a.start === undefined ? {} : { start: isoStart(a.start) }),
     stocksFeed: a.stocksFeed === 'sip' ? 'sip' : 'iex',
     ...(a.handlerThread === undefined ? {} : { handlerThread: a.handlerThread }),
+    ...(a.bloombergModule === undefined ? {} : { bloombergModule: a.bloombergModule }),
+    ...(a.bloombergHost === undefined ? {} : { bloombergHost: a.bloombergHost }),
+    ...(a.bloombergPort === undefined ? {} : { bloombergPort: parseIntOption('--bloomberg-port', a.bloombergPort, 1, 65_535) }),
     seed: parseIntOption('--seed', a.seed, 0, 2 ** 32 - 1),
     rate: parseIntOption('--rate', a.rate, 1, 1_000_000),
     ...(a.gapEvery === undefined ? {} : { gapEvery: parseIntOption('--gap-every', a.gapEvery, 1, 2 ** 31) }),
