@@ -129,23 +129,7 @@ export class CopyBuffer {
     for (let i = 0; i < int.length; i += 4) groups.push(Number(int.slice(i, i + 4)));
     const intGroups = groups.length;
     for (let i = 0; i < frac.length; i += 4) groups.push(Number(frac.slice(i, i + 4)));
-    let first = 0;
-    while (first < groups.length && groups[first] === 0) first++;
-    let last = groups.length;
-    while (last > first && groups[last - 1] === 0) last--;
-    const n = last - first;
-    const weight = n === 0 ? 0 : intGroups - 1 - first;
-    this.ensure(4 + 8 + 2 * n);
-    const b = this.buf;
-    let p = this.pos;
-    b.writeInt32BE(8 + 2 * n, p);
-    b.writeInt16BE(n, p + 4);
-    b.writeInt16BE(weight, p + 6);
-    b.writeUInt16BE(neg && n > 0 ? NUMERIC_NEG : NUMERIC_POS, p + 8);
-    b.writeInt16BE(scale, p + 10);
-    p += 12;
-    for (let i = first; i < last; i++, p += 2) b.writeInt16BE(groups[i]!, p);
-    this.pos = p;
+    this.putNumeric(groups, groups.length, intGroups, neg, scale);
   }
 
   /** Base-10000 groups, integer part then fraction (reused). */
@@ -184,8 +168,15 @@ export class CopyBuffer {
       g[i] = f % 10_000;
       f = Math.floor(f / 10_000);
     }
+    this.putNumeric(g, nInt + nFrac, nInt, neg, scale);
+  }
+
+  /**
+   * Writes a `numeric` from its base-10000 groups (`nInt` of them before the decimal point):
+   * leading and trailing zero groups dropped, the weight of the first one kept, display scale `scale`.
+   */
+  private putNumeric(g: ArrayLike<number>, total: number, nInt: number, neg: boolean, scale: number): void {
     let first = 0;
-    const total = nInt + nFrac;
     while (first < total && g[first] === 0) first++;
     let last = total;
     while (last > first && g[last - 1] === 0) last--;
