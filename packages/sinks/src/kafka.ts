@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { ALL_SYMBOLS, describeValue, MdcapError, PauseGate, SUBSCRIPTION_KINDS, VirtualClock } from '@mdcap/core';
+import { describeValue, MdcapError, PauseGate, SUBSCRIPTION_KINDS, VirtualClock } from '@mdcap/core';
 import type { DataProvider, EventSink, EventType, MarketEvent, SequenceRule, SubscriptionKind } from '@mdcap/core';
 import { ProtoWriter, decodeBatch, writeEvent } from '@mdcap/serve';
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 import type { Admin, Batch, Consumer, IHeaders, Message, Producer } from 'kafkajs';
 import { EventKeyer } from './keys.js';
+import { Subscriptions } from './subscriptions.js';
 import { registerSinkScheme } from './open.js';
 import type { Sink } from './sink.js';
 import { parseUrl, redactUrl } from './url.js';
@@ -335,7 +336,7 @@ export class KafkaProvider implements DataProvider {
   private topics: ReadonlySet<string> = new Set();
   private consumer: Consumer | null = null;
   private sink: EventSink | null = null;
-  private readonly wanted = new Map<string, ReadonlySet<string>>();
+  private readonly wanted = new Subscriptions();
   /** The partitions to read, fixed at the first start. */
   private sources: Source[] | null = null;
   /** Each start gets a generation; work of an older one stops. */
@@ -407,7 +408,7 @@ export class KafkaProvider implements DataProvider {
   }
 
   subscribe(symbol: string, kinds: readonly SubscriptionKind[]): Promise<void> {
-    this.wanted.set(symbol, new Set<string>([...kinds, 'status']));
+    this.wanted.set(symbol, kinds);
     return Promise.resolve();
   }
 
@@ -454,8 +455,8 @@ export class KafkaProvider implements DataProvider {
 
   /** The partitions of the kinds subscribed, with their ends (and starts) as of now. */
   private async plan(kafka: Kafka): Promise<Source[]> {
-    const kinds = new Set<string>(['status']);
-    for (const k of this.wanted.values()) for (const kind of k) if (kind !== 'bar') kinds.add(kind);
+    const kinds = this.wanted.kinds();
+    kinds.delete('bar');
     const admin: Admin = kafka.admin();
     await admin.connect();
     try {
@@ -668,10 +669,7 @@ export class KafkaProvider implements DataProvider {
 
   private deliver(r: Rec, sink: EventSink): void {
     const e = r.e;
-    if (e.type !== 'status' || e.symbol !== ALL_SYMBOLS) {
-      const kinds = this.wanted.get(e.symbol);
-      if (kinds === undefined || (e.type !== 'status' && !kinds.has(e.type))) return;
-    }
+    if (!this.wanted.wants(e)) return;
     if (r.key !== null) {
       const stream = `${e.venue}\u0000${e.symbol}\u0000${e.type}`;
       let keys = this.seen.get(stream);

@@ -7,6 +7,7 @@ import type { JetStreamClient, JetStreamManager, JsMsg, OrderedConsumerOptions, 
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { EventKeyer } from './keys.js';
+import { Subscriptions } from './subscriptions.js';
 import type { Sink } from './sink.js';
 import { parseUrl, redactUrl } from './url.js';
 
@@ -345,7 +346,7 @@ export class NatsProvider implements DataProvider {
   sequencing: SequenceRule = 'monotonic-per-kind';
   private nc: NatsConnection | null = null;
   private sink: EventSink | null = null;
-  private readonly wanted = new Map<string, ReadonlySet<string>>();
+  private readonly wanted = new Subscriptions();
   private lastSeq = 0;
   private endSeq: number | null = null;
   private stopped = false;
@@ -431,7 +432,7 @@ export class NatsProvider implements DataProvider {
   }
 
   subscribe(symbol: string, kinds: readonly SubscriptionKind[]): Promise<void> {
-    this.wanted.set(symbol, new Set<string>([...kinds, 'status']));
+    this.wanted.set(symbol, kinds);
     return Promise.resolve();
   }
 
@@ -492,9 +493,7 @@ export class NatsProvider implements DataProvider {
     for (const item of items) {
       if (!('tsRecv' in item) || item.type === 'bar') continue;
       const e = item as MarketEvent;
-      const kinds = this.wanted.get(e.symbol);
-      if (e.type !== 'status' && (kinds === undefined || !kinds.has(e.type))) continue;
-      if (e.type === 'status' && e.symbol !== '*' && kinds === undefined) continue;
+      if (!this.wanted.wants(e)) continue;
       this.counts.delivered++;
       sink.push(e);
     }
