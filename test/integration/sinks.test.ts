@@ -7,7 +7,7 @@ import type { MarketEvent } from '@mdcap/core';
 import { RealtimeEngine } from '@mdcap/engine';
 import { ReplayProvider } from '@mdcap/replay';
 import { decodeBatch } from '@mdcap/serve';
-import { NatsProvider, PG_TABLES } from '@mdcap/sinks';
+import { NatsProvider, NatsSink, PG_TABLES } from '@mdcap/sinks';
 import {
   REPO_ROOT,
   describeWithServers,
@@ -17,6 +17,7 @@ import {
   startPostgres,
   startRedis,
   tempDir,
+  twoVenueTrades,
   waitFor,
 } from '@mdcap/test-utils';
 import type { TestServer } from '@mdcap/test-utils';
@@ -293,4 +294,24 @@ describeWithServers(['postgres', 'redis', 'nats'], 'mdcap record --sink, and sca
     }
     expect((await streamEvents('demo')).length).toBe(streamBefore);
   });
+
+  it(
+    "record --from with several venues merges their streams into one capture, in the publisher's order",
+    { timeout: 120_000 },
+    async () => {
+      const trades = twoVenueTrades(900);
+      const sink = new NatsSink({ url: nats.url, messages: 'batch', batchEvents: 100 });
+      await sink.open();
+      for (let i = 0; i < trades.length; i += 300) await sink.write(trades.slice(i, i + 300));
+      await sink.close();
+      const out = join(dir, 'merged');
+      const run = await mdcapAsync(['record', '--from', `${nats.url}/va,vb`, '--no-follow', '--out', out, '--json']);
+      expect(run.stderr).toBe('');
+      expect(run.status).toBe(0);
+      expect(JSON.parse(run.stdout)).toMatchObject({ feed: 'va+vb', symbols: ['X', 'Y'] });
+      expect((await captureEvents(out)).filter((e) => e.type === 'trade').map(text)).toEqual(trades.map(text));
+      const v = mdcap(['verify', out, '--json']);
+      expect(JSON.parse(v.stdout)).toMatchObject({ readable: true, gapsUnrecorded: 0, duplicates: 0, outOfOrder: 0 });
+    },
+  );
 });

@@ -64,6 +64,8 @@ export interface DataProvider {
   readonly validatesEvents?: boolean;
   /** How the venue numbers its messages (default `contiguous`); a recorder keeps it in the capture. */
   readonly sequencing?: SequenceRule;
+  /** A multi-venue source: each venue's sequencing rule (then `sequencing` is not read). */
+  readonly venueSequencing?: Readonly<Record<string, SequenceRule>>;
   /** Instrument definitions the provider knows (scales, tick sizes…). */
   instruments?(): Iterable<Instrument>;
   /** Opens the connection. Rejects if it cannot; the engine decides whether to retry. */

@@ -185,7 +185,7 @@ function sourceOf(o: RecordOptions, onFeedError: (error: MdcapError) => void): S
     name: p.venue,
     symbols: o.symbols,
     provider,
-    sequencing: { [p.venue]: p.sequencing ?? 'contiguous' },
+    sequencing: p.venueSequencing === undefined ? { [p.venue]: p.sequencing ?? 'contiguous' } : { ...p.venueSequencing },
     instruments: () => p.instruments?.() ?? [],
     hasRawFrames: false,
     tapRaw: () => undefined,

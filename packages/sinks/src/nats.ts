@@ -4,8 +4,8 @@ import { SUBSCRIPTION_KINDS } from '@mdcap/core';
 import { ProtoWriter, decodeBatch, writeEvent } from '@mdcap/serve';
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { JetStreamClient, JetStreamManager, JsMsg, OrderedConsumerOptions, PubAck } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { connect, headers } from '@nats-io/transport-node';
+import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
 import { EventKeyer } from './keys.js';
 import { Subscriptions } from './subscriptions.js';
 import type { Sink } from './sink.js';
@@ -17,7 +17,45 @@ import { parseUrl, redactUrl } from './url.js';
  * encoding `mdcap serve` speaks; prices as mantissa and scale), its event key as the message id
  * so JetStream drops a repeat within the stream's duplicate window. The stream's description
  * carries the venue and its sequencing rule, so a recorder on another machine can keep it.
+ * Each message also carries the header `Mdcap-Ord`: the publishing sink's running count of the
+ * events it sent (ranges `a-b,c` for a batch), by which a reader of several venue streams restores
+ * the publisher's order of events that share a receive time.
  */
+
+/** The header holding the events' places in the publisher's stream of events. */
+export const NATS_ORD_HEADER = 'Mdcap-Ord';
+
+/** `Mdcap-Ord` for the events of one message: their ords as ranges, `a-b` or `a` each, comma-separated. */
+export function ordRanges(ords: readonly number[]): string {
+  let out = '';
+  for (let i = 0; i < ords.length;) {
+    let j = i;
+    while (j + 1 < ords.length && ords[j + 1] === ords[j]! + 1) j++;
+    out += `${out === '' ? '' : ','}${ords[i]}${j > i ? `-${ords[j]}` : ''}`;
+    i = j + 1;
+  }
+  return out;
+}
+
+/**
+ * Expands an `Mdcap-Ord` header into `out` (one ord per event of the message); false when the
+ * header is absent or not ranges (a message not published by mdcap), leaving `out` empty.
+ */
+export function parseOrdRanges(text: string | null | undefined, out: number[]): boolean {
+  out.length = 0;
+  if (text === null || text === undefined || text === '') return false;
+  for (const part of text.split(',')) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (m === null) {
+      out.length = 0;
+      return false;
+    }
+    const a = Number(m[1]);
+    const b = m[2] === undefined ? a : Number(m[2]);
+    for (let k = a; k <= b; k++) out.push(k);
+  }
+  return true;
+}
 
 /** A subject token for a venue or symbol: bytes outside `A-Z a-z 0-9 _ - /` as `%XX` (no `.`, `*`, `>` or space survive). */
 export function subjectToken(v: string): string {
@@ -71,6 +109,12 @@ export interface NatsSinkOptions {
   readonly batchEvents?: number;
 }
 
+function ordHeader(value: string): MsgHdrs {
+  const h = headers();
+  h.set(NATS_ORD_HEADER, value);
+  return h;
+}
+
 function servers(url: string, what: string): string[] {
   return url.split(',').map((u) => {
     const p = parseUrl(u.trim(), what, ['nats']);
@@ -86,11 +130,15 @@ export class NatsSink implements Sink {
   private js: JetStreamClient | null = null;
   private jsm: JetStreamManager | null = null;
   private readonly streams = new Set<string>();
+  /** Batch mode: the symbols each venue stream has a marker for (see `publishBatches`). */
+  private readonly marked = new Map<string, Set<string>>();
   private readonly keyer = new EventKeyer();
   private readonly w = new ProtoWriter(4096);
   private readonly streamPrefix: string;
   private readonly subjectPrefix: string;
   private readonly maxInFlight: number;
+  /** Events sent so far (the ord of the next one; see {@link NATS_ORD_HEADER}). */
+  private ord = 0;
   /** Messages JetStream reported as repeats (already in the stream). */
   duplicates = 0;
 
@@ -148,6 +196,8 @@ export class NatsSink implements Sink {
     const js = this.js;
     if (js === null) throw new MdcapError('MDCAP_ERR_SINK_WRITE', `sink nats (${this.target}): write before open`);
     const checkpoint = this.keyer.checkpoint();
+    const ord = this.ord;
+    const newlyMarked: [Set<string>, string][] = [];
     try {
       let inFlight: Promise<PubAck>[] = [];
       const settle = async (): Promise<void> => {
@@ -156,7 +206,7 @@ export class NatsSink implements Sink {
         inFlight = [];
       };
       if (this.options.messages === 'batch') {
-        await this.publishBatches(js, batch, inFlight);
+        await this.publishBatches(js, batch, inFlight, newlyMarked);
       } else {
         for (const e of batch) {
           await this.ensureStream(e.venue);
@@ -165,13 +215,16 @@ export class NatsSink implements Sink {
           writeEvent(w, e);
           // The id is unique within the venue's stream: kind, key, then the symbol (which may hold anything).
           const msgID = `${e.type}:${this.keyer.text(e)}:${e.symbol}`;
-          inFlight.push(js.publish(this.subject(e), w.take(), { msgID }));
+          inFlight.push(js.publish(this.subject(e), w.take(), { msgID, headers: ordHeader(String(this.ord++)) }));
           if (inFlight.length >= this.maxInFlight) await settle();
         }
       }
       await settle();
     } catch (error) {
+      // The retry must give its events the same keys and ords, or a repeat could not be told.
       this.keyer.restore(checkpoint);
+      this.ord = ord;
+      for (const [set, symbol] of newlyMarked) set.delete(symbol);
       throw new MdcapError(
         'MDCAP_ERR_SINK_WRITE',
         `sink nats (${this.target}): publishing ${batch.length} events failed: ${(error as Error).message}`,
@@ -183,15 +236,22 @@ export class NatsSink implements Sink {
   }
 
   /** `batch` mode: each venue's events, in order, `batchEvents` to a message. */
-  private async publishBatches(js: JetStreamClient, batch: readonly MarketEvent[], inFlight: Promise<PubAck>[]): Promise<void> {
+  private async publishBatches(
+    js: JetStreamClient,
+    batch: readonly MarketEvent[],
+    inFlight: Promise<PubAck>[],
+    newlyMarked: [Set<string>, string][],
+  ): Promise<void> {
     const per = this.options.batchEvents ?? 1_000;
-    const byVenue = new Map<string, MarketEvent[]>();
+    // Each venue's events, with their places in the whole batch (the stream's ords).
+    const byVenue = new Map<string, { events: MarketEvent[]; ords: number[] }>();
     for (const e of batch) {
       let l = byVenue.get(e.venue);
-      if (l === undefined) byVenue.set(e.venue, (l = []));
-      l.push(e);
+      if (l === undefined) byVenue.set(e.venue, (l = { events: [], ords: [] }));
+      l.events.push(e);
+      l.ords.push(this.ord++);
     }
-    for (const [venue, events] of byVenue) {
+    for (const [venue, { events, ords }] of byVenue) {
       await this.ensureStream(venue);
       for (let i = 0; i < events.length; i += per) {
         const w = this.w;
@@ -210,8 +270,24 @@ export class NatsSink implements Sink {
           } else this.keyer.key(e);
         }
         inFlight.push(
-          js.publish(`${this.subjectPrefix}.${subjectToken(venue)}.batch`, w.take(), { msgID: `batch|${end - i}|${first}|${last}` }),
+          js.publish(`${this.subjectPrefix}.${subjectToken(venue)}.batch`, w.take(), {
+            msgID: `batch|${end - i}|${first}|${last}`,
+            headers: ordHeader(ordRanges(ords.slice(i, end))),
+          }),
         );
+      }
+      // A batch's subject names no symbol, so each symbol gets one empty message on
+      // `md.<venue>.sym.<symbol>`, after its first batch (a stream then starts with events): a
+      // reader finds the stream's symbols among its subjects, as in event mode. A restarted sink
+      // sends its markers again; they carry no event.
+      let marked = this.marked.get(venue);
+      if (marked === undefined) this.marked.set(venue, (marked = new Set<string>()));
+      for (const e of events) {
+        if (marked.has(e.symbol)) continue;
+        marked.add(e.symbol);
+        newlyMarked.push([marked, e.symbol]);
+        const subject = `${this.subjectPrefix}.${subjectToken(venue)}.sym.${subjectToken(e.symbol)}`;
+        inFlight.push(js.publish(subject, new Uint8Array(0), { msgID: `sym:${e.symbol}` }));
       }
     }
   }
@@ -354,8 +430,22 @@ export class NatsProvider implements DataProvider {
   private loop: Promise<void> | null = null;
   private readonly stream: string;
   private readonly decoded: ReturnType<typeof decodeBatch>['items'] = [];
+  private readonly ords: number[] = [];
   /** Messages read from the stream, and of those, events delivered (subscribed symbol and kind). */
   readonly counts = { messages: 0, delivered: 0 };
+  /**
+   * The publisher's ord of the event being pushed (see {@link NATS_ORD_HEADER}; +Infinity for a
+   * message without the header), read by a {@link MergedNatsProvider} during `push`.
+   */
+  ord: number = Infinity;
+  /**
+   * True when the stream had nothing more for this reader as of the last message delivered (or
+   * when it started, for a stream with nothing to deliver): in a live merge, a stream that is
+   * caught up and quiet may hold the others back only for a while.
+   */
+  caughtUp = false;
+  /** Called after each message is taken in, whatever it delivered (a merge re-checks who holds it back). */
+  onMessage: (() => void) | null = null;
 
   /**
    * A provider whose clock already stands at the stream's first event and whose sequencing rule
@@ -463,6 +553,8 @@ export class NatsProvider implements DataProvider {
     try {
       const js = jetstream(nc);
       const consumer = await js.consumers.get(this.stream, this.startOptions());
+      this.caughtUp = (await consumer.info()).num_pending === 0;
+      this.onMessage?.();
       const messages = await consumer.consume({ max_messages: 4_096 });
       for await (const m of messages) {
         if (this.stopped || this.nc !== nc) break;
@@ -487,16 +579,22 @@ export class NatsProvider implements DataProvider {
   private deliver(m: JsMsg, sink: EventSink): void {
     this.counts.messages++;
     this.lastSeq = m.seq;
+    this.caughtUp = m.info.pending === 0;
     const items = this.decoded;
     items.length = 0;
     decodeBatch(m.data, items);
-    for (const item of items) {
+    const ords = this.ords;
+    const ordered = parseOrdRanges(m.headers?.get(NATS_ORD_HEADER), ords) && ords.length === items.length;
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]!;
       if (!('tsRecv' in item) || item.type === 'bar') continue;
       const e = item as MarketEvent;
       if (!this.wanted.wants(e)) continue;
       this.counts.delivered++;
+      this.ord = ordered ? ords[i]! : Infinity;
       sink.push(e);
     }
+    this.onMessage?.();
   }
 
   pause(): void {

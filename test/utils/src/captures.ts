@@ -3,13 +3,42 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { CaptureWriter } from '@mdcap/capture';
 import type { FinalizeMode, Manifest } from '@mdcap/capture';
-import { VirtualClock } from '@mdcap/core';
-import type { Instrument, MarketEvent } from '@mdcap/core';
+import { createTrade, VirtualClock } from '@mdcap/core';
+import type { Instrument, MarketEvent, Trade } from '@mdcap/core';
 import { RealtimeEngine } from '@mdcap/engine';
 import { SimProvider } from '@mdcap/sim';
 import type { SimFaults } from '@mdcap/sim';
 
 export const SIM_SYMBOLS: readonly string[] = ['AAPL', 'MSFT', 'BTC-USD'];
+
+/**
+ * Trades `from`..`from + n` of two venues, `va` and `vb`, in one receive-time order, as one engine
+ * saw them: both trade a symbol `X` (names collide across venues), and events of both venues
+ * share receive times, three to a time (vb's first), so that only the publisher's order can put
+ * a merge of the venues back in place.
+ */
+export function twoVenueTrades(n: number, from = 0): Trade[] {
+  const out: Trade[] = [];
+  for (let i = from; i < from + n; i++) {
+    const ts = 1_767_225_600_000_000_000n + BigInt(Math.floor(i / 3)) * 1_000n;
+    out.push(
+      createTrade({
+        venue: i % 3 === 0 ? 'vb' : 'va',
+        symbol: i % 4 === 0 ? 'Y' : 'X',
+        tsEvent: ts - 10n,
+        tsRecv: ts,
+        seq: null,
+        price: 1_000_000n + BigInt(i),
+        size: BigInt(1 + (i % 9)),
+        priceScale: 4,
+        sizeScale: 0,
+        side: i % 2 === 0 ? 'buy' : 'sell',
+        tradeId: String(i),
+      }),
+    );
+  }
+  return out;
+}
 
 /**
  * `seconds` of the simulated venue on its virtual clock, as the engine's `onEvent` stream (what

@@ -6,7 +6,7 @@ export type { ServerKind, TestServer } from './servers.js';
 export { collectCallbacks, hashLines } from './callbacks.js';
 export type { CallbackLog } from './callbacks.js';
 export { MDCAP_BIN, mdcap, mdcapAsync, mdcapServer, mdcapUntil, tempDir } from './cli.js';
-export { SIM_SYMBOLS, simulatedEvents, recordEvents, fileHashes } from './captures.js';
+export { SIM_SYMBOLS, twoVenueTrades, simulatedEvents, recordEvents, fileHashes } from './captures.js';
 export { waitFor } from './wait.js';
 export type { WaitOptions } from './wait.js';
 export { FrameTrail, RawTapFollower, withFrameTrail } from './frames.js';

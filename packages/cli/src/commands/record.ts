@@ -2,7 +2,7 @@ import { isoToNs, MdcapError, nsToIso, VirtualClock } from '@mdcap/core';
 import type { DataProvider } from '@mdcap/core';
 import { feedDefinition, feedNames, record } from '@mdcap/pipeline';
 import type { FeedSpec, OverflowPolicy } from '@mdcap/pipeline';
-import { NatsProvider, SINK_SCHEMES, attachSink, describeNatsStream, openSink } from '@mdcap/sinks';
+import { MergedNatsProvider, NatsProvider, SINK_SCHEMES, attachSink, describeNatsStream, openSink } from '@mdcap/sinks';
 import type { SinkHandle, SinkStats } from '@mdcap/sinks';
 import type { Argv } from 'yargs';
 import { badOption, parseDurationOption, parseIntOption, parseList, parseUrlOption } from '../args.js';
@@ -156,7 +156,7 @@ export const recordCommand: Command<RecordArgs> = {
       .option('from', {
         type: 'string',
         describe:
-          'Record what another recorder publishes: nats://HOST:PORT/VENUE reads the venue stream (MD_VENUE) from its first message (--symbols default: every symbol in it)',
+          'Record what another recorder publishes: nats://HOST:PORT/VENUE reads the venue stream (MD_VENUE) from its first message; nats://HOST:PORT/VENUE,VENUE… merges several in receive-time order (--symbols default: every symbol in them)',
       })
       .option('follow', {
         type: 'boolean',
@@ -189,6 +189,10 @@ export const recordCommand: Command<RecordArgs> = {
       .example(
         'mdcap record --from nats://10.0.0.5:4222/kraken --out cap',
         'record, on another machine, what a recorder publishes to JetStream',
+      )
+      .example(
+        'mdcap record --from nats://10.0.0.5:4222/kraken,coinbase --no-follow --out cap',
+        'two venue streams merged into one capture, up to where they end now',
       ),
   async run(a) {
     if (a.from !== undefined) return recordFrom(a);
@@ -232,7 +236,7 @@ export const recordCommand: Command<RecordArgs> = {
   },
 };
 
-/** `--from nats://HOST:PORT/VENUE`: a venue's JetStream stream, as another recorder published it. */
+/** `--from nats://HOST:PORT/VENUE[,VENUE…]`: venues' JetStream streams, as another recorder published them (several merged in receive-time order). */
 async function recordFrom(a: RecordArgs): Promise<number> {
   const from = a.from!;
   const given = [
@@ -244,21 +248,37 @@ async function recordFrom(a: RecordArgs): Promise<number> {
   ].filter((x) => x !== null);
   if (given.length > 0) throw badOption('--from', `the only source, found ${given.join(' and ')} too`, from);
   const u = parseUrlOption('--from', from, ['nats'], 'nats://127.0.0.1:4222/kraken');
-  const venue = decodeURIComponent(new URL(u).pathname.replace(/^\//, ''));
-  if (venue === '' || venue.includes('/')) throw badOption('--from', 'nats://HOST:PORT/VENUE, the venue whose stream to record', from);
+  const venues = new URL(u).pathname
+    .replace(/^\//, '')
+    .split(',')
+    .map((v) => decodeURIComponent(v.trim()));
+  if (venues.some((v) => v === '' || v.includes('/')) || new Set(venues).size !== venues.length) {
+    throw badOption('--from', 'nats://HOST:PORT/VENUE[,VENUE…], the venues whose streams to record', from);
+  }
   const server = `nats://${new URL(u).host}`;
-  const info = await describeNatsStream(server, venue);
-  const symbols = a.symbols === undefined ? info.symbols : parseList('--symbols', a.symbols);
+  const infos = await Promise.all(venues.map((v) => describeNatsStream(server, v)));
+  const streams = infos.map((i) => i.stream).join(', ');
+  const symbols = a.symbols === undefined ? [...new Set(infos.flatMap((i) => i.symbols))].sort() : parseList('--symbols', a.symbols);
   if (symbols.length === 0) {
     throw new MdcapError(
       'MDCAP_ERR_INVALID_OPTION',
-      `--symbols: expected symbols to record, found none given and none yet in ${info.stream} at ${server}`,
+      `--symbols: expected symbols to record, found none given and none yet in ${streams} at ${server}`,
     );
   }
-  // The clock starts where the stream does: the recorder sets its timers before the first event.
-  const clock = new VirtualClock(info.firstTsRecv ?? 0n);
-  const provider = new NatsProvider({ url: server, venue, follow: a.follow, sequencing: info.sequencing, clock });
-  return runRecording(a, `${info.stream} at ${server}`, { feed: provider, symbols });
+  // The clock starts where the streams do: the recorder sets its timers before the first event.
+  const firsts = infos.map((i) => i.firstTsRecv).filter((t) => t !== null);
+  const clock = new VirtualClock(firsts.reduce((m, t) => (t < m ? t : m), firsts[0] ?? 0n));
+  const provider =
+    venues.length === 1
+      ? new NatsProvider({ url: server, venue: venues[0]!, follow: a.follow, sequencing: infos[0]!.sequencing, clock })
+      : new MergedNatsProvider({
+          url: server,
+          venues,
+          follow: a.follow,
+          sequencing: Object.fromEntries(infos.map((i) => [i.venue, i.sequencing])),
+          clock,
+        });
+  return runRecording(a, `${streams} at ${server}`, { feed: provider, symbols });
 }
 
 /** `--feeds` / `--config`: several feeds into one capture. */
