@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { describeValue, MdcapError, PauseGate, SUBSCRIPTION_KINDS, VirtualClock } from '@mdcap/core';
-import type { DataProvider, EventSink, EventType, MarketEvent, SequenceRule, SubscriptionKind } from '@mdcap/core';
+import { describeValue, LiveClock, MdcapError, PauseGate, SUBSCRIPTION_KINDS, VirtualClock } from '@mdcap/core';
+import type { Clock, DataProvider, EventSink, EventType, MarketEvent, SequenceRule, SubscriptionKind, TimerId } from '@mdcap/core';
 import { ProtoWriter, decodeBatch, writeEvent } from '@mdcap/serve';
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 import type { Admin, Batch, Consumer, IHeaders, Message, Producer } from 'kafkajs';
 import { EventKeyer } from './keys.js';
+import { lateStatus } from './late.js';
 import { Subscriptions } from './subscriptions.js';
 import { registerSinkScheme } from './open.js';
 import type { Sink } from './sink.js';
@@ -242,12 +243,18 @@ export interface KafkaProviderOptions {
    */
   readonly seekByTimestamp?: boolean;
   /**
-   * Only `false` (the default): read each partition up to the end it had when the provider
-   * connected, merge, and end (a deterministic replay). Following live is refused: partitions
-   * are each in order but not with each other, and a merge cannot know that a partition which is
-   * quiet now will not later bring an earlier event.
+   * `false` (the default): read each partition up to the end it had when the provider connected,
+   * merge, and end (a deterministic replay). `true`: keep reading as messages arrive. Partitions
+   * are each in order but not with each other, so a live merge lets a partition that is caught up
+   * and quiet hold the others back for at most `maxDelayMs`, in case an earlier event of it is
+   * still on its way; one that comes later still becomes a `gap` status (see the class).
+   * Partitions and topics created after the provider connected are not read.
    */
   readonly follow?: boolean;
+  /** Following live: how long an event waits for a caught-up, quiet partition (default 1,000 ms of `wallClock`: above a fetch's wait). */
+  readonly maxDelayMs?: number;
+  /** The clock that wait runs on (default a LiveClock). */
+  readonly wallClock?: Clock;
   /** The clock the engine runs on (default a new VirtualClock): the events' own receive times, as in a replay. */
   readonly clock?: VirtualClock;
   /** The venue's sequencing rule, for a recorder (default `monotonic-per-kind`; Kafka topics do not carry it). */
@@ -267,6 +274,8 @@ interface Rec {
   /** The writer's `mdcap-ord`, or +Infinity without one. */
   readonly ord: number;
   readonly offset: number;
+  /** When it was taken in, on the wall clock (following live only; 0n otherwise). */
+  readonly at: bigint;
 }
 
 /** One partition of one topic, as the merge reads it. */
@@ -275,8 +284,10 @@ interface Source {
   /** The topic's place in {@link READ_KINDS}: the last tie-break. */
   readonly rank: number;
   readonly partition: number;
-  /** The partition's end when the provider connected: offsets from here on are not read. */
+  /** The partition's end when the provider connected: offsets from here on are not read (+Infinity following live). */
   readonly high: number;
+  /** The partition's end as the broker last said (following live: the partition is caught up when `next` reaches it). */
+  hw: number;
   /** The next offset to take from the consumer. */
   next: number;
   /** The offset after the last message the merge took (where a new connection starts). */
@@ -313,8 +324,9 @@ function before(a: Rec, sa: Source, b: Rec, sb: Source): boolean {
  * engine's order of events sharing a receive time exactly (one writer; without the header, or
  * between writers, such ties go by kind, status < book < order < quote < trade, then partition).
  * A repeat (same `mdcap-key` of the same venue, symbol and kind within the last `dedupeWindow`
- * keys, as a re-sent batch leaves) is dropped, and so is an event older than one already
- * delivered (which only several writers on the same topics could leave). The consumer is in a
+ * keys, as a re-sent batch leaves) is dropped. An event older than one already delivered (which
+ * several writers on the same topics, or a live merge, can leave) cannot go to the engine in
+ * order: it becomes a `gap` status for its symbol, counted in `counts.late`. The consumer is in a
  * group of its own (kafkajs has no group-less consumer) and commits nothing. A lost connection is
  * reported to the engine, which reconnects; the provider goes on after the last message merged.
  */
@@ -332,6 +344,10 @@ export class KafkaProvider implements DataProvider {
   private readonly timeoutMs: number;
   private readonly dedupeWindow: number;
   private readonly maxBuffered: number;
+  private readonly follow: boolean;
+  private readonly maxDelayNs: bigint;
+  private readonly wall: Clock;
+  private timer: TimerId | null = null;
   private kafka: Kafka | null = null;
   private topics: ReadonlySet<string> = new Set();
   private consumer: Consumer | null = null;
@@ -360,12 +376,6 @@ export class KafkaProvider implements DataProvider {
         `kafka provider venue: expected a venue name, found ${describeValue(options.venue)}`,
       );
     }
-    if (options.follow === true) {
-      throw new MdcapError(
-        'MDCAP_ERR_INVALID_OPTION',
-        'kafka provider follow: expected false (a replay to the end the topics had at connect time); following live is not supported, since partitions cannot be merged in receive-time order while one of them may still bring an earlier event',
-      );
-    }
     if (options.fromTime !== undefined && (typeof options.fromTime !== 'bigint' || options.fromTime < 0n)) {
       throw new MdcapError(
         'MDCAP_ERR_INVALID_OPTION',
@@ -373,6 +383,9 @@ export class KafkaProvider implements DataProvider {
       );
     }
     this.venue = options.venue;
+    this.follow = options.follow === true;
+    this.maxDelayNs = BigInt(positiveInt('kafka provider maxDelayMs', options.maxDelayMs, 1_000)) * 1_000_000n;
+    this.wall = options.wallClock ?? new LiveClock();
     this.clock = options.clock ?? new VirtualClock();
     this.sequencing = options.sequencing ?? 'monotonic-per-kind';
     this.topicPrefix = topicPrefix('kafka provider', options.topicPrefix);
@@ -476,7 +489,8 @@ export class KafkaProvider implements DataProvider {
             topic,
             rank,
             partition: o.partition,
-            high: Number(o.high),
+            high: this.follow ? Infinity : Number(o.high),
+            hw: Number(o.high),
             next: start,
             taken: start,
             buf: [],
@@ -551,6 +565,8 @@ export class KafkaProvider implements DataProvider {
     if (!this.live(gen)) return;
     const s = this.source(batch.topic, batch.partition);
     if (s === null || s.next >= s.high) return;
+    const hw = Number(batch.highWatermark);
+    if (hw > s.hw) s.hw = hw;
     const from = this.options.fromTime;
     const items = this.decoded;
     try {
@@ -576,7 +592,13 @@ export class KafkaProvider implements DataProvider {
           const e = item as MarketEvent;
           if (e.venue !== this.venue || (from !== undefined && e.tsRecv < from)) continue;
           const ord = headerText(m.headers, KAFKA_ORD_HEADER);
-          s.buf.push({ e, key: headerText(m.headers, KAFKA_KEY_HEADER), ord: ord === null ? Infinity : Number(ord), offset });
+          s.buf.push({
+            e,
+            key: headerText(m.headers, KAFKA_KEY_HEADER),
+            ord: ord === null ? Infinity : Number(ord),
+            offset,
+            at: this.follow ? this.wall.now() : 0n,
+          });
         }
       }
     } catch (error) {
@@ -589,6 +611,14 @@ export class KafkaProvider implements DataProvider {
   private afterTake(s: Source): void {
     if (s.next >= s.high || s.buf.length - s.head >= this.maxBuffered) this.pausePartition(s);
     this.notify();
+  }
+
+  private wakeAt(at: bigint): void {
+    if (this.timer !== null) this.wall.clearTimer(this.timer);
+    this.timer = this.wall.setTimer(at, () => {
+      this.timer = null;
+      this.notify();
+    });
   }
 
   private notify(): void {
@@ -630,10 +660,16 @@ export class KafkaProvider implements DataProvider {
       }
       let best: Source | null = null;
       let waiting: Source | null = null;
+      let quiet = false;
       for (const s of sources) {
         if (s.head < s.buf.length) {
           if (best === null || before(s.buf[s.head]!, s, best.buf[best.head]!, best)) best = s;
         } else if (s.next < s.high) {
+          // Live, a partition that has caught up with the broker holds the merge only for a while.
+          if (this.follow && s.next >= s.hw) {
+            quiet = true;
+            continue;
+          }
           waiting = s;
           break;
         }
@@ -643,6 +679,18 @@ export class KafkaProvider implements DataProvider {
         this.resumePartition(waiting);
         await this.changed();
         continue;
+      }
+      if (best === null && this.follow) {
+        await this.changed();
+        continue;
+      }
+      if (best !== null && quiet) {
+        const due = best.buf[best.head]!.at + this.maxDelayNs;
+        if (this.wall.now() < due) {
+          this.wakeAt(due);
+          await this.changed();
+          continue;
+        }
       }
       if (best === null) {
         this.ended = true;
@@ -683,6 +731,7 @@ export class KafkaProvider implements DataProvider {
     }
     if (this.lastTsRecv !== null && e.tsRecv < this.lastTsRecv) {
       this.counts.late++;
+      sink.push(lateStatus(e, this.lastTsRecv, 'kafka provider'));
       return;
     }
     this.lastTsRecv = e.tsRecv;
@@ -705,6 +754,8 @@ export class KafkaProvider implements DataProvider {
   }
 
   async disconnect(): Promise<void> {
+    if (this.timer !== null) this.wall.clearTimer(this.timer);
+    this.timer = null;
     this.stopped = true;
     this.gen++;
     this.notify();

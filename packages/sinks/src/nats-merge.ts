@@ -1,6 +1,7 @@
-import { createStatus, describeValue, LiveClock, MdcapError, PauseGate, VirtualClock } from '@mdcap/core';
+import { describeValue, LiveClock, MdcapError, PauseGate, VirtualClock } from '@mdcap/core';
 import type { Clock, DataProvider, EventSink, MarketEvent, SequenceRule, SubscriptionKind, TimerId } from '@mdcap/core';
 import { SUBSCRIPTION_KINDS } from '@mdcap/core';
+import { lateStatus } from './late.js';
 import { describeNatsStream, NatsProvider } from './nats.js';
 import type { NatsProviderOptions } from './nats.js';
 
@@ -250,16 +251,7 @@ export class MergedNatsProvider implements DataProvider {
     const last = this.last;
     if (last !== null && e.tsRecv < last) {
       this.counts.late++;
-      sink.push(
-        createStatus({
-          venue: e.venue,
-          symbol: e.symbol,
-          tsEvent: last,
-          tsRecv: last,
-          kind: 'gap',
-          detail: `nats: a ${e.type} received at ${e.tsRecv} reached this live merge after events received up to ${last} had gone out (${last - e.tsRecv} ns later than its turn); it is left out here, and a replay of the streams has it`,
-        }),
-      );
+      sink.push(lateStatus(e, last, 'nats'));
       return;
     }
     this.last = e.tsRecv;

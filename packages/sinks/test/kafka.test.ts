@@ -7,7 +7,7 @@ import { decodeBatch } from '@mdcap/serve';
 import { SimProvider } from '@mdcap/sim';
 import { EventKeyer, KAFKA_KEY_HEADER, KAFKA_ORD_HEADER, KafkaProvider, KafkaSink, attachSink, openSink } from '@mdcap/sinks';
 import type { KafkaProviderOptions, SinkStats } from '@mdcap/sinks';
-import { SIM_SYMBOLS, describeWithServers, startKafkaMock, waitFor } from '@mdcap/test-utils';
+import { SIM_SYMBOLS, describeWithServers, simulatedEvents, startKafkaMock, waitFor } from '@mdcap/test-utils';
 import type { TestServer } from '@mdcap/test-utils';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -43,7 +43,7 @@ const KINDS = ['trade', 'quote', 'book', 'status', 'bar'] as const;
 let server: TestServer;
 let url: string;
 beforeAll(async () => {
-  server = await startKafkaMock([...KINDS.map((k) => `md.${k}`), ...KINDS.map((k) => `dup.${k}`)]);
+  server = await startKafkaMock(['md', 'dup', 'live'].flatMap((prefix) => KINDS.map((k) => `${prefix}.${k}`)));
   url = `kafka://${server.url}`;
 });
 afterAll(async () => {
@@ -153,8 +153,8 @@ describeWithServers(['kafka'], 'Kafka sink and provider (librdkafka mock cluster
   it('checks its options', () => {
     expect(() => new KafkaSink({ url: 'nats://127.0.0.1:4222' })).toThrow(/kafka sink: expected a kafka:\/\/ URL/);
     expect(() => new KafkaSink({ url: 'kafka://127.0.0.1:9092', topicPrefix: 'a b' })).toThrow(/topicPrefix/);
-    expect(() => new KafkaProvider({ url: 'kafka://127.0.0.1:9092', venue: 'demo', follow: true })).toThrow(
-      /following live is not supported/,
+    expect(() => new KafkaProvider({ url: 'kafka://127.0.0.1:9092', venue: 'demo', follow: true, maxDelayMs: 0 })).toThrow(
+      /maxDelayMs: expected a positive integer/,
     );
     const sink = openSink('kafka://127.0.0.1:9092,127.0.0.2:9093');
     expect(sink).toBeInstanceOf(KafkaSink);
@@ -237,4 +237,42 @@ describeWithServers(['kafka'], 'Kafka sink and provider (librdkafka mock cluster
     expect(stats.failures).toBeGreaterThan(0);
     expect(stats.lastError).toMatch(/sink kafka \(kafka:\/\/127\.0\.0\.1:1\): .*ECONNREFUSED/);
   }, 120_000);
+
+  it('following live: events sent after the engine started join the merge of the partitions in order', async () => {
+    const events = (await simulatedEvents(2, { seed: 12, faults: {} })).filter((e) => e.type === 'trade' || e.type === 'quote');
+    const half = Math.floor(events.length / 2);
+    const sink = new KafkaSink({ url, topicPrefix: 'live' });
+    await sink.open();
+    try {
+      await sink.write(events.slice(0, half));
+      const provider = new KafkaProvider({ url, venue: 'demo', topicPrefix: 'live', follow: true, maxDelayMs: 1_500 });
+      const engine = new RealtimeEngine(provider);
+      const got: MarketEvent[] = [];
+      engine.onTrade((t) => got.push(t));
+      engine.onQuote((q) => got.push(q));
+      const gaps: string[] = [];
+      engine.onStatus((st) => {
+        if (st.kind === 'gap') gaps.push(st.detail);
+      });
+      const running = engine.run(SIM_SYMBOLS);
+      await waitFor(() => got.length === half, {
+        what: 'the first half through the live merge',
+        deadlineMs: 60_000,
+        state: () => `${got.length} of ${half}`,
+      });
+      await sink.write(events.slice(half));
+      await waitFor(() => got.length === events.length, {
+        what: 'every event through the live merge',
+        deadlineMs: 60_000,
+        state: () => `${got.length} of ${events.length}`,
+      });
+      await engine.stop();
+      await running;
+      expect(got).toEqual(events);
+      expect(gaps).toEqual([]);
+      expect(provider.counts).toMatchObject({ late: 0, repeats: 0, delivered: events.length });
+    } finally {
+      await sink.close();
+    }
+  }, 180_000);
 });
