@@ -4,58 +4,44 @@
  * event records. The main thread drives it with messages (connect, subscribe, ready,
  * disconnect, raw) and reads the ring.
  *
- * Stamping protocol: this thread's clock reads exactly the main thread's time (same anchor,
- * same process-wide monotonic timer). The first `now()` of a task raises the BUSY flag before
- * it reads the time; at the end of the task (a microtask) the events are flushed to the ring and
- * BUSY drops. So once the main thread sees BUSY down at its time `T`, every event stamped before
- * `T` is in the ring, and every later stamp is at or after `T`: that is what `poll(before)` needs.
+ * Stamping (the protocol is in handler-thread.ts): this thread's clock reads exactly the main
+ * thread's time. The first `now()` of a task raises the BUSY flag before it reads the time; at
+ * the end of the task (a microtask) the events are flushed to the ring and BUSY drops.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { LiveClock, type LiveClockAnchor, type MarketEvent, type SubscriptionKind } from '@mdcap/core';
-import { errorToWire, EventRecordWriter } from '@mdcap/ring';
+import { LiveClock } from '@mdcap/core';
+import { errorToWire } from '@mdcap/ring';
 import { venueFeed } from '../venues.js';
 import type { VenueFeedOptions, VenueName } from '../venues.js';
+import { HandlerThreadRing } from './handler-thread.js';
+import type { HandlerRequest, HandlerThreadData } from './handler-thread.js';
 import { RawTap } from './raw-tap.js';
 import type { WsFeed } from './ws-feed.js';
 
-export interface FeedWorkerData {
+export interface FeedWorkerData extends HandlerThreadData {
   readonly venue: VenueName;
   readonly options: VenueFeedOptions;
-  readonly anchor: LiveClockAnchor;
-  readonly ring: SharedArrayBuffer;
-  /** Int32 flags: [0] BUSY (this thread is stamping or writing), [1] the main thread waits for BUSY to drop. */
-  readonly control: SharedArrayBuffer;
 }
 
 export type FeedWorkerRequest =
-  | { readonly op: 'connect' | 'disconnect'; readonly id: number }
-  | { readonly op: 'subscribe'; readonly id: number; readonly symbol: string; readonly kinds: readonly SubscriptionKind[] }
-  | { readonly op: 'unsubscribe'; readonly id: number; readonly symbol: string }
-  | { readonly op: 'ready' }
-  | { readonly op: 'raw'; readonly root: string; readonly name: string; readonly flushMs: number };
-
-export const BUSY = 0;
-export const MAIN_WAITING = 1;
+  HandlerRequest | { readonly op: 'raw'; readonly root: string; readonly name: string; readonly flushMs: number };
 
 const data = workerData as FeedWorkerData;
 const port = parentPort!;
-const control = new Int32Array(data.control);
-const writer = new EventRecordWriter(data.ring, { batch: 1024 });
+const ring = new HandlerThreadRing(data);
 
 /** A LiveClock that marks this thread busy from its first reading in a task until the task's events are flushed. */
 class StampingClock extends LiveClock {
   private busy = false;
   private readonly idle = (): void => {
     this.busy = false;
-    writer.flush();
-    Atomics.store(control, BUSY, 0);
-    if (Atomics.load(control, MAIN_WAITING) !== 0) Atomics.notify(control, BUSY);
+    ring.settle();
   };
 
   override now(): bigint {
     if (!this.busy) {
       this.busy = true;
-      Atomics.store(control, BUSY, 1); // before the time is read
+      ring.raise(); // before the time is read
       queueMicrotask(this.idle);
     }
     return super.now();
@@ -71,11 +57,6 @@ const feed: WsFeed = venueFeed(data.venue, {
   onFrame: (text, ts) => raw?.frame(text, ts),
   onRest: (url, body, ts) => raw?.rest(url, body, ts),
 });
-const sink = {
-  push: (e: MarketEvent): void => writer.write(e),
-  lost: (error: unknown): void => writer.lost(error),
-  end: (error?: unknown): void => writer.end(error),
-};
 
 function state(): { instruments: unknown[]; stats: WsFeed['stats'] } {
   return { instruments: [...feed.instruments()], stats: { ...feed.stats } };
@@ -98,7 +79,7 @@ function closeRaw(): void {
 port.on('message', (m: FeedWorkerRequest) => {
   switch (m.op) {
     case 'connect':
-      return reply(m.id, feed.connect(sink));
+      return reply(m.id, feed.connect(ring.sink));
     case 'subscribe':
       return reply(m.id, feed.subscribe(m.symbol, m.kinds));
     case 'unsubscribe':
@@ -109,7 +90,7 @@ port.on('message', (m: FeedWorkerRequest) => {
       return reply(
         m.id,
         feed.disconnect().then(() => {
-          writer.flush();
+          ring.writer.flush();
           closeRaw();
         }),
       );
