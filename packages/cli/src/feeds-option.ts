@@ -16,7 +16,15 @@ const SYNTAX = 'NAME, NAME:SYM1,SYM2 or NAME:SYM1,SYM2@URL (e.g. kraken:XBT/USD,
  */
 export function parseFeedItem(item: string, defaults: FeedDefaults, flag = '--feeds'): FeedSpec {
   const m = /^([a-z][a-z0-9_-]*)(?::([^@]*))?(?:@(.*))?$/.exec(item.trim());
-  if (m === null) throw new ConfigError('MDCAP_ERR_INVALID_OPTION', `${flag}: expected ${SYNTAX}, found ${describeValue(item)}`);
+  if (m === null) {
+    const names = item.trim().split(',');
+    // `demo,kraken`: feeds are items of their own (a comma separates symbols).
+    const hint =
+      names.length > 1 && names.every((n) => feedNames().includes(n))
+        ? ` (several feeds are separate items: ${flag} ${names.join(' ')})`
+        : '';
+    throw new ConfigError('MDCAP_ERR_INVALID_OPTION', `${flag}: expected ${SYNTAX}, found ${describeValue(item)}${hint}`);
+  }
   const name = m[1]!;
   if (!feedNames().includes(name)) {
     throw new ConfigError(
