@@ -21,5 +21,5 @@ export { RedisSink } from './redis.js';
 export type { RedisSinkOptions } from './redis.js';
 export { openSink, registerSinkScheme, SINK_SCHEMES } from './open.js';
 export type { OpenSinkOptions } from './open.js';
-export { KafkaSink, KafkaProvider, KAFKA_KEY_HEADER, KAFKA_ORD_HEADER } from './kafka.js';
+export { KafkaSink, KafkaProvider, KAFKA_KEY_HEADER, KAFKA_ORD_HEADER, kafkaSinkOptions } from './kafka.js';
 export type { KafkaSinkOptions, KafkaProviderOptions } from './kafka.js';

@@ -109,6 +109,34 @@ export interface KafkaSinkOptions {
   readonly clientId?: string;
   /** A request not answered after this long fails (and the batch is retried) (default 10,000 ms). */
   readonly timeoutMs?: number;
+  /**
+   * An idempotent producer (default true), which needs the cluster's controller for its producer
+   * id. `false` for a cluster that cannot give one (librdkafka's mock): the producer's own
+   * retries may then write a message twice, which `mdcap-key` lets a reader drop.
+   */
+  readonly idempotent?: boolean;
+}
+
+/**
+ * `kafka://host:port[,…][?prefix=P&idempotent=false]`: the brokers, and the sink's options in the
+ * query (the topic prefix, and whether the producer is idempotent).
+ */
+export function kafkaSinkOptions(url: string): KafkaSinkOptions {
+  const q = url.indexOf('?');
+  if (q < 0) return { url };
+  const params = new URLSearchParams(url.slice(q + 1));
+  const out: { url: string; topicPrefix?: string; idempotent?: boolean } = { url: url.slice(0, q) };
+  for (const [k, v] of params) {
+    if (k === 'prefix') out.topicPrefix = v;
+    else if (k === 'idempotent' && (v === 'true' || v === 'false')) out.idempotent = v === 'true';
+    else {
+      throw new MdcapError(
+        'MDCAP_ERR_INVALID_OPTION',
+        `kafka sink: expected query options prefix=P or idempotent=true|false, found ${describeValue(`${k}=${v}`)} in "${redactUrl(url)}"`,
+      );
+    }
+  }
+  return out;
 }
 
 /**
@@ -130,6 +158,7 @@ export class KafkaSink implements Sink {
   private readonly brokers: string[];
   private readonly clientId: string;
   private readonly timeoutMs: number;
+  private readonly idempotent: boolean;
   private producer: Producer | null = null;
   private readonly keyer = new EventKeyer();
   private readonly w = new ProtoWriter(4096);
@@ -142,6 +171,7 @@ export class KafkaSink implements Sink {
     this.topicPrefix = topicPrefix('kafka sink', options.topicPrefix);
     this.clientId = options.clientId ?? 'mdcap';
     this.timeoutMs = positiveInt('kafka sink timeoutMs', options.timeoutMs, 10_000);
+    this.idempotent = options.idempotent ?? true;
   }
 
   /** The topic of an event kind. */
@@ -152,7 +182,7 @@ export class KafkaSink implements Sink {
   async open(): Promise<void> {
     if (this.producer !== null) return;
     const producer = kafkaClient(this.brokers, this.clientId, this.timeoutMs).producer({
-      idempotent: true,
+      idempotent: this.idempotent,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: true,
     });
@@ -216,7 +246,11 @@ export class KafkaSink implements Sink {
   }
 }
 
-registerSinkScheme('kafka', 'Kafka (topics md.<kind>, key <venue>/<symbol>, header mdcap-key)', (url) => new KafkaSink({ url }));
+registerSinkScheme(
+  'kafka',
+  'Kafka (topics md.<kind>, key <venue>/<symbol>, header mdcap-key; ?prefix=P&idempotent=false)',
+  (url) => new KafkaSink(kafkaSinkOptions(url)),
+);
 
 export interface KafkaProviderOptions {
   /** `kafka://host:port` (a comma-separated list of brokers). */

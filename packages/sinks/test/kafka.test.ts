@@ -5,7 +5,16 @@ import type { Bar, MarketEvent } from '@mdcap/core';
 import { RealtimeEngine } from '@mdcap/engine';
 import { decodeBatch } from '@mdcap/serve';
 import { SimProvider } from '@mdcap/sim';
-import { EventKeyer, KAFKA_KEY_HEADER, KAFKA_ORD_HEADER, KafkaProvider, KafkaSink, attachSink, openSink } from '@mdcap/sinks';
+import {
+  EventKeyer,
+  KAFKA_KEY_HEADER,
+  KAFKA_ORD_HEADER,
+  KafkaProvider,
+  KafkaSink,
+  attachSink,
+  kafkaSinkOptions,
+  openSink,
+} from '@mdcap/sinks';
 import type { KafkaProviderOptions, SinkStats } from '@mdcap/sinks';
 import { SIM_SYMBOLS, describeWithServers, simulatedEvents, startKafkaMock, waitFor } from '@mdcap/test-utils';
 import type { TestServer } from '@mdcap/test-utils';
@@ -156,6 +165,13 @@ describeWithServers(['kafka'], 'Kafka sink and provider (librdkafka mock cluster
     expect(() => new KafkaProvider({ url: 'kafka://127.0.0.1:9092', venue: 'demo', follow: true, maxDelayMs: 0 })).toThrow(
       /maxDelayMs: expected a positive integer/,
     );
+    expect(kafkaSinkOptions('kafka://a:9092,b:9092?prefix=prod&idempotent=false')).toEqual({
+      url: 'kafka://a:9092,b:9092',
+      topicPrefix: 'prod',
+      idempotent: false,
+    });
+    expect(() => openSink('kafka://a:9092?acks=1')).toThrow(/expected query options prefix=P or idempotent=true\|false, found "acks=1"/);
+    expect((openSink('kafka://a:9092?prefix=prod') as KafkaSink).topicPrefix).toBe('prod');
     const sink = openSink('kafka://127.0.0.1:9092,127.0.0.2:9093');
     expect(sink).toBeInstanceOf(KafkaSink);
     expect(sink.kind).toBe('kafka');
