@@ -63,6 +63,11 @@ async function throughSink(sink: Sink, events: readonly MarketEvent[]): Promise<
   return s;
 }
 
+/** A figure counts only if nothing was lost: the server must hold what was written. */
+function held(what: string, expected: number, found: number): void {
+  if (found !== expected) throw new Error(`${what}: expected ${expected} held by the server after the run, found ${found}`);
+}
+
 const encoded = (events: readonly MarketEvent[]): Buffer[] =>
   events.map((e) => {
     const w = new ProtoWriter(256);
@@ -84,6 +89,14 @@ async function postgres(events: readonly MarketEvent[]): Promise<void> {
   }
   for (const dedupe of ['mark', 'key', 'none'] as const) {
     const s = await throughSink(new PostgresSink({ url: server.url, dedupe, tablePrefix: `copy_${dedupe}_` }), events);
+    const c = new pg.Client({ connectionString: server.url });
+    await c.connect();
+    held(
+      `PostgreSQL ${dedupe}`,
+      events.length,
+      Number((await c.query<{ n: string }>(`SELECT count(*) AS n FROM copy_${dedupe}_trade`)).rows[0]!.n),
+    );
+    await c.end();
     report({
       bench: 'sinks',
       case: `PostgreSQL: PostgresSink, binary COPY${how[dedupe]}`,
@@ -135,6 +148,9 @@ async function postgres(events: readonly MarketEvent[]): Promise<void> {
 async function redis(events: readonly MarketEvent[]): Promise<void> {
   await using server = await startRedis();
   const s = await throughSink(new RedisSink({ url: server.url, pubsub: false }), events);
+  const check = new Redis(server.url);
+  held('Redis stream', events.length, await check.xlen('md:bench:trade'));
+  check.disconnect();
   report({
     bench: 'sinks',
     case: 'Redis: RedisSink, XADD MAXLEN ~ per venue/kind stream (pipelined per batch)',
@@ -166,6 +182,9 @@ async function nats(events: readonly MarketEvent[]): Promise<void> {
   await using server = await startNats();
   const sink = new NatsSink({ url: server.url, sequencing: { bench: 'monotonic-per-kind' } });
   const s = await throughSink(sink, events);
+  const nc0 = await connect({ servers: `127.0.0.1:${server.port}` });
+  const jsm0 = await jetstreamManager(nc0);
+  held('JetStream, a message per event', events.length, (await jsm0.streams.info('MD_bench')).state.messages);
   report({
     bench: 'sinks',
     case: 'JetStream: NatsSink (protobuf, message id per event, 4096 publishes in flight)',
@@ -175,6 +194,9 @@ async function nats(events: readonly MarketEvent[]): Promise<void> {
   });
   const batched = new NatsSink({ url: server.url, streamPrefix: 'B', subjectPrefix: 'b', messages: 'batch', batchEvents: 1_000 });
   const sb = await throughSink(batched, events);
+  // Batches of 1,000, and one symbol marker per symbol.
+  held('JetStream, batch mode', events.length / 1_000 + SYMBOLS.length, (await jsm0.streams.info('B_bench')).state.messages);
+  await nc0.close();
   report({
     bench: 'sinks',
     case: 'JetStream: NatsSink batch mode (1,000 events per message, message id per batch)',
