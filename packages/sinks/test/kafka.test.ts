@@ -16,8 +16,8 @@ import {
   openSink,
 } from '@mdcap/sinks';
 import type { KafkaProviderOptions, SinkStats } from '@mdcap/sinks';
-import { SIM_SYMBOLS, describeWithServers, simulatedEvents, startKafkaMock, waitFor } from '@mdcap/test-utils';
-import type { TestServer } from '@mdcap/test-utils';
+import { SIM_SYMBOLS, describeWithServers, engineRun, publishRun, simulatedEvents, startKafkaMock, waitFor } from '@mdcap/test-utils';
+import type { PublishRun, TestServer } from '@mdcap/test-utils';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
@@ -58,32 +58,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.stop();
 });
-
-interface Run {
-  events: MarketEvent[];
-  bars: Bar[];
-  stats: SinkStats;
-}
-
-/** The simulated venue through an engine with a Kafka sink attached. */
-async function publishRun(topicPrefix: string): Promise<Run> {
-  const sim = new SimProvider({
-    seed: 4,
-    clock: new VirtualClock(),
-    durationNs: 3_000_000_000n,
-    packetsPerSecond: 2_000,
-    faults: { gapEvery: 250 },
-  });
-  const engine = new RealtimeEngine(sim);
-  engine.setBarInterval(1);
-  const events: MarketEvent[] = [];
-  const bars: Bar[] = [];
-  engine.onEvent((e) => events.push(e));
-  engine.onBar((b) => bars.push(b));
-  const handle = attachSink(engine, new KafkaSink({ url, topicPrefix }), { overflow: 'block', maxEvents: 1_000 });
-  await engine.run(SIM_SYMBOLS);
-  return { events, bars, stats: await handle.close() };
-}
 
 interface Read {
   partition: number;
@@ -148,13 +122,7 @@ async function consume(
   options: Omit<KafkaProviderOptions, 'url' | 'venue'> = {},
 ): Promise<{ events: MarketEvent[]; bars: Bar[]; provider: KafkaProvider }> {
   const provider = new KafkaProvider({ url, venue: 'demo', follow: false, ...options });
-  const engine = new RealtimeEngine(provider);
-  engine.setBarInterval(1);
-  const events: MarketEvent[] = [];
-  const bars: Bar[] = [];
-  engine.onEvent((e) => events.push(e));
-  engine.onBar((b) => bars.push(b));
-  await engine.run(SIM_SYMBOLS);
+  const { events, bars } = await engineRun(provider);
   return { events, bars, provider };
 }
 
@@ -177,10 +145,10 @@ describeWithServers(['kafka'], 'Kafka sink and provider (librdkafka mock cluster
     expect(sink.kind).toBe('kafka');
   });
 
-  let run: Run;
+  let run: PublishRun<SinkStats>;
 
   it('publishes a run: each event once on its kind topic, keyed venue/symbol, with its key and ordinal headers', async () => {
-    run = await publishRun('md');
+    run = await publishRun(new KafkaSink({ url, topicPrefix: 'md' }), attachSink);
     expect(run.stats.lastError).toBeNull();
     expect(run.stats).toMatchObject({ written: run.events.length + run.bars.length, dropped: 0, failures: 0, gaps: 0 });
     const topics = await readTopics(KINDS.map((k) => `md.${k}`));
@@ -225,8 +193,8 @@ describeWithServers(['kafka'], 'Kafka sink and provider (librdkafka mock cluster
   }, 180_000);
 
   it('a run published twice (a restarted publisher): the reader drops every repeat by its key', async () => {
-    const first = await publishRun('dup');
-    const again = await publishRun('dup');
+    const first = await publishRun(new KafkaSink({ url, topicPrefix: 'dup' }), attachSink);
+    const again = await publishRun(new KafkaSink({ url, topicPrefix: 'dup' }), attachSink);
     expect(again.events).toEqual(first.events);
     const read = await consume({ topicPrefix: 'dup' });
     expect(read.events).toEqual(first.events);

@@ -1,11 +1,8 @@
-import { VirtualClock } from '@mdcap/core';
 import type { Bar, MarketEvent } from '@mdcap/core';
-import { RealtimeEngine } from '@mdcap/engine';
-import { SimProvider } from '@mdcap/sim';
 import { NatsProvider, NatsSink, attachSink, streamName, subjectToken } from '@mdcap/sinks';
 import type { SinkHandle, SinkStats } from '@mdcap/sinks';
-import { SIM_SYMBOLS, describeWithServers, startNats, waitFor } from '@mdcap/test-utils';
-import type { TestServer } from '@mdcap/test-utils';
+import { describeWithServers, engineRun, publishRun, startNats, waitFor } from '@mdcap/test-utils';
+import type { PublishRun, PublishRunOptions, TestServer } from '@mdcap/test-utils';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -30,25 +27,10 @@ async function streamMessages(name: string): Promise<number> {
   }
 }
 
-async function publishRun(options: {
-  prefix: string;
-  seed?: number;
-  batch?: boolean;
-  onEngine?: (e: RealtimeEngine, sink: SinkHandle) => void;
-}): Promise<{ events: MarketEvent[]; bars: Bar[]; stats: SinkStats; sink: NatsSink }> {
-  const sim = new SimProvider({
-    seed: options.seed ?? 4,
-    clock: new VirtualClock(),
-    durationNs: 3_000_000_000n,
-    packetsPerSecond: 2_000,
-    faults: { gapEvery: 250 },
-  });
-  const engine = new RealtimeEngine(sim);
-  engine.setBarInterval(1);
-  const events: MarketEvent[] = [];
-  const bars: Bar[] = [];
-  engine.onEvent((e) => events.push(e));
-  engine.onBar((b) => bars.push(b));
+/** The simulated venue published through a NatsSink (a message per event, or batches of 300) into streams named by `prefix`. */
+async function publish(
+  options: PublishRunOptions<SinkHandle> & { prefix: string; batch?: boolean },
+): Promise<PublishRun<SinkStats> & { sink: NatsSink }> {
   const sink = new NatsSink({
     url: server.url,
     streamPrefix: options.prefix,
@@ -56,22 +38,14 @@ async function publishRun(options: {
     ...(options.batch === true ? { messages: 'batch' as const, batchEvents: 300 } : {}),
     sequencing: { demo: 'contiguous' },
   });
-  const handle = attachSink(engine, sink, { overflow: 'block', maxEvents: 1_000 });
-  options.onEngine?.(engine, handle);
-  await engine.run(SIM_SYMBOLS);
-  return { events, bars, stats: await handle.close(), sink };
+  const run = await publishRun(sink, attachSink, options);
+  return { ...run, sink };
 }
 
 /** An engine on the venue's stream, replayed to its end: its callback stream and bars. */
 async function consume(prefix: string): Promise<{ events: MarketEvent[]; bars: Bar[]; provider: NatsProvider }> {
   const provider = new NatsProvider({ url: server.url, venue: 'demo', streamPrefix: prefix, follow: false });
-  const engine = new RealtimeEngine(provider);
-  engine.setBarInterval(1);
-  const events: MarketEvent[] = [];
-  const bars: Bar[] = [];
-  engine.onEvent((e) => events.push(e));
-  engine.onBar((b) => bars.push(b));
-  await engine.run(SIM_SYMBOLS);
+  const { events, bars } = await engineRun(provider);
   return { events, bars, provider };
 }
 
@@ -84,7 +58,7 @@ describeWithServers(['nats'], 'NATS JetStream sink and provider', () => {
   });
 
   it('publishes a run into the venue stream; engines reading it back see the same events and the same bars; a repeat adds nothing', async () => {
-    const run = await publishRun({ prefix: 'A' });
+    const run = await publish({ prefix: 'A' });
     expect(run.stats).toMatchObject({ written: run.events.length + run.bars.length, dropped: 0, failures: 0 });
     expect(await streamMessages('A_demo')).toBe(run.events.length + run.bars.length);
     const one = await consume('A');
@@ -99,26 +73,26 @@ describeWithServers(['nats'], 'NATS JetStream sink and provider', () => {
     const two = await consume('A');
     expect(two.bars).toEqual(one.bars);
     // The same stream published again (a restarted publisher): JetStream drops every repeat.
-    const again = await publishRun({ prefix: 'A' });
+    const again = await publish({ prefix: 'A' });
     expect(again.events).toEqual(run.events);
     expect(again.sink.duplicates).toBe(run.events.length + run.bars.length);
     expect(await streamMessages('A_demo')).toBe(run.events.length + run.bars.length);
   });
 
   it('batch mode: many events to a message, in order; an engine reading them sees the run; a repeat adds nothing', async () => {
-    const run = await publishRun({ prefix: 'C', batch: true });
+    const run = await publish({ prefix: 'C', batch: true });
     const total = run.events.length + run.bars.length;
     expect(run.stats).toMatchObject({ written: total, dropped: 0, failures: 0 });
     const messages = await streamMessages('C_demo');
     expect(messages).toBeLessThan(total / 100);
     expect((await consume('C')).events).toEqual(run.events);
-    const again = await publishRun({ prefix: 'C', batch: true });
+    const again = await publish({ prefix: 'C', batch: true });
     expect(again.sink.duplicates).toBe(messages);
     expect(await streamMessages('C_demo')).toBe(messages);
   });
 
   it('a server that goes down mid-run: the sink retries and catches up, and the stream holds each event once', async () => {
-    const run = await publishRun({
+    const run = await publish({
       prefix: 'B',
       onEngine: (engine, sink) => {
         let n = 0;

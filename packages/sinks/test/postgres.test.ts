@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { ALL_SYMBOLS, VirtualClock, formatDecimal, parseDecimalExact } from '@mdcap/core';
+import { ALL_SYMBOLS, VirtualClock, formatDecimal } from '@mdcap/core';
 import type { EventType, MarketEvent } from '@mdcap/core';
 import { RealtimeEngine } from '@mdcap/engine';
 import { SimProvider } from '@mdcap/sim';
 import { CopyBuffer, PG_TABLES, PostgresSink, attachSink } from '@mdcap/sinks';
 import type { SinkHandle, SinkStats } from '@mdcap/sinks';
-import { SIM_SYMBOLS, describeWithServers, startPostgres, waitFor } from '@mdcap/test-utils';
+import { SIM_SYMBOLS, describeWithServers, publishRun, startPostgres, tableEvents, waitFor } from '@mdcap/test-utils';
 import type { TestServer } from '@mdcap/test-utils';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
@@ -26,129 +26,29 @@ function psql(sql: string): string {
 }
 
 /** Reads a kind's table back as events, in the order they were written. */
-async function readBack(client: pg.Client, kind: EventType, prefix = 'md_'): Promise<MarketEvent[]> {
-  const cols = PG_TABLES[kind].map((c) => `${c.name}::text AS ${c.name}`).join(', ');
-  const { rows } = await client.query<Record<string, string | null>>(`SELECT ${cols} FROM ${prefix}${kind} `);
-  const big = (v: string | null): bigint | null => (v === null ? null : BigInt(v));
-  const num = (v: string | null, scale: number): bigint | null => {
-    if (v === null) return null;
-    const d = parseDecimalExact(v);
-    expect(d.scale).toBe(scale); // the display scale is the event's own
-    return d.mantissa;
-  };
-  return rows.map((r) => {
-    const head = {
-      venue: r['venue']!,
-      symbol: r['symbol']!,
-      tsEvent: BigInt(r['ts_event']!),
-      tsRecv: BigInt(r['ts_recv']!),
-      seq: big(r['seq']!),
-    };
-    const ps = Number(r['price_scale']);
-    const ss = Number(r['size_scale']);
-    switch (kind) {
-      case 'trade':
-        return {
-          type: 'trade',
-          ...head,
-          price: num(r['price']!, ps)!,
-          size: num(r['size']!, ss)!,
-          priceScale: ps,
-          sizeScale: ss,
-          side: r['side'],
-          tradeId: r['trade_id'],
-        } as MarketEvent;
-      case 'quote':
-        return {
-          type: 'quote',
-          ...head,
-          bidPrice: num(r['bid_price']!, ps),
-          bidSize: num(r['bid_size']!, ss)!,
-          askPrice: num(r['ask_price']!, ps),
-          askSize: num(r['ask_size']!, ss)!,
-          priceScale: ps,
-          sizeScale: ss,
-        };
-      case 'book':
-        return {
-          type: 'book',
-          ...head,
-          side: r['side'],
-          price: num(r['price']!, ps)!,
-          size: num(r['size']!, ss)!,
-          priceScale: ps,
-          sizeScale: ss,
-          flags: Number(r['flags']),
-        } as MarketEvent;
-      case 'bar':
-        return {
-          type: 'bar',
-          ...head,
-          interval: Number(r['interval_s']),
-          start: BigInt(r['bar_start']!),
-          end: BigInt(r['bar_end']!),
-          open: num(r['open']!, ps)!,
-          high: num(r['high']!, ps)!,
-          low: num(r['low']!, ps)!,
-          close: num(r['close']!, ps)!,
-          volume: num(r['volume']!, ss)!,
-          trades: Number(r['trades']),
-          priceScale: ps,
-          sizeScale: ss,
-          flags: Number(r['flags']),
-        };
-      case 'order':
-        return {
-          type: 'order',
-          ...head,
-          action: r['action'],
-          orderId: r['order_id'] === null ? r['order_ref'] : BigInt(r['order_id']!),
-          side: r['side'],
-          price: num(r['price']!, ps)!,
-          size: num(r['size']!, ss)!,
-          priceScale: ps,
-          sizeScale: ss,
-          flags: Number(r['flags']),
-        } as MarketEvent;
-      case 'status':
-        return {
-          type: 'status',
-          ...head,
-          kind: r['kind'],
-          fromSeq: big(r['from_seq']!),
-          toSeq: big(r['to_seq']!),
-          ok: r['ok'] === null ? null : r['ok'] === 'true',
-          detail: r['detail'],
-        } as MarketEvent;
-    }
+function readBack(client: pg.Client, kind: EventType, prefix = 'md_'): Promise<MarketEvent[]> {
+  return tableEvents(client, kind, {
+    tables: PG_TABLES,
+    prefix,
+    onScale: (actual, expected) => expect(actual).toBe(expected), // the display scale is the event's own
   });
 }
 
+/** The simulated venue through an engine with a PostgreSQL sink attached: what the sink was handed, and its stats. */
 async function simRun(
   sinkUrl: string,
   options: { prefix?: string; onEngine?: (e: RealtimeEngine, sink: SinkHandle) => void } = {},
 ): Promise<{ events: MarketEvent[]; stats: SinkStats }> {
-  const sim = new SimProvider({
+  const sink = new PostgresSink({ url: sinkUrl, ...(options.prefix === undefined ? {} : { tablePrefix: options.prefix }) });
+  const { stream, stats } = await publishRun(sink, attachSink, {
     seed: 5,
-    clock: new VirtualClock(),
     durationNs: 4_000_000_000n,
-    packetsPerSecond: 2_000,
-    faults: { gapEvery: 300 },
+    gapEvery: 300,
+    barIntervals: [1, 2],
+    maxEvents: 2_000,
+    onEngine: options.onEngine,
   });
-  const engine = new RealtimeEngine(sim);
-  engine.setBarInterval(1, 2);
-  const events: MarketEvent[] = [];
-  engine.onEvent((e) => events.push(e));
-  engine.onBar((b) => events.push(b));
-  const sink = attachSink(
-    engine,
-    new PostgresSink({ url: sinkUrl, ...(options.prefix === undefined ? {} : { tablePrefix: options.prefix }) }),
-    { overflow: 'block', maxEvents: 2_000 },
-  );
-  options.onEngine?.(engine, sink);
-  await engine.run(SIM_SYMBOLS);
-  const stats = await sink.close();
-  return { events, stats };
+  return { events: stream, stats };
 }
 
 /** Rows of a table come back in no promised order: compare as sorted lists. */

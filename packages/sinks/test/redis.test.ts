@@ -1,11 +1,8 @@
-import { VirtualClock } from '@mdcap/core';
 import type { MarketEvent } from '@mdcap/core';
-import { RealtimeEngine } from '@mdcap/engine';
 import { decodeBatch } from '@mdcap/serve';
-import { SimProvider } from '@mdcap/sim';
 import { RedisSink, attachSink } from '@mdcap/sinks';
 import type { SinkStats } from '@mdcap/sinks';
-import { SIM_SYMBOLS, describeWithServers, startRedis, waitFor } from '@mdcap/test-utils';
+import { describeWithServers, publishRun, startRedis, waitFor } from '@mdcap/test-utils';
 import type { TestServer } from '@mdcap/test-utils';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -20,22 +17,13 @@ afterAll(async () => {
   await server?.stop();
 });
 
+/** The simulated venue through an engine with a Redis sink attached: what the sink was handed, and its stats. */
 async function run(): Promise<{ events: MarketEvent[]; stats: SinkStats }> {
-  const sim = new SimProvider({
+  const { stream, stats } = await publishRun(new RedisSink({ url: server.url, maxLen: 100_000 }), attachSink, {
     seed: 6,
-    clock: new VirtualClock(),
     durationNs: 2_000_000_000n,
-    packetsPerSecond: 2_000,
-    faults: { gapEvery: 250 },
   });
-  const engine = new RealtimeEngine(sim);
-  engine.setBarInterval(1);
-  const events: MarketEvent[] = [];
-  engine.onEvent((e) => events.push(e));
-  engine.onBar((b) => events.push(b));
-  const sink = attachSink(engine, new RedisSink({ url: server.url, maxLen: 100_000 }), { overflow: 'block', maxEvents: 1_000 });
-  await engine.run(SIM_SYMBOLS);
-  return { events, stats: await sink.close() };
+  return { events: stream, stats };
 }
 
 function decode(data: Buffer): MarketEvent {

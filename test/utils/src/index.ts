@@ -11,3 +11,14 @@ export { waitFor } from './wait.js';
 export type { WaitOptions } from './wait.js';
 export { FrameTrail, RawTapFollower, withFrameTrail } from './frames.js';
 export { TcpRelay } from './relay.js';
+export { engineRun, publishRun, tableEvents } from './sinks.js';
+export type {
+  EngineRun,
+  EngineRunOptions,
+  PublishAttachOptions,
+  PublishRun,
+  PublishRunOptions,
+  SinkHandleLike,
+  TableColumns,
+  TableEventsOptions,
+} from './sinks.js';
