@@ -29,6 +29,7 @@ describe('package entries', () => {
         'emulators',
         'engine',
         'feeds',
+        'mdp3',
         'pipeline',
         'replay',
         'ring',

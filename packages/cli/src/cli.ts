@@ -5,6 +5,7 @@ import { EXIT } from './command.js';
 import type { Command } from './command.js';
 import { barsCommand } from './commands/bars.js';
 import { dbnCommand } from './commands/dbn.js';
+import { mdp3Command } from './commands/mdp3.js';
 import { demoCommand } from './commands/demo.js';
 import { emulateCommand } from './commands/emulate.js';
 import { exportCommand } from './commands/export.js';
@@ -37,6 +38,7 @@ const COMMANDS: readonly Command<never>[] = [
   importCommand,
   exportCommand,
   dbnCommand,
+  mdp3Command,
   simCommand,
 ] as readonly Command<never>[];
 

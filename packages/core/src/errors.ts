@@ -56,6 +56,9 @@ export const ERROR_CODES = {
     "A write to a sink's server (PostgreSQL, Redis, NATS, Kafka) failed: the sink retries it, and counts what it has to drop as a gap.",
   MDCAP_ERR_OPTIONAL_DEPENDENCY:
     "An optional dependency a feature needs (a vendor's binding, such as Bloomberg's blpapi) is not installed, or is not the API mdcap expects.",
+  MDCAP_ERR_SBE_SCHEMA: 'An SBE schema file (CME MDP 3.0 templates) is not SBE XML, or defines something mdcap cannot decode.',
+  MDCAP_ERR_SBE_DECODE:
+    'An SBE packet or message is malformed: truncated, a message size past the packet end, an unknown template, a group past its message.',
 } as const;
 
 export type MdcapErrorCode = keyof typeof ERROR_CODES;
