@@ -54,3 +54,7 @@ export type {
   BlpDatetime,
   BlpElement,
 } from './bloomberg/index.js';
+export { CmeHandler } from './cme/handler.js';
+export type { CmeFeedSide, CmeHandlerOptions, CmeHandlerStats } from './cme/handler.js';
+export { fromPrice, priceRule, toPrice } from './cme/prices.js';
+export type { PriceRule } from './cme/prices.js';

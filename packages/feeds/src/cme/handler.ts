@@ -1,0 +1,712 @@
+import { BookFlags, createBookUpdate, createOrderUpdate, createStatus, createTrade, MdcapError } from '@mdcap/core';
+import type { BookSide, Clock, Instrument, MarketEvent, TimerId } from '@mdcap/core';
+import { SbeDecimal } from '@mdcap/mdp3';
+import type { DecodedMessage, DecodedPacket, SbeCodec, SbeRecord } from '@mdcap/mdp3';
+import { priceRule, toPrice } from './prices.js';
+import type { PriceRule } from './prices.js';
+
+/**
+ * The CME MDP 3.0 channel handler, without sockets: packets of the incremental feeds A and B, of
+ * the snapshot loop and of the instrument-definition loop go in; events come out. It
+ *
+ * - arbitrates A and B by `MsgSeqNum`: the first copy is processed, the other counted as a
+ *   duplicate and never delivered twice; a packet ahead of its turn waits (`gapWaitNs`) for the
+ *   missing ones to come on the other feed;
+ * - keeps each instrument's level-indexed book (MBP: `MDPriceLevel` 1..depth, New shifting the
+ *   levels below it down, Delete shifting them up, DeleteThru / DeleteFrom / Overlay) and turns
+ *   its changes into price-level updates at the instrument's exact scale;
+ * - checks each instrument's `RptSeq`; a hole in `MsgSeqNum` on both feeds, a `RptSeq` jump, or
+ *   a book level that cannot be, makes the book invalid with a `gap` status. The handler then
+ *   wants the snapshot loop, holds the instrument's book updates, rebuilds the book from its
+ *   `SnapshotFullRefresh` and the updates after the snapshot's `LastMsgSeqNumProcessed`, says
+ *   `resync`, and lets the snapshot loop go when every instrument has recovered. A book is never
+ *   "fixed" silently: between the gap and the resync it delivers nothing.
+ *
+ * At the start every book is invalid in the same way: it is built from the snapshot loop.
+ * Trades and statuses are not book state: they are delivered as they come, gap or not.
+ */
+
+export type CmeFeedSide = 'A' | 'B';
+
+export interface CmeHandlerOptions {
+  readonly codec: SbeCodec;
+  /** The venue of the events (default `cme`). */
+  readonly venue?: string;
+  /** CME symbols (`ESH1`) whose events to deliver; the channel's others are followed but not delivered. */
+  readonly symbols: readonly string[];
+  /** Time for the arbitration's wait (the engine's clock). */
+  readonly clock: Clock;
+  readonly emit: (e: MarketEvent) => void;
+  /** How long a packet ahead of its turn waits for the missing ones on the other feed (default 10 ms). */
+  readonly gapWaitNs?: bigint;
+  /** Packets held at most while waiting: a hole this long is a gap at once (default 4,096). */
+  readonly maxHeld?: number;
+  /** The handler wants the snapshot loop (`true`), or no longer needs it (`false`). */
+  readonly onSnapshotLoop?: (join: boolean) => void;
+  /** The handler wants the instrument-definition loop (`true`), or has every definition it needs (`false`). */
+  readonly onDefinitionLoop?: (join: boolean) => void;
+}
+
+export interface CmeHandlerStats {
+  readonly packets: { A: number; B: number; snapshot: number; definition: number };
+  /** Incremental packets processed (once each, whichever feed brought them first). */
+  processed: number;
+  /** Copies of packets already processed (the other feed's, or a feed's own repeat). */
+  duplicates: number;
+  /** Holes in `MsgSeqNum` found on both feeds, and the packets they lost. */
+  gaps: number;
+  lostPackets: number;
+  /** Packets that could not be decoded (counted, each with a `gap` status). */
+  corrupt: number;
+  /** Books rebuilt from the snapshot loop. */
+  recoveries: number;
+  /** Entries not turned into events: implied book levels, statistics, order detail of MBP messages. */
+  skippedEntries: number;
+}
+
+interface Level {
+  price: bigint;
+  size: bigint;
+}
+
+interface Pending {
+  readonly seq: number;
+  readonly rptSeq: number | null;
+  readonly apply: () => void;
+}
+
+interface Inst {
+  readonly securityId: number;
+  readonly symbol: string;
+  readonly group: string;
+  readonly rule: PriceRule;
+  readonly depth: number;
+  readonly wanted: boolean;
+  readonly bids: Level[];
+  readonly asks: Level[];
+  rptSeq: number;
+  valid: boolean;
+  /** Invalid: the book updates since, waiting for a snapshot. */
+  pending: Pending[];
+  /** Invalid: the first incremental packet whose updates `pending` holds. */
+  pendingFrom: number;
+  /** A snapshot ahead of the incremental stream: updates up to this RptSeq are in it already. */
+  skipThrough: number;
+}
+
+const ENTRY_SIDE: Readonly<Record<string, BookSide>> = { Bid: 'bid', Offer: 'ask' };
+
+/** Templates by what they carry, across schema versions (v8's and v9's ids). */
+const BOOK = new Set(['MDIncrementalRefreshBook46', 'MDIncrementalRefreshBook32']);
+const ORDER_BOOK = new Set(['MDIncrementalRefreshOrderBook47', 'MDIncrementalRefreshOrderBook43']);
+const TRADES = new Set(['MDIncrementalRefreshTradeSummary48', 'MDIncrementalRefreshTradeSummary42']);
+const SNAPSHOT = new Set(['SnapshotFullRefresh52', 'SnapshotFullRefresh38']);
+const DEFINITION = /^MDInstrumentDefinition(Future|Spread|Option)\d+$/;
+
+export class CmeHandler {
+  readonly venue: string;
+  readonly stats: CmeHandlerStats = {
+    packets: { A: 0, B: 0, snapshot: 0, definition: 0 },
+    processed: 0,
+    duplicates: 0,
+    gaps: 0,
+    lostPackets: 0,
+    corrupt: 0,
+    recoveries: 0,
+    skippedEntries: 0,
+  };
+  private readonly codec: SbeCodec;
+  private readonly clock: Clock;
+  private readonly emit: (e: MarketEvent) => void;
+  private readonly wanted: ReadonlySet<string>;
+  private readonly gapWaitNs: bigint;
+  private readonly maxHeld: number;
+  private readonly byId = new Map<number, Inst>();
+  private readonly bySymbol = new Map<string, Inst>();
+  /** The next `MsgSeqNum` to process (0 before the first packet). */
+  private next = 0;
+  /** Packets ahead of their turn, by `MsgSeqNum`, with their receive times. */
+  private readonly held = new Map<number, { packet: DecodedPacket; tsRecv: bigint }>();
+  private holdTimer: TimerId | null = null;
+  /** Invalid instruments (and, before their definitions come, the channel itself). */
+  private readonly recovering = new Set<Inst>();
+  private inSnapshotLoop = false;
+  private inDefinitionLoop = false;
+  /** Incremental packets seen before the definitions of some wanted symbols: replayed once they come. */
+  private early: { packet: DecodedPacket; tsRecv: bigint }[] = [];
+  /** Events of the packet being processed: flushed at its end, the last of each book flagged `Last`. */
+  private out: MarketEvent[] = [];
+  private tsRecv = 0n;
+  private seq = 0;
+
+  constructor(private readonly options: CmeHandlerOptions) {
+    this.codec = options.codec;
+    this.venue = options.venue ?? 'cme';
+    this.clock = options.clock;
+    this.emit = options.emit;
+    this.wanted = new Set(options.symbols);
+    this.gapWaitNs = options.gapWaitNs ?? 10_000_000n;
+    this.maxHeld = options.maxHeld ?? 4_096;
+    this.setDefinitionLoop(true);
+  }
+
+  /** Instruments defined so far (wanted or not), as mdcap instruments. */
+  instruments(): Instrument[] {
+    return [...this.byId.values()].map((i) => ({
+      venue: this.venue,
+      symbol: i.symbol,
+      priceScale: i.rule.scale,
+      sizeScale: 0,
+      kind: 'future',
+      tickSize: i.rule.tick,
+      instrumentId: BigInt(i.securityId),
+      extra: { securityGroup: i.group, marketDepth: String(i.depth) },
+    }));
+  }
+
+  // ---- packets in -------------------------------------------------------------------------
+
+  /** A packet of the incremental feed A or B, received at `tsRecv`. */
+  onIncremental(feed: CmeFeedSide, bytes: Uint8Array, tsRecv: bigint): void {
+    this.stats.packets[feed]++;
+    const packet = this.decode(bytes, `incremental ${feed}`, tsRecv);
+    if (packet === null) return;
+    const s = packet.seqNum;
+    if (this.next === 0) this.next = s;
+    if (s < this.next || this.held.has(s)) {
+      this.stats.duplicates++;
+      return;
+    }
+    if (s > this.next) {
+      this.held.set(s, { packet, tsRecv });
+      if (this.held.size >= this.maxHeld) this.declareGap();
+      else if (this.holdTimer === null) this.holdTimer = this.clock.setTimer(tsRecv + this.gapWaitNs, () => this.onHoldTimeout());
+      return;
+    }
+    this.take(packet, tsRecv);
+    this.drainHeld();
+  }
+
+  /** A packet of the snapshot loop (market recovery). */
+  onSnapshot(bytes: Uint8Array, tsRecv: bigint): void {
+    this.stats.packets.snapshot++;
+    if (!this.inSnapshotLoop) return;
+    const packet = this.decode(bytes, 'snapshot', tsRecv, false);
+    if (packet === null) return;
+    this.tsRecv = tsRecv;
+    for (const m of packet.messages) if (SNAPSHOT.has(m.name)) this.applySnapshot(m);
+    this.flush();
+    if (this.inSnapshotLoop && this.recovering.size === 0) this.setSnapshotLoop(false);
+  }
+
+  /** A packet of the instrument-definition loop. */
+  onDefinition(bytes: Uint8Array, tsRecv: bigint): void {
+    this.stats.packets.definition++;
+    if (!this.inDefinitionLoop) return;
+    const packet = this.decode(bytes, 'definition', tsRecv, false);
+    if (packet === null) return;
+    for (const m of packet.messages) if (DEFINITION.test(m.name)) this.define(m);
+    if ([...this.wanted].every((s) => this.bySymbol.has(s))) {
+      this.setDefinitionLoop(false);
+      const early = this.early;
+      this.early = [];
+      for (const e of early) this.process(e.packet, e.tsRecv);
+    }
+  }
+
+  private decode(bytes: Uint8Array, feed: string, tsRecv: bigint, counted = true): DecodedPacket | null {
+    try {
+      return this.codec.decodePacket(bytes, `cme ${feed} packet`);
+    } catch (error) {
+      if (!(error instanceof MdcapError)) throw error;
+      this.stats.corrupt++;
+      // A packet that cannot be read is lost data: said, not dropped silently. On an incremental
+      // feed the other feed's copy usually fills the hole, so only the decode is reported here.
+      this.channelGap(tsRecv, `${error.message}${counted ? ' (the other feed may still bring this packet)' : ''}`);
+      return null;
+    }
+  }
+
+  /** A `gap` status for the whole channel (symbol `*`): what was lost is not one instrument's. */
+  private channelGap(tsRecv: bigint, detail: string, fromSeq: bigint | null = null, toSeq: bigint | null = null): void {
+    this.emit(
+      createStatus({
+        venue: this.venue,
+        symbol: '*',
+        tsEvent: tsRecv,
+        tsRecv,
+        ...(fromSeq === null ? {} : { seq: toSeq! + 1n }),
+        kind: 'gap',
+        fromSeq,
+        toSeq,
+        detail,
+      }),
+    );
+  }
+
+  private drainHeld(): void {
+    for (let h = this.held.get(this.next); h !== undefined; h = this.held.get(this.next)) {
+      this.held.delete(this.next);
+      this.take(h.packet, h.tsRecv);
+    }
+    if (this.held.size === 0 && this.holdTimer !== null) {
+      this.clock.clearTimer(this.holdTimer);
+      this.holdTimer = null;
+    }
+  }
+
+  private onHoldTimeout(): void {
+    this.holdTimer = null;
+    if (this.held.size > 0) this.declareGap();
+  }
+
+  /** The packets from `next` to the first one held are lost on both feeds. */
+  private declareGap(): void {
+    const first = Math.min(...this.held.keys());
+    const from = this.next;
+    const to = first - 1;
+    this.stats.gaps++;
+    this.stats.lostPackets += to - from + 1;
+    const tsRecv = this.held.get(first)!.tsRecv;
+    this.tsRecv = tsRecv;
+    this.seq = first;
+    // Which instruments the lost packets touched is unknown: every book is suspect, and is
+    // rebuilt from the snapshot loop.
+    this.channelGap(
+      tsRecv,
+      `cme: packets ${from}..${to} missing on both incremental feeds; books recover from the snapshot loop`,
+      BigInt(from),
+      BigInt(to),
+    );
+    for (const inst of this.byId.values())
+      this.invalidate(inst, `packets ${from}..${to} missing on both incremental feeds`, first, BigInt(from), BigInt(to));
+    this.flush();
+    this.next = first;
+    this.drainHeld();
+  }
+
+  /** Processes the packet whose turn it is. */
+  private take(packet: DecodedPacket, tsRecv: bigint): void {
+    this.next = packet.seqNum + 1;
+    this.stats.processed++;
+    if (this.inDefinitionLoop) {
+      this.early.push({ packet, tsRecv });
+      return;
+    }
+    this.process(packet, tsRecv);
+  }
+
+  private process(packet: DecodedPacket, tsRecv: bigint): void {
+    this.tsRecv = tsRecv;
+    this.seq = packet.seqNum;
+    for (const m of packet.messages) this.message(m);
+    this.flush();
+  }
+
+  // ---- messages ---------------------------------------------------------------------------
+
+  private message(m: DecodedMessage): void {
+    const f = m.fields;
+    const ts = (f['TransactTime'] as bigint | undefined) ?? this.tsRecv;
+    if (BOOK.has(m.name)) {
+      for (const e of entries(f)) this.bookEntry(e, ts);
+      this.stats.skippedEntries += entries(f, 'NoOrderIDEntries').length;
+    } else if (ORDER_BOOK.has(m.name)) {
+      for (const e of entries(f)) this.orderEntry(e, ts);
+    } else if (TRADES.has(m.name)) {
+      for (const e of entries(f)) this.tradeEntry(e, ts);
+    } else if (m.name.startsWith('SecurityStatus')) {
+      this.securityStatus(f, ts);
+    } else if (m.name.startsWith('ChannelReset')) {
+      this.channelReset(ts);
+    } else if (m.name.startsWith('MDIncrementalRefresh')) {
+      // Statistics, limits, volume: not events of mdcap, but their entries count in RptSeq.
+      for (const e of entries(f)) {
+        const inst = this.byId.get(e['SecurityID'] as number);
+        this.stats.skippedEntries++;
+        if (inst !== undefined) this.sequence(inst, e, () => undefined);
+      }
+    }
+  }
+
+  /**
+   * Checks an entry's RptSeq against its instrument's, then applies it (a valid book) or holds it
+   * (a book waiting for its snapshot). Returns false when the entry is older than the book.
+   */
+  private sequence(inst: Inst, e: SbeRecord, apply: () => void): void {
+    const r = e['RptSeq'] as number | undefined;
+    if (!inst.valid) {
+      inst.pending.push({ seq: this.seq, rptSeq: r ?? null, apply });
+      return;
+    }
+    if (r !== undefined) {
+      if (r <= inst.skipThrough || r <= inst.rptSeq) return; // in the snapshot already, or a repeat
+      if (r !== inst.rptSeq + 1) {
+        this.invalidate(inst, `RptSeq ${inst.rptSeq + 1} expected, ${r} found`, this.seq, BigInt(inst.rptSeq + 1), BigInt(r - 1));
+        inst.pending.push({ seq: this.seq, rptSeq: r, apply });
+        return;
+      }
+      inst.rptSeq = r;
+    }
+    apply();
+  }
+
+  private bookEntry(e: SbeRecord, ts: bigint): void {
+    const inst = this.byId.get(e['SecurityID'] as number);
+    if (inst === undefined) return;
+    const type = e['MDEntryType'] as string;
+    const side = ENTRY_SIDE[type];
+    if (side === undefined) {
+      // Implied levels (ImpliedBid/ImpliedOffer) are a book of their own: kept apart, not merged.
+      this.stats.skippedEntries++;
+      this.sequence(inst, e, () => undefined);
+      return;
+    }
+    this.sequence(inst, e, () => this.applyLevel(inst, side, e, ts));
+  }
+
+  private applyLevel(inst: Inst, side: BookSide, e: SbeRecord, ts: bigint): void {
+    const levels = side === 'bid' ? inst.bids : inst.asks;
+    const action = e['MDUpdateAction'] as string;
+    const k = (e['MDPriceLevel'] as number) - 1;
+    const wire = e['MDEntryPx'];
+    const size = BigInt((e['MDEntrySize'] as number | null) ?? 0);
+    const price = wire instanceof SbeDecimal ? toPrice(wire, inst.rule) : null;
+    const bad = (what: string): void => this.invalidate(inst, what, this.seq, null, null);
+    switch (action) {
+      case 'New': {
+        if (price === null) return bad(`a New level without a price on its scale (${wireText(wire)})`);
+        if (k < 0 || k > levels.length) return bad(`New at level ${k + 1}, but the ${side} side has ${levels.length} levels`);
+        levels.splice(k, 0, { price, size });
+        this.level(inst, side, price, size, ts);
+        // CME sends no delete for a level pushed past the book's depth: it falls off here.
+        if (levels.length > inst.depth) this.level(inst, side, levels.pop()!.price, 0n, ts);
+        return;
+      }
+      case 'Change':
+      case 'Overlay': {
+        if (price === null) return bad(`a ${action} without a price on its scale (${wireText(wire)})`);
+        const l = levels[k];
+        if (l === undefined) return bad(`${action} at level ${k + 1}, but the ${side} side has ${levels.length} levels`);
+        if (l.price !== price) {
+          if (action === 'Change') return bad(`Change at level ${k + 1} names price ${price}, the level holds ${l.price}`);
+          this.level(inst, side, l.price, 0n, ts);
+        }
+        l.price = price;
+        l.size = size;
+        this.level(inst, side, price, size, ts);
+        return;
+      }
+      case 'Delete': {
+        const l = levels[k];
+        if (l === undefined) return bad(`Delete at level ${k + 1}, but the ${side} side has ${levels.length} levels`);
+        levels.splice(k, 1);
+        this.level(inst, side, l.price, 0n, ts);
+        return;
+      }
+      case 'DeleteThru':
+      case 'DeleteFrom': {
+        // DeleteThru empties the side; DeleteFrom removes its top k levels.
+        const n = action === 'DeleteThru' ? levels.length : Math.min(k + 1, levels.length);
+        for (const l of levels.splice(0, n)) this.level(inst, side, l.price, 0n, ts);
+        return;
+      }
+      default:
+        this.stats.skippedEntries++;
+    }
+  }
+
+  private orderEntry(e: SbeRecord, ts: bigint): void {
+    const inst = this.byId.get(e['SecurityID'] as number);
+    if (inst === undefined || !inst.wanted) return;
+    const side = ENTRY_SIDE[e['MDEntryType'] as string];
+    const id = e['OrderID'] as bigint | null;
+    const wire = e['MDEntryPx'];
+    const price = wire instanceof SbeDecimal ? toPrice(wire, inst.rule) : null;
+    if (side === undefined || id === null || price === null) {
+      this.stats.skippedEntries++;
+      return;
+    }
+    const action = e['MDUpdateAction'] as string;
+    const size = BigInt((e['MDDisplayQty'] as number | null) ?? 0);
+    const kind = action === 'New' ? 'add' : action === 'Change' ? 'modify' : action === 'Delete' ? 'cancel' : null;
+    if (kind === null) {
+      this.stats.skippedEntries++;
+      return;
+    }
+    this.sequence(inst, e, () =>
+      this.out.push(
+        createOrderUpdate({
+          venue: this.venue,
+          symbol: inst.symbol,
+          tsEvent: ts,
+          tsRecv: this.tsRecv,
+          seq: BigInt(this.seq),
+          action: kind,
+          orderId: id,
+          side,
+          price,
+          size,
+          priceScale: inst.rule.scale,
+          sizeScale: 0,
+        }),
+      ),
+    );
+  }
+
+  private tradeEntry(e: SbeRecord, ts: bigint): void {
+    const inst = this.byId.get(e['SecurityID'] as number);
+    if (inst === undefined) return;
+    // A trade is not book state: it goes out now, gap or not; its RptSeq still counts.
+    const r = e['RptSeq'] as number | undefined;
+    this.sequence(inst, e, () => undefined);
+    if (!inst.wanted) return;
+    const wire = e['MDEntryPx'];
+    const price = wire instanceof SbeDecimal ? toPrice(wire, inst.rule) : null;
+    if (price === null) {
+      this.statusOf(
+        inst,
+        'gap',
+        `cme: a trade at ${wireText(wire)} is not on ${inst.symbol}'s price scale (${inst.rule.scale} decimals); not delivered`,
+      );
+      return;
+    }
+    const aggressor = e['AggressorSide'] as string | null;
+    const id = e['MDTradeEntryID'] as number | null | undefined;
+    this.out.push(
+      createTrade({
+        venue: this.venue,
+        symbol: inst.symbol,
+        tsEvent: ts,
+        tsRecv: this.tsRecv,
+        seq: BigInt(this.seq),
+        price,
+        size: BigInt(e['MDEntrySize'] as number),
+        priceScale: inst.rule.scale,
+        sizeScale: 0,
+        side: aggressor === 'Buy' ? 'buy' : aggressor === 'Sell' ? 'sell' : 'none',
+        tradeId: id === null || id === undefined ? (r === undefined ? null : `r${r}`) : String(id),
+      }),
+    );
+  }
+
+  private securityStatus(f: SbeRecord, ts: bigint): void {
+    const id = f['SecurityID'] as number | null;
+    const group = f['SecurityGroup'] as string;
+    const targets =
+      id === null ? [...this.byId.values()].filter((i) => i.group === group) : [this.byId.get(id)].filter((i) => i !== undefined);
+    const detail = [f['SecurityTradingStatus'], f['HaltReason'], f['SecurityTradingEvent']]
+      .map((x) => (typeof x === 'string' ? x : null))
+      .filter((x) => x !== null && x !== undefined)
+      .join(' ');
+    for (const inst of targets) if (inst.wanted) this.statusOf(inst, 'trading', detail, ts);
+  }
+
+  private channelReset(ts: bigint): void {
+    // Every book of the channel is emptied and every RptSeq starts again at 1.
+    for (const inst of this.byId.values()) {
+      inst.bids.length = 0;
+      inst.asks.length = 0;
+      inst.rptSeq = 0;
+      inst.skipThrough = 0;
+      if (inst.wanted) this.emptyBook(inst, ts);
+    }
+  }
+
+  // ---- recovery ---------------------------------------------------------------------------
+
+  private invalidate(inst: Inst, why: string, fromPacket: number, fromSeq: bigint | null, toSeq: bigint | null): void {
+    if (!inst.valid) return;
+    inst.valid = false;
+    inst.pending = [];
+    inst.pendingFrom = fromPacket;
+    this.recovering.add(inst);
+    if (inst.wanted) {
+      this.out.push(
+        createStatus({
+          venue: this.venue,
+          symbol: inst.symbol,
+          tsEvent: this.tsRecv,
+          tsRecv: this.tsRecv,
+          seq: BigInt(this.seq),
+          kind: 'gap',
+          fromSeq,
+          toSeq,
+          detail: `cme: ${inst.symbol}'s book is invalid (${why}); it is rebuilt from the snapshot loop`,
+        }),
+      );
+    }
+    this.setSnapshotLoop(true);
+  }
+
+  private applySnapshot(m: DecodedMessage): void {
+    const f = m.fields;
+    const inst = this.byId.get(f['SecurityID'] as number);
+    if (inst === undefined || inst.valid) return;
+    const last = f['LastMsgSeqNumProcessed'] as number;
+    // The snapshot must reach the updates held: those of packets from `pendingFrom` on.
+    if (last < inst.pendingFrom - 1) return;
+    const rpt = f['RptSeq'] as number;
+    const ts = (f['TransactTime'] as bigint | undefined) ?? this.tsRecv;
+    inst.bids.length = 0;
+    inst.asks.length = 0;
+    for (const e of entries(f)) {
+      const side = ENTRY_SIDE[e['MDEntryType'] as string];
+      const wire = e['MDEntryPx'];
+      if (side === undefined || !(wire instanceof SbeDecimal)) continue;
+      const price = toPrice(wire, inst.rule);
+      if (price === null) return; // not this one: wait for the next loop (said by the gap already)
+      const levels = side === 'bid' ? inst.bids : inst.asks;
+      levels[(e['MDPriceLevel'] as number) - 1] = { price, size: BigInt((e['MDEntrySize'] as number | null) ?? 0) };
+    }
+    for (const levels of [inst.bids, inst.asks]) {
+      const dense = levels.filter((l) => l !== undefined);
+      levels.length = 0;
+      levels.push(...dense);
+    }
+    this.seq = last;
+    if (inst.wanted) this.snapshotEvents(inst, ts);
+    inst.valid = true;
+    inst.rptSeq = rpt;
+    inst.skipThrough = rpt;
+    const pending = inst.pending;
+    inst.pending = [];
+    let replayed = 0;
+    for (const p of pending) {
+      if (p.seq <= last) continue; // in the snapshot already
+      if (p.rptSeq !== null) {
+        if (p.rptSeq <= inst.rptSeq) continue;
+        inst.rptSeq = p.rptSeq;
+      }
+      this.seq = p.seq;
+      p.apply();
+      replayed++;
+    }
+    this.recovering.delete(inst);
+    this.stats.recoveries++;
+    if (inst.wanted) {
+      this.statusOf(
+        inst,
+        'resync',
+        `cme: ${inst.symbol}'s book rebuilt from the snapshot of packet ${last} (RptSeq ${rpt}), then ${replayed} updates held since`,
+      );
+    }
+  }
+
+  private snapshotEvents(inst: Inst, ts: bigint): void {
+    const all: [BookSide, Level][] = [
+      ...inst.bids.map((l): [BookSide, Level] => ['bid', l]),
+      ...inst.asks.map((l): [BookSide, Level] => ['ask', l]),
+    ];
+    if (all.length === 0) {
+      this.emptyBook(inst, ts);
+      return;
+    }
+    all.forEach(([side, l], i) => {
+      const flags = BookFlags.Snapshot | (i === 0 ? BookFlags.SnapshotBegin : 0) | (i === all.length - 1 ? BookFlags.SnapshotEnd : 0);
+      this.out.push(this.bookEvent(inst, side, l.price, l.size, ts, flags));
+    });
+  }
+
+  private emptyBook(inst: Inst, ts: bigint): void {
+    this.out.push(this.bookEvent(inst, 'bid', 0n, 0n, ts, BookFlags.Snapshot | BookFlags.SnapshotBegin | BookFlags.SnapshotEnd));
+  }
+
+  // ---- definitions ------------------------------------------------------------------------
+
+  private define(m: DecodedMessage): void {
+    const f = m.fields;
+    const symbol = f['Symbol'] as string;
+    const id = f['SecurityID'] as number;
+    if (this.byId.has(id)) return;
+    const mpi = f['MinPriceIncrement'];
+    const df = f['DisplayFactor'];
+    if (!(mpi instanceof SbeDecimal) || !(df instanceof SbeDecimal)) return;
+    const feeds = entries(f, 'NoMDFeedTypes');
+    const gbx = feeds.find((x) => x['MDFeedType'] === 'GBX');
+    const inst: Inst = {
+      securityId: id,
+      symbol,
+      group: f['SecurityGroup'] as string,
+      rule: priceRule(mpi, df, symbol),
+      depth: (gbx?.['MarketDepth'] as number | undefined) ?? 10,
+      wanted: this.wanted.has(symbol),
+      bids: [],
+      asks: [],
+      rptSeq: 0,
+      valid: true,
+      pending: [],
+      pendingFrom: 0,
+      skipThrough: 0,
+    };
+    this.byId.set(id, inst);
+    this.bySymbol.set(symbol, inst);
+    // No book yet: it comes from the snapshot loop (or, on a fresh channel, from its first updates).
+    // Its updates held from the first packet not yet processed (those that came before the definitions included).
+    this.invalidate(inst, 'no book yet: the handler joined the channel', this.early[0]?.packet.seqNum ?? this.next, null, null);
+  }
+
+  // ---- events out -------------------------------------------------------------------------
+
+  private level(inst: Inst, side: BookSide, price: bigint, size: bigint, ts: bigint): void {
+    if (inst.wanted) this.out.push(this.bookEvent(inst, side, price, size, ts, 0));
+  }
+
+  private bookEvent(inst: Inst, side: BookSide, price: bigint, size: bigint, ts: bigint, flags: number): MarketEvent {
+    return createBookUpdate({
+      venue: this.venue,
+      symbol: inst.symbol,
+      tsEvent: ts,
+      tsRecv: this.tsRecv,
+      seq: BigInt(this.seq),
+      side,
+      price,
+      size,
+      priceScale: inst.rule.scale,
+      sizeScale: 0,
+      flags,
+    });
+  }
+
+  private statusOf(inst: Inst, kind: 'gap' | 'resync' | 'trading', detail: string, ts = this.tsRecv): void {
+    this.out.push(
+      createStatus({ venue: this.venue, symbol: inst.symbol, tsEvent: ts, tsRecv: this.tsRecv, seq: BigInt(this.seq), kind, detail }),
+    );
+  }
+
+  /** Hands the packet's events on; the last book update of each symbol is flagged `Last` (its book is consistent there). */
+  private flush(): void {
+    const out = this.out;
+    if (out.length === 0) return;
+    this.out = [];
+    const lastBook = new Map<string, number>();
+    out.forEach((e, i) => {
+      if (e.type === 'book' && (e.flags & BookFlags.Snapshot) === 0) lastBook.set(e.symbol, i);
+    });
+    out.forEach((e, i) => {
+      if (e.type === 'book' && lastBook.get(e.symbol) === i) this.emit({ ...e, flags: e.flags | BookFlags.Last });
+      else this.emit(e);
+    });
+  }
+
+  private setSnapshotLoop(join: boolean): void {
+    if (this.inSnapshotLoop === join) return;
+    this.inSnapshotLoop = join;
+    this.options.onSnapshotLoop?.(join);
+  }
+
+  private setDefinitionLoop(join: boolean): void {
+    if (this.inDefinitionLoop === join) return;
+    this.inDefinitionLoop = join;
+    this.options.onDefinitionLoop?.(join);
+  }
+}
+
+/** A wire value for a message: a decimal as its exact text, anything else as JSON. */
+function wireText(v: unknown): string {
+  return v instanceof SbeDecimal ? v.toString() : JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x));
+}
+
+function entries(f: SbeRecord, group = 'NoMDEntries'): readonly SbeRecord[] {
+  return (f[group] as readonly SbeRecord[] | undefined) ?? [];
+}

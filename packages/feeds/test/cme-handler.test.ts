@@ -1,0 +1,355 @@
+import { readFileSync } from 'node:fs';
+import { VirtualClock } from '@mdcap/core';
+import type { BookUpdate, MarketEvent, Status } from '@mdcap/core';
+import { CmeHandler, priceRule, toPrice } from '@mdcap/feeds';
+import { parseSchema, SbeCodec, SbeDecimal } from '@mdcap/mdp3';
+import type { SbeRecord } from '@mdcap/mdp3';
+import { datasetFile, describeWithDataset } from '@mdcap/test-utils';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+// The CME channel handler on packets built with CME's schema: arbitration, books, gaps, recovery.
+
+const ID = 5482;
+const T0 = 1_609_113_600_000_000_000n;
+const px = (points: string): SbeDecimal => {
+  // ES in CME price units (×100), at 1e-9: 3702.25 → 370225 → 370225_000000000
+  const [i, f = ''] = points.split('.');
+  return new SbeDecimal(BigInt(i! + f.padEnd(2, '0')) * 1_000_000_000n, -9);
+};
+
+describe('prices: wire units to the instrument scale, exactly', () => {
+  it('ES: tick 0.25, display factor 0.01', () => {
+    const rule = priceRule(new SbeDecimal(25_000_000_000n, -9), new SbeDecimal(10_000_000n, -9), 'ESH1');
+    expect(rule).toEqual({ scale: 2, displayFactor: 10_000_000n, tick: 25n });
+    expect(toPrice(px('3702.25'), rule)).toBe(370225n);
+    expect(toPrice(new SbeDecimal(2431500000000n, -7), rule)).toBe(243150n); // v8's PRICE (1e-7)
+    expect(toPrice(new SbeDecimal(1n, -9), rule)).toBeNull(); // finer than the scale: never rounded
+  });
+});
+
+type Side = 'Bid' | 'Offer';
+interface Book {
+  Bid: { price: string; size: number }[];
+  Offer: { price: string; size: number }[];
+}
+
+/** A tiny exchange for ES: the level book as CME keeps it, and the messages that change it. */
+class Exchange {
+  seq = 0;
+  rpt = 0;
+  readonly book: Book = { Bid: [], Offer: [] };
+  constructor(private readonly codec: SbeCodec) {}
+
+  definition(): Uint8Array {
+    const m = this.codec.encodeMessage('MDInstrumentDefinitionFuture54', {
+      MatchEventIndicator: ['EndOfEvent'],
+      TotNumReports: 1,
+      SecurityUpdateAction: 'Add',
+      LastUpdateTime: T0,
+      MDSecurityTradingStatus: 'ReadyToTrade',
+      ApplID: 310,
+      MarketSegmentID: 64,
+      UnderlyingProduct: 5,
+      SecurityExchange: 'XCME',
+      SecurityGroup: 'ES',
+      Asset: 'ES',
+      Symbol: 'ESH1',
+      SecurityID: ID,
+      SecurityType: 'FUT',
+      CFICode: 'FFIXSX',
+      MaturityMonthYear: { year: 2021, month: 3, day: null, week: null },
+      Currency: 'USD',
+      SettlCurrency: 'USD',
+      MatchAlgorithm: 'F',
+      MinTradeVol: 1,
+      MaxTradeVol: 3000,
+      MinPriceIncrement: new SbeDecimal(25_000_000_000n, -9),
+      DisplayFactor: new SbeDecimal(10_000_000n, -9),
+      UnitOfMeasure: 'IPNT',
+      UnitOfMeasureQty: new SbeDecimal(50_000_000_000n, -9),
+      SettlPriceType: [],
+      UserDefinedInstrument: 'N',
+      NoMDFeedTypes: [
+        { MDFeedType: 'GBX', MarketDepth: 3 },
+        { MDFeedType: 'GBI', MarketDepth: 2 },
+      ],
+    });
+    return this.codec.encodePacket(1, T0, [m]);
+  }
+
+  /** One incremental packet of level changes (applied to the exchange's own book too). */
+  levels(changes: readonly [action: string, side: Side, level: number, price: string, size: number][]): Uint8Array {
+    const entries: SbeRecord[] = changes.map(([action, side, level, price, size]) => {
+      const levels = this.book[side];
+      if (action === 'New') levels.splice(level - 1, 0, { price, size });
+      else if (action === 'Change') levels[level - 1] = { price, size };
+      else if (action === 'Delete') levels.splice(level - 1, 1);
+      if (levels.length > 3) levels.pop();
+      return {
+        MDEntryPx: px(price),
+        MDEntrySize: size,
+        SecurityID: ID,
+        RptSeq: ++this.rpt,
+        NumberOfOrders: 1,
+        MDPriceLevel: level,
+        MDUpdateAction: action,
+        MDEntryType: side,
+      };
+    });
+    return this.packet(
+      this.codec.encodeMessage('MDIncrementalRefreshBook46', {
+        TransactTime: this.ts(),
+        MatchEventIndicator: ['EndOfEvent'],
+        NoMDEntries: entries,
+        NoOrderIDEntries: [],
+      }),
+    );
+  }
+
+  trade(price: string, size: number, aggressor: 'Buy' | 'Sell'): Uint8Array {
+    return this.packet(
+      this.codec.encodeMessage('MDIncrementalRefreshTradeSummary48', {
+        TransactTime: this.ts(),
+        MatchEventIndicator: ['LastTradeMsg'],
+        NoMDEntries: [
+          {
+            MDEntryPx: px(price),
+            MDEntrySize: size,
+            SecurityID: ID,
+            RptSeq: ++this.rpt,
+            NumberOfOrders: 2,
+            AggressorSide: aggressor,
+            MDUpdateAction: 'New',
+            MDTradeEntryID: 7,
+          },
+        ],
+        NoOrderIDEntries: [],
+      }),
+    );
+  }
+
+  /** The snapshot loop's packet for the book as it stands. */
+  snapshot(): Uint8Array {
+    const e: SbeRecord[] = [];
+    for (const side of ['Bid', 'Offer'] as const) {
+      this.book[side].forEach((l, i) =>
+        e.push({
+          MDEntryPx: px(l.price),
+          MDEntrySize: l.size,
+          NumberOfOrders: 1,
+          MDPriceLevel: i + 1,
+          MDEntryType: side,
+          SettlPriceType: [],
+        }),
+      );
+    }
+    const m = this.codec.encodeMessage('SnapshotFullRefresh52', {
+      LastMsgSeqNumProcessed: this.seq,
+      TotNumReports: 1,
+      SecurityID: ID,
+      RptSeq: this.rpt,
+      TransactTime: this.ts(),
+      LastUpdateTime: this.ts(),
+      MDSecurityTradingStatus: 'ReadyToTrade',
+      NoMDEntries: e,
+    });
+    return this.codec.encodePacket(1, this.ts(), [m]);
+  }
+
+  private ts(): bigint {
+    return T0 + BigInt(this.seq) * 1_000n;
+  }
+
+  private packet(m: Uint8Array): Uint8Array {
+    this.seq++;
+    return this.codec.encodePacket(this.seq, this.ts(), [m]);
+  }
+}
+
+/** The book the events describe: price → size per side, as an engine would keep it. */
+function bookOf(events: readonly MarketEvent[]): { bid: [string, string][]; ask: [string, string][] } {
+  const sides = { bid: new Map<bigint, bigint>(), ask: new Map<bigint, bigint>() };
+  for (const e of events) {
+    if (e.type !== 'book') continue;
+    if ((e.flags & 2) !== 0) {
+      sides.bid.clear();
+      sides.ask.clear();
+    }
+    if (e.size === 0n) sides[e.side].delete(e.price);
+    else sides[e.side].set(e.price, e.size);
+  }
+  const list = (m: Map<bigint, bigint>, desc: boolean): [string, string][] =>
+    [...m].sort((a, b) => (a[0] < b[0] ? (desc ? 1 : -1) : desc ? -1 : 1)).map(([p, s]) => [String(p), String(s)]);
+  return { bid: list(sides.bid, true), ask: list(sides.ask, false) };
+}
+
+const asBook = (b: Book): { bid: [string, string][]; ask: [string, string][] } => ({
+  bid: b.Bid.map((l) => [String(Number(l.price.replace('.', '')) * (l.price.includes('.') ? 1 : 100)), String(l.size)]),
+  ask: b.Offer.map((l) => [String(Number(l.price.replace('.', '')) * (l.price.includes('.') ? 1 : 100)), String(l.size)]),
+});
+
+describeWithDataset('cme-mdp3', 'CmeHandler', () => {
+  let codec: SbeCodec;
+  beforeAll(() => {
+    codec = new SbeCodec(parseSchema(readFileSync(datasetFile('cme-mdp3', 'templates_FixBinary.v9.xml'), 'utf8'), 'v9'));
+  });
+
+  function setup(): { h: CmeHandler; x: Exchange; events: MarketEvent[]; loops: string[]; clock: VirtualClock } {
+    const clock = new VirtualClock(T0);
+    const events: MarketEvent[] = [];
+    const loops: string[] = [];
+    const h = new CmeHandler({
+      codec,
+      symbols: ['ESH1'],
+      clock,
+      emit: (e) => events.push(e),
+      onSnapshotLoop: (j) => loops.push(`snapshot ${j ? 'join' : 'leave'}`),
+      onDefinitionLoop: (j) => loops.push(`definition ${j ? 'join' : 'leave'}`),
+    });
+    return { h, x: new Exchange(codec), events, loops, clock };
+  }
+
+  const statuses = (events: readonly MarketEvent[]): string[] =>
+    events.filter((e): e is Status => e.type === 'status').map((s) => `${s.kind} ${s.symbol}`);
+
+  it('starts from the definition and snapshot loops, replays what came meanwhile, and arbitrates A and B', () => {
+    const { h, x, events, loops } = setup();
+    let t = T0;
+    const both = (p: Uint8Array): void => {
+      t += 1_000n;
+      h.onIncremental('A', p, t);
+      h.onIncremental('B', p, t + 10n);
+    };
+    both(
+      x.levels([
+        ['New', 'Bid', 1, '3702.25', 5],
+        ['New', 'Offer', 1, '3702.50', 7],
+      ]),
+    );
+    h.onDefinition(x.definition(), (t += 1n));
+    both(x.levels([['New', 'Bid', 2, '3702.00', 3]]));
+    const snap = x.snapshot(); // after packet 2
+    both(
+      x.levels([
+        ['New', 'Bid', 1, '3702.50', 1],
+        ['Delete', 'Offer', 1, '3702.50', 0],
+        ['New', 'Offer', 1, '3702.75', 4],
+      ]),
+    );
+    expect(events.filter((e) => e.type === 'book')).toEqual([]); // no book until the snapshot
+    h.onSnapshot(snap, (t += 1n));
+    expect(loops).toEqual(['definition join', 'snapshot join', 'definition leave', 'snapshot leave']);
+    expect(statuses(events)).toEqual(['gap ESH1', 'resync ESH1']);
+    expect(bookOf(events)).toEqual(asBook(x.book));
+    both(x.trade('3702.75', 2, 'Buy'));
+    both(x.levels([['Change', 'Offer', 1, '3702.75', 2]]));
+    expect(bookOf(events)).toEqual(asBook(x.book));
+    expect(h.stats).toMatchObject({ processed: 5, duplicates: 5, gaps: 0, recoveries: 1 });
+    const trade = events.find((e) => e.type === 'trade')!;
+    expect(trade).toMatchObject({
+      venue: 'cme',
+      symbol: 'ESH1',
+      price: 370275n,
+      priceScale: 2,
+      size: 2n,
+      side: 'buy',
+      tradeId: '7',
+      seq: 4n,
+    });
+    // Each packet's last book update says the book is consistent there.
+    const last = events.filter((e): e is BookUpdate => e.type === 'book' && (e.flags & 8) !== 0).map((e) => e.seq);
+    expect(last).toEqual([3n, 5n]);
+  });
+
+  it('a level pushed past the depth falls off; a packet dropped on A only is filled by B: no gap', () => {
+    const { h, x, events } = setup();
+    h.onDefinition(x.definition(), T0);
+    h.onSnapshot(x.snapshot(), T0 + 1n); // an empty book
+    let t = T0 + 10n;
+    const packets = [
+      x.levels([['New', 'Bid', 1, '3702.00', 1]]),
+      x.levels([['New', 'Bid', 1, '3702.25', 2]]),
+      x.levels([['New', 'Bid', 1, '3702.50', 3]]),
+      x.levels([['New', 'Bid', 1, '3702.75', 4]]), // 3702.00 falls off (depth 3)
+    ];
+    packets.forEach((p, i) => {
+      t += 1_000n;
+      if (i !== 1) h.onIncremental('A', p, t);
+      h.onIncremental('B', p, t + 5n);
+    });
+    expect(bookOf(events)).toEqual(asBook(x.book));
+    expect(bookOf(events).bid.map(([p]) => p)).toEqual(['370275', '370250', '370225']);
+    expect(statuses(events)).toEqual(['gap ESH1', 'resync ESH1']); // the start only
+    expect(h.stats).toMatchObject({ gaps: 0, processed: 4 });
+  });
+
+  it('a packet lost on both feeds: a gap after the wait, the snapshot loop, a resync, and the book equal to the exchange again', () => {
+    const { h, x, events, loops, clock } = setup();
+    h.onDefinition(x.definition(), T0);
+    h.onSnapshot(x.snapshot(), T0 + 1n);
+    const send = (p: Uint8Array, feeds: string): void => {
+      const t = clock.now() + 1_000n;
+      clock.advanceTo(t);
+      if (feeds.includes('A')) h.onIncremental('A', p, t);
+      if (feeds.includes('B')) h.onIncremental('B', p, t);
+    };
+    send(
+      x.levels([
+        ['New', 'Bid', 1, '3702.00', 1],
+        ['New', 'Offer', 1, '3702.25', 1],
+      ]),
+      'AB',
+    );
+    send(x.levels([['Change', 'Bid', 1, '3702.00', 9]]), ''); // lost on both
+    send(
+      x.levels([
+        ['New', 'Offer', 1, '3702.25', 2],
+        ['Delete', 'Offer', 2, '3702.25', 0],
+      ]),
+      'AB',
+    ); // waits for packet 2
+    expect(h.stats.gaps).toBe(0);
+    clock.advanceTo(clock.now() + 10_000_000n); // the wait runs out
+    expect(h.stats).toMatchObject({ gaps: 1, lostPackets: 1 });
+    const gap = events.find((e): e is Status => e.type === 'status' && e.kind === 'gap' && e.symbol === '*')!;
+    expect(gap).toMatchObject({ fromSeq: 2n, toSeq: 2n });
+    send(x.trade('3702.25', 1, 'Sell'), 'AB'); // trades go out during the recovery
+    expect(events.filter((e) => e.type === 'trade')).toHaveLength(1);
+    send(x.levels([['Change', 'Bid', 1, '3702.00', 4]]), 'AB'); // held: the book is invalid
+    h.onSnapshot(x.snapshot(), clock.now());
+    expect(loops.slice(-2)).toEqual(['snapshot join', 'snapshot leave']);
+    expect(statuses(events).slice(-2)).toEqual(['gap ESH1', 'resync ESH1']);
+    expect(bookOf(events)).toEqual(asBook(x.book));
+    send(x.levels([['New', 'Bid', 2, '3701.75', 6]]), 'AB');
+    expect(bookOf(events)).toEqual(asBook(x.book));
+  });
+
+  it('an older snapshot waits for the next; a RptSeq jump invalidates only that book; a corrupt packet is a counted status', () => {
+    const { h, x, events } = setup();
+    h.onDefinition(x.definition(), T0);
+    const old = x.snapshot(); // LastMsgSeqNumProcessed 0
+    h.onIncremental('A', x.levels([['New', 'Bid', 1, '3702.00', 1]]), T0 + 1n);
+    h.onSnapshot(old, T0 + 2n); // fine: nothing before packet 1 is needed
+    expect(statuses(events)).toEqual(['gap ESH1', 'resync ESH1']);
+    x.rpt += 2; // two entries the handler never sees (as if on another channel's packet)
+    h.onIncremental('A', x.levels([['New', 'Offer', 1, '3702.50', 1]]), T0 + 3n);
+    expect(statuses(events).slice(-1)).toEqual(['gap ESH1']);
+    const corrupt = x.levels([['New', 'Offer', 2, '3702.75', 1]]);
+    corrupt[16] = 99; // template id
+    h.onIncremental('A', corrupt, T0 + 4n);
+    expect(h.stats.corrupt).toBe(1);
+    h.onIncremental(
+      'B',
+      (() => {
+        corrupt[16] = 46;
+        return corrupt;
+      })(),
+      T0 + 5n,
+    );
+    h.onSnapshot(x.snapshot(), T0 + 6n);
+    // The corrupt copy on A was said (B's copy filled the hole); the book recovered from the snapshot.
+    expect(statuses(events).slice(-2)).toEqual(['gap *', 'resync ESH1']);
+    expect(h.stats.gaps).toBe(0);
+    expect(bookOf(events)).toEqual(asBook(x.book));
+  });
+});
