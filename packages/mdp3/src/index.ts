@@ -24,3 +24,13 @@ export { MESSAGE_SIZE_BYTES, PACKET_HEADER_BYTES, SbeCodec, SbeDecimal } from '.
 export type { DecodedMessage, DecodedPacket, EncodeOptions, SbeRecord, SbeValue } from './codec.js';
 export { readPcap, udpDatagrams, writePcap } from './pcap.js';
 export type { PcapDatagram, PcapRecord, PcapStats, UdpDatagram, WritePcapOptions } from './pcap.js';
+export { channelConfigXml, FEED_TYPES, findChannel, findConnection, parseChannelConfig } from './config.js';
+export type {
+  ChannelConfig,
+  ChannelConnection,
+  ChannelProduct,
+  ConnectionProtocol,
+  FeedLine,
+  FeedType,
+  MulticastConnection,
+} from './config.js';
