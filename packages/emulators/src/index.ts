@@ -20,3 +20,25 @@ export type { DatabentoGatewayOptions } from './databento.js';
 export { datasetsRoot, datasetPath, defaultRecordings, DEFAULT_RECORDINGS, DEFAULT_DBN_FILES } from './datasets.js';
 export { EMULATED_VENUES, startVenueEmulator } from './venues.js';
 export type { VenueEmulator, VenueEmulatorOptions } from './venues.js';
+export { localChannelConfig, parseCmeFaults, startCmeMulticast } from './cme/sender.js';
+export type {
+  CmeFaults,
+  CmeMulticast,
+  CmeMulticastOptions,
+  CmeSenderStats,
+  CmeStall,
+  LocalChannelOptions,
+  Mdp3LoopPacket,
+  Mdp3PacketSource,
+  Mdp3SourcePacket,
+} from './cme/sender.js';
+export { Mdp3Exchange, MDP3_MAX_PACKET_BYTES } from './cme/exchange.js';
+export type {
+  BookTruth,
+  IncrementalPacket,
+  Mdp3DbnInputs,
+  Mdp3ExchangeOptions,
+  Mdp3Packet,
+  SyntheticExchangeOptions,
+} from './cme/exchange.js';
+export type { DbnSource, DbnSourceKind, Mdp3Instrument } from './cme/dbn-source.js';

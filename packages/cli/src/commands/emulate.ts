@@ -1,12 +1,17 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { MdcapError } from '@mdcap/core';
 import { EMULATED_VENUES } from '@mdcap/emulators';
+import type { CmeMulticast, Mdp3PacketSource, Mdp3SourcePacket } from '@mdcap/emulators';
+import { channelConfigXml, SbeCodec, udpDatagrams } from '@mdcap/mdp3';
+import type { ChannelConfig, ChannelProduct } from '@mdcap/mdp3';
 import type { Argv } from 'yargs';
-import { badOption, parseList } from '../args.js';
-import { EXIT } from '../command.js';
+import { badOption, parseIntOption, parseList } from '../args.js';
+import { EXIT, warn } from '../command.js';
 import type { Command } from '../command.js';
 import { LineOutput } from '../output.js';
 import { listenError, stopRequested } from '../lifecycle.js';
+import { checkOutFile, writeOutFile } from '../out-file.js';
+import { loadMdp3Schema } from './mdp3.js';
 
 interface EmulateArgs {
   readonly venue: string;
@@ -17,6 +22,9 @@ interface EmulateArgs {
   readonly frames?: string;
   readonly loops: string;
   readonly json: boolean;
+  readonly channel: string;
+  readonly configOut?: string;
+  readonly force: boolean;
 }
 
 /** `--port` and `--speed`, checked. */
@@ -50,24 +58,37 @@ export const emulateCommand: Command<EmulateArgs> = {
       .option('venue', {
         type: 'string',
         default: 'kraken',
-        choices: [...EMULATED_VENUES, 'databento'],
-        describe: 'The venue protocol to speak (databento: the Live gateway over TCP, serving DBN files)',
+        choices: [...EMULATED_VENUES, 'databento', 'cme'],
+        describe:
+          'The venue protocol to speak (databento: the Live gateway over TCP, serving DBN files; cme: MDP 3.0 multicast on 127.0.0.1)',
       })
-      .option('port', { type: 'string', default: '0', describe: 'TCP port (0: any free port, printed)' })
+      .option('port', {
+        type: 'string',
+        default: '0',
+        describe:
+          "TCP port (0: any free port, printed); cme: line A's UDP port, B's is the next (0: 14000 + channel and 15000 + channel, as CME)",
+      })
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'Interface to listen on' })
       .option('speed', { type: 'string', default: '1x', describe: 'Replay pace: 1x (as recorded), 10x, 0.5x, or max' })
       .option('fault', {
         type: 'string',
         describe:
-          'Faults, each once, counted in data frames of a connection: drop:N, skip:N, corrupt-checksum:N, malformed:N, stall:N, reject-auth (alpaca, databento)',
+          'Faults, each once, counted in data frames of a connection: drop:N, skip:N, corrupt-checksum:N, malformed:N, stall:N, reject-auth (alpaca, databento); cme, by MsgSeqNum (N or N-M): drop-a:N, drop-both:N, reorder:N, duplicate:N, corrupt:N, stall:N:MS',
       })
       .option('frames', {
         type: 'string',
         describe:
-          'Comma-separated recordings in cryptofeed line format (also what record --raw writes), or DBN files for databento; default: the cryptofeed samples (databento: the ESU4 trades and MBP-1 of the NautilusTrader samples)',
+          'Comma-separated recordings in cryptofeed line format (also what record --raw writes), or DBN files for databento; cme: DBN files of GLBX.MDP3 (definitions, MBO, MBP-10, trades, status) or one pcap of MDP3 packets; default: the cryptofeed samples (databento: the ESU4 trades and MBP-1 of the NautilusTrader samples; cme: the GLBX.MDP3 ESH1 test data of databento-python/)',
       })
       .option('loops', { type: 'string', default: '1', describe: 'Play the recording this many times in a row (load tests)' })
       .option('json', { type: 'boolean', default: false, describe: 'Print the listening address as one JSON object' })
+      .option('channel', { type: 'string', default: '310', describe: 'cme: the MDP3 channel id to emulate' })
+      .option('config-out', {
+        type: 'string',
+        describe:
+          "cme: write the channel's config.xml (CME's format: groups, ports) here, for the receiver (record --feed cme --config FILE)",
+      })
+      .option('force', { type: 'boolean', default: false, describe: 'Replace an existing --config-out file' })
       .example(
         'mdcap emulate --venue kraken --port 9000',
         'Kraken on ws://127.0.0.1:9000, replaying the recorded books, trades and tickers',
@@ -87,9 +108,14 @@ export const emulateCommand: Command<EmulateArgs> = {
       .example(
         'mdcap emulate --venue binance --port 9001',
         'Binance streams on ws://127.0.0.1:9001/stream, REST depth on http://127.0.0.1:9001',
+      )
+      .example(
+        'mdcap emulate --venue cme --channel 310 --config-out config.xml --fault drop-both:100-102',
+        'CME MDP3 channel 310 on multicast groups of 127.0.0.1 (incremental A and B, snapshot and definition loops), a gap to recover from',
       ),
   async run(a) {
     if (a.venue === 'databento') return runDatabento(a);
+    if (a.venue === 'cme') return runCme(a);
     const { readRecording, parseFaults, startVenueEmulator } = await import('@mdcap/emulators');
     const { port, speed } = portAndSpeed(a);
     let faults;
@@ -161,4 +187,149 @@ async function runDatabento(a: EmulateArgs): Promise<number> {
   await stopRequested('emulate');
   await gateway.close();
   return EXIT.ok;
+}
+
+/**
+ * What `--venue cme` turns into MDP3 without `--frames`: Databento's GLBX.MDP3 test data (ESH1,
+ * 2020-12-28), every schema the exchange reads, from the datasets.
+ */
+const DEFAULT_CME_DBN: readonly string[] = ['definition', 'mbo', 'mbp-10', 'trades', 'status'].map(
+  (schema) => `GLBX.MDP3/test_data.${schema}.dbn.zst`,
+);
+
+const isPcap = (file: string): boolean => /\.pcap(ng)?$/i.test(file);
+
+interface CmeSource {
+  readonly source: Mdp3PacketSource;
+  readonly packets: number;
+  readonly products: readonly ChannelProduct[];
+  /** What the feed is, for the banner. */
+  readonly what: string;
+}
+
+/**
+ * The exchange: `--frames` DBN files of GLBX.MDP3 (default: the datasets') encoded by
+ * Mdp3Exchange into CME's packets and loops; or one pcap of MDP3 packets, replayed.
+ */
+async function cmeSource(a: EmulateArgs): Promise<CmeSource> {
+  const { datasetPath, Mdp3Exchange } = await import('@mdcap/emulators');
+  const frames = a.frames === undefined ? DEFAULT_CME_DBN.map((f) => datasetPath('databento-python', f)) : parseList('--frames', a.frames);
+  for (const f of frames) {
+    if (!existsSync(f)) {
+      throw badOption(
+        '--frames',
+        'DBN files of GLBX.MDP3 or a pcap of MDP3 packets (or MDCAP_DATASETS set to the folder holding databento-python/)',
+        f,
+      );
+    }
+  }
+  if (frames.some(isPcap)) {
+    if (frames.length !== 1) throw badOption('--frames', 'DBN files of GLBX.MDP3, or one pcap of MDP3 packets alone', a.frames);
+    const { source, packets } = pcapSource(frames[0]!);
+    return {
+      source,
+      packets,
+      products: [],
+      what: `${packets} packets of ${frames[0]!} (no snapshot or definition loop: a capture has no book)`,
+    };
+  }
+  const exchange = Mdp3Exchange.fromDbnFiles(new SbeCodec(loadMdp3Schema(undefined)), frames);
+  // config.xml's <products>: each asset with the security groups it trades in.
+  const groups = new Map<string, Set<string>>();
+  for (const i of exchange.instruments) {
+    let g = groups.get(i.asset);
+    if (g === undefined) groups.set(i.asset, (g = new Set()));
+    g.add(i.group);
+  }
+  return {
+    source: exchange,
+    packets: exchange.packetCount,
+    products: [...groups].map(([code, g]) => ({ code, groups: [...g] })),
+    what: `${exchange.packetCount} incremental packets of ${exchange.instruments.length} instrument(s) from ${frames.length} DBN file(s)`,
+  };
+}
+
+/**
+ * The incremental feed of a pcap of one MDP3 feed: each UDP datagram as it was captured, paced
+ * by the capture's timestamps. A capture holds no exchange state, so the snapshot and
+ * definition loops are empty.
+ */
+function pcapSource(file: string): { source: Mdp3PacketSource; packets: number } {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(file);
+  } catch (error) {
+    throw new MdcapError('MDCAP_ERR_IO', `--frames ${file}: expected a pcap file, found ${(error as Error).message}`, { cause: error });
+  }
+  const packets: Mdp3SourcePacket[] = [];
+  for (const d of udpDatagrams(bytes, file)) {
+    const p = d.payload;
+    // MsgSeqNum and SendingTime from the packet header (a datagram shorter than it is sent as it is: a fault of the capture).
+    const view = new DataView(p.buffer, p.byteOffset, p.byteLength);
+    packets.push({
+      seqNum: p.length >= 4 ? view.getUint32(0, true) : 0,
+      sendingTime: p.length >= 12 ? view.getBigUint64(4, true) : 0n,
+      tsNs: d.tsNs,
+      bytes: p,
+    });
+  }
+  if (packets.length === 0)
+    throw new MdcapError('MDCAP_ERR_IMPORT_FORMAT', `--frames ${file}: expected UDP datagrams of MDP3 packets, found none`);
+  return { source: { packets: () => packets, snapshotPackets: () => [], definitionPackets: () => [] }, packets: packets.length };
+}
+
+/** CME MDP 3.0 over UDP multicast on this host: the sender of @mdcap/emulators on a channel laid out as CME's. */
+async function runCme(a: EmulateArgs): Promise<number> {
+  const { localChannelConfig, parseCmeFaults, startCmeMulticast } = await import('@mdcap/emulators');
+  const { speed } = portAndSpeed(a);
+  const id = parseIntOption('--channel', a.channel, 1, 999_999);
+  const port = parseIntOption('--port', a.port, 0, 65534);
+  // Without --port, CME's own numbering: 14000 + channel on line A, 15000 + channel on B (14310 / 15310).
+  if (port === 0 && id > 50_000) throw badOption('--port', `a UDP port for channel ${id} (14000 + channel would not be one)`, a.port);
+  const faults = parseCmeFaults(a.fault ?? '');
+  const out = a.configOut === undefined ? null : checkOutFile('--config-out', a.configOut, a.force);
+  const { source, packets, products, what } = await cmeSource(a);
+  const channel: ChannelConfig = localChannelConfig({
+    id,
+    portA: port === 0 ? 14_000 + id : port,
+    portB: port === 0 ? 15_000 + id : port + 1,
+    products,
+  });
+  if (out !== null) await writeOutFile(out, (tmp) => writeFileSync(tmp, channelConfigXml([channel])));
+  let sender: CmeMulticast;
+  try {
+    // The loops keep cycling after the data's end, as CME's do, so a receiver started late still recovers.
+    sender = await startCmeMulticast({ source, channel, speed, faults, lingerMs: Infinity });
+  } catch (error) {
+    throw error instanceof MdcapError
+      ? error
+      : new MdcapError('MDCAP_ERR_ADDRESS', `cme: could not open a multicast socket on 127.0.0.1: ${(error as Error).message}`, {
+          cause: error,
+        });
+  }
+  const lines = channel.connections.map((c) => ({ id: c.id, feedType: c.feedType, feed: c.feed, ip: c.ip!, port: c.port }));
+  const lineOut = new LineOutput();
+  if (a.json)
+    lineOut.line(
+      JSON.stringify({ venue: 'cme', channel: id, interface: '127.0.0.1', connections: lines, configOut: a.configOut ?? null, packets }),
+    );
+  else {
+    lineOut.line(
+      `cme MDP3 channel ${id} on multicast of 127.0.0.1, TTL 0 (${what}, speed ${a.speed}${a.fault === undefined ? '' : `, faults ${a.fault}`})`,
+    );
+    for (const l of lines) lineOut.line(`  ${l.id.padEnd(10)} ${l.ip}:${l.port}`);
+    if (a.configOut !== undefined) lineOut.line(`  config.xml for receivers: ${a.configOut}`);
+    lineOut.line('Ctrl-C to stop. The loops go on cycling after the last incremental packet.');
+  }
+  await lineOut.end();
+  const stop = stopRequested('emulate');
+  await Promise.race([stop, sender.ended]);
+  const ended = sender.stats();
+  if (ended.ended && !a.json)
+    warn('emulate', `the incremental feed ended: ${ended.sent['IA'] ?? 0} datagrams on A, ${ended.sent['IB'] ?? 0} on B`);
+  await stop;
+  await sender.close();
+  const s = sender.stats();
+  if (s.sendErrors > 0) warn('emulate', `${s.sendErrors} datagrams were refused by the OS (the last: ${s.lastError ?? ''})`);
+  return s.sendErrors > 0 ? EXIT.problems : EXIT.ok;
 }
