@@ -58,3 +58,5 @@ export { CmeHandler } from './cme/handler.js';
 export type { CmeFeedSide, CmeHandlerOptions, CmeHandlerStats } from './cme/handler.js';
 export { fromPrice, priceRule, toPrice } from './cme/prices.js';
 export type { PriceRule } from './cme/prices.js';
+export { CmeFeed, cmeChannel } from './cme/feed.js';
+export type { CmeChannel, CmeFeedOptions, CmeGroup } from './cme/feed.js';

@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { LiveClock, MdcapError } from '@mdcap/core';
 import type { Clock, DataProvider, Instrument, SequenceRule } from '@mdcap/core';
-import { BloombergFeed, DatabentoFeed, RawTap, VENUE_NAMES, venueFeed, WorkerFeed } from '@mdcap/feeds';
+import { BloombergFeed, CmeFeed, cmeChannel, DatabentoFeed, RawTap, VENUE_NAMES, venueFeed, WorkerFeed } from '@mdcap/feeds';
+import { findChannel, parseChannelConfig, parseSchema } from '@mdcap/mdp3';
 import type { VenueName } from '@mdcap/feeds';
 import { ringProvider } from '@mdcap/ring';
 import type { OverflowPolicy } from '@mdcap/ring';
@@ -36,6 +38,15 @@ export interface FeedSpec {
   readonly bloombergModule?: string;
   readonly bloombergHost?: string;
   readonly bloombergPort?: number;
+  /**
+   * CME: the channel (`310`), CME's channel configuration (`config.xml`: its multicast groups),
+   * the SBE schema file (templates_FixBinary.xml; the CLI gives the datasets' when none is named)
+   * and the interface that joins the groups (default 127.0.0.1).
+   */
+  readonly channel?: number;
+  readonly channelConfig?: string;
+  readonly sbeSchema?: string;
+  readonly multicastInterface?: string;
   /** demo: market seed (default 1), venue packets per second (default 1000), lose every N-th packet of a symbol. */
   readonly seed?: number;
   readonly rate?: number;
@@ -250,6 +261,45 @@ registerFeed({
       ...(spec.bloombergModule === undefined ? {} : { module: spec.bloombergModule }),
       ...(spec.bloombergHost === undefined ? {} : { host: spec.bloombergHost }),
       ...(spec.bloombergPort === undefined ? {} : { port: spec.bloombergPort }),
+    });
+  },
+});
+
+registerFeed({
+  name: 'cme',
+  describe:
+    'CME Globex MDP 3.0 over UDP multicast (--channel, --config config.xml): MBP books, MBO orders, trades, statuses; A/B arbitration, snapshot recovery',
+  needsSymbols: true,
+  defaultSymbols: null,
+  rawFrames: false,
+  urlSchemes: [],
+  open(spec, clock) {
+    if (spec.channel === undefined || spec.channelConfig === undefined) {
+      throw new MdcapError(
+        'MDCAP_ERR_INVALID_OPTION',
+        `cme: expected a channel and its config.xml (--channel 310 --config config.xml), found ${spec.channel === undefined ? 'no channel' : 'no config'}`,
+      );
+    }
+    if (spec.sbeSchema === undefined)
+      throw new MdcapError('MDCAP_ERR_INVALID_OPTION', 'cme: expected the SBE schema file (--schema templates_FixBinary.xml), found none');
+    if (!(clock instanceof LiveClock))
+      throw new MdcapError('MDCAP_ERR_INVALID_OPTION', 'cme: expected a LiveClock (packets are stamped as they arrive)');
+    const read = (path: string, what: string): string => {
+      try {
+        return readFileSync(path, 'utf8');
+      } catch (error) {
+        throw new MdcapError('MDCAP_ERR_IO', `cme: expected ${what} at ${path}, found ${(error as Error).message}`, { cause: error });
+      }
+    };
+    const channel = cmeChannel(
+      findChannel(parseChannelConfig(read(spec.channelConfig, 'the channel configuration (config.xml)'), spec.channelConfig), spec.channel),
+    );
+    // The handler runs on the engine's thread: a handler thread for multicast is not built yet.
+    return new CmeFeed({
+      channel,
+      schema: parseSchema(read(spec.sbeSchema, 'the SBE schema'), spec.sbeSchema),
+      clock,
+      ...(spec.multicastInterface === undefined ? {} : { interface: spec.multicastInterface }),
     });
   },
 });

@@ -1,5 +1,6 @@
 import { isoToNs, MdcapError, nsToIso, VirtualClock } from '@mdcap/core';
 import type { DataProvider } from '@mdcap/core';
+import { datasetPath } from '@mdcap/emulators';
 import { feedDefinition, feedNames, record } from '@mdcap/pipeline';
 import type { FeedSpec, OverflowPolicy } from '@mdcap/pipeline';
 import { MergedNatsProvider, NatsProvider, SINK_SCHEMES, attachSink, describeNatsStream, openSink } from '@mdcap/sinks';
@@ -12,6 +13,7 @@ import type { FeedDefaults } from '../feeds-option.js';
 import type { Command } from '../command.js';
 import { count, LineOutput, Progress } from '../output.js';
 import { tellStderr, watchParent } from '../lifecycle.js';
+import { DEFAULT_MDP3_SCHEMA } from './mdp3.js';
 
 interface RecordArgs {
   readonly feed?: string;
@@ -45,6 +47,9 @@ interface RecordArgs {
   readonly bloombergModule?: string;
   readonly bloombergHost?: string;
   readonly bloombergPort?: string;
+  readonly channel?: string;
+  readonly sbeSchema?: string;
+  readonly interface?: string;
 }
 
 /** Alpaca credentials from the flags, else the environment variables Alpaca's own tools use. */
@@ -75,7 +80,7 @@ export const recordCommand: Command<RecordArgs> = {
       .option('config', {
         type: 'string',
         describe:
-          'Several feeds from a JSON file: {"feeds": [{"feed": "kraken", "symbols": ["XBT/USD"], "url": "ws://…"}, …]} (keys: feed, symbols, url, restUrl, key, secret, stocksFeed, dataset, schema, start, seed, rate, gapEvery; flags fill in the rest)',
+          'With --feed cme: CME\'s channel configuration (config.xml: the multicast groups of each channel). Otherwise several feeds from a JSON file: {"feeds": [{"feed": "kraken", "symbols": ["XBT/USD"], "url": "ws://…"}, …]} (keys: feed, symbols, url, restUrl, key, secret, stocksFeed, dataset, schema, start, seed, rate, gapEvery; flags fill in the rest)',
       })
       .option('url', { type: 'string', describe: 'Venue endpoint override: an emulator (mdcap emulate) or a testnet' })
       .option('rest-url', { type: 'string', describe: 'REST base URL override (binance: depth snapshots)' })
@@ -104,6 +109,12 @@ export const recordCommand: Command<RecordArgs> = {
         type: 'string',
         describe: 'databento: replay the day from this time (ISO 8601, e.g. 2024-07-01T13:30:00Z), then go live',
       })
+      .option('channel', { type: 'string', describe: 'cme: the channel to record (its groups from --config config.xml), e.g. 310' })
+      .option('sbe-schema', {
+        type: 'string',
+        describe: `cme: CME's SBE schema (templates_FixBinary.xml; default: ${DEFAULT_MDP3_SCHEMA.join('/')} of the datasets)`,
+      })
+      .option('interface', { type: 'string', describe: 'cme: the interface that joins the multicast groups (default 127.0.0.1)' })
       .option('bloomberg-module', {
         type: 'string',
         describe: 'bloomberg: the BLPAPI binding to load, a package or a module path (default: blpapi, an optional dependency)',
@@ -196,7 +207,7 @@ export const recordCommand: Command<RecordArgs> = {
       ),
   async run(a) {
     if (a.from !== undefined) return recordFrom(a);
-    if (a.feeds !== undefined || a.config !== undefined) return recordSeveral(a);
+    if (a.feeds !== undefined || (a.config !== undefined && a.feed !== 'cme')) return recordSeveral(a);
     const feed = a.feed ?? 'demo';
     if (a.raw && feed === 'databento') {
       throw new MdcapError(
@@ -312,6 +323,7 @@ function feedDefaults(a: RecordArgs, feed: string): FeedDefaults {
     stocksFeed: a.stocksFeed === 'sip' ? 'sip' : 'iex',
     ...(a.handlerThread === undefined ? {} : { handlerThread: a.handlerThread }),
     ...(a.bloombergModule === undefined ? {} : { bloombergModule: a.bloombergModule }),
+    ...(feed === 'cme' ? cmeOptions(a) : {}),
     ...(a.bloombergHost === undefined ? {} : { bloombergHost: a.bloombergHost }),
     ...(a.bloombergPort === undefined ? {} : { bloombergPort: parseIntOption('--bloomberg-port', a.bloombergPort, 1, 65_535) }),
     seed: parseIntOption('--seed', a.seed, 0, 2 ** 32 - 1),
@@ -474,4 +486,14 @@ function isoStartOf(flag: string, text: string): bigint {
   } catch {
     throw new MdcapError('MDCAP_ERR_INVALID_OPTION', `${flag}: expected an ISO 8601 time such as 2024-07-01T13:30:00Z, found "${text}"`);
   }
+}
+
+/** `--feed cme`: the channel, its config.xml, the schema (the datasets' unless given) and the interface. */
+function cmeOptions(a: RecordArgs): Partial<FeedSpec> {
+  return {
+    ...(a.channel === undefined ? {} : { channel: parseIntOption('--channel', a.channel, 1, 65_535) }),
+    ...(a.config === undefined ? {} : { channelConfig: a.config }),
+    sbeSchema: a.sbeSchema ?? datasetPath(...DEFAULT_MDP3_SCHEMA),
+    ...(a.interface === undefined ? {} : { multicastInterface: a.interface }),
+  };
 }

@@ -81,7 +81,7 @@ interface Inst {
   readonly group: string;
   readonly rule: PriceRule;
   readonly depth: number;
-  readonly wanted: boolean;
+  wanted: boolean;
   readonly bids: Level[];
   readonly asks: Level[];
   rptSeq: number;
@@ -118,7 +118,7 @@ export class CmeHandler {
   private readonly codec: SbeCodec;
   private readonly clock: Clock;
   private readonly emit: (e: MarketEvent) => void;
-  private readonly wanted: ReadonlySet<string>;
+  private readonly wanted: Set<string>;
   private readonly gapWaitNs: bigint;
   private readonly maxHeld: number;
   private readonly byId = new Map<number, Inst>();
@@ -132,11 +132,17 @@ export class CmeHandler {
   private readonly recovering = new Set<Inst>();
   private inSnapshotLoop = false;
   private inDefinitionLoop = false;
-  /** Incremental packets seen before the definitions of some wanted symbols: replayed once they come. */
+  /** False until the definitions of the symbols wanted at the start are in (or the loop went round once). */
+  private started = false;
+  /** Definitions the loop announces (`TotNumReports`), once known. */
+  private loopSize: number | null = null;
+  /** Incremental packets seen before the start: replayed once the definitions are in. */
   private early: { packet: DecodedPacket; tsRecv: bigint }[] = [];
   /** Events of the packet being processed: flushed at its end, the last of each book flagged `Last`. */
   private out: MarketEvent[] = [];
   private tsRecv = 0n;
+  /** The latest receive time handed on: what the handler stamps never goes back before it (see {@link at}). */
+  private lastOut = 0n;
   private seq = 0;
 
   constructor(private readonly options: CmeHandlerOptions) {
@@ -193,7 +199,7 @@ export class CmeHandler {
     if (!this.inSnapshotLoop) return;
     const packet = this.decode(bytes, 'snapshot', tsRecv, false);
     if (packet === null) return;
-    this.tsRecv = tsRecv;
+    this.tsRecv = this.at(tsRecv);
     for (const m of packet.messages) if (SNAPSHOT.has(m.name)) this.applySnapshot(m);
     this.flush();
     if (this.inSnapshotLoop && this.recovering.size === 0) this.setSnapshotLoop(false);
@@ -205,13 +211,66 @@ export class CmeHandler {
     if (!this.inDefinitionLoop) return;
     const packet = this.decode(bytes, 'definition', tsRecv, false);
     if (packet === null) return;
+    this.tsRecv = this.at(tsRecv);
+    this.seq = 0;
     for (const m of packet.messages) if (DEFINITION.test(m.name)) this.define(m);
-    if ([...this.wanted].every((s) => this.bySymbol.has(s))) {
-      this.setDefinitionLoop(false);
+    this.flush();
+    tsRecv = this.tsRecv;
+    const missing = [...this.wanted].filter((s) => !this.bySymbol.has(s));
+    const roundDone = this.loopSize !== null && this.byId.size >= this.loopSize;
+    if (missing.length > 0 && !roundDone) return;
+    if (roundDone) {
+      // The loop went round: a symbol still missing is not on this channel. Said once, not awaited forever.
+      for (const symbol of missing) {
+        this.wanted.delete(symbol);
+        this.send(
+          createStatus({
+            venue: this.venue,
+            symbol,
+            tsEvent: tsRecv,
+            tsRecv,
+            kind: 'gap',
+            detail: `cme: ${symbol} is not among the ${this.loopSize} instruments of this channel's definition loop; nothing will come for it`,
+          }),
+        );
+      }
+    }
+    this.setDefinitionLoop(false);
+    if (!this.started) {
+      this.started = true;
       const early = this.early;
       this.early = [];
       for (const e of early) this.process(e.packet, e.tsRecv);
     }
+  }
+
+  /**
+   * Delivers `symbol`'s events from now on: at once with its book as it stands when the book is
+   * valid, after its snapshot otherwise; an instrument not defined yet sends the handler back to
+   * the definition loop (the other books go on meanwhile).
+   */
+  want(symbol: string, tsRecv: bigint): void {
+    if (this.wanted.has(symbol)) return;
+    this.wanted.add(symbol);
+    const inst = this.bySymbol.get(symbol);
+    if (inst === undefined) {
+      this.loopSize = null;
+      this.setDefinitionLoop(true);
+      return;
+    }
+    inst.wanted = true;
+    if (inst.valid) {
+      this.tsRecv = this.at(tsRecv);
+      this.snapshotEvents(inst, tsRecv);
+      this.flush();
+    }
+  }
+
+  /** Stops delivering `symbol`'s events (its book is still kept: wanting it again needs no snapshot). */
+  unwant(symbol: string): void {
+    this.wanted.delete(symbol);
+    const inst = this.bySymbol.get(symbol);
+    if (inst !== undefined) inst.wanted = false;
   }
 
   private decode(bytes: Uint8Array, feed: string, tsRecv: bigint, counted = true): DecodedPacket | null {
@@ -222,14 +281,14 @@ export class CmeHandler {
       this.stats.corrupt++;
       // A packet that cannot be read is lost data: said, not dropped silently. On an incremental
       // feed the other feed's copy usually fills the hole, so only the decode is reported here.
-      this.channelGap(tsRecv, `${error.message}${counted ? ' (the other feed may still bring this packet)' : ''}`);
+      this.channelGap(this.at(tsRecv), `${error.message}${counted ? ' (the other feed may still bring this packet)' : ''}`);
       return null;
     }
   }
 
   /** A `gap` status for the whole channel (symbol `*`): what was lost is not one instrument's. */
   private channelGap(tsRecv: bigint, detail: string, fromSeq: bigint | null = null, toSeq: bigint | null = null): void {
-    this.emit(
+    this.send(
       createStatus({
         venue: this.venue,
         symbol: '*',
@@ -244,6 +303,21 @@ export class CmeHandler {
     );
   }
 
+  /**
+   * The receive time to stamp: the packet's own, unless something stamped later already went out.
+   * A packet held for its turn (arbitration) is handed on when its turn comes, after whatever the
+   * handler said meanwhile (a corrupt copy, a gap): its events carry the time they could be
+   * delivered, as the engine takes events in receive-time order only.
+   */
+  private at(t: bigint): bigint {
+    return t > this.lastOut ? t : this.lastOut;
+  }
+
+  private send(e: MarketEvent): void {
+    if (e.tsRecv > this.lastOut) this.lastOut = e.tsRecv;
+    this.emit(e);
+  }
+
   private drainHeld(): void {
     for (let h = this.held.get(this.next); h !== undefined; h = this.held.get(this.next)) {
       this.held.delete(this.next);
@@ -252,6 +326,9 @@ export class CmeHandler {
     if (this.held.size === 0 && this.holdTimer !== null) {
       this.clock.clearTimer(this.holdTimer);
       this.holdTimer = null;
+    } else if (this.held.size > 0 && this.holdTimer === null) {
+      // Another hole behind the one just filled or given up: it gets its own wait.
+      this.holdTimer = this.clock.setTimer(this.clock.now() + this.gapWaitNs, () => this.onHoldTimeout());
     }
   }
 
@@ -267,7 +344,7 @@ export class CmeHandler {
     const to = first - 1;
     this.stats.gaps++;
     this.stats.lostPackets += to - from + 1;
-    const tsRecv = this.held.get(first)!.tsRecv;
+    const tsRecv = this.at(this.clock.now());
     this.tsRecv = tsRecv;
     this.seq = first;
     // Which instruments the lost packets touched is unknown: every book is suspect, and is
@@ -289,7 +366,7 @@ export class CmeHandler {
   private take(packet: DecodedPacket, tsRecv: bigint): void {
     this.next = packet.seqNum + 1;
     this.stats.processed++;
-    if (this.inDefinitionLoop) {
+    if (!this.started) {
       this.early.push({ packet, tsRecv });
       return;
     }
@@ -297,7 +374,7 @@ export class CmeHandler {
   }
 
   private process(packet: DecodedPacket, tsRecv: bigint): void {
-    this.tsRecv = tsRecv;
+    this.tsRecv = this.at(tsRecv);
     this.seq = packet.seqNum;
     for (const m of packet.messages) this.message(m);
     this.flush();
@@ -618,6 +695,8 @@ export class CmeHandler {
     const f = m.fields;
     const symbol = f['Symbol'] as string;
     const id = f['SecurityID'] as number;
+    const total = f['TotNumReports'] as number | null;
+    if (total !== null) this.loopSize = total;
     if (this.byId.has(id)) return;
     const mpi = f['MinPriceIncrement'];
     const df = f['DisplayFactor'];
@@ -684,8 +763,8 @@ export class CmeHandler {
       if (e.type === 'book' && (e.flags & BookFlags.Snapshot) === 0) lastBook.set(e.symbol, i);
     });
     out.forEach((e, i) => {
-      if (e.type === 'book' && lastBook.get(e.symbol) === i) this.emit({ ...e, flags: e.flags | BookFlags.Last });
-      else this.emit(e);
+      if (e.type === 'book' && lastBook.get(e.symbol) === i) this.send({ ...e, flags: e.flags | BookFlags.Last });
+      else this.send(e);
     });
   }
 

@@ -1,0 +1,254 @@
+import { readFileSync } from 'node:fs';
+import type { MarketEvent, Status } from '@mdcap/core';
+import { RealtimeEngine } from '@mdcap/engine';
+import { localChannelConfig, Mdp3Exchange, startCmeMulticast } from '@mdcap/emulators';
+import type { CmeFaults, CmeMulticast, Mdp3PacketSource } from '@mdcap/emulators';
+import { CmeFeed, cmeChannel } from '@mdcap/feeds';
+import { parseSchema, SbeCodec } from '@mdcap/mdp3';
+import type { SbeDecimal } from '@mdcap/mdp3';
+import type { ChannelConfig, Schema } from '@mdcap/mdp3';
+import { datasetFile, describeWithDataset, waitFor } from '@mdcap/test-utils';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+// The CME feed on real multicast (127.0.0.1, TTL 0) against the MDP3 emulator replaying
+// Databento's GLBX.MDP3 records: the book after every MBP-10 record equals that record's levels.
+
+const UNDEF_PRICE = 9223372036854775807n;
+let portBase = 20_000 + Math.floor(Math.random() * 20_000);
+
+interface Run {
+  events: MarketEvent[];
+  feed: CmeFeed;
+  engine: RealtimeEngine;
+  done: Promise<void>;
+}
+
+/** The book the events describe, per symbol: price → size per side. */
+class Books {
+  readonly sides = new Map<string, { bid: Map<bigint, bigint>; ask: Map<bigint, bigint> }>();
+  apply(e: MarketEvent): void {
+    if (e.type !== 'book') return;
+    let b = this.sides.get(e.symbol);
+    if (b === undefined) this.sides.set(e.symbol, (b = { bid: new Map(), ask: new Map() }));
+    if ((e.flags & 2) !== 0) {
+      b.bid.clear();
+      b.ask.clear();
+    }
+    if (e.size === 0n) b[e.side].delete(e.price);
+    else b[e.side].set(e.price, e.size);
+  }
+  top(symbol: string, side: 'bid' | 'ask', n: number): [bigint, bigint][] {
+    const m = this.sides.get(symbol)?.[side] ?? new Map<bigint, bigint>();
+    return [...m].sort((a, b) => (side === 'bid' ? (a[0] < b[0] ? 1 : -1) : a[0] < b[0] ? -1 : 1)).slice(0, n);
+  }
+}
+
+describeWithDataset('cme-mdp3', 'CME feed over multicast', () => {
+  let schema: Schema;
+  let codec: SbeCodec;
+  const open: { close(): Promise<void> }[] = [];
+  beforeAll(() => {
+    schema = parseSchema(readFileSync(datasetFile('cme-mdp3', 'templates_FixBinary.v9.xml'), 'utf8'), 'v9');
+    codec = new SbeCodec(schema);
+  });
+  afterEach(async () => {
+    for (const o of open.splice(0)) await o.close();
+  });
+
+  const glbx = (s: string): string => datasetFile('databento-python', `GLBX.MDP3/test_data.${s}.dbn.zst`);
+
+  /** A channel on fresh ports: incremental lines only, or the loops only (a second sender). */
+  function channels(): { all: ChannelConfig; incremental: ChannelConfig; loops: ChannelConfig } {
+    portBase += 4;
+    const all = localChannelConfig({ portA: portBase, portB: portBase + 1 });
+    return {
+      all,
+      incremental: { ...all, connections: all.connections.filter((c) => c.feedType === 'I') },
+      // The sender wants an incremental line even with nothing to send on it: one nobody joins.
+      loops: {
+        ...all,
+        connections: [
+          ...all.connections.filter((c) => c.feedType === 'N' || c.feedType === 'S'),
+          { id: 'unused', feedType: 'I', protocol: 'UDP/IP', ip: '239.254.99.1', hostIps: [], port: portBase + 2, feed: 'A' },
+        ],
+      },
+    };
+  }
+
+  function startFeed(channel: ChannelConfig, symbols: readonly string[]): Run {
+    // A and B come from one sender in bursts, and this machine may be loaded: B's copy of a packet
+    // dropped on A can trail by more than CME's microseconds. The wait is generous, so that only
+    // the packets really lost on both lines are gaps.
+    const feed = new CmeFeed({ channel: cmeChannel(channel), schema, gapWaitMs: 500 });
+    const engine = new RealtimeEngine(feed);
+    const events: MarketEvent[] = [];
+    engine.onEvent((e) => events.push(e));
+    const done = engine.run(symbols);
+    open.push({ close: () => engine.stop().then(() => done) });
+    return { events, feed, engine, done };
+  }
+
+  /**
+   * The loops (definitions; snapshots of the exchange as of what the incremental sender has sent)
+   * cycle until the test ends; the incremental feed starts once the feed's books are valid, so
+   * the first book comes from the empty start and every record after it is seen.
+   */
+  async function replay(
+    exchange: Mdp3Exchange,
+    symbol: string | readonly string[],
+    faults: CmeFaults = {},
+  ): Promise<{ run: Run; sender: CmeMulticast }> {
+    const ch = channels();
+    let sent = 0;
+    const loops: Mdp3PacketSource = {
+      packets: () => [],
+      snapshotPackets: () => exchange.snapshotPackets(sent),
+      definitionPackets: () => exchange.definitionPackets(sent),
+    };
+    const symbols = typeof symbol === 'string' ? [symbol] : symbol;
+    const run = startFeed(ch.all, symbols);
+    await waitFor(() => run.engine.status === 'running', { what: 'the engine to connect the feed' });
+    const loopSender = await startCmeMulticast({
+      source: loops,
+      channel: ch.loops,
+      speed: 'max',
+      lingerMs: Infinity,
+      snapshotIntervalMs: 50,
+      definitionIntervalMs: 50,
+    });
+    open.push(loopSender);
+    await waitFor(() => symbols.every((x) => run.events.some((e) => e.type === 'status' && e.kind === 'resync' && e.symbol === x)), {
+      what: `${symbols.join(', ')}'s books from the snapshot loop`,
+      deadlineMs: 30_000,
+    });
+    const sender = await startCmeMulticast({ source: exchange, channel: ch.incremental, speed: 'max', faults });
+    open.push(sender);
+    // The snapshots follow what the incremental sender has sent.
+    const poll = setInterval(() => (sent = sender.stats().lastSeqNum), 1);
+    open.push({ close: () => Promise.resolve(clearInterval(poll)) });
+    await sender.ended;
+    sent = sender.stats().lastSeqNum;
+    const last = exchange.packetCount;
+    await waitFor(
+      () =>
+        run.events.some((e) => e.seq !== null && e.seq >= BigInt(last) && e.type !== 'status') ||
+        (run.feed.stats()?.processed ?? 0) >= last,
+      {
+        what: 'every incremental packet through the feed',
+        deadlineMs: 30_000,
+        state: () => JSON.stringify(run.feed.stats()),
+      },
+    );
+    return { run, sender };
+  }
+
+  /** After each MBP-10 record's packet, the book's top 10 levels are the record's, at Databento's 1e-9 prices. */
+  function checkBooks(exchange: Mdp3Exchange, events: readonly MarketEvent[], symbol: string, fromSeq = 0): number {
+    const books = new Books();
+    const truths = exchange.bookTruths().filter((t) => t.afterSeq > fromSeq);
+    let i = 0;
+    let checked = 0;
+    const check = (upTo: number): void => {
+      while (i < truths.length && truths[i]!.afterSeq <= upTo) {
+        const t = truths[i++]!;
+        for (const [side, p] of [
+          ['bid', 'bid'],
+          ['ask', 'ask'],
+        ] as const) {
+          const want: [bigint, bigint][] = [];
+          for (let k = 0; k < 10; k++) {
+            const n = String(k).padStart(2, '0');
+            const px = t.record[`${p}_px_${n}`] as bigint;
+            if (px !== UNDEF_PRICE) want.push([px, BigInt(t.record[`${p}_sz_${n}`] as number)]);
+          }
+          const got = books.top(symbol, side, 10).map(([price, size]): [bigint, bigint] => [price * 10n ** 7n, size]); // scale 2 → 1e-9
+          expect(got, `${side} after packet ${t.afterSeq} (MBP-10 record ${t.index})`).toEqual(want);
+        }
+        checked++;
+      }
+    };
+    let seq = 0;
+    for (const e of events) {
+      if (e.seq !== null && e.type === 'book' && Number(e.seq) > seq) {
+        check(seq);
+        seq = Number(e.seq);
+      }
+      books.apply(e);
+    }
+    check(Number.MAX_SAFE_INTEGER);
+    return checked;
+  }
+
+  describe('ESH1 and the LIVE capture (ESZ4)', () => {
+    it('the book after every MBP-10 record equals that record, all 10 levels, on both datasets', async () => {
+      for (const [files, symbol] of [
+        [['definition', 'mbp-10', 'trades', 'status'].map(glbx), 'ESH1'],
+        [[datasetFile('databento-python', 'LIVE/test_data.live.dbn.zst')], 'ESZ4'],
+      ] as const) {
+        const exchange = Mdp3Exchange.fromDbnFiles(codec, [...files]);
+        const { run } = await replay(exchange, symbol);
+        expect(checkBooks(exchange, run.events, symbol)).toBe(exchange.bookTruths().length);
+        expect(run.feed.stats()).toMatchObject({ gaps: 0, corrupt: 0 });
+        expect(run.feed.stats()!.duplicates).toBe(run.feed.stats()!.processed); // B's copy of every packet
+        const trades = run.events.filter((e) => e.type === 'trade');
+        expect(trades.length).toBe(exchange.inputs.trades.length);
+        for (const o of open.splice(0)) await o.close();
+      }
+    });
+
+    it('faults on a synthetic day: drop on A only is no loss; lost on both lines or corrupt on both is a gap, then a resync, and the books end equal to the exchange', async () => {
+      const exchange = Mdp3Exchange.synthetic({ codec, instruments: 2, packets: 600, seed: 7 });
+      const symbols = exchange.instruments.map((i) => i.symbol);
+      const { run, sender } = await replay(exchange, symbols, {
+        dropA: [10, 11],
+        dropBoth: [200],
+        duplicate: [300],
+        corrupt: [400],
+        reorder: [500],
+      });
+      expect(sender.stats().faults).toMatchObject({ dropA: 2, dropBoth: 1, duplicate: 1, corrupt: 1, reorder: 1 });
+      await waitFor(() => run.feed.stats()!.recoveries >= 2 * symbols.length + symbols.length && run.feed.stats()!.processed >= 598, {
+        what: 'the recoveries after the two packets lost on both lines',
+        deadlineMs: 30_000,
+        state: () => JSON.stringify(run.feed.stats()),
+      });
+      const stats = run.feed.stats()!;
+      expect(stats).toMatchObject({ gaps: 2, lostPackets: 2 }); // 200 (dropped) and 400 (unreadable on both lines)
+      expect(stats.corrupt).toBe(2); // packet 400, on A and on B
+      const statuses = run.events.filter((e): e is Status => e.type === 'status');
+      expect(statuses.filter((s) => s.symbol === '*' && s.kind === 'gap' && s.fromSeq !== null).map((s) => [s.fromSeq, s.toSeq])).toEqual([
+        [200n, 200n],
+        [400n, 400n],
+      ]);
+      for (const symbol of symbols) {
+        expect(statuses.filter((s) => s.symbol === symbol).map((s) => s.kind)).toEqual(['gap', 'resync', 'gap', 'resync', 'gap', 'resync']);
+      }
+      // The books at the end are the exchange's, level for level.
+      const books = new Books();
+      for (const e of run.events) books.apply(e);
+      const snapshot = exchange.snapshotPackets(exchange.packetCount).flatMap((p) => codec.decodePacket(p.bytes).messages);
+      for (const inst of exchange.instruments) {
+        const m = snapshot.find((x) => x.fields['SecurityID'] === inst.securityId)!;
+        for (const [side, type] of [
+          ['bid', 'Bid'],
+          ['ask', 'Offer'],
+        ] as const) {
+          const want = (m.fields['NoMDEntries'] as Record<string, unknown>[])
+            .filter((e) => e['MDEntryType'] === type)
+            .map((e): [bigint, bigint] => [
+              ((e['MDEntryPx'] as SbeDecimal).mantissa * inst.displayFactor) / 1_000_000_000n,
+              BigInt(e['MDEntrySize'] as number),
+            ]);
+          const scale = run.events.find((e) => e.type === 'book' && e.symbol === inst.symbol)!;
+          const got = books
+            .top(inst.symbol, side, 100)
+            .map(([p, z]): [bigint, bigint] => [p * 10n ** BigInt(9 - (scale as { priceScale: number }).priceScale), z]);
+          expect(got, `${inst.symbol} ${side}`).toEqual(want);
+        }
+      }
+      // Nothing delivered twice (B's copies, the duplicate, the reordered packet).
+      const trades = run.events.filter((e) => e.type === 'trade').map((e) => `${e.symbol} ${e.tsEvent} ${e.seq}`);
+      expect(new Set(trades).size).toBe(trades.length);
+    });
+  });
+});
