@@ -154,24 +154,14 @@ export class CmeFeed implements DataProvider {
   private async join(role: Role, s: Socket, g: CmeGroup): Promise<void> {
     s.on('message', (msg) => this.onPacket(role, msg));
     s.on('error', (error) => this.fail(error));
-    await new Promise<void>((resolve, reject) => {
-      s.once('error', reject);
-      s.bind(g.port, g.ip, () => {
-        s.off('error', reject);
-        resolve();
-      });
-    }).catch((error: unknown) => {
-      this.sockets.delete(role);
-      s.close();
-      throw new MdcapError(
-        'MDCAP_ERR_CONNECT_FAILED',
-        `cme ${role}: expected to join ${group(g)} on ${this.iface}, found ${(error as Error).message}`,
-        {
-          cause: error,
-        },
-      );
-    });
     try {
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', reject);
+        s.bind(g.port, g.ip, () => {
+          s.off('error', reject);
+          resolve();
+        });
+      });
       s.addMembership(g.ip, this.iface);
       s.setRecvBufferSize(this.recvBuffer);
     } catch (error) {
