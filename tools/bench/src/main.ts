@@ -18,6 +18,7 @@ const benches: [string, string[], number][] = [
   ['capture.js', [], runs],
   ['feeds.js', [], runs],
   ['dbn.js', [], runs],
+  ['mdp3.js', [], runs],
   ['e2e.js', [], runs],
   ['pacing.js', [], Math.min(runs, 3)],
   // mdcap serve: about two minutes a run (a 3 M-event capture made, then every case beside its raw-socket baseline).
