@@ -2,7 +2,9 @@ import { BookFlags, createBookUpdate, createOrderUpdate, createStatus, createTra
 import type { BookSide, Clock, Instrument, MarketEvent, TimerId } from '@mdcap/core';
 import { SbeDecimal } from '@mdcap/mdp3';
 import type { DecodedMessage, DecodedPacket, SbeCodec, SbeRecord } from '@mdcap/mdp3';
-import { priceRule, toPrice } from './prices.js';
+import { HotReader, NotWalkable } from './fast.js';
+import type { HotEntry, HotKind, HotVisitor } from './fast.js';
+import { priceRule, toPrice, toPriceOf } from './prices.js';
 import type { PriceRule } from './prices.js';
 
 /**
@@ -41,6 +43,12 @@ export interface CmeHandlerOptions {
   readonly gapWaitNs?: bigint;
   /** Packets held at most while waiting: a hole this long is a gap at once (default 4,096). */
   readonly maxHeld?: number;
+  /**
+   * How book, order and trade messages are read: `hot` (default) by the schema's offsets into a
+   * reused entry, `generic` through the self-describing decoder (the reference the hot path is
+   * tested against).
+   */
+  readonly decode?: 'hot' | 'generic';
   /** The handler wants the snapshot loop (`true`), or no longer needs it (`false`). */
   readonly onSnapshotLoop?: (join: boolean) => void;
   /** The handler wants the instrument-definition loop (`true`), or has every definition it needs (`false`). */
@@ -116,6 +124,9 @@ export class CmeHandler {
     skippedEntries: 0,
   };
   private readonly codec: SbeCodec;
+  private readonly hot: HotReader;
+  /** What the hot reader hands each entry to (one object, made once). */
+  private readonly visitor: HotVisitor;
   private readonly clock: Clock;
   private readonly emit: (e: MarketEvent) => void;
   private readonly wanted: Set<string>;
@@ -126,7 +137,7 @@ export class CmeHandler {
   /** The next `MsgSeqNum` to process (0 before the first packet). */
   private next = 0;
   /** Packets ahead of their turn, by `MsgSeqNum`, with their receive times. */
-  private readonly held = new Map<number, { packet: DecodedPacket; tsRecv: bigint }>();
+  private readonly held = new Map<number, { bytes: Uint8Array; tsRecv: bigint }>();
   private holdTimer: TimerId | null = null;
   /** Invalid instruments (and, before their definitions come, the channel itself). */
   private readonly recovering = new Set<Inst>();
@@ -137,7 +148,7 @@ export class CmeHandler {
   /** Definitions the loop announces (`TotNumReports`), once known. */
   private loopSize: number | null = null;
   /** Incremental packets seen before the start: replayed once the definitions are in. */
-  private early: { packet: DecodedPacket; tsRecv: bigint }[] = [];
+  private early: { bytes: Uint8Array; tsRecv: bigint }[] = [];
   /** Events of the packet being processed: flushed at its end, the last of each book flagged `Last`. */
   private out: MarketEvent[] = [];
   private tsRecv = 0n;
@@ -147,6 +158,12 @@ export class CmeHandler {
 
   constructor(private readonly options: CmeHandlerOptions) {
     this.codec = options.codec;
+    this.hot = new HotReader(options.codec.schema);
+    this.visitor = {
+      entry: (kind, e, tt) => this.entry(kind, e, tt ?? this.tsRecv),
+      skipped: (n) => void (this.stats.skippedEntries += n),
+      other: () => undefined,
+    };
     this.venue = options.venue ?? 'cme';
     this.clock = options.clock;
     this.emit = options.emit;
@@ -175,22 +192,34 @@ export class CmeHandler {
   /** A packet of the incremental feed A or B, received at `tsRecv`. */
   onIncremental(feed: CmeFeedSide, bytes: Uint8Array, tsRecv: bigint): void {
     this.stats.packets[feed]++;
-    const packet = this.decode(bytes, `incremental ${feed}`, tsRecv);
-    if (packet === null) return;
-    const s = packet.seqNum;
-    if (this.next === 0) this.next = s;
-    if (s < this.next || this.held.has(s)) {
+    // Arbitration first, on the header alone: the other line's copy is never decoded.
+    const s = bytes.length >= 4 ? bytes[0]! | (bytes[1]! << 8) | (bytes[2]! << 16) | (bytes[3]! * 2 ** 24) : -1;
+    if (s >= 0 && this.next !== 0 && (s < this.next || this.held.has(s))) {
       this.stats.duplicates++;
       return;
     }
+    // A copy that cannot be read does not take its turn: the other line's may still fill it.
+    if (!this.readable(bytes, `incremental ${feed}`, tsRecv)) return;
+    if (this.next === 0) this.next = s;
     if (s > this.next) {
-      this.held.set(s, { packet, tsRecv });
+      this.held.set(s, { bytes, tsRecv });
       if (this.held.size >= this.maxHeld) this.declareGap();
       else if (this.holdTimer === null) this.holdTimer = this.clock.setTimer(tsRecv + this.gapWaitNs, () => this.onHoldTimeout());
       return;
     }
-    this.take(packet, tsRecv);
+    this.take(bytes, tsRecv);
     this.drainHeld();
+  }
+
+  /** True when the packet walks (the hot reader, else the generic decoder); a counted status when not. */
+  private readable(bytes: Uint8Array, feed: string, tsRecv: bigint): boolean {
+    try {
+      if (this.hot.check(bytes)) return true;
+    } catch (error) {
+      if (!(error instanceof NotWalkable)) throw error;
+    }
+    // The generic decoder checks what the hot reader does not read (and says why a packet fails).
+    return this.decode(bytes, feed, tsRecv) !== null;
   }
 
   /** A packet of the snapshot loop (market recovery). */
@@ -240,7 +269,7 @@ export class CmeHandler {
       this.started = true;
       const early = this.early;
       this.early = [];
-      for (const e of early) this.process(e.packet, e.tsRecv);
+      for (const e of early) this.process(e.bytes, e.tsRecv);
     }
   }
 
@@ -321,7 +350,7 @@ export class CmeHandler {
   private drainHeld(): void {
     for (let h = this.held.get(this.next); h !== undefined; h = this.held.get(this.next)) {
       this.held.delete(this.next);
-      this.take(h.packet, h.tsRecv);
+      this.take(h.bytes, h.tsRecv);
     }
     if (this.held.size === 0 && this.holdTimer !== null) {
       this.clock.clearTimer(this.holdTimer);
@@ -363,35 +392,46 @@ export class CmeHandler {
   }
 
   /** Processes the packet whose turn it is. */
-  private take(packet: DecodedPacket, tsRecv: bigint): void {
-    this.next = packet.seqNum + 1;
+  private take(bytes: Uint8Array, tsRecv: bigint): void {
+    this.next = seqOf(bytes) + 1;
     this.stats.processed++;
     if (!this.started) {
-      this.early.push({ packet, tsRecv });
+      this.early.push({ bytes, tsRecv });
       return;
     }
-    this.process(packet, tsRecv);
+    this.process(bytes, tsRecv);
   }
 
-  private process(packet: DecodedPacket, tsRecv: bigint): void {
+  private process(bytes: Uint8Array, tsRecv: bigint): void {
     this.tsRecv = this.at(tsRecv);
-    this.seq = packet.seqNum;
-    for (const m of packet.messages) this.message(m);
+    this.seq = seqOf(bytes);
+    // A packet of book, order and trade messages only is read by the schema's offsets; one with
+    // anything else (a status, statistics, a reset) by the generic decoder, all in order. Either
+    // way it was checked when it took its turn.
+    let hot = false;
+    try {
+      hot = this.options.decode !== 'generic' && this.hot.check(bytes);
+    } catch (error) {
+      if (!(error instanceof NotWalkable)) throw error;
+    }
+    if (!hot) {
+      for (const m of this.codec.decodePacket(bytes, `cme packet ${this.seq}`).messages) this.message(m);
+    } else {
+      this.hot.read(bytes, this.visitor);
+    }
     this.flush();
   }
 
   // ---- messages ---------------------------------------------------------------------------
 
+  /** A message by the generic decoder: hot entries go where the hot reader sends them. */
   private message(m: DecodedMessage): void {
     const f = m.fields;
     const ts = (f['TransactTime'] as bigint | undefined) ?? this.tsRecv;
-    if (BOOK.has(m.name)) {
-      for (const e of entries(f)) this.bookEntry(e, ts);
-      this.stats.skippedEntries += entries(f, 'NoOrderIDEntries').length;
-    } else if (ORDER_BOOK.has(m.name)) {
-      for (const e of entries(f)) this.orderEntry(e, ts);
-    } else if (TRADES.has(m.name)) {
-      for (const e of entries(f)) this.tradeEntry(e, ts);
+    const kind: HotKind | null = BOOK.has(m.name) ? 'book' : ORDER_BOOK.has(m.name) ? 'orders' : TRADES.has(m.name) ? 'trades' : null;
+    if (kind !== null) {
+      for (const e of entries(f)) this.entry(kind, hotEntry(e), ts);
+      if (kind === 'book') this.stats.skippedEntries += entries(f, 'NoOrderIDEntries').length;
     } else if (m.name.startsWith('SecurityStatus')) {
       this.securityStatus(f, ts);
     } else if (m.name.startsWith('ChannelReset')) {
@@ -401,22 +441,28 @@ export class CmeHandler {
       for (const e of entries(f)) {
         const inst = this.byId.get(e['SecurityID'] as number);
         this.stats.skippedEntries++;
-        if (inst !== undefined) this.sequence(inst, e, () => undefined);
+        if (inst !== undefined) this.sequence(inst, (e['RptSeq'] as number | undefined) ?? null, () => undefined);
       }
     }
   }
 
+  private entry(kind: HotKind, e: HotEntry, ts: bigint): void {
+    if (kind === 'book') this.bookEntry(e, ts);
+    else if (kind === 'orders') this.orderEntry(e, ts);
+    else this.tradeEntry(e, ts);
+  }
+
   /**
-   * Checks an entry's RptSeq against its instrument's, then applies it (a valid book) or holds it
-   * (a book waiting for its snapshot). Returns false when the entry is older than the book.
+   * Checks an entry's RptSeq (null: the template has none) against its instrument's, then applies
+   * it (a valid book) or holds it (a book waiting for its snapshot); an entry older than the book
+   * is dropped.
    */
-  private sequence(inst: Inst, e: SbeRecord, apply: () => void): void {
-    const r = e['RptSeq'] as number | undefined;
+  private sequence(inst: Inst, r: number | null, apply: () => void): void {
     if (!inst.valid) {
-      inst.pending.push({ seq: this.seq, rptSeq: r ?? null, apply });
+      inst.pending.push({ seq: this.seq, rptSeq: r, apply });
       return;
     }
-    if (r !== undefined) {
+    if (r !== null) {
       if (r <= inst.skipThrough || r <= inst.rptSeq) return; // in the snapshot already, or a repeat
       if (r !== inst.rptSeq + 1) {
         this.invalidate(inst, `RptSeq ${inst.rptSeq + 1} expected, ${r} found`, this.seq, BigInt(inst.rptSeq + 1), BigInt(r - 1));
@@ -428,31 +474,40 @@ export class CmeHandler {
     apply();
   }
 
-  private bookEntry(e: SbeRecord, ts: bigint): void {
-    const inst = this.byId.get(e['SecurityID'] as number);
+  private bookEntry(e: HotEntry, ts: bigint): void {
+    const inst = this.byId.get(e.securityId);
     if (inst === undefined) return;
-    const type = e['MDEntryType'] as string;
-    const side = ENTRY_SIDE[type];
+    const side = e.type === null ? undefined : ENTRY_SIDE[e.type];
     if (side === undefined) {
       // Implied levels (ImpliedBid/ImpliedOffer) are a book of their own: kept apart, not merged.
       this.stats.skippedEntries++;
-      this.sequence(inst, e, () => undefined);
+      this.sequence(inst, e.rptSeq, () => undefined);
       return;
     }
-    this.sequence(inst, e, () => this.applyLevel(inst, side, e, ts));
+    // The entry object is reused: what a held update needs is copied here.
+    const action = e.action ?? '';
+    const k = e.level - 1;
+    const size = BigInt(e.size ?? 0);
+    const price = e.px === null ? null : toPriceOf(e.px, e.pxExponent, inst.rule);
+    const wire = e.px === null ? 'null' : `${e.px}e${e.pxExponent}`;
+    this.sequence(inst, e.rptSeq, () => this.applyLevel(inst, side, action, k, price, size, wire, ts));
   }
 
-  private applyLevel(inst: Inst, side: BookSide, e: SbeRecord, ts: bigint): void {
+  private applyLevel(
+    inst: Inst,
+    side: BookSide,
+    action: string,
+    k: number,
+    price: bigint | null,
+    size: bigint,
+    wire: string,
+    ts: bigint,
+  ): void {
     const levels = side === 'bid' ? inst.bids : inst.asks;
-    const action = e['MDUpdateAction'] as string;
-    const k = (e['MDPriceLevel'] as number) - 1;
-    const wire = e['MDEntryPx'];
-    const size = BigInt((e['MDEntrySize'] as number | null) ?? 0);
-    const price = wire instanceof SbeDecimal ? toPrice(wire, inst.rule) : null;
     const bad = (what: string): void => this.invalidate(inst, what, this.seq, null, null);
     switch (action) {
       case 'New': {
-        if (price === null) return bad(`a New level without a price on its scale (${wireText(wire)})`);
+        if (price === null) return bad(`a New level without a price on its scale (${wire})`);
         if (k < 0 || k > levels.length) return bad(`New at level ${k + 1}, but the ${side} side has ${levels.length} levels`);
         levels.splice(k, 0, { price, size });
         this.level(inst, side, price, size, ts);
@@ -462,7 +517,7 @@ export class CmeHandler {
       }
       case 'Change':
       case 'Overlay': {
-        if (price === null) return bad(`a ${action} without a price on its scale (${wireText(wire)})`);
+        if (price === null) return bad(`a ${action} without a price on its scale (${wire})`);
         const l = levels[k];
         if (l === undefined) return bad(`${action} at level ${k + 1}, but the ${side} side has ${levels.length} levels`);
         if (l.price !== price) {
@@ -493,25 +548,19 @@ export class CmeHandler {
     }
   }
 
-  private orderEntry(e: SbeRecord, ts: bigint): void {
-    const inst = this.byId.get(e['SecurityID'] as number);
+  private orderEntry(e: HotEntry, ts: bigint): void {
+    const inst = this.byId.get(e.securityId);
     if (inst === undefined || !inst.wanted) return;
-    const side = ENTRY_SIDE[e['MDEntryType'] as string];
-    const id = e['OrderID'] as bigint | null;
-    const wire = e['MDEntryPx'];
-    const price = wire instanceof SbeDecimal ? toPrice(wire, inst.rule) : null;
-    if (side === undefined || id === null || price === null) {
+    const side = e.type === null ? undefined : ENTRY_SIDE[e.type];
+    const id = e.orderId;
+    const price = e.px === null ? null : toPriceOf(e.px, e.pxExponent, inst.rule);
+    const kind = e.action === 'New' ? 'add' : e.action === 'Change' ? 'modify' : e.action === 'Delete' ? 'cancel' : null;
+    if (side === undefined || id === null || price === null || kind === null) {
       this.stats.skippedEntries++;
       return;
     }
-    const action = e['MDUpdateAction'] as string;
-    const size = BigInt((e['MDDisplayQty'] as number | null) ?? 0);
-    const kind = action === 'New' ? 'add' : action === 'Change' ? 'modify' : action === 'Delete' ? 'cancel' : null;
-    if (kind === null) {
-      this.stats.skippedEntries++;
-      return;
-    }
-    this.sequence(inst, e, () =>
+    const size = BigInt(e.size ?? 0);
+    this.sequence(inst, e.rptSeq, () =>
       this.out.push(
         createOrderUpdate({
           venue: this.venue,
@@ -531,25 +580,23 @@ export class CmeHandler {
     );
   }
 
-  private tradeEntry(e: SbeRecord, ts: bigint): void {
-    const inst = this.byId.get(e['SecurityID'] as number);
+  private tradeEntry(e: HotEntry, ts: bigint): void {
+    const inst = this.byId.get(e.securityId);
     if (inst === undefined) return;
     // A trade is not book state: it goes out now, gap or not; its RptSeq still counts.
-    const r = e['RptSeq'] as number | undefined;
-    this.sequence(inst, e, () => undefined);
+    const r = e.rptSeq;
+    this.sequence(inst, r, () => undefined);
     if (!inst.wanted) return;
-    const wire = e['MDEntryPx'];
-    const price = wire instanceof SbeDecimal ? toPrice(wire, inst.rule) : null;
+    const price = e.px === null ? null : toPriceOf(e.px, e.pxExponent, inst.rule);
     if (price === null) {
       this.statusOf(
         inst,
         'gap',
-        `cme: a trade at ${wireText(wire)} is not on ${inst.symbol}'s price scale (${inst.rule.scale} decimals); not delivered`,
+        `cme: a trade at ${e.px === null ? 'null' : `${e.px}e${e.pxExponent}`} is not on ${inst.symbol}'s price scale (${inst.rule.scale} decimals); not delivered`,
       );
       return;
     }
-    const aggressor = e['AggressorSide'] as string | null;
-    const id = e['MDTradeEntryID'] as number | null | undefined;
+    const id = e.tradeEntryId;
     this.out.push(
       createTrade({
         venue: this.venue,
@@ -558,11 +605,11 @@ export class CmeHandler {
         tsRecv: this.tsRecv,
         seq: BigInt(this.seq),
         price,
-        size: BigInt(e['MDEntrySize'] as number),
+        size: BigInt(e.size ?? 0),
         priceScale: inst.rule.scale,
         sizeScale: 0,
-        side: aggressor === 'Buy' ? 'buy' : aggressor === 'Sell' ? 'sell' : 'none',
-        tradeId: id === null || id === undefined ? (r === undefined ? null : `r${r}`) : String(id),
+        side: e.aggressor === 'Buy' ? 'buy' : e.aggressor === 'Sell' ? 'sell' : 'none',
+        tradeId: id === null ? (r === null ? null : `r${r}`) : String(id),
       }),
     );
   }
@@ -722,7 +769,13 @@ export class CmeHandler {
     this.bySymbol.set(symbol, inst);
     // No book yet: it comes from the snapshot loop (or, on a fresh channel, from its first updates).
     // Its updates held from the first packet not yet processed (those that came before the definitions included).
-    this.invalidate(inst, 'no book yet: the handler joined the channel', this.early[0]?.packet.seqNum ?? this.next, null, null);
+    this.invalidate(
+      inst,
+      'no book yet: the handler joined the channel',
+      this.early[0] === undefined ? this.next : seqOf(this.early[0].bytes),
+      null,
+      null,
+    );
   }
 
   // ---- events out -------------------------------------------------------------------------
@@ -781,9 +834,28 @@ export class CmeHandler {
   }
 }
 
-/** A wire value for a message: a decimal as its exact text, anything else as JSON. */
-function wireText(v: unknown): string {
-  return v instanceof SbeDecimal ? v.toString() : JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x));
+/** A packet's `MsgSeqNum` (its first 4 bytes). */
+function seqOf(bytes: Uint8Array): number {
+  return bytes[0]! | (bytes[1]! << 8) | (bytes[2]! << 16) | (bytes[3]! * 2 ** 24);
+}
+
+/** A decoded entry in the hot reader's shape (the generic path's packets). */
+function hotEntry(e: SbeRecord): HotEntry {
+  const px = e['MDEntryPx'];
+  const size = e['MDEntrySize'] ?? e['MDDisplayQty'];
+  return {
+    securityId: (e['SecurityID'] as number | undefined) ?? 0,
+    rptSeq: (e['RptSeq'] as number | null | undefined) ?? null,
+    px: px instanceof SbeDecimal ? px.mantissa : null,
+    pxExponent: px instanceof SbeDecimal ? px.exponent : 0,
+    size: (size as number | null | undefined) ?? null,
+    level: (e['MDPriceLevel'] as number | null | undefined) ?? 0,
+    action: (e['MDUpdateAction'] as string | null | undefined) ?? null,
+    type: (e['MDEntryType'] as string | null | undefined) ?? null,
+    orderId: (e['OrderID'] as bigint | null | undefined) ?? null,
+    aggressor: (e['AggressorSide'] as string | null | undefined) ?? null,
+    tradeEntryId: (e['MDTradeEntryID'] as number | null | undefined) ?? null,
+  };
 }
 
 function entries(f: SbeRecord, group = 'NoMDEntries'): readonly SbeRecord[] {

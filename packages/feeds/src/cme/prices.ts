@@ -53,9 +53,14 @@ export function priceRule(minPriceIncrement: SbeDecimal, displayFactor: SbeDecim
  * finer than the tick's decimals: never rounded; the caller reports it).
  */
 export function toPrice(p: SbeDecimal, rule: PriceRule): bigint | null {
-  // p × df at 10^(exponent − 9), to 10^−scale.
-  const raw = p.mantissa * rule.displayFactor;
-  const shift = -(p.exponent - 9) - rule.scale; // digits to drop
+  return toPriceOf(p.mantissa, p.exponent, rule);
+}
+
+/** {@link toPrice} of a mantissa and exponent (the hot path reads them without a decimal object). */
+export function toPriceOf(mantissa: bigint, exponent: number, rule: PriceRule): bigint | null {
+  // m × df at 10^(exponent − 9), to 10^−scale.
+  const raw = mantissa * rule.displayFactor;
+  const shift = 9 - exponent - rule.scale; // digits to drop
   if (shift <= 0) return raw * pow10(-shift);
   const div = pow10(shift);
   return raw % div === 0n ? raw / div : null;
