@@ -1,11 +1,10 @@
 import { readFileSync } from 'node:fs';
-import type { MarketEvent, Status } from '@mdcap/core';
+import type { BookUpdate, MarketEvent, Status } from '@mdcap/core';
 import { RealtimeEngine } from '@mdcap/engine';
 import { localChannelConfig, Mdp3Exchange, startCmeMulticast } from '@mdcap/emulators';
 import type { CmeFaults, CmeMulticast, Mdp3PacketSource } from '@mdcap/emulators';
 import { CmeFeed, cmeChannel } from '@mdcap/feeds';
 import { parseSchema, SbeCodec } from '@mdcap/mdp3';
-import type { SbeDecimal } from '@mdcap/mdp3';
 import type { ChannelConfig, Schema } from '@mdcap/mdp3';
 import { datasetFile, describeWithDataset, waitFor } from '@mdcap/test-utils';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -226,24 +225,12 @@ describeWithDataset('cme-mdp3', 'CME feed over multicast', () => {
       // The books at the end are the exchange's, level for level.
       const books = new Books();
       for (const e of run.events) books.apply(e);
-      const snapshot = exchange.snapshotPackets(exchange.packetCount).flatMap((p) => codec.decodePacket(p.bytes).messages);
       for (const inst of exchange.instruments) {
-        const m = snapshot.find((x) => x.fields['SecurityID'] === inst.securityId)!;
-        for (const [side, type] of [
-          ['bid', 'Bid'],
-          ['ask', 'Offer'],
-        ] as const) {
-          const want = (m.fields['NoMDEntries'] as Record<string, unknown>[])
-            .filter((e) => e['MDEntryType'] === type)
-            .map((e): [bigint, bigint] => [
-              ((e['MDEntryPx'] as SbeDecimal).mantissa * inst.displayFactor) / 1_000_000_000n,
-              BigInt(e['MDEntrySize'] as number),
-            ]);
-          const scale = run.events.find((e) => e.type === 'book' && e.symbol === inst.symbol)!;
-          const got = books
-            .top(inst.symbol, side, 100)
-            .map(([p, z]): [bigint, bigint] => [p * 10n ** BigInt(9 - (scale as { priceScale: number }).priceScale), z]);
-          expect(got, `${inst.symbol} ${side}`).toEqual(want);
+        const want = exchange.bookAt(inst.securityId, exchange.packetCount);
+        const scale = run.events.find((e): e is BookUpdate => e.type === 'book' && e.symbol === inst.symbol)!.priceScale;
+        for (const side of ['bid', 'ask'] as const) {
+          const got = books.top(inst.symbol, side, 100).map(([p, z]): [bigint, bigint] => [p * 10n ** BigInt(9 - scale), z]);
+          expect(got, `${inst.symbol} ${side}`).toEqual(want[side]);
         }
       }
       // Nothing delivered twice (B's copies, the duplicate, the reordered packet).

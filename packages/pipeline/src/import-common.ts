@@ -1,13 +1,37 @@
 import { statSync } from 'node:fs';
-import { sha256FileAsync } from '@mdcap/capture';
-import type { CaptureWriter, SourceFile } from '@mdcap/capture';
+import { CaptureWriter, sha256FileAsync } from '@mdcap/capture';
+import type { SourceFile } from '@mdcap/capture';
 import { ALL_SYMBOLS, createStatus, MdcapError } from '@mdcap/core';
+import type { VirtualClock } from '@mdcap/core';
 
 /** The files of an import with their size and sha256 (kept in the session: the same file is not imported twice). */
 export async function sourceFiles(files: readonly string[]): Promise<SourceFile[]> {
   const out: SourceFile[] = [];
   for (const file of files) out.push({ file, bytes: statSync(file).size, sha256: await sha256FileAsync(file) });
   return out;
+}
+
+/**
+ * The writer of an import of `files` into `out`: on a virtual clock that follows the data from
+ * `start`, the venue's records numbered by its channel's packets (`monotonic-per-kind`), the
+ * source files kept in the session, overlapping sessions replaced only when asked.
+ */
+export async function openImportWriter(
+  out: string,
+  venue: string,
+  clock: VirtualClock,
+  start: bigint,
+  files: readonly string[],
+  replace: boolean | undefined,
+): Promise<CaptureWriter> {
+  return CaptureWriter.open(out, {
+    feed: venue,
+    symbols: [],
+    clock,
+    fsync: false,
+    sequencing: { [venue]: 'monotonic-per-kind' },
+    import: { start, sources: await sourceFiles(files), ...(replace === true ? { replace: true } : {}) },
+  });
 }
 
 /**

@@ -1,11 +1,10 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { CaptureWriter } from '@mdcap/capture';
 import type { Manifest } from '@mdcap/capture';
 import { ALL_SYMBOLS, CaptureError, MdcapError, VirtualClock } from '@mdcap/core';
 import type { MarketEvent } from '@mdcap/core';
 import { DBN_PRICE_SCALE, DbnReader, DbnToEvents, SymbolMap } from '@mdcap/dbn';
 import type { DbnRecord } from '@mdcap/dbn';
-import { failedImport, sourceFiles } from './import-common.js';
+import { failedImport, openImportWriter } from './import-common.js';
 
 export interface DbnImportOptions {
   readonly files: readonly string[];
@@ -82,15 +81,8 @@ export async function importDbn(o: DbnImportOptions): Promise<DbnImportSummary &
   let start: bigint | null = null;
   for (const s of sources) if (s.head !== null && (start === null || s.at < start)) start = s.at;
   const clock = new VirtualClock(start ?? 0n);
-  const writer = await CaptureWriter.open(o.out, {
-    feed: venue,
-    symbols: [],
-    clock,
-    fsync: false,
-    // Databento numbers records by their channel's packets.
-    sequencing: { [venue]: 'monotonic-per-kind' },
-    import: { start: start ?? 0n, sources: await sourceFiles(o.files), ...(o.replace === true ? { replace: true } : {}) },
-  });
+  // Databento numbers records by their channel's packets.
+  const writer = await openImportWriter(o.out, venue, clock, start ?? 0n, o.files, o.replace);
   const seen = new Set<string>();
   let records = 0;
   let events = 0;

@@ -12,6 +12,8 @@ export { record } from './record.js';
 export type { RecordOptions, RecordProgress, RecordSource, RecordSummary, RecordedFeed } from './record.js';
 export { importDbn } from './import-dbn.js';
 export type { DbnImportOptions, DbnImportSummary } from './import-dbn.js';
+export { importPcap } from './import-pcap.js';
+export type { PcapImportOptions, PcapImportSummary } from './import-pcap.js';
 export { importLobster } from './import-lobster.js';
 export type { LobsterImportOptions, LobsterImportSummary } from './import-lobster.js';
 export { exportDbn } from './export-dbn.js';

@@ -1,11 +1,13 @@
 import { basename } from 'node:path';
 import { MdcapError } from '@mdcap/core';
-import { importDbn, importLobster } from '@mdcap/pipeline';
+import { datasetPath } from '@mdcap/emulators';
+import { importDbn, importLobster, importPcap } from '@mdcap/pipeline';
 import type { Argv } from 'yargs';
 import { parseIntOption } from '../args.js';
 import { EXIT } from '../command.js';
 import type { Command } from '../command.js';
 import { count, LineOutput, Progress } from '../output.js';
+import { DEFAULT_MDP3_SCHEMA } from './mdp3.js';
 
 interface ImportArgs {
   readonly format: string;
@@ -22,14 +24,19 @@ interface ImportArgs {
   readonly keepPartial: boolean;
   readonly replace: boolean;
   readonly json: boolean;
+  readonly channel?: string;
+  readonly config?: string;
+  readonly sbeSchema?: string;
+  readonly symbols?: string;
 }
 
 export const importCommand: Command<ImportArgs> = {
   command: 'import <format> [files..]',
-  describe: 'Import vendor files into a capture: dbn (Databento DBN files), lobster (LOBSTER message + orderbook files)',
+  describe:
+    'Import vendor files into a capture: dbn (Databento DBN files), lobster (LOBSTER message + orderbook files), pcap (the MDP3 multicast of a CME channel, --venue cme)',
   builder: (y: Argv) =>
     y
-      .positional('format', { type: 'string', choices: ['dbn', 'lobster'], describe: 'Input format' })
+      .positional('format', { type: 'string', choices: ['dbn', 'lobster', 'pcap'], describe: 'Input format' })
       .positional('files', { type: 'string', array: true, describe: 'dbn: the DBN files (.dbn, .dbn.zst; several are merged by time)' })
       .option('messages', { type: 'string', describe: 'lobster: the message file (…_message_10.csv)' })
       .option('orderbook', {
@@ -61,6 +68,13 @@ export const importCommand: Command<ImportArgs> = {
         describe:
           'Replace the sessions the import overlaps (a file imported before, or sessions that end after the new data starts); by default such an import is refused',
       })
+      .option('channel', { type: 'string', describe: 'pcap: the CME channel captured (its groups from --config), e.g. 310' })
+      .option('config', { type: 'string', describe: "pcap: CME's channel configuration (config.xml)" })
+      .option('sbe-schema', {
+        type: 'string',
+        describe: `pcap: CME's SBE schema (default: ${DEFAULT_MDP3_SCHEMA.join('/')} of the datasets)`,
+      })
+      .option('symbols', { type: 'string', describe: 'pcap: CME symbols to import (default: every instrument the definition loop names)' })
       .option('json', { type: 'boolean', default: false, describe: 'Print the summary as one JSON object' })
       .example(
         'mdcap import dbn trades.dbn.zst definition.dbn.zst --out es',
@@ -72,6 +86,10 @@ export const importCommand: Command<ImportArgs> = {
         'one LOBSTER day into a capture',
       )
       .example('mdcap replay aapl --print top --depth 10 --json', 'the book after every message, as LOBSTER publishes it')
+      .example(
+        'mdcap import pcap channel310.pcap --venue cme --channel 310 --config config.xml --out es',
+        "a CME channel's multicast capture, through the live feed's handler (A/B arbitration, snapshot recovery)",
+      )
       .example('mdcap import dbn day2.dbn.zst --out es', 'add the next day as a new session (an import must start where the capture ends)')
       .example('mdcap import dbn fixed.dbn.zst --out es --replace', 'import a corrected file in place of the sessions it overlaps')
       .epilogue(
@@ -81,6 +99,7 @@ export const importCommand: Command<ImportArgs> = {
       ),
   async run(a) {
     if (a.format === 'dbn') return runDbn(a);
+    if (a.format === 'pcap') return runPcap(a);
     if (a.messages === undefined || a.orderbook === undefined) {
       throw new MdcapError('MDCAP_ERR_INVALID_OPTION', 'lobster: expected --messages FILE and --orderbook FILE, found them missing');
     }
@@ -148,4 +167,41 @@ async function runDbn(a: ImportArgs): Promise<number> {
   }
   await out.end();
   return summary.badRecords > 0 ? EXIT.problems : EXIT.ok;
+}
+
+/** `mdcap import pcap FILE --venue cme --channel N --config config.xml --out DIR`. */
+async function runPcap(a: ImportArgs): Promise<number> {
+  const files = a.files ?? [];
+  if (files.length !== 1) throw new MdcapError('MDCAP_ERR_INVALID_OPTION', `pcap: expected one pcap or pcapng file, found ${files.length}`);
+  if ((a.venue ?? 'cme') !== 'cme') {
+    throw new MdcapError('MDCAP_ERR_INVALID_OPTION', `--venue: expected cme (MDP 3.0 is the pcap format mdcap reads), found ${a.venue}`);
+  }
+  if (a.channel === undefined || a.config === undefined) {
+    throw new MdcapError(
+      'MDCAP_ERR_INVALID_OPTION',
+      `pcap: expected --channel N and --config config.xml (which group is which line), found ${a.channel === undefined ? 'no --channel' : 'no --config'}`,
+    );
+  }
+  const file = files[0]!;
+  const progress = new Progress();
+  const { manifest: _m, ...summary } = await importPcap({
+    file,
+    out: a.out,
+    channel: parseIntOption('--channel', a.channel, 1, 65_535),
+    channelConfig: a.config,
+    sbeSchema: a.sbeSchema ?? datasetPath(...DEFAULT_MDP3_SCHEMA),
+    ...(a.symbols === undefined ? {} : { symbols: a.symbols.split(',').map((x) => x.trim()) }),
+    keepPartial: a.keepPartial,
+    replace: a.replace,
+    onProgress: (n) => progress.update(() => `importing ${basename(file)}: ${count(n)} datagrams`),
+  }).finally(() => progress.done());
+  const out = new LineOutput();
+  const f = summary.feed;
+  out.line(
+    a.json
+      ? JSON.stringify(summary)
+      : `imported channel ${summary.channel} of ${basename(file)} into ${a.out}: ${count(summary.events)} events of ${summary.symbols.join(', ')}; ${count(f.processed)} packets (${count(f.duplicates)} second copies), ${f.gaps} gap(s) losing ${f.lostPackets} packet(s), ${f.corrupt} unreadable, ${f.recoveries} book recoveries${replacedText(summary.replaced)}\nnext: mdcap verify ${a.out}`,
+  );
+  await out.end();
+  return EXIT.ok;
 }

@@ -306,6 +306,20 @@ export class Mdp3Exchange {
   }
 
   /**
+   * An instrument's MBP book after incremental packet `afterSeq`, best first, as prices a trader
+   * reads (the wire price times the display factor) at 1e-9, and sizes: what a feed's book is
+   * compared with.
+   */
+  bookAt(securityId: number, afterSeq: number): { bid: [bigint, bigint][]; ask: [bigint, bigint][] } {
+    const inst = this.instruments.find((i) => i.securityId === securityId);
+    if (inst === undefined) invalid(`bookAt: expected a SecurityID of the exchange, found ${securityId}`);
+    const s = this.stateAfter(afterSeq).state.instrument(securityId);
+    const side = (x: BookSide): [bigint, bigint][] =>
+      s.levels(x).map((l): [bigint, bigint] => [(l.price * inst.displayFactor) / 1_000_000_000n, BigInt(l.size)]);
+    return { bid: side('Bid'), ask: side('Offer') };
+  }
+
+  /**
    * The MBP snapshot loop for the state after incremental packet `afterSeq` (0: before any): one
    * SnapshotFullRefresh52 per instrument (MsgSeqNum from 1, TotNumReports = instruments) with
    * the instrument's levels (MDPriceLevel 1..), its last trade (an entry of type Trade), its last

@@ -35,7 +35,7 @@ export interface CmeHandlerOptions {
   /** The venue of the events (default `cme`). */
   readonly venue?: string;
   /** CME symbols (`ESH1`) whose events to deliver; the channel's others are followed but not delivered. */
-  readonly symbols: readonly string[];
+  readonly symbols: readonly string[] | 'all';
   /** Time for the arbitration's wait (the engine's clock). */
   readonly clock: Clock;
   readonly emit: (e: MarketEvent) => void;
@@ -130,6 +130,8 @@ export class CmeHandler {
   private readonly clock: Clock;
   private readonly emit: (e: MarketEvent) => void;
   private readonly wanted: Set<string>;
+  /** Every instrument of the channel is wanted (an import of a whole capture). */
+  private readonly all: boolean;
   private readonly gapWaitNs: bigint;
   private readonly maxHeld: number;
   private readonly byId = new Map<number, Inst>();
@@ -167,7 +169,8 @@ export class CmeHandler {
     this.venue = options.venue ?? 'cme';
     this.clock = options.clock;
     this.emit = options.emit;
-    this.wanted = new Set(options.symbols);
+    this.all = options.symbols === 'all';
+    this.wanted = new Set(options.symbols === 'all' ? [] : options.symbols);
     this.gapWaitNs = options.gapWaitNs ?? 10_000_000n;
     this.maxHeld = options.maxHeld ?? 4_096;
     this.setDefinitionLoop(true);
@@ -247,7 +250,7 @@ export class CmeHandler {
     tsRecv = this.tsRecv;
     const missing = [...this.wanted].filter((s) => !this.bySymbol.has(s));
     const roundDone = this.loopSize !== null && this.byId.size >= this.loopSize;
-    if (missing.length > 0 && !roundDone) return;
+    if ((missing.length > 0 || this.all) && !roundDone) return;
     if (roundDone) {
       // The loop went round: a symbol still missing is not on this channel. Said once, not awaited forever.
       for (const symbol of missing) {
@@ -756,7 +759,7 @@ export class CmeHandler {
       group: f['SecurityGroup'] as string,
       rule: priceRule(mpi, df, symbol),
       depth: (gbx?.['MarketDepth'] as number | undefined) ?? 10,
-      wanted: this.wanted.has(symbol),
+      wanted: this.all || this.wanted.has(symbol),
       bids: [],
       asks: [],
       rptSeq: 0,
