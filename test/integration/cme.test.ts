@@ -39,7 +39,9 @@ describeWithDataset('cme-mdp3', 'mdcap record --feed cme', () => {
     const resynced = new Set<string>();
     const started = new Promise<void>((resolve) => {
       void record({
-        feed: { feed: 'cme', symbols, channel: channel.id, channelConfig: config, sbeSchema: schemaFile },
+        // A and B come from one sender in bursts on a machine that may be loaded: B's copy of a
+        // packet can trail by more than CME's microseconds, so the wait is generous.
+        feed: { feed: 'cme', symbols, channel: channel.id, channelConfig: config, sbeSchema: schemaFile, gapWaitMs: 500 },
         out,
         flushMs: 200,
         engine: { books: true },

@@ -47,6 +47,8 @@ export interface FeedSpec {
   readonly channelConfig?: string;
   readonly sbeSchema?: string;
   readonly multicastInterface?: string;
+  /** CME: how long a packet ahead of its turn waits for the other line (default 10 ms). */
+  readonly gapWaitMs?: number;
   /** demo: market seed (default 1), venue packets per second (default 1000), lose every N-th packet of a symbol. */
   readonly seed?: number;
   readonly rate?: number;
@@ -300,6 +302,7 @@ registerFeed({
       schema: parseSchema(read(spec.sbeSchema, 'the SBE schema'), spec.sbeSchema),
       clock,
       ...(spec.multicastInterface === undefined ? {} : { interface: spec.multicastInterface }),
+      ...(spec.gapWaitMs === undefined ? {} : { gapWaitMs: spec.gapWaitMs }),
     });
   },
 });

@@ -50,9 +50,9 @@ describe('a plain script: examples/record.mjs', () => {
 
 describe('the library', () => {
   it('has one registry of feeds', () => {
-    expect(feedNames()).toEqual(['demo', 'kraken', 'binance', 'coinbase', 'alpaca', 'databento', 'bloomberg']);
+    expect(feedNames()).toEqual(['demo', 'kraken', 'binance', 'coinbase', 'alpaca', 'databento', 'bloomberg', 'cme']);
     expect(() => openFeed({ feed: 'nope', symbols: ['X'] })).toThrow(
-      /feed: expected one of demo, kraken, binance, coinbase, alpaca, databento, bloomberg, found "nope"/,
+      /feed: expected one of demo, kraken, binance, coinbase, alpaca, databento, bloomberg, cme, found "nope"/,
     );
     expect(() => openFeed({ feed: 'alpaca', symbols: ['AAPL'] })).toThrow(/MDCAP_ERR_INVALID_OPTION|expected Alpaca API credentials/);
   });

@@ -50,6 +50,7 @@ interface RecordArgs {
   readonly channel?: string;
   readonly sbeSchema?: string;
   readonly interface?: string;
+  readonly gapWait?: string;
 }
 
 /** Alpaca credentials from the flags, else the environment variables Alpaca's own tools use. */
@@ -115,6 +116,10 @@ export const recordCommand: Command<RecordArgs> = {
         describe: `cme: CME's SBE schema (templates_FixBinary.xml; default: ${DEFAULT_MDP3_SCHEMA.join('/')} of the datasets)`,
       })
       .option('interface', { type: 'string', describe: 'cme: the interface that joins the multicast groups (default 127.0.0.1)' })
+      .option('gap-wait', {
+        type: 'string',
+        describe: 'cme: how long a packet ahead of its turn waits for the other line before the hole is a gap (default 10ms)',
+      })
       .option('bloomberg-module', {
         type: 'string',
         describe: 'bloomberg: the BLPAPI binding to load, a package or a module path (default: blpapi, an optional dependency)',
@@ -495,5 +500,6 @@ function cmeOptions(a: RecordArgs): Partial<FeedSpec> {
     ...(a.config === undefined ? {} : { channelConfig: a.config }),
     sbeSchema: a.sbeSchema ?? datasetPath(...DEFAULT_MDP3_SCHEMA),
     ...(a.interface === undefined ? {} : { multicastInterface: a.interface }),
+    ...(a.gapWait === undefined ? {} : { gapWaitMs: Number(parseDurationOption('--gap-wait', a.gapWait) / 1_000_000n) }),
   };
 }
