@@ -74,11 +74,11 @@ describeWithDataset('cme-mdp3', 'CME feed over multicast', () => {
     };
   }
 
-  function startFeed(channel: ChannelConfig, symbols: readonly string[]): Run {
+  function startFeed(channel: ChannelConfig, symbols: readonly string[], staleMs?: number): Run {
     // A and B come from one sender in bursts, and this machine may be loaded: B's copy of a packet
     // dropped on A can trail by more than CME's microseconds. The wait is generous, so that only
     // the packets really lost on both lines are gaps.
-    const feed = new CmeFeed({ channel: cmeChannel(channel), schema, gapWaitMs: 500 });
+    const feed = new CmeFeed({ channel: cmeChannel(channel), schema, gapWaitMs: 500, ...(staleMs === undefined ? {} : { staleMs }) });
     const engine = new RealtimeEngine(feed);
     const events: MarketEvent[] = [];
     engine.onEvent((e) => events.push(e));
@@ -237,5 +237,17 @@ describeWithDataset('cme-mdp3', 'CME feed over multicast', () => {
       const trades = run.events.filter((e) => e.type === 'trade').map((e) => `${e.symbol} ${e.tsEvent} ${e.seq}`);
       expect(new Set(trades).size).toBe(trades.length);
     });
+  });
+
+  it('lines that go quiet: a stale status, then the engine joins the groups again', async () => {
+    const ch = channels();
+    const run = startFeed(ch.all, ['ESH1'], 300);
+    await waitFor(() => run.events.filter((e) => e.type === 'status' && e.kind === 'connected').length >= 2, {
+      what: 'a stale status and the reconnect that follows it',
+      deadlineMs: 30_000,
+    });
+    const kinds = run.events.filter((e): e is Status => e.type === 'status').map((e) => e.kind);
+    expect(kinds.slice(0, 2)).toEqual(['connected', 'stale']);
+    expect(kinds).toContain('disconnected');
   });
 });

@@ -4,6 +4,7 @@ import { ConfigError, createStatus, LiveClock, MdcapError, SUBSCRIPTION_KINDS } 
 import type { DataProvider, EventSink, Instrument, SequenceRule, SubscriptionKind } from '@mdcap/core';
 import { findConnection, SbeCodec } from '@mdcap/mdp3';
 import type { ChannelConfig, FeedType, Schema } from '@mdcap/mdp3';
+import { StaleWatch } from '../transport/stale-watch.js';
 import { CmeHandler } from './handler.js';
 import type { CmeFeedSide, CmeHandlerStats } from './handler.js';
 
@@ -63,6 +64,12 @@ export interface CmeFeedOptions {
   readonly venue?: string;
   /** How long a packet ahead of its turn waits for the other feed (default 10 ms). */
   readonly gapWaitMs?: number;
+  /**
+   * Nothing on either incremental line for this long (CME sends heartbeats when the market is
+   * quiet) → a `stale` status and a lost connection, which the engine reconnects: the groups are
+   * joined again and the books rebuilt from the snapshot loop (default 60 s).
+   */
+  readonly staleMs?: number;
 }
 
 type Role = CmeFeedSide | 'snapshot' | 'definition';
@@ -87,6 +94,7 @@ export class CmeFeed implements DataProvider {
   private handler: CmeHandler | null = null;
   private sink: EventSink | null = null;
   private readonly symbols = new Set<string>();
+  private readonly stale: StaleWatch;
 
   constructor(private readonly options: CmeFeedOptions) {
     this.venue = options.venue ?? 'cme';
@@ -94,6 +102,7 @@ export class CmeFeed implements DataProvider {
     this.codec = new SbeCodec(options.schema);
     this.iface = options.interface ?? '127.0.0.1';
     this.recvBuffer = options.receiveBufferBytes ?? 8 << 20;
+    this.stale = new StaleWatch(this.clock, options.staleMs ?? 60_000);
   }
 
   /** Counters of the handler (packets per feed, duplicates, gaps, recoveries, corrupt packets). */
@@ -123,6 +132,22 @@ export class CmeFeed implements DataProvider {
     if (ch.incrementalB !== undefined) await this.open('B', ch.incrementalB);
     // The handler asked for the definition loop in its constructor, before the sockets existed.
     await this.open('definition', ch.definition);
+    this.stale.start(() => {
+      const s = this.sink;
+      if (s === null) return;
+      const t = this.clock.now();
+      s.push(
+        createStatus({
+          venue: this.venue,
+          symbol: '*',
+          tsEvent: t,
+          tsRecv: t,
+          kind: 'stale',
+          detail: `cme channel ${ch.id}: nothing on the incremental lines for ${this.stale.ms} ms (not even a heartbeat)`,
+        }),
+      );
+      this.fail(new MdcapError('MDCAP_ERR_CONNECT_FAILED', `cme channel ${ch.id}: stale incremental lines`));
+    });
     sink.push(
       createStatus({
         venue: this.venue,
@@ -191,7 +216,10 @@ export class CmeFeed implements DataProvider {
     const t = this.clock.now();
     if (role === 'snapshot') h.onSnapshot(bytes, t);
     else if (role === 'definition') h.onDefinition(bytes, t);
-    else h.onIncremental(role, bytes, t);
+    else {
+      this.stale.seen(t);
+      h.onIncremental(role, bytes, t);
+    }
   }
 
   private fail(error: unknown): void {
@@ -213,6 +241,7 @@ export class CmeFeed implements DataProvider {
   }
 
   disconnect(): Promise<void> {
+    this.stale.stop();
     for (const role of [...this.sockets.keys()]) this.close(role);
     this.handler = null;
     return Promise.resolve();
