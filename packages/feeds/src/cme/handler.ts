@@ -94,6 +94,12 @@ interface Inst {
   readonly asks: Level[];
   rptSeq: number;
   valid: boolean;
+  /**
+   * The instrument's orders (MBO) are known whole: its book started with the channel
+   * (`LastMsgSeqNumProcessed` 0) and no packet was lost since. MBO recovery from
+   * `SnapshotFullRefreshOrderBook` is not built: once this is false, no order event goes out.
+   */
+  l3: boolean;
   /** Invalid: the book updates since, waiting for a snapshot. */
   pending: Pending[];
   /** Invalid: the first incremental packet whose updates `pending` holds. */
@@ -563,7 +569,11 @@ export class CmeHandler {
       return;
     }
     const size = BigInt(e.size ?? 0);
-    this.sequence(inst, e.rptSeq, () =>
+    this.sequence(inst, e.rptSeq, () => {
+      if (!inst.l3) {
+        this.stats.skippedEntries++;
+        return;
+      }
       this.out.push(
         createOrderUpdate({
           venue: this.venue,
@@ -579,8 +589,8 @@ export class CmeHandler {
           priceScale: inst.rule.scale,
           sizeScale: 0,
         }),
-      ),
-    );
+      );
+    });
   }
 
   private tradeEntry(e: HotEntry, ts: bigint): void {
@@ -644,6 +654,7 @@ export class CmeHandler {
 
   private invalidate(inst: Inst, why: string, fromPacket: number, fromSeq: bigint | null, toSeq: bigint | null): void {
     if (!inst.valid) return;
+    const orders = fromSeq !== null ? this.loseOrders(inst) : '';
     inst.valid = false;
     inst.pending = [];
     inst.pendingFrom = fromPacket;
@@ -659,7 +670,7 @@ export class CmeHandler {
           kind: 'gap',
           fromSeq,
           toSeq,
-          detail: `cme: ${inst.symbol}'s book is invalid (${why}); it is rebuilt from the snapshot loop`,
+          detail: `cme: ${inst.symbol}'s book is invalid (${why}); it is rebuilt from the snapshot loop${orders}`,
         }),
       );
     }
@@ -696,6 +707,7 @@ export class CmeHandler {
     inst.valid = true;
     inst.rptSeq = rpt;
     inst.skipThrough = rpt;
+    const orders = last > 0 ? this.loseOrders(inst) : '';
     const pending = inst.pending;
     inst.pending = [];
     let replayed = 0;
@@ -715,9 +727,19 @@ export class CmeHandler {
       this.statusOf(
         inst,
         'resync',
-        `cme: ${inst.symbol}'s book rebuilt from the snapshot of packet ${last} (RptSeq ${rpt}), then ${replayed} updates held since`,
+        `cme: ${inst.symbol}'s book rebuilt from the snapshot of packet ${last} (RptSeq ${rpt}), then ${replayed} updates held since${orders}`,
       );
     }
+  }
+
+  /**
+   * The instrument's orders can no longer be known whole: no order event goes out for it from
+   * here on. Returns what the status at hand says of it (once).
+   */
+  private loseOrders(inst: Inst): string {
+    if (!inst.l3) return '';
+    inst.l3 = false;
+    return `; its orders (MBO) are not delivered from here on: rebuilding them from SnapshotFullRefreshOrderBook is not built yet`;
   }
 
   private snapshotEvents(inst: Inst, ts: bigint): void {
@@ -764,6 +786,7 @@ export class CmeHandler {
       asks: [],
       rptSeq: 0,
       valid: true,
+      l3: true,
       pending: [],
       pendingFrom: 0,
       skipThrough: 0,
