@@ -37,7 +37,7 @@ function readBack(client: pg.Client, kind: EventType, prefix = 'md_'): Promise<M
 /** The simulated venue through an engine with a PostgreSQL sink attached: what the sink was handed, and its stats. */
 async function simRun(
   sinkUrl: string,
-  options: { prefix?: string; onEngine?: (e: RealtimeEngine, sink: SinkHandle) => void } = {},
+  options: { prefix?: string; closeAttempts?: number; onEngine?: (e: RealtimeEngine, sink: SinkHandle) => void } = {},
 ): Promise<{ events: MarketEvent[]; stats: SinkStats }> {
   const sink = new PostgresSink({ url: sinkUrl, ...(options.prefix === undefined ? {} : { tablePrefix: options.prefix }) });
   const { stream, stats } = await publishRun(sink, attachSink, {
@@ -46,6 +46,7 @@ async function simRun(
     gapEvery: 300,
     barIntervals: [1, 2],
     maxEvents: 2_000,
+    closeAttempts: options.closeAttempts,
     onEngine: options.onEngine,
   });
   return { events: stream, stats };
@@ -160,6 +161,9 @@ describeWithServers(['postgres'], 'PostgreSQL sink (binary COPY)', () => {
     let downAt = -1;
     const { events, stats } = await simRun(server.url, {
       prefix: 'outage_',
+      // The run can end before the server is back (a loaded machine restarts PostgreSQL slowly):
+      // the sink then goes on retrying at close, not giving up after the default few attempts.
+      closeAttempts: 1_000,
       onEngine: (engine, sink) => {
         let n = 0;
         let held = false;

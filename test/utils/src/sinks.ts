@@ -50,6 +50,7 @@ export interface SinkHandleLike {
 export interface PublishAttachOptions {
   overflow: 'block';
   maxEvents: number;
+  closeAttempts?: number;
 }
 
 export interface PublishRunOptions<H> {
@@ -63,6 +64,11 @@ export interface PublishRunOptions<H> {
   barIntervals?: readonly number[] | undefined;
   /** Events to a batch the sink is handed (attachSink's maxEvents): 1,000 unless given. */
   maxEvents?: number | undefined;
+  /**
+   * Attempts per batch once the run has ended (attachSink's closeAttempts): a test whose server
+   * comes back only after the run may need more than the default on a loaded machine.
+   */
+  closeAttempts?: number | undefined;
   /** Called with the engine and the sink's handle before the run starts. */
   onEngine?: ((engine: RealtimeEngine, handle: H) => void) | undefined;
 }
@@ -92,7 +98,11 @@ export async function publishRun<S, H extends SinkHandleLike>(
   const run = await engineRun(sim, {
     barIntervals: options.barIntervals,
     onEngine: (engine) => {
-      handle = attach(engine, sink, { overflow: 'block', maxEvents: options.maxEvents ?? 1_000 });
+      handle = attach(engine, sink, {
+        overflow: 'block',
+        maxEvents: options.maxEvents ?? 1_000,
+        ...(options.closeAttempts === undefined ? {} : { closeAttempts: options.closeAttempts }),
+      });
       options.onEngine?.(engine, handle);
     },
   });
