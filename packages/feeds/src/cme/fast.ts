@@ -284,19 +284,22 @@ export class HotReader {
   private entry(v: DataView, at: number, bl: number, version: number, l: Layout, transact: bigint | null, visitor: HotVisitor): void {
     const e = this.e;
     const s = l.slots;
-    const get = (x: Slot | null): number | bigint | string | null =>
-      x === null || x.since > version || x.end > bl ? null : x.read(v, at + x.offset);
-    e.securityId = (get(s.securityId) as number | null) ?? 0;
-    e.rptSeq = get(s.rptSeq) as number | null;
-    e.px = get(s.px) as bigint | null;
+    e.securityId = (field(s.securityId, v, at, bl, version) as number | null) ?? 0;
+    e.rptSeq = field(s.rptSeq, v, at, bl, version) as number | null;
+    e.px = field(s.px, v, at, bl, version) as bigint | null;
     e.pxExponent = l.pxExponent;
-    e.size = get(s.size) as number | null;
-    e.level = (get(s.level) as number | null) ?? 0;
-    e.action = get(s.action) as string | null;
-    e.type = get(s.type) as string | null;
-    e.orderId = get(s.orderId) as bigint | null;
-    e.aggressor = get(s.aggressor) as string | null;
-    e.tradeEntryId = get(s.tradeEntryId) as number | null;
+    e.size = field(s.size, v, at, bl, version) as number | null;
+    e.level = (field(s.level, v, at, bl, version) as number | null) ?? 0;
+    e.action = field(s.action, v, at, bl, version) as string | null;
+    e.type = field(s.type, v, at, bl, version) as string | null;
+    e.orderId = field(s.orderId, v, at, bl, version) as bigint | null;
+    e.aggressor = field(s.aggressor, v, at, bl, version) as string | null;
+    e.tradeEntryId = field(s.tradeEntryId, v, at, bl, version) as number | null;
     visitor.entry(l.kind, e, transact);
   }
+}
+
+/** A slot's value in the entry at `at` (block length `bl`), or null when the field is absent there (newer, or past the block). */
+function field(x: Slot | null, v: DataView, at: number, bl: number, version: number): number | bigint | string | null {
+  return x === null || x.since > version || x.end > bl ? null : x.read(v, at + x.offset);
 }

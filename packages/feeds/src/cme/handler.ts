@@ -77,6 +77,13 @@ interface Level {
   size: bigint;
 }
 
+/** An incremental packet accepted for its turn: checked once, already decoded if the hot reader does not read it. */
+interface Accepted {
+  readonly bytes: Uint8Array;
+  readonly tsRecv: bigint;
+  readonly generic: DecodedPacket | null;
+}
+
 interface Pending {
   readonly seq: number;
   readonly rptSeq: number | null;
@@ -145,7 +152,7 @@ export class CmeHandler {
   /** The next `MsgSeqNum` to process (0 before the first packet). */
   private next = 0;
   /** Packets ahead of their turn, by `MsgSeqNum`, with their receive times. */
-  private readonly held = new Map<number, { bytes: Uint8Array; tsRecv: bigint }>();
+  private readonly held = new Map<number, Accepted>();
   private holdTimer: TimerId | null = null;
   /** Invalid instruments (and, before their definitions come, the channel itself). */
   private readonly recovering = new Set<Inst>();
@@ -156,7 +163,7 @@ export class CmeHandler {
   /** Definitions the loop announces (`TotNumReports`), once known. */
   private loopSize: number | null = null;
   /** Incremental packets seen before the start: replayed once the definitions are in. */
-  private early: { bytes: Uint8Array; tsRecv: bigint }[] = [];
+  private early: Accepted[] = [];
   /** Events of the packet being processed: flushed at its end, the last of each book flagged `Last`. */
   private out: MarketEvent[] = [];
   private tsRecv = 0n;
@@ -202,33 +209,41 @@ export class CmeHandler {
   onIncremental(feed: CmeFeedSide, bytes: Uint8Array, tsRecv: bigint): void {
     this.stats.packets[feed]++;
     // Arbitration first, on the header alone: the other line's copy is never decoded.
-    const s = bytes.length >= 4 ? bytes[0]! | (bytes[1]! << 8) | (bytes[2]! << 16) | (bytes[3]! * 2 ** 24) : -1;
+    const s = bytes.length >= 4 ? seqOf(bytes) : -1;
     if (s >= 0 && this.next !== 0 && (s < this.next || this.held.has(s))) {
       this.stats.duplicates++;
       return;
     }
     // A copy that cannot be read does not take its turn: the other line's may still fill it.
-    if (!this.readable(bytes, `incremental ${feed}`, tsRecv)) return;
+    const generic = this.readable(bytes, `incremental ${feed}`, tsRecv);
+    if (generic === undefined) return;
+    const packet: Accepted = { bytes, tsRecv, generic };
     if (this.next === 0) this.next = s;
     if (s > this.next) {
-      this.held.set(s, { bytes, tsRecv });
+      this.held.set(s, packet);
       if (this.held.size >= this.maxHeld) this.declareGap();
       else if (this.holdTimer === null) this.holdTimer = this.clock.setTimer(tsRecv + this.gapWaitNs, () => this.onHoldTimeout());
       return;
     }
-    this.take(bytes, tsRecv);
+    this.take(packet);
     this.drainHeld();
   }
 
-  /** True when the packet walks (the hot reader, else the generic decoder); a counted status when not. */
-  private readable(bytes: Uint8Array, feed: string, tsRecv: bigint): boolean {
-    try {
-      if (this.hot.check(bytes)) return true;
-    } catch (error) {
-      if (!(error instanceof NotWalkable)) throw error;
+  /**
+   * Checks a packet once, as it arrives: null when the hot reader will read it, its decoded form
+   * when it needs the generic decoder (a message the hot reader does not read, or `decode:
+   * 'generic'`), undefined when it cannot be read (a counted status).
+   */
+  private readable(bytes: Uint8Array, feed: string, tsRecv: bigint): DecodedPacket | null | undefined {
+    if (this.options.decode !== 'generic') {
+      try {
+        if (this.hot.check(bytes)) return null;
+      } catch (error) {
+        if (!(error instanceof NotWalkable)) throw error;
+      }
     }
-    // The generic decoder checks what the hot reader does not read (and says why a packet fails).
-    return this.decode(bytes, feed, tsRecv) !== null;
+    // The generic decoder reads what the hot reader does not (and says why a packet fails).
+    return this.decode(bytes, feed, tsRecv) ?? undefined;
   }
 
   /** A packet of the snapshot loop (market recovery). */
@@ -278,7 +293,7 @@ export class CmeHandler {
       this.started = true;
       const early = this.early;
       this.early = [];
-      for (const e of early) this.process(e.bytes, e.tsRecv);
+      for (const e of early) this.process(e);
     }
   }
 
@@ -359,7 +374,7 @@ export class CmeHandler {
   private drainHeld(): void {
     for (let h = this.held.get(this.next); h !== undefined; h = this.held.get(this.next)) {
       this.held.delete(this.next);
-      this.take(h.bytes, h.tsRecv);
+      this.take(h);
     }
     if (this.held.size === 0 && this.holdTimer !== null) {
       this.clock.clearTimer(this.holdTimer);
@@ -401,33 +416,26 @@ export class CmeHandler {
   }
 
   /** Processes the packet whose turn it is. */
-  private take(bytes: Uint8Array, tsRecv: bigint): void {
-    this.next = seqOf(bytes) + 1;
+  private take(p: Accepted): void {
+    this.next = seqOf(p.bytes) + 1;
     this.stats.processed++;
     if (!this.started) {
-      this.early.push({ bytes, tsRecv });
+      this.early.push(p);
       return;
     }
-    this.process(bytes, tsRecv);
+    this.process(p);
   }
 
-  private process(bytes: Uint8Array, tsRecv: bigint): void {
-    this.tsRecv = this.at(tsRecv);
-    this.seq = seqOf(bytes);
-    // A packet of book, order and trade messages only is read by the schema's offsets; one with
-    // anything else (a status, statistics, a reset) by the generic decoder, all in order. Either
-    // way it was checked when it took its turn.
-    let hot = false;
-    try {
-      hot = this.options.decode !== 'generic' && this.hot.check(bytes);
-    } catch (error) {
-      if (!(error instanceof NotWalkable)) throw error;
-    }
-    if (!hot) {
-      for (const m of this.codec.decodePacket(bytes, `cme packet ${this.seq}`).messages) this.message(m);
-    } else {
-      this.hot.read(bytes, this.visitor);
-    }
+  /**
+   * A packet of book, order and trade messages only is read by the schema's offsets; one with
+   * anything else (a status, statistics, a reset) was decoded when it arrived, and its messages
+   * go in order.
+   */
+  private process(p: Accepted): void {
+    this.tsRecv = this.at(p.tsRecv);
+    this.seq = seqOf(p.bytes);
+    if (p.generic === null) this.hot.read(p.bytes, this.visitor);
+    else for (const m of p.generic.messages) this.message(m);
     this.flush();
   }
 
