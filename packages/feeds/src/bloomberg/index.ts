@@ -9,6 +9,7 @@ import type { HandlerOptions, HandlerThreadOptions } from '../transport/handler-
 import { COMMANDS } from '../transport/handler-thread.js';
 import type { HandlerRequest, HandlerThreadData } from '../transport/handler-thread.js';
 import { BLOOMBERG_DEFAULTS } from './session.js';
+import { emptyBloombergStats } from './session.js';
 import type { BloombergOptions, BloombergStats } from './session.js';
 import type { BloombergWorkerData } from './worker.js';
 
@@ -27,18 +28,6 @@ interface Reply {
   readonly stats: BloombergStats | null;
 }
 
-const EMPTY_STATS: BloombergStats = {
-  sessions: 0,
-  events: 0,
-  messages: 0,
-  trades: 0,
-  quotes: 0,
-  refused: 0,
-  subscriptionFailures: 0,
-  dataLoss: 0,
-  slowConsumerWarnings: 0,
-};
-
 /**
  * Bloomberg real-time market data (`//blp/mktdata`) through BLPAPI's synchronous Session API.
  * The binding (an optional dependency, `blpapi` by default, or any module given by `module`) is
@@ -53,7 +42,7 @@ export class BloombergFeed extends HandlerThreadFeed<BloombergFeedOptions> imple
   readonly sequencing: SequenceRule = 'contiguous'; // no sequence numbers (seq is null)
   /** `host:port` of the Terminal, SAPI or B-PIPE. */
   readonly endpoint: string;
-  private lastStats: BloombergStats = EMPTY_STATS;
+  private lastStats: BloombergStats = emptyBloombergStats();
   private readonly failures = new Map<string, MdcapError>();
   private readonly symbols = new Set<string>();
   private port: MessagePort | null = null;

@@ -121,6 +121,21 @@ export interface BloombergStats {
   slowConsumerWarnings: number;
 }
 
+/** Every count at zero: a session's start, and what the feed reports before its thread has any. */
+export function emptyBloombergStats(): BloombergStats {
+  return {
+    sessions: 0,
+    events: 0,
+    messages: 0,
+    trades: 0,
+    quotes: 0,
+    refused: 0,
+    subscriptionFailures: 0,
+    dataLoss: 0,
+    slowConsumerWarnings: 0,
+  };
+}
+
 /** Called when Bloomberg refuses a subscription (the symbol's error: `MDCAP_ERR_UNKNOWN_SYMBOL`). */
 export type SubscriptionFailed = (symbol: string, error: MdcapError) => void;
 
@@ -135,17 +150,7 @@ let nextCorrelation = 1;
  */
 export class BloombergSession {
   readonly venue: string;
-  readonly stats: BloombergStats = {
-    sessions: 0,
-    events: 0,
-    messages: 0,
-    trades: 0,
-    quotes: 0,
-    refused: 0,
-    subscriptionFailures: 0,
-    dataLoss: 0,
-    slowConsumerWarnings: 0,
-  };
+  readonly stats: BloombergStats = emptyBloombergStats();
   private session: BlpSession | null = null;
   private sink: EventSink | null = null;
   private readonly out: FeedOutput;
