@@ -486,7 +486,7 @@ FROM bars b JOIN series s USING (venue, symbol)`;
   }
 
   /**
-   * Every recorded gap, resync, disconnect, reconnect, stale feed and failed checksum, and the
+   * Every recorded gap, resync, disconnect, reconnect, stale feed, failed checksum and corrupt packet, and the
    * holes between recording sessions, in replay order.
    */
   async gapReport(): Promise<Row[]> {
@@ -501,7 +501,7 @@ FROM bars b JOIN series s USING (venue, symbol)`;
     return this.query(`
       SELECT ts_recv::VARCHAR AS ts_recv, venue, symbol, kind, from_seq::VARCHAR AS from_seq, to_seq::VARCHAR AS to_seq, ok, detail FROM (
         SELECT recv_seq::HUGEINT * 2 AS ord, ts_recv, venue, symbol, kind, from_seq, to_seq, ok, detail
-        FROM status WHERE kind IN ('gap', 'resync', 'disconnected', 'reconnected', 'stale') OR (kind = 'checksum' AND ok = false)
+        FROM status WHERE kind IN ('gap', 'resync', 'disconnected', 'reconnected', 'stale', 'corrupt') OR (kind = 'checksum' AND ok = false)
         ${holes.length > 0 ? `UNION ALL SELECT * FROM (VALUES ${holes.join(', ')}) v(ord, ts_recv, venue, symbol, kind, from_seq, to_seq, ok, detail)` : ''}
       ) ORDER BY ord`);
   }

@@ -130,7 +130,8 @@ export interface Bar extends EventHeader {
   readonly flags: number;
 }
 
-export type StatusKind = 'connected' | 'disconnected' | 'reconnected' | 'gap' | 'resync' | 'checksum' | 'stale' | 'crossed' | 'trading';
+export type StatusKind =
+  'connected' | 'disconnected' | 'reconnected' | 'gap' | 'resync' | 'checksum' | 'stale' | 'crossed' | 'trading' | 'corrupt';
 export const STATUS_KINDS: readonly StatusKind[] = [
   'connected',
   'disconnected',
@@ -141,12 +142,16 @@ export const STATUS_KINDS: readonly StatusKind[] = [
   'stale',
   'crossed',
   'trading',
+  // Appended: the ring's status codes are positions in this list.
+  'corrupt',
 ];
 
 /**
  * Connection, data-quality and market-state events. `gap` carries the missing sequence range in
  * `fromSeq..toSeq` (inclusive); `checksum` carries the result in `ok`; `trading` is a change of
- * the instrument's trading state (halted, quoting, trading), named in `detail`.
+ * the instrument's trading state (halted, quoting, trading), named in `detail`; `corrupt` is a
+ * packet or message that failed its integrity check (could not be decoded) and was not used: it
+ * says nothing of loss by itself (another line's copy may fill it), a `gap` status does.
  */
 export interface Status extends EventHeader {
   readonly type: 'status';

@@ -215,6 +215,11 @@ describeWithDataset('cme-mdp3', 'CME feed over multicast', () => {
       expect(stats).toMatchObject({ gaps: 2, lostPackets: 2 }); // 200 (dropped) and 400 (unreadable on both lines)
       expect(stats.corrupt).toBe(2); // packet 400, on A and on B
       const statuses = run.events.filter((e): e is Status => e.type === 'status');
+      // Each unreadable copy is said; the hole they leave is the gap below.
+      expect(statuses.filter((s) => s.kind === 'corrupt').map((s) => [s.symbol, /incremental [AB] packet/.test(s.detail)])).toEqual([
+        ['*', true],
+        ['*', true],
+      ]);
       expect(statuses.filter((s) => s.symbol === '*' && s.kind === 'gap' && s.fromSeq !== null).map((s) => [s.fromSeq, s.toSeq])).toEqual([
         [200n, 200n],
         [400n, 400n],

@@ -348,8 +348,10 @@ describeWithDataset('cme-mdp3', 'CmeHandler', () => {
       T0 + 5n,
     );
     h.onSnapshot(x.snapshot(), T0 + 6n);
-    // The corrupt copy on A was said (B's copy filled the hole); the book recovered from the snapshot.
-    expect(statuses(events).slice(-2)).toEqual(['gap *', 'resync ESH1']);
+    // The corrupt copy on A was said (B's copy filled the hole: no gap); the book recovered from the snapshot.
+    expect(statuses(events).slice(-2)).toEqual(['corrupt *', 'resync ESH1']);
+    const said = events.find((e): e is Status => e.type === 'status' && e.kind === 'corrupt')!;
+    expect(said.detail).toMatch(/cme incremental A packet.*template.*99.*other line may still bring/);
     expect(h.stats.gaps).toBe(0);
     expect(bookOf(events)).toEqual(asBook(x.book));
   });

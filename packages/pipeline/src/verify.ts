@@ -42,6 +42,8 @@ export interface VerifyReport {
   readonly crossedBooks: number;
   /** L3: order updates (cancel, modify, fill) that named an order id the book did not hold, over all books. */
   readonly unknownOrders: number;
+  /** Packets or messages the feed could not decode and did not use (`corrupt` statuses); any data lost is a gap too. */
+  readonly corrupt: number;
   /** Checksum results the feed recorded. */
   readonly checksums: { readonly verified: number; readonly failed: number };
   /** Files whose sha256 differs from the manifest. */
@@ -98,7 +100,7 @@ export interface VerifyOptions {
  * through the RealtimeEngine, which also finds crossed books); per venue and symbol, sequence
  * continuity (jumps announced by a gap status or not), duplicates (a repeated message: same
  * sequence number and payload) and out-of-order sequence numbers; recorded gaps, resyncs,
- * disconnects, interrupted sessions and checksum results. With `repair`, first finalizes what
+ * disconnects, interrupted sessions, checksum results and corrupt packets. With `repair`, first finalizes what
  * an interrupted recording left.
  * @throws {MdcapError} when the capture cannot be read (missing, newer, corrupt file: the file
  *   and row group are named).
@@ -167,6 +169,7 @@ export async function verifyCapture(root: string, options: VerifyOptions = {}): 
   let gapsRecorded = 0;
   let resyncs = 0;
   let crossedBooks = 0;
+  let corrupt = 0;
   const checksums = { verified: 0, failed: 0 };
   const engineErrors: MdcapError[] = [];
   let outOfOrderTs = 0;
@@ -189,6 +192,7 @@ export async function verifyCapture(root: string, options: VerifyOptions = {}): 
         if (e.ok === true) checksums.verified++;
         else if (e.ok === false) checksums.failed++;
       }
+      if (e.kind === 'corrupt') corrupt++;
       if (e.kind === 'resync') {
         resyncs++;
         const p = afterReconnect.get(e.venue);
@@ -314,6 +318,7 @@ export async function verifyCapture(root: string, options: VerifyOptions = {}): 
   }
   if (unknownOrders > 0) problems.push(`${unknownOrders} order update(s) named an order id the book did not hold`);
   if (checksums.failed > 0) problems.push(`${checksums.failed} failed checksum(s)`);
+  if (corrupt > 0) problems.push(`${corrupt} corrupt packet(s) or message(s) the feed could not decode and did not use`);
   if (otherErrors.length > 0) problems.push(`${otherErrors.length} engine error(s): ${otherErrors[0]!.toString()}`);
   return {
     ok: problems.length === 0,
@@ -330,6 +335,7 @@ export async function verifyCapture(root: string, options: VerifyOptions = {}): 
     outOfOrder,
     crossedBooks,
     unknownOrders,
+    corrupt,
     checksums,
     hashMismatches,
     damagedChunks,

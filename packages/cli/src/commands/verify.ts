@@ -41,14 +41,14 @@ function text(r: VerifyReport, out: LineOutput): void {
     );
   }
   out.line(
-    `gaps ${r.gaps} (${r.gapsRecorded} recorded, ${r.gapsUnrecorded} unannounced; ${r.interruptedSessions} interrupted sessions) · resyncs ${r.resyncs} · duplicates ${r.duplicates} · out of order ${r.outOfOrder} · crossed books ${r.crossedBooks} · unknown order ids ${r.unknownOrders} · checksums ${r.checksums.verified} verified, ${r.checksums.failed} failed`,
+    `gaps ${r.gaps} (${r.gapsRecorded} recorded, ${r.gapsUnrecorded} unannounced; ${r.interruptedSessions} interrupted sessions) · resyncs ${r.resyncs} · duplicates ${r.duplicates} · out of order ${r.outOfOrder} · crossed books ${r.crossedBooks} · unknown order ids ${r.unknownOrders} · checksums ${r.checksums.verified} verified, ${r.checksums.failed} failed · corrupt ${r.corrupt}`,
   );
   out.line(r.ok ? 'OK' : `PROBLEMS:\n${r.problems.map((p) => `  - ${p}`).join('\n')}`);
 }
 
 export const verifyCommand: Command<VerifyArgs> = {
   command: 'verify <dir>',
-  describe: 'Check a capture: file hashes, sequence continuity, gaps, duplicates, order, crossed books, checksums',
+  describe: 'Check a capture: file hashes, sequence continuity, gaps, duplicates, order, crossed books, checksums, corrupt packets',
   builder: (y: Argv) =>
     y
       .positional('dir', { type: 'string', describe: 'Capture directory' })

@@ -64,7 +64,7 @@ export interface CmeHandlerStats {
   /** Holes in `MsgSeqNum` found on both feeds, and the packets they lost. */
   gaps: number;
   lostPackets: number;
-  /** Packets that could not be decoded (counted, each with a `gap` status). */
+  /** Packet copies that could not be decoded (counted, each with a `corrupt` status; a gap only if no copy came). */
   corrupt: number;
   /** Books rebuilt from the snapshot loop. */
   recoveries: number;
@@ -326,28 +326,38 @@ export class CmeHandler {
     if (inst !== undefined) inst.wanted = false;
   }
 
-  private decode(bytes: Uint8Array, feed: string, tsRecv: bigint, counted = true): DecodedPacket | null {
+  private decode(bytes: Uint8Array, feed: string, tsRecv: bigint, incremental = true): DecodedPacket | null {
     try {
       return this.codec.decodePacket(bytes, `cme ${feed} packet`);
     } catch (error) {
       if (!(error instanceof MdcapError)) throw error;
       this.stats.corrupt++;
-      // A packet that cannot be read is lost data: said, not dropped silently. On an incremental
-      // feed the other feed's copy usually fills the hole, so only the decode is reported here.
-      this.channelGap(this.at(tsRecv), `${error.message}${counted ? ' (the other feed may still bring this packet)' : ''}`);
+      // A packet that cannot be read is said, not dropped silently. It is not a loss by itself:
+      // the other line's copy (or the loop's next round) may bring it; if none does, the hole is a gap.
+      const t = this.at(tsRecv);
+      this.send(
+        createStatus({
+          venue: this.venue,
+          symbol: '*',
+          tsEvent: t,
+          tsRecv: t,
+          kind: 'corrupt',
+          detail: `${error.message}${incremental ? ' (the other line may still bring this packet; if not, a gap follows)' : ' (the loop sends it again)'}`,
+        }),
+      );
       return null;
     }
   }
 
   /** A `gap` status for the whole channel (symbol `*`): what was lost is not one instrument's. */
-  private channelGap(tsRecv: bigint, detail: string, fromSeq: bigint | null = null, toSeq: bigint | null = null): void {
+  private channelGap(tsRecv: bigint, detail: string, fromSeq: bigint, toSeq: bigint): void {
     this.send(
       createStatus({
         venue: this.venue,
         symbol: '*',
         tsEvent: tsRecv,
         tsRecv,
-        ...(fromSeq === null ? {} : { seq: toSeq! + 1n }),
+        seq: toSeq + 1n,
         kind: 'gap',
         fromSeq,
         toSeq,
