@@ -60,5 +60,7 @@ export { fromPrice, priceRule, toPrice } from './cme/prices.js';
 export type { PriceRule } from './cme/prices.js';
 export { CmeFeed, cmeChannel } from './cme/feed.js';
 export type { CmeChannel, CmeFeedOptions, CmeGroup } from './cme/feed.js';
+export { CmeWorkerFeed } from './cme/worker-feed.js';
+export type { CmeWorkerFeedOptions } from './cme/worker-feed.js';
 export { HotReader } from './cme/fast.js';
 export type { HotEntry, HotKind, HotVisitor } from './cme/fast.js';

@@ -3,7 +3,7 @@ import type { BookUpdate, MarketEvent, Status } from '@mdcap/core';
 import { RealtimeEngine } from '@mdcap/engine';
 import { localChannelConfig, Mdp3Exchange, startCmeMulticast } from '@mdcap/emulators';
 import type { CmeFaults, CmeMulticast, Mdp3PacketSource } from '@mdcap/emulators';
-import { CmeFeed, cmeChannel } from '@mdcap/feeds';
+import { CmeFeed, cmeChannel, CmeWorkerFeed } from '@mdcap/feeds';
 import { parseSchema, SbeCodec } from '@mdcap/mdp3';
 import type { ChannelConfig, Schema } from '@mdcap/mdp3';
 import { datasetFile, describeWithDataset, waitFor } from '@mdcap/test-utils';
@@ -17,7 +17,7 @@ let portBase = 20_000 + Math.floor(Math.random() * 20_000);
 
 interface Run {
   events: MarketEvent[];
-  feed: CmeFeed;
+  feed: CmeFeed | CmeWorkerFeed;
   engine: RealtimeEngine;
   done: Promise<void>;
 }
@@ -74,11 +74,13 @@ describeWithDataset('cme-mdp3', 'CME feed over multicast', () => {
     };
   }
 
-  function startFeed(channel: ChannelConfig, symbols: readonly string[], staleMs?: number): Run {
+  /** The feed on the engine's thread, or (`worker`) on a handler thread behind the shared ring. */
+  function startFeed(channel: ChannelConfig, symbols: readonly string[], staleMs?: number, worker = false): Run {
     // A and B come from one sender in bursts, and this machine may be loaded: B's copy of a packet
     // dropped on A can trail by more than CME's microseconds. The wait is generous, so that only
     // the packets really lost on both lines are gaps.
-    const feed = new CmeFeed({ channel: cmeChannel(channel), schema, gapWaitMs: 500, ...(staleMs === undefined ? {} : { staleMs }) });
+    const options = { channel: cmeChannel(channel), schema, gapWaitMs: 500, ...(staleMs === undefined ? {} : { staleMs }) };
+    const feed = worker ? new CmeWorkerFeed(options) : new CmeFeed(options);
     const engine = new RealtimeEngine(feed);
     const events: MarketEvent[] = [];
     engine.onEvent((e) => events.push(e));
@@ -96,6 +98,7 @@ describeWithDataset('cme-mdp3', 'CME feed over multicast', () => {
     exchange: Mdp3Exchange,
     symbol: string | readonly string[],
     faults: CmeFaults = {},
+    worker = false,
   ): Promise<{ run: Run; sender: CmeMulticast }> {
     const ch = channels();
     let sent = 0;
@@ -105,7 +108,7 @@ describeWithDataset('cme-mdp3', 'CME feed over multicast', () => {
       definitionPackets: () => exchange.definitionPackets(sent),
     };
     const symbols = typeof symbol === 'string' ? [symbol] : symbol;
-    const run = startFeed(ch.all, symbols);
+    const run = startFeed(ch.all, symbols, undefined, worker);
     await waitFor(() => run.engine.status === 'running', { what: 'the engine to connect the feed' });
     const loopSender = await startCmeMulticast({
       source: loops,
@@ -195,58 +198,81 @@ describeWithDataset('cme-mdp3', 'CME feed over multicast', () => {
       }
     });
 
-    it('faults on a synthetic day: drop on A only is no loss; lost on both lines or corrupt on both is a gap, then a resync, and the books end equal to the exchange', async () => {
-      const exchange = Mdp3Exchange.synthetic({ codec, instruments: 2, packets: 600, seed: 7 });
-      const symbols = exchange.instruments.map((i) => i.symbol);
-      const { run, sender } = await replay(exchange, symbols, {
-        dropA: [10, 11],
-        dropBoth: [200],
-        duplicate: [300],
-        corrupt: [400],
-        reorder: [500],
-      });
-      expect(sender.stats().faults).toMatchObject({ dropA: 2, dropBoth: 1, duplicate: 1, corrupt: 1, reorder: 1 });
-      await waitFor(() => run.feed.stats()!.recoveries >= 2 * symbols.length + symbols.length && run.feed.stats()!.processed >= 598, {
-        what: 'the recoveries after the two packets lost on both lines',
-        deadlineMs: 30_000,
-        state: () => JSON.stringify(run.feed.stats()),
-      });
-      const stats = run.feed.stats()!;
-      expect(stats).toMatchObject({ gaps: 2, lostPackets: 2 }); // 200 (dropped) and 400 (unreadable on both lines)
-      expect(stats.corrupt).toBe(2); // packet 400, on A and on B
-      const statuses = run.events.filter((e): e is Status => e.type === 'status');
-      // Each unreadable copy is said; the hole they leave is the gap below.
-      expect(statuses.filter((s) => s.kind === 'corrupt').map((s) => [s.symbol, /incremental [AB] packet/.test(s.detail)])).toEqual([
-        ['*', true],
-        ['*', true],
-      ]);
-      expect(statuses.filter((s) => s.symbol === '*' && s.kind === 'gap' && s.fromSeq !== null).map((s) => [s.fromSeq, s.toSeq])).toEqual([
-        [200n, 200n],
-        [400n, 400n],
-      ]);
-      for (const symbol of symbols) {
-        expect(statuses.filter((s) => s.symbol === symbol).map((s) => s.kind)).toEqual(['gap', 'resync', 'gap', 'resync', 'gap', 'resync']);
-      }
-      // The books at the end are the exchange's, level for level.
-      const books = new Books();
-      for (const e of run.events) books.apply(e);
-      for (const inst of exchange.instruments) {
-        const want = exchange.bookAt(inst.securityId, exchange.packetCount);
-        const scale = run.events.find((e): e is BookUpdate => e.type === 'book' && e.symbol === inst.symbol)!.priceScale;
-        for (const side of ['bid', 'ask'] as const) {
-          const got = books.top(inst.symbol, side, 100).map(([p, z]): [bigint, bigint] => [p * 10n ** BigInt(9 - scale), z]);
-          expect(got, `${inst.symbol} ${side}`).toEqual(want[side]);
+    it.each([
+      ['the engine thread', false],
+      ['a handler thread', true],
+    ] as const)(
+      'faults on a synthetic day, the handler on %s: drop on A only is no loss; lost on both lines or corrupt on both is a gap, then a resync, and the books end equal to the exchange',
+      async (_where, worker) => {
+        const exchange = Mdp3Exchange.synthetic({ codec, instruments: 2, packets: 600, seed: 7 });
+        const symbols = exchange.instruments.map((i) => i.symbol);
+        const { run, sender } = await replay(
+          exchange,
+          symbols,
+          {
+            dropA: [10, 11],
+            dropBoth: [200],
+            duplicate: [300],
+            corrupt: [400],
+            reorder: [500],
+          },
+          worker,
+        );
+        expect(sender.stats().faults).toMatchObject({ dropA: 2, dropBoth: 1, duplicate: 1, corrupt: 1, reorder: 1 });
+        await waitFor(() => run.feed.stats()!.recoveries >= 2 * symbols.length + symbols.length && run.feed.stats()!.processed >= 598, {
+          what: 'the recoveries after the two packets lost on both lines',
+          deadlineMs: 30_000,
+          state: () => JSON.stringify(run.feed.stats()),
+        });
+        const stats = run.feed.stats()!;
+        expect(stats).toMatchObject({ gaps: 2, lostPackets: 2 }); // 200 (dropped) and 400 (unreadable on both lines)
+        expect(stats.corrupt).toBe(2); // packet 400, on A and on B
+        const statuses = run.events.filter((e): e is Status => e.type === 'status');
+        // Each unreadable copy is said; the hole they leave is the gap below.
+        expect(statuses.filter((s) => s.kind === 'corrupt').map((s) => [s.symbol, /incremental [AB] packet/.test(s.detail)])).toEqual([
+          ['*', true],
+          ['*', true],
+        ]);
+        expect(statuses.filter((s) => s.symbol === '*' && s.kind === 'gap' && s.fromSeq !== null).map((s) => [s.fromSeq, s.toSeq])).toEqual(
+          [
+            [200n, 200n],
+            [400n, 400n],
+          ],
+        );
+        for (const symbol of symbols) {
+          expect(statuses.filter((s) => s.symbol === symbol).map((s) => s.kind)).toEqual([
+            'gap',
+            'resync',
+            'gap',
+            'resync',
+            'gap',
+            'resync',
+          ]);
         }
-      }
-      // Nothing delivered twice (B's copies, the duplicate, the reordered packet).
-      const trades = run.events.filter((e) => e.type === 'trade').map((e) => `${e.symbol} ${e.tsEvent} ${e.seq}`);
-      expect(new Set(trades).size).toBe(trades.length);
-    });
+        // The books at the end are the exchange's, level for level.
+        const books = new Books();
+        for (const e of run.events) books.apply(e);
+        for (const inst of exchange.instruments) {
+          const want = exchange.bookAt(inst.securityId, exchange.packetCount);
+          const scale = run.events.find((e): e is BookUpdate => e.type === 'book' && e.symbol === inst.symbol)!.priceScale;
+          for (const side of ['bid', 'ask'] as const) {
+            const got = books.top(inst.symbol, side, 100).map(([p, z]): [bigint, bigint] => [p * 10n ** BigInt(9 - scale), z]);
+            expect(got, `${inst.symbol} ${side}`).toEqual(want[side]);
+          }
+        }
+        // Nothing delivered twice (B's copies, the duplicate, the reordered packet).
+        const trades = run.events.filter((e) => e.type === 'trade').map((e) => `${e.symbol} ${e.tsEvent} ${e.seq}`);
+        expect(new Set(trades).size).toBe(trades.length);
+      },
+    );
   });
 
-  it('lines that go quiet: a stale status, then the engine joins the groups again', async () => {
+  it.each([
+    ['the engine thread', false],
+    ['a handler thread', true],
+  ] as const)('lines that go quiet, the handler on %s: a stale status, then the engine joins the groups again', async (_where, worker) => {
     const ch = channels();
-    const run = startFeed(ch.all, ['ESH1'], 300);
+    const run = startFeed(ch.all, ['ESH1'], 300, worker);
     await waitFor(() => run.events.filter((e) => e.type === 'status' && e.kind === 'connected').length >= 2, {
       what: 'a stale status and the reconnect that follows it',
       deadlineMs: 30_000,

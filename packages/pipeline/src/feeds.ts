@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { LiveClock, MdcapError } from '@mdcap/core';
 import type { Clock, DataProvider, Instrument, SequenceRule } from '@mdcap/core';
-import { BloombergFeed, CmeFeed, cmeChannel, DatabentoFeed, RawTap, VENUE_NAMES, venueFeed, WorkerFeed } from '@mdcap/feeds';
+import { BloombergFeed, CmeFeed, cmeChannel, CmeWorkerFeed, DatabentoFeed, RawTap, VENUE_NAMES, venueFeed, WorkerFeed } from '@mdcap/feeds';
 import { findChannel, parseChannelConfig, parseSchema } from '@mdcap/mdp3';
 import type { VenueName } from '@mdcap/feeds';
 import { ringProvider } from '@mdcap/ring';
@@ -296,14 +296,22 @@ registerFeed({
     const channel = cmeChannel(
       findChannel(parseChannelConfig(read(spec.channelConfig, 'the channel configuration (config.xml)'), spec.channelConfig), spec.channel),
     );
-    // The handler runs on the engine's thread: a handler thread for multicast is not built yet.
-    return new CmeFeed({
+    const options = {
       channel,
       schema: parseSchema(read(spec.sbeSchema, 'the SBE schema'), spec.sbeSchema),
       clock,
       ...(spec.multicastInterface === undefined ? {} : { interface: spec.multicastInterface }),
       ...(spec.gapWaitMs === undefined ? {} : { gapWaitMs: spec.gapWaitMs }),
-    });
+    };
+    if (spec.handlerThread === false) return new CmeFeed(options);
+    if (spec.overflow === 'drop-oldest') {
+      throw new MdcapError(
+        'MDCAP_ERR_INVALID_OPTION',
+        '--overflow: expected block or drop-newest for the cme handler on its own thread (events span several ring records, which drop-oldest would tear), found drop-oldest; add --no-handler-thread to use it',
+      );
+    }
+    // The sockets, arbitration, decoding and books on a worker thread, as for the other venues.
+    return new CmeWorkerFeed({ ...options, capacity: spec.ringCapacity ?? 65_536, overflow: spec.overflow ?? 'block' });
   },
 });
 
@@ -344,7 +352,7 @@ export function openFeed(spec: FeedSpec): OpenedFeed {
   const clock = spec.clock ?? new LiveClock();
   const { definition, inner, tap, endpoint } = openInnerFeed(spec, clock);
   const provider =
-    inner instanceof WorkerFeed || inner instanceof BloombergFeed
+    inner instanceof WorkerFeed || inner instanceof BloombergFeed || inner instanceof CmeWorkerFeed
       ? inner
       : ringProvider(inner, { capacity: spec.ringCapacity ?? 65_536, overflow: spec.overflow ?? 'block' });
   const close = async (): Promise<void> => {

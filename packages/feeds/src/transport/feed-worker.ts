@@ -9,11 +9,10 @@
  * the end of the task (a microtask) the events are flushed to the ring and BUSY drops.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { LiveClock } from '@mdcap/core';
 import { errorToWire } from '@mdcap/ring';
 import { venueFeed } from '../venues.js';
 import type { VenueFeedOptions, VenueName } from '../venues.js';
-import { HandlerThreadRing } from './handler-thread.js';
+import { HandlerThreadRing, runRequest, StampingClock } from './handler-thread.js';
 import type { HandlerRequest, HandlerThreadData } from './handler-thread.js';
 import { RawTap } from './raw-tap.js';
 import type { WsFeed } from './ws-feed.js';
@@ -30,25 +29,7 @@ const data = workerData as FeedWorkerData;
 const port = parentPort!;
 const ring = new HandlerThreadRing(data);
 
-/** A LiveClock that marks this thread busy from its first reading in a task until the task's events are flushed. */
-class StampingClock extends LiveClock {
-  private busy = false;
-  private readonly idle = (): void => {
-    this.busy = false;
-    ring.settle();
-  };
-
-  override now(): bigint {
-    if (!this.busy) {
-      this.busy = true;
-      ring.raise(); // before the time is read
-      queueMicrotask(this.idle);
-    }
-    return super.now();
-  }
-}
-
-const clock = new StampingClock(data.anchor);
+const clock = new StampingClock(ring, data.anchor);
 let raw: RawTap | null = null;
 let rawTimer: ReturnType<typeof setInterval> | null = null;
 const feed: WsFeed = venueFeed(data.venue, {
@@ -77,28 +58,9 @@ function closeRaw(): void {
 }
 
 port.on('message', (m: FeedWorkerRequest) => {
-  switch (m.op) {
-    case 'connect':
-      return reply(m.id, feed.connect(ring.sink));
-    case 'subscribe':
-      return reply(m.id, feed.subscribe(m.symbol, m.kinds));
-    case 'unsubscribe':
-      return reply(m.id, feed.unsubscribe(m.symbol));
-    case 'ready':
-      return feed.ready();
-    case 'disconnect':
-      return reply(
-        m.id,
-        feed.disconnect().then(() => {
-          ring.writer.flush();
-          closeRaw();
-        }),
-      );
-    case 'raw':
-      closeRaw();
-      raw = new RawTap(m.root, m.name, feed.endpoint, clock.now());
-      // Written with the capture's cadence: at most one flush window is lost in a crash.
-      rawTimer = setInterval(() => raw?.flush(), m.flushMs);
-      return;
-  }
+  if (m.op !== 'raw') return runRequest(m, feed, ring, reply, closeRaw);
+  closeRaw();
+  raw = new RawTap(m.root, m.name, feed.endpoint, clock.now());
+  // Written with the capture's cadence: at most one flush window is lost in a crash.
+  rawTimer = setInterval(() => raw?.flush(), m.flushMs);
 });

@@ -10,7 +10,8 @@
  * ring. So once the main thread sees BUSY down at its time `T`, every event stamped before `T`
  * is in the ring, and every later stamp is at or after `T`: that is what `poll(before)` needs.
  */
-import type { EventSink, LiveClockAnchor, SubscriptionKind } from '@mdcap/core';
+import { LiveClock } from '@mdcap/core';
+import type { DataProvider, EventSink, LiveClockAnchor, SubscriptionKind } from '@mdcap/core';
 import { EventRecordWriter } from '@mdcap/ring';
 
 /** Int32 slot of the control buffer: the handler thread is stamping or writing. */
@@ -67,5 +68,65 @@ export class HandlerThreadRing {
     this.writer.flush();
     Atomics.store(this.control, BUSY, 0);
     if (Atomics.load(this.control, MAIN_WAITING) !== 0) Atomics.notify(this.control, BUSY);
+  }
+}
+
+/**
+ * The handler thread's clock: a LiveClock on the main thread's time that marks the thread busy
+ * from its first reading in a task until the task's events are flushed (at the end of the task,
+ * a microtask), as the stamping protocol above needs.
+ */
+export class StampingClock extends LiveClock {
+  private busy = false;
+  private readonly idle = (): void => {
+    this.busy = false;
+    this.ring.settle();
+  };
+
+  constructor(
+    private readonly ring: HandlerThreadRing,
+    anchor: LiveClockAnchor,
+  ) {
+    super(anchor);
+  }
+
+  override now(): bigint {
+    if (!this.busy) {
+      this.busy = true;
+      this.ring.raise(); // before the time is read
+      queueMicrotask(this.idle);
+    }
+    return super.now();
+  }
+}
+
+/**
+ * Carries out a command every handler thread takes on its `feed`, answering through `reply`
+ * (`disconnect` flushes the ring after the feed has stopped, then runs `after`).
+ */
+export function runRequest(
+  m: HandlerRequest,
+  feed: DataProvider,
+  ring: HandlerThreadRing,
+  reply: (id: number, work: Promise<unknown>) => void,
+  after?: () => void,
+): void {
+  switch (m.op) {
+    case 'connect':
+      return reply(m.id, feed.connect(ring.sink));
+    case 'subscribe':
+      return reply(m.id, feed.subscribe(m.symbol, m.kinds));
+    case 'unsubscribe':
+      return reply(m.id, feed.unsubscribe?.(m.symbol) ?? Promise.resolve());
+    case 'ready':
+      return feed.ready?.();
+    case 'disconnect':
+      return reply(
+        m.id,
+        feed.disconnect().then(() => {
+          ring.writer.flush();
+          after?.();
+        }),
+      );
   }
 }
