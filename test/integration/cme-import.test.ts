@@ -38,6 +38,12 @@ describeWithDataset('cme-mdp3', 'mdcap import pcap --venue cme', () => {
       };
       for (const p of exchange.definitionPackets(0)) send(p.bytes, group('N', 'A'));
       for (const p of exchange.snapshotPackets(0)) send(p.bytes, group('S', 'A'));
+      // The MBO loop too, which only an MBO import reads (an MBP one counts its datagrams as others).
+      let smbo = 0;
+      for (const p of exchange.orderBookSnapshotPackets(0)) {
+        send(p.bytes, group('SMBO', 'A'));
+        smbo++;
+      }
       for (const p of exchange.packets()) {
         if (p.seqNum !== 250) {
           send(p.bytes, group('I', 'A'));
@@ -48,6 +54,10 @@ describeWithDataset('cme-mdp3', 'mdcap import pcap --venue cme', () => {
         if (p.seqNum === 260) {
           t += 20_000_000n;
           for (const s of exchange.snapshotPackets(260)) send(s.bytes, group('S', 'A'));
+          for (const s of exchange.orderBookSnapshotPackets(260)) {
+            send(s.bytes, group('SMBO', 'A'));
+            smbo++;
+          }
         }
       }
       const pcap = join(dir, 'channel310.pcap');
@@ -74,9 +84,8 @@ describeWithDataset('cme-mdp3', 'mdcap import pcap --venue cme', () => {
         corrupt: 0,
         recoveries: 2 * symbols.length,
       });
-      expect(summary.otherDatagrams).toBe(0);
-      // Only the gaps: the orders (MBO) after the loss are not delivered (their recovery is not
-      // built), so no order update names an order the book does not hold.
+      expect(summary.otherDatagrams).toBe(smbo);
+      // Only the gaps: an MBP import delivers levels, never orders (the two in one book would count twice).
       expect((await verifyCapture(out)).problems).toEqual([
         `${1 + 2 * symbols.length} recorded gap(s): gap and disconnect statuses, holes between recording sessions`,
       ]);
@@ -113,6 +122,56 @@ describeWithDataset('cme-mdp3', 'mdcap import pcap --venue cme', () => {
             .sort((a, b) => (side === 'bid' ? (a[0] < b[0] ? 1 : -1) : a[0] < b[0] ? -1 : 1))
             .map(([p, z]) => [p * 10n ** BigInt(9 - scale), z]);
           expect(got, `${inst.symbol} ${side}`).toEqual(want[side]);
+        }
+      }
+
+      // The same capture with MBO books: every order, from the MBO snapshot loop, and again after the loss.
+      const mbo = join(dir, 'cap-mbo');
+      const runMbo = mdcap([
+        'import',
+        'pcap',
+        pcap,
+        '--venue',
+        'cme',
+        '--channel',
+        '310',
+        '--config',
+        config,
+        '--out',
+        mbo,
+        '--mbo',
+        '--json',
+      ]);
+      expect(runMbo.stderr).toBe('');
+      expect((JSON.parse(runMbo.stdout) as { feed: Record<string, unknown> }).feed).toMatchObject({
+        gaps: 1,
+        recoveries: 2 * symbols.length,
+      });
+      expect((await verifyCapture(mbo)).problems).toEqual([
+        `${1 + 2 * symbols.length} recorded gap(s): gap and disconnect statuses, holes between recording sessions`,
+      ]);
+      const engineMbo = new RealtimeEngine(ReplayProvider.open(mbo), { books: true });
+      let orders = 0;
+      engineMbo.onEvent(
+        (e) => void (e.type === 'order' ? orders++ : e.type === 'book' ? expect.unreachable('a level update in an MBO capture') : 0),
+      );
+      await engineMbo.run(symbols);
+      expect(orders).toBeGreaterThan(50);
+      for (const inst of exchange.instruments) {
+        const book = engineMbo.book(inst.symbol);
+        expect(book.stats()).toMatchObject({ unknownOrders: 0, duplicateOrders: 0 });
+        for (const side of ['bid', 'ask'] as const) {
+          const want = new Map<bigint, bigint>();
+          for (const o of exchange.ordersAt(inst.securityId, exchange.packetCount).values()) {
+            if (o.side === side) want.set(o.price, (want.get(o.price) ?? 0n) + o.size);
+          }
+          const got = new Map(
+            Array.from({ length: book.depth(side) }, (_, i): [bigint, bigint] => [
+              book.level(side, i)!.price * 10n ** BigInt(9 - book.priceScale),
+              book.level(side, i)!.size,
+            ]),
+          );
+          expect(got, `${inst.symbol} ${side} (MBO)`).toEqual(want);
         }
       }
     },

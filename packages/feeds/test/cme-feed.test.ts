@@ -67,21 +67,32 @@ describeWithDataset('cme-mdp3', 'CME feed over multicast', () => {
       loops: {
         ...all,
         connections: [
-          ...all.connections.filter((c) => c.feedType === 'N' || c.feedType === 'S'),
+          ...all.connections.filter((c) => c.feedType === 'N' || c.feedType === 'S' || c.feedType === 'SMBO'),
           { id: 'unused', feedType: 'I', protocol: 'UDP/IP', ip: '239.254.99.1', hostIps: [], port: portBase + 2, feed: 'A' },
         ],
       },
     };
   }
 
-  /** The feed on the engine's thread, or (`worker`) on a handler thread behind the shared ring. */
-  function startFeed(channel: ChannelConfig, symbols: readonly string[], staleMs?: number, worker = false): Run {
+  /** How the feed runs: on the engine's thread or (`worker`) on a handler thread behind the shared ring; its book kind. */
+  interface How {
+    readonly worker?: boolean;
+    readonly book?: 'mbp' | 'mbo';
+  }
+
+  function startFeed(channel: ChannelConfig, symbols: readonly string[], staleMs?: number, how: How = {}): Run {
     // A and B come from one sender in bursts, and this machine may be loaded: B's copy of a packet
     // dropped on A can trail by more than CME's microseconds. The wait is generous, so that only
     // the packets really lost on both lines are gaps.
-    const options = { channel: cmeChannel(channel), schema, gapWaitMs: 500, ...(staleMs === undefined ? {} : { staleMs }) };
-    const feed = worker ? new CmeWorkerFeed(options) : new CmeFeed(options);
-    const engine = new RealtimeEngine(feed);
+    const options = {
+      channel: cmeChannel(channel),
+      schema,
+      gapWaitMs: 500,
+      ...(staleMs === undefined ? {} : { staleMs }),
+      ...(how.book === undefined ? {} : { book: how.book }),
+    };
+    const feed = how.worker === true ? new CmeWorkerFeed(options) : new CmeFeed(options);
+    const engine = new RealtimeEngine(feed, { books: true });
     const events: MarketEvent[] = [];
     engine.onEvent((e) => events.push(e));
     const done = engine.run(symbols);
@@ -98,17 +109,18 @@ describeWithDataset('cme-mdp3', 'CME feed over multicast', () => {
     exchange: Mdp3Exchange,
     symbol: string | readonly string[],
     faults: CmeFaults = {},
-    worker = false,
+    how: How = {},
   ): Promise<{ run: Run; sender: CmeMulticast }> {
     const ch = channels();
     let sent = 0;
     const loops: Mdp3PacketSource = {
       packets: () => [],
       snapshotPackets: () => exchange.snapshotPackets(sent),
+      orderBookSnapshotPackets: () => exchange.orderBookSnapshotPackets(sent),
       definitionPackets: () => exchange.definitionPackets(sent),
     };
     const symbols = typeof symbol === 'string' ? [symbol] : symbol;
-    const run = startFeed(ch.all, symbols, undefined, worker);
+    const run = startFeed(ch.all, symbols, undefined, how);
     await waitFor(() => run.engine.status === 'running', { what: 'the engine to connect the feed' });
     const loopSender = await startCmeMulticast({
       source: loops,
@@ -216,7 +228,7 @@ describeWithDataset('cme-mdp3', 'CME feed over multicast', () => {
             corrupt: [400],
             reorder: [500],
           },
-          worker,
+          { worker },
         );
         expect(sender.stats().faults).toMatchObject({ dropA: 2, dropBoth: 1, duplicate: 1, corrupt: 1, reorder: 1 });
         await waitFor(() => run.feed.stats()!.recoveries >= 2 * symbols.length + symbols.length && run.feed.stats()!.processed >= 598, {
@@ -258,6 +270,14 @@ describeWithDataset('cme-mdp3', 'CME feed over multicast', () => {
           for (const side of ['bid', 'ask'] as const) {
             const got = books.top(inst.symbol, side, 100).map(([p, z]): [bigint, bigint] => [p * 10n ** BigInt(9 - scale), z]);
             expect(got, `${inst.symbol} ${side}`).toEqual(want[side]);
+            // The engine's own book too: valid again after each resync, level for level.
+            const book = run.engine.book(inst.symbol);
+            const levels = Array.from({ length: book.depth(side) }, (_, i): [bigint, bigint] => {
+              const l = book.level(side, i)!;
+              return [l.price * 10n ** BigInt(9 - scale), l.size];
+            });
+            expect(book.valid, `${inst.symbol} engine book valid`).toBe(true);
+            expect(levels, `${inst.symbol} ${side} engine book`).toEqual(want[side]);
           }
         }
         // Nothing delivered twice (B's copies, the duplicate, the reordered packet).
@@ -267,12 +287,63 @@ describeWithDataset('cme-mdp3', 'CME feed over multicast', () => {
     );
   });
 
+  it('an MBO book over multicast, a packet lost on both lines: orders from the MBO snapshot loop, a gap, the orders rebuilt, and the engine book equal to the exchange', async () => {
+    const exchange = Mdp3Exchange.synthetic({ codec, instruments: 2, packets: 600, seed: 9 });
+    const symbols = exchange.instruments.map((i) => i.symbol);
+    const { run } = await replay(exchange, symbols, { dropBoth: [300] }, { book: 'mbo', worker: true });
+    await waitFor(() => (run.feed.stats()?.recoveries ?? 0) >= 2 * symbols.length && run.feed.stats()!.processed >= 599, {
+      what: 'the recovery after the packet lost on both lines',
+      deadlineMs: 30_000,
+      state: () => JSON.stringify(run.feed.stats()),
+    });
+    // The engine's L2 view of each book (built from the orders) against the exchange's orders
+    // summed per price, once the ring has handed the engine the last packet's events.
+    const views = (): { got: Map<bigint, bigint>[]; want: Map<bigint, bigint>[] } => {
+      const got: Map<bigint, bigint>[] = [];
+      const want: Map<bigint, bigint>[] = [];
+      for (const inst of exchange.instruments) {
+        const book = run.engine.book(inst.symbol);
+        const scale = 10n ** BigInt(9 - book.priceScale);
+        for (const side of ['bid', 'ask'] as const) {
+          const g = new Map<bigint, bigint>();
+          for (let i = 0; i < book.depth(side); i++) g.set(book.level(side, i)!.price * scale, book.level(side, i)!.size);
+          const w = new Map<bigint, bigint>();
+          for (const o of exchange.ordersAt(inst.securityId, exchange.packetCount).values()) {
+            if (o.side === side) w.set(o.price, (w.get(o.price) ?? 0n) + o.size);
+          }
+          got.push(g);
+          want.push(w);
+        }
+      }
+      return { got, want };
+    };
+    const same = (): boolean => {
+      const { got, want } = views();
+      return got.every((g, i) => g.size === want[i]!.size && [...g].every(([p, z]) => want[i]!.get(p) === z));
+    };
+    await waitFor(same, { what: 'the engine books to take the last packet', deadlineMs: 10_000 }).catch(() => undefined);
+    const { got, want } = views();
+    expect(got).toEqual(want);
+    expect(want.every((w) => w.size > 0)).toBe(true);
+    for (const inst of exchange.instruments) {
+      const book = run.engine.book(inst.symbol);
+      expect(book.valid).toBe(true);
+      expect(book.stats()).toMatchObject({ unknownOrders: 0, duplicateOrders: 0 });
+    }
+    expect(run.events.filter((e) => e.type === 'book')).toEqual([]);
+    for (const symbol of symbols) {
+      const said = run.events.filter((e): e is Status => e.type === 'status' && e.symbol === symbol);
+      expect(said.map((s) => s.kind)).toEqual(['gap', 'resync', 'gap', 'resync']);
+      expect(said[3]!.detail).toMatch(/orders rebuilt from the MBO snapshot of packet \d+/);
+    }
+  });
+
   it.each([
     ['the engine thread', false],
     ['a handler thread', true],
   ] as const)('lines that go quiet, the handler on %s: a stale status, then the engine joins the groups again', async (_where, worker) => {
     const ch = channels();
-    const run = startFeed(ch.all, ['ESH1'], 300, worker);
+    const run = startFeed(ch.all, ['ESH1'], 300, { worker });
     await waitFor(() => run.events.filter((e) => e.type === 'status' && e.kind === 'connected').length >= 2, {
       what: 'a stale status and the reconnect that follows it',
       deadlineMs: 30_000,

@@ -381,4 +381,65 @@ describeWithDataset('cme-mdp3', 'CmeHandler', () => {
     expect(hot.length).toBeGreaterThan(3_000);
     expect(hot).toEqual(run('generic'));
   });
+
+  it('an MBO book: orders from the MBO snapshot loop, then order updates; a lost packet is a gap, the orders rebuilt from the next MBO snapshot', () => {
+    const exchange = Mdp3Exchange.synthetic({ codec, instruments: 3, packets: 1_500, seed: 5 });
+    const symbols = exchange.instruments.map((i) => i.symbol);
+    const clock = new VirtualClock(T0);
+    const events: MarketEvent[] = [];
+    const loops: string[] = [];
+    const h = new CmeHandler({
+      codec,
+      symbols,
+      clock,
+      book: 'mbo',
+      emit: (e) => events.push(e),
+      onSnapshotLoop: (j) => loops.push(j ? 'join' : 'leave'),
+    });
+    const t = (): bigint => clock.now();
+    for (const d of exchange.definitionPackets(0)) h.onDefinition(d.bytes, t());
+    // The MBP loop means nothing to an MBO book; the MBO loop builds it.
+    for (const s of exchange.snapshotPackets(0)) h.onSnapshot(s.bytes, t());
+    expect(statuses(events).filter((x) => x.startsWith('resync'))).toEqual([]);
+    for (const s of exchange.orderBookSnapshotPackets(0)) h.onSnapshot(s.bytes, t());
+    expect(loops).toEqual(['join', 'leave']);
+    const packets = [...exchange.packets()];
+    for (const p of packets) {
+      clock.advanceBy(1_000n);
+      if (p.seqNum === 700) continue; // lost on both lines
+      h.onIncremental('A', p.bytes, t());
+      h.onIncremental('B', p.bytes, t());
+      if (p.seqNum === 701) clock.advanceBy(20_000_000n); // the wait for 700 runs out: a gap
+      // A round of the MBO loop that started before the loss is too old; one after it rebuilds.
+      if (p.seqNum === 800) for (const s of exchange.orderBookSnapshotPackets(650)) h.onSnapshot(s.bytes, t());
+      if (p.seqNum === 1_000) for (const s of exchange.orderBookSnapshotPackets(900)) h.onSnapshot(s.bytes, t());
+    }
+    expect(h.stats).toMatchObject({ gaps: 1, lostPackets: 1, recoveries: 2 * symbols.length });
+    expect(loops).toEqual(['join', 'leave', 'join', 'leave']);
+    expect(events.filter((e) => e.type === 'book')).toEqual([]);
+    for (const symbol of symbols) {
+      expect(statuses(events).filter((x) => x.endsWith(` ${symbol}`))).toEqual([
+        `gap ${symbol}`,
+        `resync ${symbol}`,
+        `gap ${symbol}`,
+        `resync ${symbol}`,
+      ]);
+    }
+    // The orders the events describe are the exchange's, order for order.
+    for (const inst of exchange.instruments) {
+      const orders = new Map<bigint, { side: 'bid' | 'ask'; price: bigint; size: bigint }>();
+      let scale = 0;
+      for (const e of events) {
+        if (e.type !== 'order' || e.symbol !== inst.symbol) continue;
+        scale = e.priceScale;
+        if (e.action === 'clear') orders.clear();
+        else if (e.action === 'cancel' || e.size === 0n) orders.delete(e.orderId as bigint);
+        else orders.set(e.orderId as bigint, { side: e.side, price: e.price, size: e.size });
+      }
+      const want = exchange.ordersAt(inst.securityId, exchange.packetCount);
+      expect(want.size).toBeGreaterThan(5);
+      const got = new Map([...orders].map(([id, o]) => [id, { ...o, price: o.price * 10n ** BigInt(9 - scale) }]));
+      expect(got, inst.symbol).toEqual(want);
+    }
+  });
 });

@@ -49,6 +49,8 @@ export interface FeedSpec {
   readonly multicastInterface?: string;
   /** CME: how long a packet ahead of its turn waits for the other line (default 10 ms). */
   readonly gapWaitMs?: number;
+  /** CME: `mbp` price levels (default) or `mbo` every order, recovered from the MBO snapshot loop. */
+  readonly cmeBook?: 'mbp' | 'mbo';
   /** demo: market seed (default 1), venue packets per second (default 1000), lose every N-th packet of a symbol. */
   readonly seed?: number;
   readonly rate?: number;
@@ -302,6 +304,7 @@ registerFeed({
       clock,
       ...(spec.multicastInterface === undefined ? {} : { interface: spec.multicastInterface }),
       ...(spec.gapWaitMs === undefined ? {} : { gapWaitMs: spec.gapWaitMs }),
+      ...(spec.cmeBook === undefined ? {} : { book: spec.cmeBook }),
     };
     if (spec.handlerThread === false) return new CmeFeed(options);
     if (spec.overflow === 'drop-oldest') {

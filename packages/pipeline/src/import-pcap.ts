@@ -23,6 +23,8 @@ export interface PcapImportOptions {
   readonly venue?: string;
   /** How long, on the capture's clock, a packet ahead of its turn waits for the other line (default 10 ms). */
   readonly gapWaitMs?: number;
+  /** `mbp` price levels (default) or `mbo` every order, from the capture's MBO snapshot loop (SMBO). */
+  readonly book?: 'mbp' | 'mbo';
   readonly keepPartial?: boolean;
   readonly replace?: boolean;
   readonly onProgress?: (datagrams: number) => void;
@@ -70,7 +72,8 @@ export async function importPcap(o: PcapImportOptions): Promise<PcapImportSummar
   const roles = new Map<string, Role>();
   for (const c of config.connections) {
     if (c.ip === undefined) continue;
-    const role: Role | null = c.feedType === 'I' ? c.feed : c.feedType === 'S' ? 'snapshot' : c.feedType === 'N' ? 'definition' : null;
+    const loop = o.book === 'mbo' ? 'SMBO' : 'S';
+    const role: Role | null = c.feedType === 'I' ? c.feed : c.feedType === loop ? 'snapshot' : c.feedType === 'N' ? 'definition' : null;
     // A single snapshot and definition line is enough (A, as the live feed joins).
     if (role !== null && (c.feedType === 'I' || c.feed === 'A')) roles.set(`${c.ip}:${c.port}`, role);
   }
@@ -90,6 +93,7 @@ export async function importPcap(o: PcapImportOptions): Promise<PcapImportSummar
     symbols: o.symbols ?? 'all',
     clock,
     gapWaitNs: BigInt(Math.round((o.gapWaitMs ?? 10) * 1e6)),
+    book: o.book ?? 'mbp',
     emit: (e: MarketEvent) => {
       if (e.symbol !== ALL_SYMBOLS) seen.add(e.symbol);
       if (!writer.write(e)) throw writer.failed!;

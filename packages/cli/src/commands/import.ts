@@ -28,6 +28,7 @@ interface ImportArgs {
   readonly config?: string;
   readonly sbeSchema?: string;
   readonly symbols?: string;
+  readonly mbo?: boolean;
 }
 
 export const importCommand: Command<ImportArgs> = {
@@ -75,6 +76,10 @@ export const importCommand: Command<ImportArgs> = {
         describe: `pcap: CME's SBE schema (default: ${DEFAULT_MDP3_SCHEMA.join('/')} of the datasets)`,
       })
       .option('symbols', { type: 'string', describe: 'pcap: CME symbols to import (default: every instrument the definition loop names)' })
+      .option('mbo', {
+        type: 'boolean',
+        describe: "pcap: order-by-order books (MBO, from the capture's MBO snapshot loop) instead of price levels (MBP)",
+      })
       .option('json', { type: 'boolean', default: false, describe: 'Print the summary as one JSON object' })
       .example(
         'mdcap import dbn trades.dbn.zst definition.dbn.zst --out es',
@@ -191,6 +196,7 @@ async function runPcap(a: ImportArgs): Promise<number> {
     channelConfig: a.config,
     sbeSchema: a.sbeSchema ?? datasetPath(...DEFAULT_MDP3_SCHEMA),
     ...(a.symbols === undefined ? {} : { symbols: a.symbols.split(',').map((x) => x.trim()) }),
+    ...(a.mbo === true ? { book: 'mbo' as const } : {}),
     keepPartial: a.keepPartial,
     replace: a.replace,
     onProgress: (n) => progress.update(() => `importing ${basename(file)}: ${count(n)} datagrams`),

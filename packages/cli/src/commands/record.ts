@@ -51,6 +51,7 @@ interface RecordArgs {
   readonly sbeSchema?: string;
   readonly interface?: string;
   readonly gapWait?: string;
+  readonly mbo?: boolean;
 }
 
 /** Alpaca credentials from the flags, else the environment variables Alpaca's own tools use. */
@@ -119,6 +120,11 @@ export const recordCommand: Command<RecordArgs> = {
       .option('gap-wait', {
         type: 'string',
         describe: 'cme: how long a packet ahead of its turn waits for the other line before the hole is a gap (default 10ms)',
+      })
+      .option('mbo', {
+        type: 'boolean',
+        describe:
+          'cme: order-by-order books (MBO: every order as L3 order updates, rebuilt from the MBO snapshot loop after a loss) instead of price levels (MBP)',
       })
       .option('bloomberg-module', {
         type: 'string',
@@ -501,5 +507,6 @@ function cmeOptions(a: RecordArgs): Partial<FeedSpec> {
     sbeSchema: a.sbeSchema ?? datasetPath(...DEFAULT_MDP3_SCHEMA),
     ...(a.interface === undefined ? {} : { multicastInterface: a.interface }),
     ...(a.gapWait === undefined ? {} : { gapWaitMs: Number(parseDurationOption('--gap-wait', a.gapWait) / 1_000_000n) }),
+    ...(a.mbo === true ? { cmeBook: 'mbo' as const } : {}),
   };
 }

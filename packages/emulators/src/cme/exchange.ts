@@ -320,6 +320,24 @@ export class Mdp3Exchange {
   }
 
   /**
+   * An instrument's resting orders (MBO) after incremental packet `afterSeq`, by order id, with
+   * prices at 1e-9 as in {@link bookAt}: what a feed's MBO book is compared with.
+   */
+  ordersAt(securityId: number, afterSeq: number): Map<bigint, { side: 'bid' | 'ask'; price: bigint; size: bigint }> {
+    const inst = this.instruments.find((i) => i.securityId === securityId);
+    if (inst === undefined) invalid(`ordersAt: expected a SecurityID of the exchange, found ${securityId}`);
+    const out = new Map<bigint, { side: 'bid' | 'ask'; price: bigint; size: bigint }>();
+    for (const o of this.stateAfter(afterSeq).state.instrument(securityId).orders.values()) {
+      out.set(o.orderId, {
+        side: o.side === 'Bid' ? 'bid' : 'ask',
+        price: (o.price * inst.displayFactor) / 1_000_000_000n,
+        size: BigInt(o.qty),
+      });
+    }
+    return out;
+  }
+
+  /**
    * The MBP snapshot loop for the state after incremental packet `afterSeq` (0: before any): one
    * SnapshotFullRefresh52 per instrument (MsgSeqNum from 1, TotNumReports = instruments) with
    * the instrument's levels (MDPriceLevel 1..), its last trade (an entry of type Trade), its last

@@ -136,7 +136,7 @@ interface Walk {
  * the price a tick (or close a spread a trade opened), a seventh trade at the touch (a
  * TradeSummary48 and the Book46 entries of the size it took), the rest add, change or cancel an
  * order of the MBO book, which the walk keeps apart from the levels (CME's MBO and MBP books are
- * separate feeds of the same orders; the walk does not reconcile them).
+ * separate feeds of the same orders; the walk does not reconcile them, but its orders never cross).
  * @throws {MdcapError} `MDCAP_ERR_INVALID_OPTION` for a count that is not a positive integer.
  */
 export function syntheticPlan(instruments: number, seed: number, start: bigint = SYNTHETIC_START_NS): SyntheticPlan {
@@ -230,7 +230,13 @@ export function syntheticPlan(instruments: number, seed: number, start: bigint =
     if ((orders.size < 8 || roll < 50) && orders.size < MAX_ORDERS) {
       const side: BookSide = rng.below(2) === 0 ? 'Bid' : 'Offer';
       const away = BigInt(rng.below(BOOK_DEPTH)) * TICK;
-      const price = side === 'Bid' ? w.bestBid - away : w.bestAsk + away;
+      let price = side === 'Bid' ? w.bestBid - away : w.bestAsk + away;
+      // Resting orders never cross: a bid stays below every resting offer, an offer above every bid
+      // (the levels moved since those orders came; a real exchange would have matched them).
+      for (const o of orders.values()) {
+        if (side === 'Bid' && o.side === 'Offer' && price >= o.price) price = o.price - TICK;
+        if (side === 'Offer' && o.side === 'Bid' && price <= o.price) price = o.price + TICK;
+      }
       w.nextOrderId += 1n;
       const e: OrderEntry = {
         kind: 'order',

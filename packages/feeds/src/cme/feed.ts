@@ -21,6 +21,8 @@ export interface CmeChannel {
   /** Optional: a single incremental feed still works, with no arbitration to fill its holes. */
   readonly incrementalB?: CmeGroup;
   readonly snapshot: CmeGroup;
+  /** The MBO snapshot loop (feed type SMBO), which an MBO book (`book: 'mbo'`) recovers from. */
+  readonly orderBookSnapshot?: CmeGroup;
   readonly definition: CmeGroup;
 }
 
@@ -41,11 +43,13 @@ export function cmeChannel(config: ChannelConfig): CmeChannel {
     return { ip: c.ip, port: c.port };
   };
   const b = findConnection(config, 'I', 'B');
+  const mbo = findConnection(config, 'SMBO', 'A');
   return {
     id: config.id,
     incrementalA: need('I', 'A', 'incremental'),
     ...(b === undefined ? {} : { incrementalB: { ip: b.ip, port: b.port } }),
     snapshot: need('S', 'A', 'market recovery (snapshot)'),
+    ...(mbo === undefined ? {} : { orderBookSnapshot: { ip: mbo.ip, port: mbo.port } }),
     definition: need('N', 'A', 'instrument replay (definition)'),
   };
 }
@@ -65,6 +69,11 @@ export interface CmeFeedOptions {
   /** How long a packet ahead of its turn waits for the other feed (default 10 ms). */
   readonly gapWaitMs?: number;
   /**
+   * `mbp` (default): price-level books, recovered from the snapshot loop. `mbo`: every order, as
+   * L3 order updates, recovered from the MBO snapshot loop (the channel needs an SMBO connection).
+   */
+  readonly book?: 'mbp' | 'mbo';
+  /**
    * Nothing on either incremental line for this long (CME sends heartbeats when the market is
    * quiet) → a `stale` status and a lost connection, which the engine reconnects: the groups are
    * joined again and the books rebuilt from the snapshot loop (default 60 s).
@@ -73,6 +82,21 @@ export interface CmeFeedOptions {
 }
 
 type Role = CmeFeedSide | 'snapshot' | 'definition';
+
+/**
+ * The snapshot group of `channel` for a book kind.
+ * @throws {ConfigError} `MDCAP_ERR_INVALID_OPTION` for an MBO book on a channel without an SMBO loop.
+ */
+function snapshotGroup(channel: CmeChannel, book: 'mbp' | 'mbo'): CmeGroup {
+  if (book === 'mbp') return channel.snapshot;
+  if (channel.orderBookSnapshot === undefined) {
+    throw new ConfigError(
+      'MDCAP_ERR_INVALID_OPTION',
+      `channel ${channel.id}: expected an MBO snapshot connection (feed-type SMBO, feed A) for an MBO book, found none in its config`,
+    );
+  }
+  return channel.orderBookSnapshot;
+}
 
 /**
  * The CME MDP 3.0 feed of one channel, on UDP multicast: the sockets on this thread, the
@@ -95,8 +119,10 @@ export class CmeFeed implements DataProvider {
   private sink: EventSink | null = null;
   private readonly symbols = new Set<string>();
   private readonly stale: StaleWatch;
+  private readonly snapshotGroup: CmeGroup;
 
   constructor(private readonly options: CmeFeedOptions) {
+    this.snapshotGroup = snapshotGroup(options.channel, options.book ?? 'mbp');
     this.venue = options.venue ?? 'cme';
     this.clock = options.clock ?? new LiveClock();
     this.codec = new SbeCodec(options.schema);
@@ -122,6 +148,7 @@ export class CmeFeed implements DataProvider {
       symbols: [...this.symbols],
       clock: this.clock,
       gapWaitNs: BigInt(Math.round((this.options.gapWaitMs ?? 10) * 1e6)),
+      book: this.options.book ?? 'mbp',
       emit: (e) => this.sink?.push(e),
       onSnapshotLoop: (join) => this.toggle('snapshot', join),
       onDefinitionLoop: (join) => this.toggle('definition', join),
@@ -162,7 +189,7 @@ export class CmeFeed implements DataProvider {
 
   private toggle(role: 'snapshot' | 'definition', join: boolean): void {
     const ch = this.options.channel;
-    if (join) void this.open(role, role === 'snapshot' ? ch.snapshot : ch.definition).catch((error: unknown) => this.fail(error));
+    if (join) void this.open(role, role === 'snapshot' ? this.snapshotGroup : ch.definition).catch((error: unknown) => this.fail(error));
     else this.close(role);
   }
 

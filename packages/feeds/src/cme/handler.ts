@@ -1,5 +1,5 @@
 import { BookFlags, createBookUpdate, createOrderUpdate, createStatus, createTrade, MdcapError } from '@mdcap/core';
-import type { BookSide, Clock, Instrument, MarketEvent, TimerId } from '@mdcap/core';
+import type { BookSide, Clock, Instrument, MarketEvent, OrderAction, TimerId } from '@mdcap/core';
 import { SbeDecimal } from '@mdcap/mdp3';
 import type { DecodedMessage, DecodedPacket, SbeCodec, SbeRecord } from '@mdcap/mdp3';
 import { HotReader, NotWalkable } from './fast.js';
@@ -26,6 +26,11 @@ import type { PriceRule } from './prices.js';
  *
  * At the start every book is invalid in the same way: it is built from the snapshot loop.
  * Trades and statuses are not book state: they are delivered as they come, gap or not.
+ *
+ * The book is MBP (`book: 'mbp'`, the default: price levels, 10 deep on most futures) or MBO
+ * (`book: 'mbo'`: every order, as L3 order updates, rebuilt after a loss from the MBO snapshot
+ * loop's `SnapshotFullRefreshOrderBook`, which the snapshot callbacks then mean). Never both: one
+ * engine book per symbol takes levels or orders, and the two mixed would count liquidity twice.
  */
 
 export type CmeFeedSide = 'A' | 'B';
@@ -49,7 +54,13 @@ export interface CmeHandlerOptions {
    * tested against).
    */
   readonly decode?: 'hot' | 'generic';
-  /** The handler wants the snapshot loop (`true`), or no longer needs it (`false`). */
+  /**
+   * `mbp` (default): price-level updates, recovered from the MBP snapshot loop. `mbo`: order
+   * updates (L3), recovered from the MBO snapshot loop (feed type SMBO); level entries are not
+   * delivered (their RptSeq still counts).
+   */
+  readonly book?: 'mbp' | 'mbo';
+  /** The handler wants the snapshot loop of its book kind (`true`), or no longer needs it (`false`). */
   readonly onSnapshotLoop?: (join: boolean) => void;
   /** The handler wants the instrument-definition loop (`true`), or has every definition it needs (`false`). */
   readonly onDefinitionLoop?: (join: boolean) => void;
@@ -101,12 +112,8 @@ interface Inst {
   readonly asks: Level[];
   rptSeq: number;
   valid: boolean;
-  /**
-   * The instrument's orders (MBO) are known whole: its book started with the channel
-   * (`LastMsgSeqNumProcessed` 0) and no packet was lost since. MBO recovery from
-   * `SnapshotFullRefreshOrderBook` is not built: once this is false, no order event goes out.
-   */
-  l3: boolean;
+  /** MBO: the chunks of an order snapshot collected so far (they come in order, 1..NoChunks). */
+  chunks: { last: number; total: number; next: number; orders: SbeRecord[] } | null;
   /** Invalid: the book updates since, waiting for a snapshot. */
   pending: Pending[];
   /** Invalid: the first incremental packet whose updates `pending` holds. */
@@ -122,6 +129,10 @@ const BOOK = new Set(['MDIncrementalRefreshBook46', 'MDIncrementalRefreshBook32'
 const ORDER_BOOK = new Set(['MDIncrementalRefreshOrderBook47', 'MDIncrementalRefreshOrderBook43']);
 const TRADES = new Set(['MDIncrementalRefreshTradeSummary48', 'MDIncrementalRefreshTradeSummary42']);
 const SNAPSHOT = new Set(['SnapshotFullRefresh52', 'SnapshotFullRefresh38']);
+const ORDER_SNAPSHOT = 'SnapshotFullRefreshOrderBook53';
+/** An instrument's RptSeq after an MBO snapshot (which has none): the next one seen is taken as it comes. */
+const RPT_UNKNOWN = -1;
+const NOTHING = (): void => undefined;
 const DEFINITION = /^MDInstrumentDefinition(Future|Spread|Option)\d+$/;
 
 export class CmeHandler {
@@ -147,6 +158,8 @@ export class CmeHandler {
   private readonly all: boolean;
   private readonly gapWaitNs: bigint;
   private readonly maxHeld: number;
+  /** The book is MBO (orders), not MBP (levels). */
+  private readonly mbo: boolean;
   private readonly byId = new Map<number, Inst>();
   private readonly bySymbol = new Map<string, Inst>();
   /** The next `MsgSeqNum` to process (0 before the first packet). */
@@ -186,6 +199,7 @@ export class CmeHandler {
     this.wanted = new Set(options.symbols === 'all' ? [] : options.symbols);
     this.gapWaitNs = options.gapWaitNs ?? 10_000_000n;
     this.maxHeld = options.maxHeld ?? 4_096;
+    this.mbo = options.book === 'mbo';
     this.setDefinitionLoop(true);
   }
 
@@ -246,14 +260,19 @@ export class CmeHandler {
     return this.decode(bytes, feed, tsRecv) ?? undefined;
   }
 
-  /** A packet of the snapshot loop (market recovery). */
+  /** A packet of the snapshot loop (market recovery): MBP's, or with `book: 'mbo'` the MBO loop's. */
   onSnapshot(bytes: Uint8Array, tsRecv: bigint): void {
     this.stats.packets.snapshot++;
     if (!this.inSnapshotLoop) return;
     const packet = this.decode(bytes, 'snapshot', tsRecv, false);
     if (packet === null) return;
     this.tsRecv = this.at(tsRecv);
-    for (const m of packet.messages) if (SNAPSHOT.has(m.name)) this.applySnapshot(m);
+    for (const m of packet.messages) {
+      if (this.mbo ? m.name === ORDER_SNAPSHOT : SNAPSHOT.has(m.name)) {
+        if (this.mbo) this.applyOrderSnapshot(m);
+        else this.applySnapshot(m);
+      }
+    }
     this.flush();
     if (this.inSnapshotLoop && this.recovering.size === 0) this.setSnapshotLoop(false);
   }
@@ -312,7 +331,12 @@ export class CmeHandler {
       return;
     }
     inst.wanted = true;
-    if (inst.valid) {
+    if (this.mbo) {
+      // Orders are not kept for an instrument nobody wants: they come from the MBO snapshot loop.
+      this.tsRecv = this.at(tsRecv);
+      this.invalidate(inst, 'its orders are not known: the handler was not following them', this.next, null, null);
+      this.flush();
+    } else if (inst.valid) {
       this.tsRecv = this.at(tsRecv);
       this.snapshotEvents(inst, tsRecv);
       this.flush();
@@ -468,7 +492,7 @@ export class CmeHandler {
       for (const e of entries(f)) {
         const inst = this.byId.get(e['SecurityID'] as number);
         this.stats.skippedEntries++;
-        if (inst !== undefined) this.sequence(inst, (e['RptSeq'] as number | undefined) ?? null, () => undefined);
+        if (inst !== undefined) this.sequence(inst, (e['RptSeq'] as number | undefined) ?? null, NOTHING);
       }
     }
   }
@@ -489,7 +513,9 @@ export class CmeHandler {
       inst.pending.push({ seq: this.seq, rptSeq: r, apply });
       return;
     }
-    if (r !== null) {
+    if (r !== null && inst.rptSeq === RPT_UNKNOWN) {
+      inst.rptSeq = r; // after an MBO snapshot: the first RptSeq is where the count goes on
+    } else if (r !== null) {
       if (r <= inst.skipThrough || r <= inst.rptSeq) return; // in the snapshot already, or a repeat
       if (r !== inst.rptSeq + 1) {
         this.invalidate(inst, `RptSeq ${inst.rptSeq + 1} expected, ${r} found`, this.seq, BigInt(inst.rptSeq + 1), BigInt(r - 1));
@@ -505,10 +531,11 @@ export class CmeHandler {
     const inst = this.byId.get(e.securityId);
     if (inst === undefined) return;
     const side = e.type === null ? undefined : ENTRY_SIDE[e.type];
-    if (side === undefined) {
+    if (side === undefined || this.mbo) {
       // Implied levels (ImpliedBid/ImpliedOffer) are a book of their own: kept apart, not merged.
+      // An MBO book takes orders, not levels.
       this.stats.skippedEntries++;
-      this.sequence(inst, e.rptSeq, () => undefined);
+      this.sequence(inst, e.rptSeq, NOTHING);
       return;
     }
     // The entry object is reused: what a held update needs is copied here.
@@ -577,38 +604,19 @@ export class CmeHandler {
 
   private orderEntry(e: HotEntry, ts: bigint): void {
     const inst = this.byId.get(e.securityId);
-    if (inst === undefined || !inst.wanted) return;
+    if (inst === undefined) return;
     const side = e.type === null ? undefined : ENTRY_SIDE[e.type];
     const id = e.orderId;
     const price = e.px === null ? null : toPriceOf(e.px, e.pxExponent, inst.rule);
     const kind = e.action === 'New' ? 'add' : e.action === 'Change' ? 'modify' : e.action === 'Delete' ? 'cancel' : null;
-    if (side === undefined || id === null || price === null || kind === null) {
+    if (!this.mbo || !inst.wanted || side === undefined || id === null || price === null || kind === null) {
+      // An MBP book takes levels, not orders; an instrument nobody wants is not followed.
       this.stats.skippedEntries++;
+      this.sequence(inst, e.rptSeq, NOTHING);
       return;
     }
     const size = BigInt(e.size ?? 0);
-    this.sequence(inst, e.rptSeq, () => {
-      if (!inst.l3) {
-        this.stats.skippedEntries++;
-        return;
-      }
-      this.out.push(
-        createOrderUpdate({
-          venue: this.venue,
-          symbol: inst.symbol,
-          tsEvent: ts,
-          tsRecv: this.tsRecv,
-          seq: BigInt(this.seq),
-          action: kind,
-          orderId: id,
-          side,
-          price,
-          size,
-          priceScale: inst.rule.scale,
-          sizeScale: 0,
-        }),
-      );
-    });
+    this.sequence(inst, e.rptSeq, () => this.out.push(this.orderEvent(inst, kind, id, side, price, size, ts, 0)));
   }
 
   private tradeEntry(e: HotEntry, ts: bigint): void {
@@ -616,7 +624,7 @@ export class CmeHandler {
     if (inst === undefined) return;
     // A trade is not book state: it goes out now, gap or not; its RptSeq still counts.
     const r = e.rptSeq;
-    this.sequence(inst, r, () => undefined);
+    this.sequence(inst, r, NOTHING);
     if (!inst.wanted) return;
     const price = e.px === null ? null : toPriceOf(e.px, e.pxExponent, inst.rule);
     if (price === null) {
@@ -672,8 +680,8 @@ export class CmeHandler {
 
   private invalidate(inst: Inst, why: string, fromPacket: number, fromSeq: bigint | null, toSeq: bigint | null): void {
     if (!inst.valid) return;
-    const orders = fromSeq !== null ? this.loseOrders(inst) : '';
     inst.valid = false;
+    inst.chunks = null;
     inst.pending = [];
     inst.pendingFrom = fromPacket;
     this.recovering.add(inst);
@@ -688,7 +696,7 @@ export class CmeHandler {
           kind: 'gap',
           fromSeq,
           toSeq,
-          detail: `cme: ${inst.symbol}'s book is invalid (${why}); it is rebuilt from the snapshot loop${orders}`,
+          detail: `cme: ${inst.symbol}'s book is invalid (${why}); it is rebuilt from the ${this.mbo ? 'MBO snapshot loop (SnapshotFullRefreshOrderBook)' : 'snapshot loop'}`,
         }),
       );
     }
@@ -721,43 +729,103 @@ export class CmeHandler {
       levels.push(...dense);
     }
     this.seq = last;
-    if (inst.wanted) this.snapshotEvents(inst, ts);
-    inst.valid = true;
-    inst.rptSeq = rpt;
-    inst.skipThrough = rpt;
-    const orders = last > 0 ? this.loseOrders(inst) : '';
-    const pending = inst.pending;
-    inst.pending = [];
-    let replayed = 0;
-    for (const p of pending) {
-      if (p.seq <= last) continue; // in the snapshot already
-      if (p.rptSeq !== null) {
-        if (p.rptSeq <= inst.rptSeq) continue;
-        inst.rptSeq = p.rptSeq;
-      }
-      this.seq = p.seq;
-      p.apply();
-      replayed++;
-    }
-    this.recovering.delete(inst);
-    this.stats.recoveries++;
+    // The resync goes first: it says the book is being rebuilt, and the snapshot that follows rebuilds it.
     if (inst.wanted) {
       this.statusOf(
         inst,
         'resync',
-        `cme: ${inst.symbol}'s book rebuilt from the snapshot of packet ${last} (RptSeq ${rpt}), then ${replayed} updates held since${orders}`,
+        `cme: ${inst.symbol}'s book rebuilt from the snapshot of packet ${last} (RptSeq ${rpt}), then the updates held since (${held(inst, last)})`,
       );
+      this.snapshotEvents(inst, ts);
     }
+    inst.valid = true;
+    inst.rptSeq = rpt;
+    inst.skipThrough = rpt;
+    this.replayPending(inst, last);
+  }
+
+  /** The updates held while the book was invalid, after the snapshot of packet `last`; the book has recovered. */
+  private replayPending(inst: Inst, last: number): void {
+    const pending = inst.pending;
+    inst.pending = [];
+    for (const p of pending) {
+      if (p.seq <= last) continue; // in the snapshot already
+      if (p.rptSeq !== null) {
+        if (inst.rptSeq !== RPT_UNKNOWN && p.rptSeq <= inst.rptSeq) continue;
+        inst.rptSeq = p.rptSeq;
+      }
+      this.seq = p.seq;
+      p.apply();
+    }
+    this.recovering.delete(inst);
+    this.stats.recoveries++;
   }
 
   /**
-   * The instrument's orders can no longer be known whole: no order event goes out for it from
-   * here on. Returns what the status at hand says of it (once).
+   * MBO: a chunk of an instrument's `SnapshotFullRefreshOrderBook` (its resting orders as of
+   * packet `LastMsgSeqNumProcessed`). Once every chunk of one snapshot is in, in order, the
+   * orders go out as a snapshot (a `clear`, then an `add` per order in book priority), then the
+   * order updates held since, and a `resync`. A chunk missing or out of order waits for the
+   * next round of the loop. The snapshot has no RptSeq: the next one seen goes on from there.
    */
-  private loseOrders(inst: Inst): string {
-    if (!inst.l3) return '';
-    inst.l3 = false;
-    return `; its orders (MBO) are not delivered from here on: rebuilding them from SnapshotFullRefreshOrderBook is not built yet`;
+  private applyOrderSnapshot(m: DecodedMessage): void {
+    const f = m.fields;
+    const inst = this.byId.get(f['SecurityID'] as number);
+    if (inst === undefined || inst.valid) return;
+    const last = f['LastMsgSeqNumProcessed'] as number;
+    const total = f['NoChunks'] as number;
+    const chunk = f['CurrentChunk'] as number;
+    const c = inst.chunks;
+    if (chunk === 1) inst.chunks = { last, total, next: 2, orders: [...entries(f)] };
+    else if (c !== null && c.last === last && c.total === total && c.next === chunk) {
+      c.orders.push(...entries(f));
+      c.next++;
+    } else {
+      inst.chunks = null;
+      return;
+    }
+    const done = inst.chunks!;
+    if (done.next <= total) return;
+    inst.chunks = null;
+    // The snapshot must reach the updates held: those of packets from `pendingFrom` on.
+    if (last < inst.pendingFrom - 1) return;
+    const orders: { id: bigint; side: BookSide; price: bigint; size: bigint }[] = [];
+    for (const e of done.orders) {
+      const side = ENTRY_SIDE[e['MDEntryType'] as string];
+      const wire = e['MDEntryPx'];
+      const price = wire instanceof SbeDecimal ? toPrice(wire, inst.rule) : null;
+      if (side === undefined || price === null) return; // not this one: wait for the next loop (said by the gap already)
+      orders.push({ id: BigInt(e['OrderID'] as bigint | number), side, price, size: BigInt((e['MDDisplayQty'] as number | null) ?? 0) });
+    }
+    const ts = (f['TransactTime'] as bigint | undefined) ?? this.tsRecv;
+    this.seq = last;
+    if (inst.wanted) {
+      this.statusOf(
+        inst,
+        'resync',
+        `cme: ${inst.symbol}'s orders rebuilt from the MBO snapshot of packet ${last} (${orders.length} orders in ${total} chunks), then the updates held since (${held(inst, last)})`,
+      );
+      const begin = BookFlags.Snapshot | BookFlags.SnapshotBegin;
+      this.out.push(this.orderEvent(inst, 'clear', 0n, 'bid', 0n, 0n, ts, orders.length === 0 ? begin | BookFlags.SnapshotEnd : begin));
+      orders.forEach((o, i) =>
+        this.out.push(
+          this.orderEvent(
+            inst,
+            'add',
+            o.id,
+            o.side,
+            o.price,
+            o.size,
+            ts,
+            BookFlags.Snapshot | (i === orders.length - 1 ? BookFlags.SnapshotEnd : 0),
+          ),
+        ),
+      );
+    }
+    inst.valid = true;
+    inst.rptSeq = RPT_UNKNOWN;
+    inst.skipThrough = 0;
+    this.replayPending(inst, last);
   }
 
   private snapshotEvents(inst: Inst, ts: bigint): void {
@@ -804,7 +872,7 @@ export class CmeHandler {
       asks: [],
       rptSeq: 0,
       valid: true,
-      l3: true,
+      chunks: null,
       pending: [],
       pendingFrom: 0,
       skipThrough: 0,
@@ -826,6 +894,33 @@ export class CmeHandler {
 
   private level(inst: Inst, side: BookSide, price: bigint, size: bigint, ts: bigint): void {
     if (inst.wanted) this.out.push(this.bookEvent(inst, side, price, size, ts, 0));
+  }
+
+  private orderEvent(
+    inst: Inst,
+    action: OrderAction,
+    orderId: bigint,
+    side: BookSide,
+    price: bigint,
+    size: bigint,
+    ts: bigint,
+    flags: number,
+  ): MarketEvent {
+    return createOrderUpdate({
+      venue: this.venue,
+      symbol: inst.symbol,
+      tsEvent: ts,
+      tsRecv: this.tsRecv,
+      seq: BigInt(this.seq),
+      action,
+      orderId,
+      side,
+      price,
+      size,
+      priceScale: inst.rule.scale,
+      sizeScale: 0,
+      flags,
+    });
   }
 
   private bookEvent(inst: Inst, side: BookSide, price: bigint, size: bigint, ts: bigint, flags: number): MarketEvent {
@@ -850,17 +945,17 @@ export class CmeHandler {
     );
   }
 
-  /** Hands the packet's events on; the last book update of each symbol is flagged `Last` (its book is consistent there). */
+  /** Hands the packet's events on; the last book or order update of each symbol is flagged `Last` (its book is consistent there). */
   private flush(): void {
     const out = this.out;
     if (out.length === 0) return;
     this.out = [];
     const lastBook = new Map<string, number>();
     out.forEach((e, i) => {
-      if (e.type === 'book' && (e.flags & BookFlags.Snapshot) === 0) lastBook.set(e.symbol, i);
+      if ((e.type === 'book' || e.type === 'order') && (e.flags & BookFlags.Snapshot) === 0) lastBook.set(e.symbol, i);
     });
     out.forEach((e, i) => {
-      if (e.type === 'book' && lastBook.get(e.symbol) === i) this.send({ ...e, flags: e.flags | BookFlags.Last });
+      if ((e.type === 'book' || e.type === 'order') && lastBook.get(e.symbol) === i) this.send({ ...e, flags: e.flags | BookFlags.Last });
       else this.send(e);
     });
   }
@@ -876,6 +971,13 @@ export class CmeHandler {
     this.inDefinitionLoop = join;
     this.options.onDefinitionLoop?.(join);
   }
+}
+
+/** How many entries an instrument holds from packets after `last` (what its recovery replays). */
+function held(inst: Inst, last: number): string {
+  let n = 0;
+  for (const p of inst.pending) if (p.seq > last) n++;
+  return `${n} ${n === 1 ? 'entry' : 'entries'}`;
 }
 
 /** A packet's `MsgSeqNum` (its first 4 bytes). */
