@@ -382,6 +382,61 @@ describeWithDataset('cme-mdp3', 'CmeHandler', () => {
     expect(hot).toEqual(run('generic'));
   });
 
+  it('after a channel gap, a book whose RptSeq follows on is intact at once; only the instruments of the lost packet wait for the snapshot loop', () => {
+    const exchange = Mdp3Exchange.synthetic({ codec, instruments: 3, packets: 1_000, seed: 8 });
+    const packets = [...exchange.packets()];
+    // A packet with entries of one instrument only, well into the day.
+    const idsOf = (bytes: Uint8Array): Set<number> =>
+      new Set(
+        codec
+          .decodePacket(bytes)
+          .messages.flatMap((m) => ((m.fields['NoMDEntries'] as SbeRecord[] | undefined) ?? []).map((e) => e['SecurityID'] as number)),
+      );
+    const lost = packets.find((p) => p.seqNum > 400 && idsOf(p.bytes).size === 1)!;
+    const hit = exchange.instruments.find((i) => idsOf(lost.bytes).has(i.securityId))!;
+    const clock = new VirtualClock(T0);
+    const events: MarketEvent[] = [];
+    const loops: string[] = [];
+    const h = new CmeHandler({
+      codec,
+      symbols: exchange.instruments.map((i) => i.symbol),
+      clock,
+      emit: (e) => events.push(e),
+      onSnapshotLoop: (j) => loops.push(j ? 'join' : 'leave'),
+    });
+    for (const d of exchange.definitionPackets(0)) h.onDefinition(d.bytes, clock.now());
+    for (const s of exchange.snapshotPackets(0)) h.onSnapshot(s.bytes, clock.now());
+    for (const p of packets) {
+      clock.advanceBy(1_000n);
+      if (p === lost) continue;
+      h.onIncremental('A', p.bytes, clock.now());
+      if (p.seqNum === lost.seqNum + 1) clock.advanceBy(20_000_000n); // the wait runs out: a gap
+    }
+    expect(h.stats).toMatchObject({ gaps: 1, intact: exchange.instruments.length - 1 });
+    const said = (symbol: string): string[] =>
+      events
+        .filter((e): e is Status => e.type === 'status' && e.symbol === symbol)
+        .map((e) => `${e.kind}${/intact/.test(e.detail) ? ' intact' : ''}`);
+    for (const inst of exchange.instruments) {
+      expect(said(inst.symbol)).toEqual(inst === hit ? ['gap', 'resync', 'gap'] : ['gap', 'resync', 'gap', 'resync intact']);
+    }
+    // The instrument of the lost packet still waits for the loop, which it alone keeps joined.
+    expect(loops).toEqual(['join', 'leave', 'join']);
+    for (const s of exchange.snapshotPackets(exchange.packetCount)) h.onSnapshot(s.bytes, clock.now());
+    expect(said(hit.symbol)).toEqual(['gap', 'resync', 'gap', 'resync']);
+    expect(loops).toEqual(['join', 'leave', 'join', 'leave']);
+    // Every book ends as the exchange's.
+    for (const inst of exchange.instruments) {
+      const mine = events.filter((e) => e.symbol === inst.symbol);
+      const scale = mine.find((e): e is BookUpdate => e.type === 'book')!.priceScale;
+      const b = bookOf(mine);
+      const want = exchange.bookAt(inst.securityId, exchange.packetCount);
+      const at9 = (l: [string, string][]): [bigint, bigint][] => l.map(([p, z]) => [BigInt(p) * 10n ** BigInt(9 - scale), BigInt(z)]);
+      expect(at9(b.bid), `${inst.symbol} bid`).toEqual(want.bid);
+      expect(at9(b.ask), `${inst.symbol} ask`).toEqual(want.ask);
+    }
+  });
+
   it('an MBO book: orders from the MBO snapshot loop, then order updates; a lost packet is a gap, the orders rebuilt from the next MBO snapshot', () => {
     const exchange = Mdp3Exchange.synthetic({ codec, instruments: 3, packets: 1_500, seed: 5 });
     const symbols = exchange.instruments.map((i) => i.symbol);

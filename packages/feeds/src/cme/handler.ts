@@ -21,8 +21,10 @@ import type { PriceRule } from './prices.js';
  *   a book level that cannot be, makes the book invalid with a `gap` status. The handler then
  *   wants the snapshot loop, holds the instrument's book updates, rebuilds the book from its
  *   `SnapshotFullRefresh` and the updates after the snapshot's `LastMsgSeqNumProcessed`, says
- *   `resync`, and lets the snapshot loop go when every instrument has recovered. A book is never
- *   "fixed" silently: between the gap and the resync it delivers nothing.
+ *   `resync`, and lets the snapshot loop go when every instrument has recovered. After a hole
+ *   in `MsgSeqNum`, an MBP book whose next `RptSeq` follows on lost nothing: it is delivered again
+ *   at once ("intact"). A book is never "fixed" silently: between the gap and the resync it
+ *   delivers nothing.
  *
  * At the start every book is invalid in the same way: it is built from the snapshot loop.
  * Trades and statuses are not book state: they are delivered as they come, gap or not.
@@ -77,8 +79,10 @@ export interface CmeHandlerStats {
   lostPackets: number;
   /** Packet copies that could not be decoded (counted, each with a `corrupt` status; a gap only if no copy came). */
   corrupt: number;
-  /** Books rebuilt from the snapshot loop. */
+  /** Books rebuilt from the snapshot loop, or found intact after a channel gap (`intact`). */
   recoveries: number;
+  /** Books found intact after a channel gap: their next `RptSeq` followed on, so no lost packet held theirs. */
+  intact: number;
   /** Entries not turned into events: implied book levels, statistics, order detail of MBP messages. */
   skippedEntries: number;
 }
@@ -120,6 +124,12 @@ interface Inst {
   pendingFrom: number;
   /** A snapshot ahead of the incremental stream: updates up to this RptSeq are in it already. */
   skipThrough: number;
+  /**
+   * Invalid after a channel gap only (MBP): the book is kept as it was. If the instrument's next
+   * `RptSeq` follows on from it, none of the lost packets was the instrument's, and the book is
+   * delivered again from its own levels without waiting for the snapshot loop.
+   */
+  suspect: boolean;
 }
 
 const ENTRY_SIDE: Readonly<Record<string, BookSide>> = { Bid: 'bid', Offer: 'ask' };
@@ -145,6 +155,7 @@ export class CmeHandler {
     lostPackets: 0,
     corrupt: 0,
     recoveries: 0,
+    intact: 0,
     skippedEntries: 0,
   };
   private readonly codec: SbeCodec;
@@ -182,7 +193,23 @@ export class CmeHandler {
   private tsRecv = 0n;
   /** The latest receive time handed on: what the handler stamps never goes back before it (see {@link at}). */
   private lastOut = 0n;
-  private seq = 0;
+  /** The `MsgSeqNum` the events being built carry, and its bigint (made once per packet, not per event). */
+  private seqNum = 0;
+  private seqBig = 0n;
+  /** The other array of events out, swapped in while one is flushed. */
+  private spare: MarketEvent[] = [];
+  /** Symbols whose last update of the packet was flagged at a flush (cleared each time). */
+  private readonly flagged = new Set<string>();
+
+  private get seq(): number {
+    return this.seqNum;
+  }
+
+  private set seq(n: number) {
+    if (n === this.seqNum) return;
+    this.seqNum = n;
+    this.seqBig = BigInt(n);
+  }
 
   constructor(private readonly options: CmeHandlerOptions) {
     this.codec = options.codec;
@@ -434,16 +461,21 @@ export class CmeHandler {
     const tsRecv = this.at(this.clock.now());
     this.tsRecv = tsRecv;
     this.seq = first;
-    // Which instruments the lost packets touched is unknown: every book is suspect, and is
-    // rebuilt from the snapshot loop.
+    // Which instruments the lost packets touched is unknown until each one's next RptSeq: every
+    // book is invalid meanwhile. One whose RptSeq follows on is intact; the others are rebuilt
+    // from the snapshot loop.
     this.channelGap(
       tsRecv,
-      `cme: packets ${from}..${to} missing on both incremental feeds; books recover from the snapshot loop`,
+      `cme: packets ${from}..${to} missing on both incremental feeds; each book is invalid until its next RptSeq shows it intact, or the snapshot loop rebuilds it`,
       BigInt(from),
       BigInt(to),
     );
-    for (const inst of this.byId.values())
+    for (const inst of this.byId.values()) {
+      const was = inst.valid;
       this.invalidate(inst, `packets ${from}..${to} missing on both incremental feeds`, first, BigInt(from), BigInt(to));
+      // An MBO book keeps no orders of its own to deliver again: it needs its snapshot.
+      if (was && !this.mbo) inst.suspect = true;
+    }
     this.flush();
     this.next = first;
     this.drainHeld();
@@ -509,6 +541,10 @@ export class CmeHandler {
    * is dropped.
    */
   private sequence(inst: Inst, r: number | null, apply: () => void): void {
+    if (!inst.valid && inst.suspect && r !== null && r > inst.rptSeq) {
+      inst.suspect = false;
+      if (r === inst.rptSeq + 1) this.intact(inst, r);
+    }
     if (!inst.valid) {
       inst.pending.push({ seq: this.seq, rptSeq: r, apply });
       return;
@@ -642,7 +678,7 @@ export class CmeHandler {
         symbol: inst.symbol,
         tsEvent: ts,
         tsRecv: this.tsRecv,
-        seq: BigInt(this.seq),
+        seq: this.seqBig,
         price,
         size: BigInt(e.size ?? 0),
         priceScale: inst.rule.scale,
@@ -681,6 +717,7 @@ export class CmeHandler {
   private invalidate(inst: Inst, why: string, fromPacket: number, fromSeq: bigint | null, toSeq: bigint | null): void {
     if (!inst.valid) return;
     inst.valid = false;
+    inst.suspect = false;
     inst.chunks = null;
     inst.pending = [];
     inst.pendingFrom = fromPacket;
@@ -692,7 +729,7 @@ export class CmeHandler {
           symbol: inst.symbol,
           tsEvent: this.tsRecv,
           tsRecv: this.tsRecv,
-          seq: BigInt(this.seq),
+          seq: this.seqBig,
           kind: 'gap',
           fromSeq,
           toSeq,
@@ -742,6 +779,27 @@ export class CmeHandler {
     inst.rptSeq = rpt;
     inst.skipThrough = rpt;
     this.replayPending(inst, last);
+  }
+
+  /**
+   * After a channel gap, the instrument's `RptSeq` goes on at `r`: no lost packet held any of its
+   * entries, so its book as kept is right. It is delivered again (a resync, its levels as a
+   * snapshot, then the updates held since the gap), without the snapshot loop.
+   */
+  private intact(inst: Inst, r: number): void {
+    const from = inst.pendingFrom;
+    if (inst.wanted) {
+      this.statusOf(
+        inst,
+        'resync',
+        `cme: ${inst.symbol}'s book is intact: its RptSeq goes on at ${r} after the packets lost before ${from} (none held its entries); delivered again from its own levels, then the updates held since (${held(inst, 0)})`,
+      );
+      this.snapshotEvents(inst, this.tsRecv);
+    }
+    inst.valid = true;
+    this.stats.intact++;
+    this.replayPending(inst, 0);
+    if (this.inSnapshotLoop && this.recovering.size === 0) this.setSnapshotLoop(false);
   }
 
   /** The updates held while the book was invalid, after the snapshot of packet `last`; the book has recovered. */
@@ -872,6 +930,7 @@ export class CmeHandler {
       asks: [],
       rptSeq: 0,
       valid: true,
+      suspect: false,
       chunks: null,
       pending: [],
       pendingFrom: 0,
@@ -911,7 +970,7 @@ export class CmeHandler {
       symbol: inst.symbol,
       tsEvent: ts,
       tsRecv: this.tsRecv,
-      seq: BigInt(this.seq),
+      seq: this.seqBig,
       action,
       orderId,
       side,
@@ -929,7 +988,7 @@ export class CmeHandler {
       symbol: inst.symbol,
       tsEvent: ts,
       tsRecv: this.tsRecv,
-      seq: BigInt(this.seq),
+      seq: this.seqBig,
       side,
       price,
       size,
@@ -941,23 +1000,32 @@ export class CmeHandler {
 
   private statusOf(inst: Inst, kind: 'gap' | 'resync' | 'trading', detail: string, ts = this.tsRecv): void {
     this.out.push(
-      createStatus({ venue: this.venue, symbol: inst.symbol, tsEvent: ts, tsRecv: this.tsRecv, seq: BigInt(this.seq), kind, detail }),
+      createStatus({ venue: this.venue, symbol: inst.symbol, tsEvent: ts, tsRecv: this.tsRecv, seq: this.seqBig, kind, detail }),
     );
   }
 
-  /** Hands the packet's events on; the last book or order update of each symbol is flagged `Last` (its book is consistent there). */
+  /**
+   * Hands the packet's events on; the last book or order update of each symbol is flagged `Last`
+   * (its book is consistent there). The events are the handler's own until sent: the flag is set
+   * in place, and the array is reused.
+   */
   private flush(): void {
     const out = this.out;
-    if (out.length === 0) return;
-    this.out = [];
-    const lastBook = new Map<string, number>();
-    out.forEach((e, i) => {
-      if ((e.type === 'book' || e.type === 'order') && (e.flags & BookFlags.Snapshot) === 0) lastBook.set(e.symbol, i);
-    });
-    out.forEach((e, i) => {
-      if ((e.type === 'book' || e.type === 'order') && lastBook.get(e.symbol) === i) this.send({ ...e, flags: e.flags | BookFlags.Last });
-      else this.send(e);
-    });
+    const n = out.length;
+    if (n === 0) return;
+    this.out = this.spare; // what the sink might cause to be said meanwhile goes to the other array
+    const flagged = this.flagged;
+    for (let i = n - 1; i >= 0; i--) {
+      const e = out[i]!;
+      if ((e.type === 'book' || e.type === 'order') && (e.flags & BookFlags.Snapshot) === 0 && !flagged.has(e.symbol)) {
+        flagged.add(e.symbol);
+        (e as { flags: number }).flags = e.flags | BookFlags.Last;
+      }
+    }
+    flagged.clear();
+    for (let i = 0; i < n; i++) this.send(out[i]!);
+    out.length = 0;
+    this.spare = out;
   }
 
   private setSnapshotLoop(join: boolean): void {

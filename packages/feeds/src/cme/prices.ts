@@ -17,9 +17,11 @@ export interface PriceRule {
 }
 
 const TEN = 10n;
+/** Powers of ten a price conversion needs, made once (a conversion runs per book entry). */
+const POW10: readonly bigint[] = Array.from({ length: 48 }, (_, i) => TEN ** BigInt(i));
 
 function pow10(n: number): bigint {
-  return TEN ** BigInt(n);
+  return POW10[n] ?? TEN ** BigInt(n);
 }
 
 /** `d` as a mantissa at 1e-9 (exact: a finer decimal is refused). */
