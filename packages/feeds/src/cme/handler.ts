@@ -143,6 +143,12 @@ const ORDER_SNAPSHOT = 'SnapshotFullRefreshOrderBook53';
 /** An instrument's RptSeq after an MBO snapshot (which has none): the next one seen is taken as it comes. */
 const RPT_UNKNOWN = -1;
 const NOTHING = (): void => undefined;
+
+/** What {@link CmeHandler.admit} says of an entry. */
+type Verdict = 0 | 1 | 2;
+const APPLY: Verdict = 0;
+const HOLD: Verdict = 1;
+const DROP: Verdict = 2;
 const DEFINITION = /^MDInstrumentDefinition(Future|Spread|Option)\d+$/;
 
 export class CmeHandler {
@@ -536,31 +542,39 @@ export class CmeHandler {
   }
 
   /**
-   * Checks an entry's RptSeq (null: the template has none) against its instrument's, then applies
-   * it (a valid book) or holds it (a book waiting for its snapshot); an entry older than the book
-   * is dropped.
+   * Checks an entry's RptSeq (null: the template has none) against its instrument's: {@link APPLY}
+   * it now (a valid book), {@link HOLD} it (a book waiting for its snapshot: see {@link hold}), or
+   * {@link DROP} it (older than the book).
    */
-  private sequence(inst: Inst, r: number | null, apply: () => void): void {
+  private admit(inst: Inst, r: number | null): Verdict {
     if (!inst.valid && inst.suspect && r !== null && r > inst.rptSeq) {
       inst.suspect = false;
       if (r === inst.rptSeq + 1) this.intact(inst, r);
     }
-    if (!inst.valid) {
-      inst.pending.push({ seq: this.seq, rptSeq: r, apply });
-      return;
-    }
+    if (!inst.valid) return HOLD;
     if (r !== null && inst.rptSeq === RPT_UNKNOWN) {
       inst.rptSeq = r; // after an MBO snapshot: the first RptSeq is where the count goes on
     } else if (r !== null) {
-      if (r <= inst.skipThrough || r <= inst.rptSeq) return; // in the snapshot already, or a repeat
+      if (r <= inst.skipThrough || r <= inst.rptSeq) return DROP; // in the snapshot already, or a repeat
       if (r !== inst.rptSeq + 1) {
         this.invalidate(inst, `RptSeq ${inst.rptSeq + 1} expected, ${r} found`, this.seq, BigInt(inst.rptSeq + 1), BigInt(r - 1));
-        inst.pending.push({ seq: this.seq, rptSeq: r, apply });
-        return;
+        return HOLD;
       }
       inst.rptSeq = r;
     }
-    apply();
+    return APPLY;
+  }
+
+  /** Keeps an entry for when the book has its snapshot (a closure only here, off the common path). */
+  private hold(inst: Inst, r: number | null, apply: () => void): void {
+    inst.pending.push({ seq: this.seq, rptSeq: r, apply });
+  }
+
+  /** {@link admit}, then applies or holds `apply`. */
+  private sequence(inst: Inst, r: number | null, apply: () => void): void {
+    const v = this.admit(inst, r);
+    if (v === APPLY) apply();
+    else if (v === HOLD) this.hold(inst, r, apply);
   }
 
   private bookEntry(e: HotEntry, ts: bigint): void {
@@ -579,8 +593,16 @@ export class CmeHandler {
     const k = e.level - 1;
     const size = BigInt(e.size ?? 0);
     const price = e.px === null ? null : toPriceOf(e.px, e.pxExponent, inst.rule);
-    const wire = e.px === null ? 'null' : `${e.px}e${e.pxExponent}`;
-    this.sequence(inst, e.rptSeq, () => this.applyLevel(inst, side, action, k, price, size, wire, ts));
+    const px = e.px;
+    const exp = e.pxExponent;
+    const v = this.admit(inst, e.rptSeq);
+    if (v === APPLY) this.applyLevel(inst, side, action, k, price, size, px, exp, ts);
+    else if (v === HOLD) this.hold(inst, e.rptSeq, () => this.applyLevel(inst, side, action, k, price, size, px, exp, ts));
+  }
+
+  /** A book level that cannot be: the book is invalid until its snapshot. */
+  private badLevel(inst: Inst, what: string): void {
+    this.invalidate(inst, what, this.seq, null, null);
   }
 
   private applyLevel(
@@ -590,15 +612,16 @@ export class CmeHandler {
     k: number,
     price: bigint | null,
     size: bigint,
-    wire: string,
+    px: bigint | null,
+    exp: number,
     ts: bigint,
   ): void {
     const levels = side === 'bid' ? inst.bids : inst.asks;
-    const bad = (what: string): void => this.invalidate(inst, what, this.seq, null, null);
     switch (action) {
       case 'New': {
-        if (price === null) return bad(`a New level without a price on its scale (${wire})`);
-        if (k < 0 || k > levels.length) return bad(`New at level ${k + 1}, but the ${side} side has ${levels.length} levels`);
+        if (price === null) return this.badLevel(inst, `a New level without a price on its scale (${wireOf(px, exp)})`);
+        if (k < 0 || k > levels.length)
+          return this.badLevel(inst, `New at level ${k + 1}, but the ${side} side has ${levels.length} levels`);
         levels.splice(k, 0, { price, size });
         this.level(inst, side, price, size, ts);
         // CME sends no delete for a level pushed past the book's depth: it falls off here.
@@ -607,11 +630,11 @@ export class CmeHandler {
       }
       case 'Change':
       case 'Overlay': {
-        if (price === null) return bad(`a ${action} without a price on its scale (${wire})`);
+        if (price === null) return this.badLevel(inst, `a ${action} without a price on its scale (${wireOf(px, exp)})`);
         const l = levels[k];
-        if (l === undefined) return bad(`${action} at level ${k + 1}, but the ${side} side has ${levels.length} levels`);
+        if (l === undefined) return this.badLevel(inst, `${action} at level ${k + 1}, but the ${side} side has ${levels.length} levels`);
         if (l.price !== price) {
-          if (action === 'Change') return bad(`Change at level ${k + 1} names price ${price}, the level holds ${l.price}`);
+          if (action === 'Change') return this.badLevel(inst, `Change at level ${k + 1} names price ${price}, the level holds ${l.price}`);
           this.level(inst, side, l.price, 0n, ts);
         }
         l.price = price;
@@ -621,7 +644,7 @@ export class CmeHandler {
       }
       case 'Delete': {
         const l = levels[k];
-        if (l === undefined) return bad(`Delete at level ${k + 1}, but the ${side} side has ${levels.length} levels`);
+        if (l === undefined) return this.badLevel(inst, `Delete at level ${k + 1}, but the ${side} side has ${levels.length} levels`);
         levels.splice(k, 1);
         this.level(inst, side, l.price, 0n, ts);
         return;
@@ -652,7 +675,9 @@ export class CmeHandler {
       return;
     }
     const size = BigInt(e.size ?? 0);
-    this.sequence(inst, e.rptSeq, () => this.out.push(this.orderEvent(inst, kind, id, side, price, size, ts, 0)));
+    const v = this.admit(inst, e.rptSeq);
+    if (v === APPLY) this.out.push(this.orderEvent(inst, kind, id, side, price, size, ts, 0));
+    else if (v === HOLD) this.hold(inst, e.rptSeq, () => this.out.push(this.orderEvent(inst, kind, id, side, price, size, ts, 0)));
   }
 
   private tradeEntry(e: HotEntry, ts: bigint): void {
@@ -1039,6 +1064,11 @@ export class CmeHandler {
     this.inDefinitionLoop = join;
     this.options.onDefinitionLoop?.(join);
   }
+}
+
+/** A wire price for a message: mantissa and exponent. */
+function wireOf(px: bigint | null, exp: number): string {
+  return px === null ? 'null' : `${px}e${exp}`;
 }
 
 /** How many entries an instrument holds from packets after `last` (what its recovery replays). */
