@@ -1,11 +1,13 @@
 import { execFile } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CaptureWriter, readManifest } from '@mdcap/capture';
 import { createTrade, VirtualClock } from '@mdcap/core';
 import { DbnReader } from '@mdcap/dbn';
-import { KrakenEmulator, readRecording } from '@mdcap/emulators';
+import { KrakenEmulator, localChannelConfig, readRecording } from '@mdcap/emulators';
+import { CmeWorkerFeed } from '@mdcap/feeds';
+import { channelConfigXml } from '@mdcap/mdp3';
 import { RealtimeEngine } from '@mdcap/engine';
 import { exportDbn, feedNames, importLobster, openFeed, record, verifyCapture } from '@mdcap/pipeline';
 import { datasetFile, describeWithDataset, REPO_ROOT, tempDir } from '@mdcap/test-utils';
@@ -55,6 +57,28 @@ describe('the library', () => {
       /feed: expected one of demo, kraken, binance, coinbase, alpaca, databento, bloomberg, cme, found "nope"/,
     );
     expect(() => openFeed({ feed: 'alpaca', symbols: ['AAPL'] })).toThrow(/MDCAP_ERR_INVALID_OPTION|expected Alpaca API credentials/);
+  });
+
+  describeWithDataset('cme-mdp3', 'the cme feed', () => {
+    it('runs its handler on a worker thread unless told not to; an MBO book needs the channel\u2019s MBO snapshot loop', () => {
+      const channel = localChannelConfig({ portA: 31_310, portB: 31_311 });
+      const config = join(dir, 'cme-config.xml');
+      const noMbo = join(dir, 'cme-config-no-smbo.xml');
+      writeFileSync(config, channelConfigXml([channel]));
+      writeFileSync(noMbo, channelConfigXml([{ ...channel, connections: channel.connections.filter((c) => c.feedType !== 'SMBO') }]));
+      const spec = {
+        feed: 'cme',
+        symbols: ['ESH1'],
+        channel: channel.id,
+        sbeSchema: datasetFile('cme-mdp3', 'templates_FixBinary.v9.xml'),
+      };
+      expect(openFeed({ ...spec, channelConfig: config }).provider).toBeInstanceOf(CmeWorkerFeed);
+      expect(openFeed({ ...spec, channelConfig: config, cmeBook: 'mbo', handlerThread: false }).provider).not.toBeInstanceOf(CmeWorkerFeed);
+      expect(() => openFeed({ ...spec, channelConfig: noMbo, cmeBook: 'mbo' })).toThrow(
+        /channel 310: expected an MBO snapshot connection \(feed-type SMBO, feed A\) for an MBO book, found none in its config/,
+      );
+      expect(() => openFeed({ ...spec, channelConfig: config, overflow: 'drop-oldest' })).toThrow(/drop-oldest would tear/);
+    });
   });
 
   it('record() stops cleanly when its signal is aborted, and the engine it ran is the caller to watch', async () => {

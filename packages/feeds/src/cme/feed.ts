@@ -87,7 +87,7 @@ type Role = CmeFeedSide | 'snapshot' | 'definition';
  * The snapshot group of `channel` for a book kind.
  * @throws {ConfigError} `MDCAP_ERR_INVALID_OPTION` for an MBO book on a channel without an SMBO loop.
  */
-function snapshotGroup(channel: CmeChannel, book: 'mbp' | 'mbo'): CmeGroup {
+export function snapshotGroup(channel: CmeChannel, book: 'mbp' | 'mbo'): CmeGroup {
   if (book === 'mbp') return channel.snapshot;
   if (channel.orderBookSnapshot === undefined) {
     throw new ConfigError(

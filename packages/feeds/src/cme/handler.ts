@@ -1,5 +1,5 @@
 import { BookFlags, createBookUpdate, createOrderUpdate, createStatus, createTrade, MdcapError } from '@mdcap/core';
-import type { BookSide, Clock, Instrument, MarketEvent, OrderAction, TimerId } from '@mdcap/core';
+import type { BookSide, BookUpdateInit, Clock, Instrument, MarketEvent, OrderAction, TimerId } from '@mdcap/core';
 import { SbeDecimal } from '@mdcap/mdp3';
 import type { DecodedMessage, DecodedPacket, SbeCodec, SbeRecord } from '@mdcap/mdp3';
 import { HotReader, NotWalkable } from './fast.js';
@@ -204,6 +204,8 @@ export class CmeHandler {
   private seqBig = 0n;
   /** The other array of events out, swapped in while one is flushed. */
   private spare: MarketEvent[] = [];
+  /** What {@link bookEvent} hands the factory, reused. */
+  private readonly bookInit: { -readonly [K in keyof BookUpdateInit]-?: BookUpdateInit[K] };
   /** Symbols whose last update of the packet was flagged at a flush (cleared each time). */
   private readonly flagged = new Set<string>();
 
@@ -226,6 +228,19 @@ export class CmeHandler {
       other: () => undefined,
     };
     this.venue = options.venue ?? 'cme';
+    this.bookInit = {
+      venue: this.venue,
+      symbol: '',
+      tsEvent: 0n,
+      tsRecv: 0n,
+      seq: null,
+      side: 'bid',
+      price: 0n,
+      size: 0n,
+      priceScale: 0,
+      sizeScale: 0,
+      flags: 0,
+    };
     this.clock = options.clock;
     this.emit = options.emit;
     this.all = options.symbols === 'all';
@@ -1008,20 +1023,20 @@ export class CmeHandler {
   }
 
   private bookEvent(inst: Inst, side: BookSide, price: bigint, size: bigint, ts: bigint, flags: number): MarketEvent {
-    return createBookUpdate({
-      venue: this.venue,
-      symbol: inst.symbol,
-      tsEvent: ts,
-      tsRecv: this.tsRecv,
-      seq: this.seqBig,
-      side,
-      price,
-      size,
-      priceScale: inst.rule.scale,
-      sizeScale: 0,
-      flags,
-    });
+    // One init object, filled per event: the factory copies it (and validates the copy).
+    const b = this.bookInit;
+    b.symbol = inst.symbol;
+    b.tsEvent = ts;
+    b.tsRecv = this.tsRecv;
+    b.seq = this.seqBig;
+    b.side = side;
+    b.price = price;
+    b.size = size;
+    b.priceScale = inst.rule.scale;
+    b.flags = flags;
+    return createBookUpdate(b);
   }
+
 
   private statusOf(inst: Inst, kind: 'gap' | 'resync' | 'trading', detail: string, ts = this.tsRecv): void {
     this.out.push(

@@ -6,6 +6,7 @@ import { handlerScript, HandlerThreadFeed } from '../transport/handler-thread-fe
 import type { HandlerOptions, HandlerThreadOptions } from '../transport/handler-thread-feed.js';
 import { MAIN_WAITING } from '../transport/handler-thread.js';
 import type { HandlerRequest, HandlerThreadData } from '../transport/handler-thread.js';
+import { snapshotGroup } from './feed.js';
 import type { CmeFeedOptions } from './feed.js';
 import type { CmeHandlerStats } from './handler.js';
 
@@ -47,6 +48,7 @@ export class CmeWorkerFeed extends HandlerThreadFeed<CmeWorkerFeedOptions> imple
   private known: Instrument[] = [];
 
   constructor(options: CmeWorkerFeedOptions) {
+    snapshotGroup(options.channel, options.book ?? 'mbp'); // the options' errors here, on the caller's thread
     super(options, 'cme worker feed', MAIN_WAITING + 1);
     this.venue = options.venue ?? 'cme';
   }
