@@ -1037,7 +1037,6 @@ export class CmeHandler {
     return createBookUpdate(b);
   }
 
-
   private statusOf(inst: Inst, kind: 'gap' | 'resync' | 'trading', detail: string, ts = this.tsRecv): void {
     this.out.push(
       createStatus({ venue: this.venue, symbol: inst.symbol, tsEvent: ts, tsRecv: this.tsRecv, seq: this.seqBig, kind, detail }),
