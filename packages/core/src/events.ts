@@ -65,6 +65,11 @@ export const BookFlags = {
   SnapshotEnd: 4,
   /** Last update of a venue packet: the book is consistent (not mid-update) after it. */
   Last: 8,
+  /**
+   * An implied level (CME: a price the exchange derives from spread and outright orders): a book
+   * of its own beside the outright levels, which it never changes (the engine keeps it apart).
+   */
+  Implied: 16,
 } as const;
 
 /**

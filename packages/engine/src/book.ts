@@ -56,6 +56,10 @@ export interface BookView {
   sizeAt(side: BookSide, price: bigint): bigint;
   /** Number of resting orders known by id (L3 books; 0 for L2). */
   readonly orderCount: number;
+  /** Implied levels (`BookFlags.Implied`: CME's implied book) on a side: kept apart from the outright levels above. */
+  impliedDepth(side: BookSide): number;
+  /** The i-th best implied level of a side (0 = best), or undefined. */
+  impliedLevel(side: BookSide, i: number): BookLevel | undefined;
   stats(): BookStats;
 }
 
@@ -203,6 +207,8 @@ export class OrderBook implements BookView {
   crossed = false;
   private building = false;
   private orders: Map<bigint | string, RestingOrder> | null = null;
+  /** The implied book (`BookFlags.Implied`), made at its first level. */
+  private implied: { bids: BookSideLevels; asks: BookSideLevels } | null = null;
   private counters = {
     applied: 0,
     ignoredWhileInvalid: 0,
@@ -259,8 +265,13 @@ export class OrderBook implements BookView {
       this.counters.ignoredWhileInvalid++;
       return false;
     }
+    // An implied level is a book of its own: the outright levels (and whether they cross) are not its.
+    const levels =
+      (flags & BookFlags.Implied) === 0
+        ? this.sideOf(u.side)
+        : (this.implied ??= { bids: new BookSideLevels(true), asks: new BookSideLevels(false) })[u.side === 'bid' ? 'bids' : 'asks'];
     // A removal inside a snapshot is how an empty snapshot is written, not a missing level.
-    if (!this.sideOf(u.side).set(u.price, u.size) && (flags & BookFlags.Snapshot) === 0 && (flags & BookFlags.SnapshotBegin) === 0) {
+    if (!levels.set(u.price, u.size) && (flags & BookFlags.Snapshot) === 0 && (flags & BookFlags.SnapshotBegin) === 0) {
       this.counters.removedMissingLevel++;
     }
     this.counters.applied++;
@@ -370,6 +381,8 @@ export class OrderBook implements BookView {
     this.bids.clear();
     this.asks.clear();
     this.orders?.clear();
+    this.implied?.bids.clear();
+    this.implied?.asks.clear();
     this.crossed = false;
   }
 
@@ -404,6 +417,12 @@ export class OrderBook implements BookView {
   }
   sizeAt(side: BookSide, price: bigint): bigint {
     return this.sideOf(side).get(price);
+  }
+  impliedDepth(side: BookSide): number {
+    return this.implied === null ? 0 : this.implied[side === 'bid' ? 'bids' : 'asks'].length;
+  }
+  impliedLevel(side: BookSide, i: number): BookLevel | undefined {
+    return this.implied?.[side === 'bid' ? 'bids' : 'asks'].level(i);
   }
   get orderCount(): number {
     return this.orders?.size ?? 0;

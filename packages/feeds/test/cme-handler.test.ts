@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { formatEventJson, VirtualClock } from '@mdcap/core';
+import { BookFlags, formatEventJson, VirtualClock } from '@mdcap/core';
 import type { BookUpdate, MarketEvent, Status } from '@mdcap/core';
 import { Mdp3Exchange } from '@mdcap/emulators';
+import { OrderBook } from '@mdcap/engine';
 import { CmeHandler, priceRule, toPrice } from '@mdcap/feeds';
 import { parseSchema, SbeCodec, SbeDecimal } from '@mdcap/mdp3';
 import type { SbeRecord } from '@mdcap/mdp3';
@@ -28,17 +29,19 @@ describe('prices: wire units to the instrument scale, exactly', () => {
   });
 });
 
-type Side = 'Bid' | 'Offer';
+type Side = 'Bid' | 'Offer' | 'ImpliedBid' | 'ImpliedOffer';
 interface Book {
   Bid: { price: string; size: number }[];
   Offer: { price: string; size: number }[];
+  ImpliedBid: { price: string; size: number }[];
+  ImpliedOffer: { price: string; size: number }[];
 }
 
 /** A tiny exchange for ES: the level book as CME keeps it, and the messages that change it. */
 class Exchange {
   seq = 0;
   rpt = 0;
-  readonly book: Book = { Bid: [], Offer: [] };
+  readonly book: Book = { Bid: [], Offer: [], ImpliedBid: [], ImpliedOffer: [] };
   constructor(private readonly codec: SbeCodec) {}
 
   definition(): Uint8Array {
@@ -85,7 +88,7 @@ class Exchange {
       if (action === 'New') levels.splice(level - 1, 0, { price, size });
       else if (action === 'Change') levels[level - 1] = { price, size };
       else if (action === 'Delete') levels.splice(level - 1, 1);
-      if (levels.length > 3) levels.pop();
+      if (levels.length > (side.startsWith('Implied') ? 2 : 3)) levels.pop(); // the definition's depths
       return {
         MDEntryPx: px(price),
         MDEntrySize: size,
@@ -132,7 +135,7 @@ class Exchange {
   /** The snapshot loop's packet for the book as it stands. */
   snapshot(): Uint8Array {
     const e: SbeRecord[] = [];
-    for (const side of ['Bid', 'Offer'] as const) {
+    for (const side of ['Bid', 'Offer', 'ImpliedBid', 'ImpliedOffer'] as const) {
       this.book[side].forEach((l, i) =>
         e.push({
           MDEntryPx: px(l.price),
@@ -171,7 +174,7 @@ class Exchange {
 function bookOf(events: readonly MarketEvent[]): { bid: [string, string][]; ask: [string, string][] } {
   const sides = { bid: new Map<bigint, bigint>(), ask: new Map<bigint, bigint>() };
   for (const e of events) {
-    if (e.type !== 'book') continue;
+    if (e.type !== 'book' || (e.flags & BookFlags.Implied) !== 0) continue;
     if ((e.flags & 2) !== 0) {
       sides.bid.clear();
       sides.ask.clear();
@@ -354,6 +357,73 @@ describeWithDataset('cme-mdp3', 'CmeHandler', () => {
     expect(said.detail).toMatch(/cme incremental A packet.*template.*99.*other line may still bring/);
     expect(h.stats.gaps).toBe(0);
     expect(bookOf(events)).toEqual(asBook(x.book));
+  });
+
+  it('implied levels are a book of their own: flagged Implied, kept apart by the engine, in the snapshot, emptied by a BookReset', () => {
+    const { h, x, events } = setup();
+    h.onDefinition(x.definition(), T0);
+    h.onIncremental(
+      'A',
+      x.levels([
+        ['New', 'Bid', 1, '3702.00', 5],
+        ['New', 'ImpliedBid', 1, '3702.25', 2],
+      ]),
+      T0 + 1n,
+    );
+    h.onSnapshot(x.snapshot(), T0 + 2n);
+    h.onIncremental(
+      'A',
+      x.levels([
+        ['New', 'ImpliedOffer', 1, '3702.75', 3],
+        ['New', 'ImpliedBid', 1, '3702.50', 1],
+      ]),
+      T0 + 3n,
+    );
+    h.onIncremental('A', x.levels([['New', 'ImpliedBid', 1, '3702.75', 9]]), T0 + 4n); // the third implied bid falls off (depth 2)
+    h.onIncremental('A', x.levels([['New', 'Offer', 1, '3703.00', 4]]), T0 + 5n);
+    const book = new OrderBook('cme', 'ESH1');
+    for (const e of events) if (e.type === 'book') book.applyBookUpdate(e);
+    // The outright book is the outright levels alone; the implied one is beside it.
+    expect(bookOf(events)).toEqual(asBook(x.book));
+    const side = (n: number, level: (i: number) => { price: bigint; size: bigint } | undefined): [string, string][] =>
+      Array.from({ length: n }, (_, i) => [String(level(i)!.price), String(level(i)!.size)]);
+    expect(side(book.depth('bid'), (i) => book.level('bid', i))).toEqual([['370200', '5']]);
+    expect(side(book.impliedDepth('bid'), (i) => book.impliedLevel('bid', i))).toEqual([
+      ['370275', '9'],
+      ['370250', '1'],
+    ]);
+    expect(side(book.impliedDepth('ask'), (i) => book.impliedLevel('ask', i))).toEqual([['370275', '3']]);
+    expect(book).toMatchObject({ valid: true, crossed: false }); // an implied bid at the outright offer is not a crossed book
+    expect(events.filter((e): e is BookUpdate => e.type === 'book' && (e.flags & BookFlags.Implied) !== 0).length).toBeGreaterThan(4);
+    // BookReset empties both books.
+    const reset = codec.encodePacket(x.seq + 1, T0, [
+      codec.encodeMessage('MDIncrementalRefreshBook46', {
+        TransactTime: T0,
+        MatchEventIndicator: ['EndOfEvent'],
+        NoMDEntries: [
+          {
+            MDEntryPx: null,
+            MDEntrySize: null,
+            SecurityID: ID,
+            RptSeq: x.rpt + 1,
+            NumberOfOrders: null,
+            MDPriceLevel: 1,
+            MDUpdateAction: 'New',
+            MDEntryType: 'BookReset',
+          },
+        ],
+        NoOrderIDEntries: [],
+      }),
+    ]);
+    h.onIncremental('A', reset, T0 + 6n);
+    for (const e of events.slice(-1)) if (e.type === 'book') book.applyBookUpdate(e);
+    expect([book.depth('bid'), book.depth('ask'), book.impliedDepth('bid'), book.impliedDepth('ask'), book.valid]).toEqual([
+      0,
+      0,
+      0,
+      0,
+      true,
+    ]);
   });
 
   it('reads a synthetic day by the schema offsets exactly as the generic decoder does: the same events, byte for byte', () => {

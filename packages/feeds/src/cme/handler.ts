@@ -83,7 +83,7 @@ export interface CmeHandlerStats {
   recoveries: number;
   /** Books found intact after a channel gap: their next `RptSeq` followed on, so no lost packet held theirs. */
   intact: number;
-  /** Entries not turned into events: implied book levels, statistics, order detail of MBP messages. */
+  /** Entries not turned into events: statistics, order detail of MBP messages, levels of an MBO book, orders of an MBP book. */
   skippedEntries: number;
 }
 
@@ -114,6 +114,10 @@ interface Inst {
   wanted: boolean;
   readonly bids: Level[];
   readonly asks: Level[];
+  /** The implied book (ImpliedBid/ImpliedOffer), level-indexed like the outright one, `impliedDepth` deep. */
+  readonly impliedDepth: number;
+  readonly ibids: Level[];
+  readonly iasks: Level[];
   rptSeq: number;
   valid: boolean;
   /** MBO: the chunks of an order snapshot collected so far (they come in order, 1..NoChunks). */
@@ -133,6 +137,7 @@ interface Inst {
 }
 
 const ENTRY_SIDE: Readonly<Record<string, BookSide>> = { Bid: 'bid', Offer: 'ask' };
+const IMPLIED_SIDE: Readonly<Record<string, BookSide>> = { ImpliedBid: 'bid', ImpliedOffer: 'ask' };
 
 /** Templates by what they carry, across schema versions (v8's and v9's ids). */
 const BOOK = new Set(['MDIncrementalRefreshBook46', 'MDIncrementalRefreshBook32']);
@@ -595,14 +600,19 @@ export class CmeHandler {
   private bookEntry(e: HotEntry, ts: bigint): void {
     const inst = this.byId.get(e.securityId);
     if (inst === undefined) return;
-    const side = e.type === null ? undefined : ENTRY_SIDE[e.type];
-    if (side === undefined || this.mbo) {
-      // Implied levels (ImpliedBid/ImpliedOffer) are a book of their own: kept apart, not merged.
-      // An MBO book takes orders, not levels.
-      this.stats.skippedEntries++;
-      this.sequence(inst, e.rptSeq, NOTHING);
+    const t = e.type;
+    const outright = t === null ? undefined : ENTRY_SIDE[t];
+    const side = outright ?? (t === null ? undefined : IMPLIED_SIDE[t]);
+    if (this.mbo || side === undefined) {
+      // An MBO book takes orders, not levels. A BookReset empties the instrument's book.
+      if (t === 'BookReset' && !this.mbo) this.sequence(inst, e.rptSeq, () => this.resetBook(inst, ts));
+      else {
+        this.stats.skippedEntries++;
+        this.sequence(inst, e.rptSeq, NOTHING);
+      }
       return;
     }
+    const implied = outright === undefined;
     // The entry object is reused: what a held update needs is copied here.
     const action = e.action ?? '';
     const k = e.level - 1;
@@ -611,8 +621,8 @@ export class CmeHandler {
     const px = e.px;
     const exp = e.pxExponent;
     const v = this.admit(inst, e.rptSeq);
-    if (v === APPLY) this.applyLevel(inst, side, action, k, price, size, px, exp, ts);
-    else if (v === HOLD) this.hold(inst, e.rptSeq, () => this.applyLevel(inst, side, action, k, price, size, px, exp, ts));
+    if (v === APPLY) this.applyLevel(inst, side, implied, action, k, price, size, px, exp, ts);
+    else if (v === HOLD) this.hold(inst, e.rptSeq, () => this.applyLevel(inst, side, implied, action, k, price, size, px, exp, ts));
   }
 
   /** A book level that cannot be: the book is invalid until its snapshot. */
@@ -620,9 +630,21 @@ export class CmeHandler {
     this.invalidate(inst, what, this.seq, null, null);
   }
 
+  /** An instrument's levels of one side, outright or implied. */
+  private levelsOf(inst: Inst, side: BookSide, implied: boolean): Level[] {
+    return implied ? (side === 'bid' ? inst.ibids : inst.iasks) : side === 'bid' ? inst.bids : inst.asks;
+  }
+
+  /** A BookReset entry: the instrument's book (outright and implied) is empty. */
+  private resetBook(inst: Inst, ts: bigint): void {
+    for (const levels of [inst.bids, inst.asks, inst.ibids, inst.iasks]) levels.length = 0;
+    if (inst.wanted) this.emptyBook(inst, ts);
+  }
+
   private applyLevel(
     inst: Inst,
     side: BookSide,
+    implied: boolean,
     action: string,
     k: number,
     price: bigint | null,
@@ -631,44 +653,46 @@ export class CmeHandler {
     exp: number,
     ts: bigint,
   ): void {
-    const levels = side === 'bid' ? inst.bids : inst.asks;
+    const levels = this.levelsOf(inst, side, implied);
+    const depth = implied ? inst.impliedDepth : inst.depth;
+    const flags = implied ? BookFlags.Implied : 0;
     switch (action) {
       case 'New': {
         if (price === null) return this.badLevel(inst, `a New level without a price on its scale (${wireOf(px, exp)})`);
         if (k < 0 || k > levels.length)
-          return this.badLevel(inst, `New at level ${k + 1}, but the ${side} side has ${levels.length} levels`);
+          return this.badLevel(inst, `New at level ${k + 1}, but the ${implied ? 'implied ' : ''}${side} side has ${levels.length} levels`);
         levels.splice(k, 0, { price, size });
-        this.level(inst, side, price, size, ts);
+        this.level(inst, side, price, size, ts, flags);
         // CME sends no delete for a level pushed past the book's depth: it falls off here.
-        if (levels.length > inst.depth) this.level(inst, side, levels.pop()!.price, 0n, ts);
+        if (levels.length > depth) this.level(inst, side, levels.pop()!.price, 0n, ts, flags);
         return;
       }
       case 'Change':
       case 'Overlay': {
         if (price === null) return this.badLevel(inst, `a ${action} without a price on its scale (${wireOf(px, exp)})`);
         const l = levels[k];
-        if (l === undefined) return this.badLevel(inst, `${action} at level ${k + 1}, but the ${side} side has ${levels.length} levels`);
+        if (l === undefined) return this.badLevel(inst, `${action} at level ${k + 1}, but the ${implied ? 'implied ' : ''}${side} side has ${levels.length} levels`);
         if (l.price !== price) {
           if (action === 'Change') return this.badLevel(inst, `Change at level ${k + 1} names price ${price}, the level holds ${l.price}`);
-          this.level(inst, side, l.price, 0n, ts);
+          this.level(inst, side, l.price, 0n, ts, flags);
         }
         l.price = price;
         l.size = size;
-        this.level(inst, side, price, size, ts);
+        this.level(inst, side, price, size, ts, flags);
         return;
       }
       case 'Delete': {
         const l = levels[k];
-        if (l === undefined) return this.badLevel(inst, `Delete at level ${k + 1}, but the ${side} side has ${levels.length} levels`);
+        if (l === undefined) return this.badLevel(inst, `Delete at level ${k + 1}, but the ${implied ? 'implied ' : ''}${side} side has ${levels.length} levels`);
         levels.splice(k, 1);
-        this.level(inst, side, l.price, 0n, ts);
+        this.level(inst, side, l.price, 0n, ts, flags);
         return;
       }
       case 'DeleteThru':
       case 'DeleteFrom': {
         // DeleteThru empties the side; DeleteFrom removes its top k levels.
         const n = action === 'DeleteThru' ? levels.length : Math.min(k + 1, levels.length);
-        for (const l of levels.splice(0, n)) this.level(inst, side, l.price, 0n, ts);
+        for (const l of levels.splice(0, n)) this.level(inst, side, l.price, 0n, ts, flags);
         return;
       }
       default:
@@ -744,8 +768,7 @@ export class CmeHandler {
   private channelReset(ts: bigint): void {
     // Every book of the channel is emptied and every RptSeq starts again at 1.
     for (const inst of this.byId.values()) {
-      inst.bids.length = 0;
-      inst.asks.length = 0;
+      for (const levels of [inst.bids, inst.asks, inst.ibids, inst.iasks]) levels.length = 0;
       inst.rptSeq = 0;
       inst.skipThrough = 0;
       if (inst.wanted) this.emptyBook(inst, ts);
@@ -789,18 +812,20 @@ export class CmeHandler {
     if (last < inst.pendingFrom - 1) return;
     const rpt = f['RptSeq'] as number;
     const ts = (f['TransactTime'] as bigint | undefined) ?? this.tsRecv;
-    inst.bids.length = 0;
-    inst.asks.length = 0;
+    const all = [inst.bids, inst.asks, inst.ibids, inst.iasks];
+    for (const levels of all) levels.length = 0;
     for (const e of entries(f)) {
-      const side = ENTRY_SIDE[e['MDEntryType'] as string];
+      const t = e['MDEntryType'] as string;
+      const outright = ENTRY_SIDE[t];
+      const side = outright ?? IMPLIED_SIDE[t];
       const wire = e['MDEntryPx'];
       if (side === undefined || !(wire instanceof SbeDecimal)) continue;
       const price = toPrice(wire, inst.rule);
       if (price === null) return; // not this one: wait for the next loop (said by the gap already)
-      const levels = side === 'bid' ? inst.bids : inst.asks;
+      const levels = this.levelsOf(inst, side, outright === undefined);
       levels[(e['MDPriceLevel'] as number) - 1] = { price, size: BigInt((e['MDEntrySize'] as number | null) ?? 0) };
     }
-    for (const levels of [inst.bids, inst.asks]) {
+    for (const levels of all) {
       const dense = levels.filter((l) => l !== undefined);
       levels.length = 0;
       levels.push(...dense);
@@ -926,17 +951,21 @@ export class CmeHandler {
     this.replayPending(inst, last);
   }
 
+  /** The instrument's book as a snapshot: the outright levels, then the implied ones (flagged `Implied`). */
   private snapshotEvents(inst: Inst, ts: bigint): void {
-    const all: [BookSide, Level][] = [
-      ...inst.bids.map((l): [BookSide, Level] => ['bid', l]),
-      ...inst.asks.map((l): [BookSide, Level] => ['ask', l]),
+    const all: [BookSide, Level, number][] = [
+      ...inst.bids.map((l): [BookSide, Level, number] => ['bid', l, 0]),
+      ...inst.asks.map((l): [BookSide, Level, number] => ['ask', l, 0]),
+      ...inst.ibids.map((l): [BookSide, Level, number] => ['bid', l, BookFlags.Implied]),
+      ...inst.iasks.map((l): [BookSide, Level, number] => ['ask', l, BookFlags.Implied]),
     ];
     if (all.length === 0) {
       this.emptyBook(inst, ts);
       return;
     }
-    all.forEach(([side, l], i) => {
-      const flags = BookFlags.Snapshot | (i === 0 ? BookFlags.SnapshotBegin : 0) | (i === all.length - 1 ? BookFlags.SnapshotEnd : 0);
+    all.forEach(([side, l, implied], i) => {
+      const flags =
+        BookFlags.Snapshot | implied | (i === 0 ? BookFlags.SnapshotBegin : 0) | (i === all.length - 1 ? BookFlags.SnapshotEnd : 0);
       this.out.push(this.bookEvent(inst, side, l.price, l.size, ts, flags));
     });
   }
@@ -959,6 +988,7 @@ export class CmeHandler {
     if (!(mpi instanceof SbeDecimal) || !(df instanceof SbeDecimal)) return;
     const feeds = entries(f, 'NoMDFeedTypes');
     const gbx = feeds.find((x) => x['MDFeedType'] === 'GBX');
+    const gbi = feeds.find((x) => x['MDFeedType'] === 'GBI');
     const inst: Inst = {
       securityId: id,
       symbol,
@@ -968,6 +998,9 @@ export class CmeHandler {
       wanted: this.all || this.wanted.has(symbol),
       bids: [],
       asks: [],
+      impliedDepth: (gbi?.['MarketDepth'] as number | undefined) ?? 2,
+      ibids: [],
+      iasks: [],
       rptSeq: 0,
       valid: true,
       suspect: false,
@@ -991,8 +1024,8 @@ export class CmeHandler {
 
   // ---- events out -------------------------------------------------------------------------
 
-  private level(inst: Inst, side: BookSide, price: bigint, size: bigint, ts: bigint): void {
-    if (inst.wanted) this.out.push(this.bookEvent(inst, side, price, size, ts, 0));
+  private level(inst: Inst, side: BookSide, price: bigint, size: bigint, ts: bigint, flags: number): void {
+    if (inst.wanted) this.out.push(this.bookEvent(inst, side, price, size, ts, flags));
   }
 
   private orderEvent(
