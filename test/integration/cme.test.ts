@@ -138,6 +138,12 @@ describeWithDataset('cme-mdp3', 'mdcap record --feed cme', () => {
       const json = JSON.parse(v.stdout) as Record<string, unknown>;
       expect(json).toMatchObject({ readable: true, duplicates: 0, outOfOrder: 0, gapsUnrecorded: 0, corrupt: 2 });
       expect(json['gapsRecorded']).toBe(2 + 3 * symbols.length);
+      // What the feed counted on the wire, kept with the session: B's copies and the duplicate (never
+      // delivered twice), the two corrupt copies, the two packets lost on both lines.
+      const counted = (json['feedCounters'] as { session: number; feed: string; counters: Record<string, number> }[])[0]!;
+      expect(counted).toMatchObject({ session: 1, feed: 'cme', counters: { corrupt: 2, gaps: 2, lostPackets: 2 } });
+      expect(counted.counters['duplicates']).toBeGreaterThanOrEqual(exchange.packetCount - 4);
+      expect(recorded!.feedCounters).toEqual(counted.counters);
       const statuses = live.filter((l) => l.startsWith('status '));
       for (const lost of ['300', '500']) {
         expect(statuses.some((l) => l.includes(`"fromSeq":"${lost}"`) && l.includes(`"toSeq":"${lost}"`))).toBe(true);

@@ -58,6 +58,12 @@ export interface SessionEntry {
   lastRecvSeq: string | null;
   /** Imports: the files the session was imported from (so the same file is not imported twice). */
   readonly sources?: readonly SourceFile[];
+  /**
+   * The feed's own counters at the end of the session, where it keeps some (CME: packets per
+   * line, duplicates of the other line, corrupt packets, lost packets, recoveries): what happened
+   * on the wire that the events do not show, for `mdcap verify`. Names are the feed's.
+   */
+  feedCounters?: Readonly<Record<string, number>>;
 }
 
 /** A file a session was imported from. */

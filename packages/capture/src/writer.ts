@@ -497,6 +497,11 @@ export class CaptureWriter {
     }
   }
 
+  /** Keeps the feed's own counters at the end of the session (see {@link SessionEntry.feedCounters}); written at close. */
+  noteFeedCounters(counters: Readonly<Record<string, number>>): void {
+    this.session.feedCounters = counters;
+  }
+
   /** Adds symbols found in the data (an import that learns them as it goes) to the manifest. */
   noteSymbols(symbols: Iterable<string>): void {
     for (const s of symbols) {

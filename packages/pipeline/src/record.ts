@@ -85,6 +85,8 @@ export interface RecordSummary {
   readonly repaired: { readonly segments: number; readonly tornBytes: number } | null;
   /** With `feeds`: each feed, its venue and symbols, where it stood at the end, and its reconnects. */
   readonly feeds?: readonly RecordedFeed[];
+  /** The feed's own counters at the end, where it keeps some (kept in the session's manifest entry too); null if none. */
+  readonly feedCounters: Readonly<Record<string, number>> | null;
 }
 
 export interface RecordedFeed {
@@ -111,6 +113,25 @@ interface Source {
   flushRaw(): void;
   close(): Promise<void>;
   readonly manager: FeedManager | null;
+}
+
+/**
+ * A feed's own counters (its `stats`, a method or a property: CME's packets, duplicates, corrupt
+ * and lost packets; a venue handler's frames and malformed frames), flattened to numbers
+ * (`packets.A`); null if it keeps none.
+ */
+export function feedCounters(provider: DataProvider): Record<string, number> | null {
+  const s = (provider as { stats?: unknown }).stats;
+  const value: unknown = typeof s === 'function' ? (s as () => unknown).call(provider) : s;
+  if (typeof value !== 'object' || value === null) return null;
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (typeof v === 'number') out[k] = v;
+    else if (typeof v === 'object' && v !== null) {
+      for (const [k2, v2] of Object.entries(v)) if (typeof v2 === 'number') out[`${k}.${k2}`] = v2;
+    }
+  }
+  return Object.keys(out).length === 0 ? null : out;
 }
 
 function isSpec(f: NonNullable<RecordOptions['feed']>): f is FeedSpec {
@@ -316,6 +337,8 @@ export async function record(o: RecordOptions): Promise<RecordSummary & { manife
   const end = engine.stats().finishedAt ?? clock.now();
   // Scales a venue announces with its data (Kraken) are known by now.
   writer.noteInstruments(known());
+  const counters = feedCounters(provider);
+  if (counters !== null) writer.noteFeedCounters(counters);
   const manifest = await writer.close(end);
   if (fatal !== null) throw fatal;
   const w = writer.stats();
@@ -333,6 +356,7 @@ export async function record(o: RecordOptions): Promise<RecordSummary & { manife
     ringDrops: provider.ringStats().drops,
     errors,
     repaired: writer.repaired.segments === 0 ? null : { segments: writer.repaired.segments, tornBytes: writer.repaired.tornBytes },
+    feedCounters: counters,
     ...(src.manager === null
       ? {}
       : {

@@ -44,6 +44,12 @@ export interface VerifyReport {
   readonly unknownOrders: number;
   /** Packets or messages the feed could not decode and did not use (`corrupt` statuses); any data lost is a gap too. */
   readonly corrupt: number;
+  /**
+   * What the feeds counted on the wire, per recording session that kept counters (CME: copies
+   * from the other line not delivered twice, corrupt packets, packets lost): not events, so not
+   * problems by themselves; the events above say what reached the capture.
+   */
+  readonly feedCounters: readonly { readonly session: number; readonly feed: string; readonly counters: Readonly<Record<string, number>> }[];
   /** Checksum results the feed recorded. */
   readonly checksums: { readonly verified: number; readonly failed: number };
   /** Files whose sha256 differs from the manifest. */
@@ -336,6 +342,9 @@ export async function verifyCapture(root: string, options: VerifyOptions = {}): 
     crossedBooks,
     unknownOrders,
     corrupt,
+    feedCounters: reader.manifest.sessions.flatMap((x) =>
+      x.feedCounters === undefined ? [] : [{ session: x.id, feed: x.feed, counters: x.feedCounters }],
+    ),
     checksums,
     hashMismatches,
     damagedChunks,

@@ -43,6 +43,10 @@ function text(r: VerifyReport, out: LineOutput): void {
   out.line(
     `gaps ${r.gaps} (${r.gapsRecorded} recorded, ${r.gapsUnrecorded} unannounced; ${r.interruptedSessions} interrupted sessions) · resyncs ${r.resyncs} · duplicates ${r.duplicates} · out of order ${r.outOfOrder} · crossed books ${r.crossedBooks} · unknown order ids ${r.unknownOrders} · checksums ${r.checksums.verified} verified, ${r.checksums.failed} failed · corrupt ${r.corrupt}`,
   );
+  for (const c of r.feedCounters) {
+    const list = Object.entries(c.counters).map(([k, v]) => `${k} ${count(v)}`);
+    out.line(`  session ${c.session} (${c.feed}) counted on the wire: ${list.join(', ')}`);
+  }
   out.line(r.ok ? 'OK' : `PROBLEMS:\n${r.problems.map((p) => `  - ${p}`).join('\n')}`);
 }
 
