@@ -128,7 +128,7 @@ export function feedCounters(provider: DataProvider): Record<string, number> | n
   for (const [k, v] of Object.entries(value)) {
     if (typeof v === 'number') out[k] = v;
     else if (typeof v === 'object' && v !== null) {
-      for (const [k2, v2] of Object.entries(v)) if (typeof v2 === 'number') out[`${k}.${k2}`] = v2;
+      for (const [k2, v2] of Object.entries(v as Record<string, unknown>)) if (typeof v2 === 'number') out[`${k}.${k2}`] = v2;
     }
   }
   return Object.keys(out).length === 0 ? null : out;

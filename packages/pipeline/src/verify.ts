@@ -49,7 +49,11 @@ export interface VerifyReport {
    * from the other line not delivered twice, corrupt packets, packets lost): not events, so not
    * problems by themselves; the events above say what reached the capture.
    */
-  readonly feedCounters: readonly { readonly session: number; readonly feed: string; readonly counters: Readonly<Record<string, number>> }[];
+  readonly feedCounters: readonly {
+    readonly session: number;
+    readonly feed: string;
+    readonly counters: Readonly<Record<string, number>>;
+  }[];
   /** Checksum results the feed recorded. */
   readonly checksums: { readonly verified: number; readonly failed: number };
   /** Files whose sha256 differs from the manifest. */

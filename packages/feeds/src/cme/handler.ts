@@ -671,7 +671,11 @@ export class CmeHandler {
       case 'Overlay': {
         if (price === null) return this.badLevel(inst, `a ${action} without a price on its scale (${wireOf(px, exp)})`);
         const l = levels[k];
-        if (l === undefined) return this.badLevel(inst, `${action} at level ${k + 1}, but the ${implied ? 'implied ' : ''}${side} side has ${levels.length} levels`);
+        if (l === undefined)
+          return this.badLevel(
+            inst,
+            `${action} at level ${k + 1}, but the ${implied ? 'implied ' : ''}${side} side has ${levels.length} levels`,
+          );
         if (l.price !== price) {
           if (action === 'Change') return this.badLevel(inst, `Change at level ${k + 1} names price ${price}, the level holds ${l.price}`);
           this.level(inst, side, l.price, 0n, ts, flags);
@@ -683,7 +687,11 @@ export class CmeHandler {
       }
       case 'Delete': {
         const l = levels[k];
-        if (l === undefined) return this.badLevel(inst, `Delete at level ${k + 1}, but the ${implied ? 'implied ' : ''}${side} side has ${levels.length} levels`);
+        if (l === undefined)
+          return this.badLevel(
+            inst,
+            `Delete at level ${k + 1}, but the ${implied ? 'implied ' : ''}${side} side has ${levels.length} levels`,
+          );
         levels.splice(k, 1);
         this.level(inst, side, l.price, 0n, ts, flags);
         return;
