@@ -507,6 +507,55 @@ describeWithDataset('cme-mdp3', 'CmeHandler', () => {
     }
   });
 
+  it('an MBO book reads the orders of the combined template too (NoOrderIDEntries of MDIncrementalRefreshBook, by ReferenceID)', () => {
+    const events: MarketEvent[] = [];
+    const h = new CmeHandler({ codec, symbols: ['ESH1'], clock: new VirtualClock(T0), book: 'mbo', emit: (e) => events.push(e) });
+    const x = new Exchange(codec);
+    h.onDefinition(x.definition(), T0);
+    const empty = codec.encodeMessage('SnapshotFullRefreshOrderBook53', {
+      LastMsgSeqNumProcessed: 0,
+      TotNumReports: 1,
+      SecurityID: ID,
+      NoChunks: 1,
+      CurrentChunk: 1,
+      TransactTime: T0,
+      NoMDEntries: [],
+    });
+    h.onSnapshot(codec.encodePacket(1, T0, [empty]), T0);
+    let rpt = 0;
+    const combined = (seq: number, price: string, size: number, action: string, orderAction: string): Uint8Array =>
+      codec.encodePacket(seq, T0, [
+        codec.encodeMessage('MDIncrementalRefreshBook46', {
+          TransactTime: T0 + BigInt(seq),
+          MatchEventIndicator: ['EndOfEvent'],
+          NoMDEntries: [
+            {
+              MDEntryPx: px(price),
+              MDEntrySize: size,
+              SecurityID: ID,
+              RptSeq: ++rpt,
+              NumberOfOrders: 1,
+              MDPriceLevel: 1,
+              MDUpdateAction: action,
+              MDEntryType: 'Bid',
+            },
+          ],
+          NoOrderIDEntries: [{ OrderID: 77n, MDOrderPriority: 5n, MDDisplayQty: size, ReferenceID: 1, OrderUpdateAction: orderAction }],
+        }),
+      ]);
+    h.onIncremental('A', combined(1, '3702.00', 3, 'New', 'New'), T0 + 1n);
+    h.onIncremental('A', combined(2, '3702.00', 2, 'Change', 'Update'), T0 + 2n);
+    h.onIncremental('A', combined(3, '3702.00', 0, 'Delete', 'Delete'), T0 + 3n);
+    const orders = events.filter((e) => e.type === 'order').map((e) => [e.action, e.orderId, e.side, e.price, e.size]);
+    expect(orders).toEqual([
+      ['clear', 0n, 'bid', 0n, 0n],
+      ['add', 77n, 'bid', 370200n, 3n],
+      ['modify', 77n, 'bid', 370200n, 2n],
+      ['cancel', 77n, 'bid', 370200n, 0n],
+    ]);
+    expect(events.filter((e) => e.type === 'book')).toEqual([]);
+  });
+
   it('an MBO book: orders from the MBO snapshot loop, then order updates; a lost packet is a gap, the orders rebuilt from the next MBO snapshot', () => {
     const exchange = Mdp3Exchange.synthetic({ codec, instruments: 3, packets: 1_500, seed: 5 });
     const symbols = exchange.instruments.map((i) => i.symbol);

@@ -121,6 +121,9 @@ interface Source {
  * (`packets.A`); null if it keeps none.
  */
 export function feedCounters(provider: DataProvider): Record<string, number> | null {
+  // A feed on this thread sits behind an in-thread ring: its counters are its own.
+  const inner = (provider as { inner?: unknown }).inner;
+  if (typeof inner === 'object' && inner !== null && !('stats' in provider)) return feedCounters(inner as DataProvider);
   const s = (provider as { stats?: unknown }).stats;
   const value: unknown = typeof s === 'function' ? (s as () => unknown).call(provider) : s;
   if (typeof value !== 'object' || value === null) return null;

@@ -17,6 +17,8 @@ export interface RingProviderOptions {
 
 export interface RingedProvider extends DataProvider {
   ringStats(): RingStats;
+  /** The provider behind the ring (its own counters, its instruments). */
+  readonly inner: DataProvider;
 }
 
 /**
@@ -54,7 +56,7 @@ class RingProvider implements RingedProvider {
   private pendingEnd: (() => void)[] = [];
 
   constructor(
-    private readonly inner: DataProvider,
+    readonly inner: DataProvider,
     options: RingProviderOptions,
   ) {
     this.venue = inner.venue;

@@ -213,7 +213,15 @@ export class HotReader {
     tradeEntryId: null,
   };
 
-  constructor(schema: Schema) {
+  /**
+   * @param orderDetail True when the order detail of MBP messages (`NoOrderIDEntries` of
+   *   MDIncrementalRefreshBook: MBO in the combined template) is wanted: a message carrying
+   *   any is then not read here ({@link check} says so), and the generic decoder reads it.
+   */
+  constructor(
+    schema: Schema,
+    private readonly orderDetail = false,
+  ) {
     for (const def of schema.messages.values()) {
       const kind = KINDS[def.name.replace(/\d+$/, '')];
       if (kind !== undefined) this.layouts.set(def.id, compile(def, kind));
@@ -270,6 +278,7 @@ export class HotReader {
         g += grp.dimSize;
         if (g + bl * n > end) throw NOT_WALKABLE;
         if (grp.def.groups.length > 0) throw NOT_WALKABLE; // nested groups: the generic decoder's
+        if (!grp.entries && n > 0 && this.orderDetail) allHot = false;
         if (visitor !== null) {
           if (grp.entries) for (let i = 0; i < n; i++) this.entry(v, g + i * bl, bl, version, layout, transact, visitor);
           else visitor.skipped(n);

@@ -116,6 +116,8 @@ export class CmeFeed implements DataProvider {
   /** Open sockets by role, each with its join (a second `open` of a role waits for the first). */
   private readonly sockets = new Map<Role, { socket: Socket; joined: Promise<void> }>();
   private handler: CmeHandler | null = null;
+  /** The counters of the handlers of earlier connections, summed. */
+  private retired: CmeHandlerStats | null = null;
   private sink: EventSink | null = null;
   private readonly symbols = new Set<string>();
   private readonly stale: StaleWatch;
@@ -131,9 +133,14 @@ export class CmeFeed implements DataProvider {
     this.stale = new StaleWatch(this.clock, options.staleMs ?? 60_000);
   }
 
-  /** Counters of the handler (packets per feed, duplicates, gaps, recoveries, corrupt packets). */
+  /**
+   * Counters of the handlers (packets per feed, duplicates, gaps, recoveries, corrupt packets),
+   * summed over every connection so far (a reconnect starts a new handler); null before the first.
+   */
   stats(): CmeHandlerStats | null {
-    return this.handler?.stats ?? null;
+    const now = this.handler?.stats ?? null;
+    if (this.retired === null) return now;
+    return now === null ? this.retired : addStats(this.retired, now);
   }
 
   instruments(): Iterable<Instrument> {
@@ -270,6 +277,11 @@ export class CmeFeed implements DataProvider {
   disconnect(): Promise<void> {
     this.stale.stop();
     for (const role of [...this.sockets.keys()]) this.close(role);
+    const h = this.handler;
+    if (h !== null) {
+      h.close(); // its wait may not fire into a later connection
+      this.retired = this.retired === null ? h.stats : addStats(this.retired, h.stats);
+    }
     this.handler = null;
     return Promise.resolve();
   }
@@ -277,6 +289,15 @@ export class CmeFeed implements DataProvider {
   [Symbol.asyncDispose](): Promise<void> {
     return this.disconnect();
   }
+}
+
+function addStats(a: CmeHandlerStats, b: CmeHandlerStats): CmeHandlerStats {
+  const out = { ...a, packets: { ...a.packets } };
+  for (const k of Object.keys(b.packets) as (keyof CmeHandlerStats['packets'])[]) out.packets[k] += b.packets[k];
+  for (const k of Object.keys(b) as (keyof CmeHandlerStats)[]) {
+    if (k !== 'packets') out[k] += b[k];
+  }
+  return out;
 }
 
 function group(g: CmeGroup): string {

@@ -128,6 +128,8 @@ interface Inst {
   pendingFrom: number;
   /** A snapshot ahead of the incremental stream: updates up to this RptSeq are in it already. */
   skipThrough: number;
+  /** MBO: the packet of the last order snapshot taken: order entries of packets up to it are in it already. */
+  orderSeq: number;
   /**
    * Invalid after a channel gap only (MBP): the book is kept as it was. If the instrument's next
    * `RptSeq` follows on from it, none of the lost packets was the instrument's, and the book is
@@ -207,8 +209,8 @@ export class CmeHandler {
   /** The `MsgSeqNum` the events being built carry, and its bigint (made once per packet, not per event). */
   private seqNum = 0;
   private seqBig = 0n;
-  /** The other array of events out, swapped in while one is flushed. */
-  private spare: MarketEvent[] = [];
+  /** The other array of events out, swapped in while one is flushed (null while it is in use). */
+  private spare: MarketEvent[] | null = [];
   /** What {@link bookEvent} hands the factory, reused. */
   private readonly bookInit: { -readonly [K in keyof BookUpdateInit]-?: BookUpdateInit[K] };
   /** Symbols whose last update of the packet was flagged at a flush (cleared each time). */
@@ -226,7 +228,7 @@ export class CmeHandler {
 
   constructor(private readonly options: CmeHandlerOptions) {
     this.codec = options.codec;
-    this.hot = new HotReader(options.codec.schema);
+    this.hot = new HotReader(options.codec.schema, options.book === 'mbo');
     this.visitor = {
       entry: (kind, e, tt) => this.entry(kind, e, tt ?? this.tsRecv),
       skipped: (n) => void (this.stats.skippedEntries += n),
@@ -254,6 +256,12 @@ export class CmeHandler {
     this.maxHeld = options.maxHeld ?? 4_096;
     this.mbo = options.book === 'mbo';
     this.setDefinitionLoop(true);
+  }
+
+  /** Stops the handler's timer (the arbitration's wait): nothing is said after the feed has let it go. */
+  close(): void {
+    if (this.holdTimer !== null) this.clock.clearTimer(this.holdTimer);
+    this.holdTimer = null;
   }
 
   /** Instruments defined so far (wanted or not), as mdcap instruments. */
@@ -387,6 +395,7 @@ export class CmeHandler {
     if (this.mbo) {
       // Orders are not kept for an instrument nobody wants: they come from the MBO snapshot loop.
       this.tsRecv = this.at(tsRecv);
+      if (!inst.valid) this.restartPending(inst, this.next); // what it held while unwanted is not the orders'
       this.invalidate(inst, 'its orders are not known: the handler was not following them', this.next, null, null);
       this.flush();
     } else if (inst.valid) {
@@ -498,6 +507,9 @@ export class CmeHandler {
     );
     for (const inst of this.byId.values()) {
       const was = inst.valid;
+      // A book already waiting for its snapshot holds updates from before the hole: no snapshot
+      // older than the hole may be taken for it now, and nothing held may be replayed across it.
+      if (!was) this.restartPending(inst, first);
       this.invalidate(inst, `packets ${from}..${to} missing on both incremental feeds`, first, BigInt(from), BigInt(to));
       // An MBO book keeps no orders of its own to deliver again: it needs its snapshot.
       if (was && !this.mbo) inst.suspect = true;
@@ -539,8 +551,10 @@ export class CmeHandler {
     const ts = (f['TransactTime'] as bigint | undefined) ?? this.tsRecv;
     const kind: HotKind | null = BOOK.has(m.name) ? 'book' : ORDER_BOOK.has(m.name) ? 'orders' : TRADES.has(m.name) ? 'trades' : null;
     if (kind !== null) {
-      for (const e of entries(f)) this.entry(kind, hotEntry(e), ts);
-      if (kind === 'book') this.stats.skippedEntries += entries(f, 'NoOrderIDEntries').length;
+      const md = entries(f);
+      for (const e of md) this.entry(kind, hotEntry(e), ts);
+      if (kind === 'book' && this.mbo) for (const o of entries(f, 'NoOrderIDEntries')) this.orderDetail(o, md, ts);
+      else if (kind === 'book') this.stats.skippedEntries += entries(f, 'NoOrderIDEntries').length;
     } else if (m.name.startsWith('SecurityStatus')) {
       this.securityStatus(f, ts);
     } else if (m.name.startsWith('ChannelReset')) {
@@ -567,11 +581,15 @@ export class CmeHandler {
    * {@link DROP} it (older than the book).
    */
   private admit(inst: Inst, r: number | null): Verdict {
-    if (!inst.valid && inst.suspect && r !== null && r > inst.rptSeq) {
+    if (!inst.valid && inst.suspect && r !== null) {
+      // The first RptSeq after the hole decides: the next one means nothing of the instrument was
+      // lost; any other (a jump, or a count that started again after a lost ChannelReset) does not.
       inst.suspect = false;
       if (r === inst.rptSeq + 1) this.intact(inst, r);
     }
     if (!inst.valid) return HOLD;
+    // MBO: a packet the order snapshot already holds (it came ahead of the stream) is not applied again.
+    if (this.mbo && this.seq <= inst.orderSeq) return DROP;
     if (r !== null && inst.rptSeq === RPT_UNKNOWN) {
       inst.rptSeq = r; // after an MBO snapshot: the first RptSeq is where the count goes on
     } else if (r !== null) {
@@ -727,6 +745,30 @@ export class CmeHandler {
     else if (v === HOLD) this.hold(inst, e.rptSeq, () => this.out.push(this.orderEvent(inst, kind, id, side, price, size, ts, 0)));
   }
 
+  /**
+   * MBO in the combined template: an order of an MBP message's `NoOrderIDEntries`, whose price,
+   * side and instrument are those of the book entry it refers to (`ReferenceID`, 1-based).
+   */
+  private orderDetail(o: SbeRecord, md: readonly SbeRecord[], ts: bigint): void {
+    const ref = o['ReferenceID'] as number | null;
+    const e = ref === null ? undefined : md[ref - 1];
+    const inst = e === undefined ? undefined : this.byId.get(e['SecurityID'] as number);
+    const side = e === undefined ? undefined : ENTRY_SIDE[e['MDEntryType'] as string];
+    const wire = e?.['MDEntryPx'];
+    const price = inst !== undefined && wire instanceof SbeDecimal ? toPrice(wire, inst.rule) : null;
+    const a = o['OrderUpdateAction'];
+    const kind = a === 'New' ? 'add' : a === 'Update' ? 'modify' : a === 'Delete' ? 'cancel' : null;
+    const id = o['OrderID'];
+    if (inst === undefined || !inst.wanted || side === undefined || price === null || kind === null || typeof id !== 'bigint') {
+      this.stats.skippedEntries++;
+      return;
+    }
+    const size = BigInt((o['MDDisplayQty'] as number | null) ?? 0);
+    const v = this.admit(inst, null);
+    if (v === APPLY) this.out.push(this.orderEvent(inst, kind, id, side, price, size, ts, 0));
+    else if (v === HOLD) this.hold(inst, null, () => this.out.push(this.orderEvent(inst, kind, id, side, price, size, ts, 0)));
+  }
+
   private tradeEntry(e: HotEntry, ts: bigint): void {
     const inst = this.byId.get(e.securityId);
     if (inst === undefined) return;
@@ -774,13 +816,25 @@ export class CmeHandler {
   }
 
   private channelReset(ts: bigint): void {
-    // Every book of the channel is emptied and every RptSeq starts again at 1.
+    // Every book of the channel is emptied, and known so (a book waiting for its snapshot too),
+    // and every RptSeq starts again at 1.
     for (const inst of this.byId.values()) {
       for (const levels of [inst.bids, inst.asks, inst.ibids, inst.iasks]) levels.length = 0;
       inst.rptSeq = 0;
       inst.skipThrough = 0;
-      if (inst.wanted) this.emptyBook(inst, ts);
+      inst.orderSeq = 0;
+      inst.valid = true;
+      inst.suspect = false;
+      this.restartPending(inst, 0);
+      this.recovering.delete(inst);
+      if (!inst.wanted) continue;
+      if (this.mbo)
+        this.out.push(
+          this.orderEvent(inst, 'clear', 0n, 'bid', 0n, 0n, ts, BookFlags.Snapshot | BookFlags.SnapshotBegin | BookFlags.SnapshotEnd),
+        );
+      else this.emptyBook(inst, ts);
     }
+    if (this.inSnapshotLoop && this.recovering.size === 0) this.setSnapshotLoop(false);
   }
 
   // ---- recovery ---------------------------------------------------------------------------
@@ -820,8 +874,8 @@ export class CmeHandler {
     if (last < inst.pendingFrom - 1) return;
     const rpt = f['RptSeq'] as number;
     const ts = (f['TransactTime'] as bigint | undefined) ?? this.tsRecv;
-    const all = [inst.bids, inst.asks, inst.ibids, inst.iasks];
-    for (const levels of all) levels.length = 0;
+    // Read whole first: a snapshot that cannot be taken leaves the book as it was kept.
+    const fresh: Record<'bid' | 'ask' | 'ibid' | 'iask', Level[]> = { bid: [], ask: [], ibid: [], iask: [] };
     for (const e of entries(f)) {
       const t = e['MDEntryType'] as string;
       const outright = ENTRY_SIDE[t];
@@ -830,14 +884,20 @@ export class CmeHandler {
       if (side === undefined || !(wire instanceof SbeDecimal)) continue;
       const price = toPrice(wire, inst.rule);
       if (price === null) return; // not this one: wait for the next loop (said by the gap already)
-      const levels = this.levelsOf(inst, side, outright === undefined);
+      const levels = fresh[outright === undefined ? (side === 'bid' ? 'ibid' : 'iask') : side];
       levels[(e['MDPriceLevel'] as number) - 1] = { price, size: BigInt((e['MDEntrySize'] as number | null) ?? 0) };
     }
-    for (const levels of all) {
-      const dense = levels.filter((l) => l !== undefined);
+    const all: [Level[], Level[]][] = [
+      [inst.bids, fresh.bid],
+      [inst.asks, fresh.ask],
+      [inst.ibids, fresh.ibid],
+      [inst.iasks, fresh.iask],
+    ];
+    for (const [levels, from] of all) {
       levels.length = 0;
-      levels.push(...dense);
+      for (const l of from) if (l !== undefined) levels.push(l);
     }
+    inst.suspect = false;
     this.seq = last;
     // The resync goes first: it says the book is being rebuilt, and the snapshot that follows rebuilds it.
     if (inst.wanted) {
@@ -879,17 +939,46 @@ export class CmeHandler {
   private replayPending(inst: Inst, last: number): void {
     const pending = inst.pending;
     inst.pending = [];
-    for (const p of pending) {
+    const at = this.seq; // the packet being processed (an intact book recovers in the middle of one)
+    for (let i = 0; i < pending.length; i++) {
+      const p = pending[i]!;
       if (p.seq <= last) continue; // in the snapshot already
-      if (p.rptSeq !== null) {
-        if (inst.rptSeq !== RPT_UNKNOWN && p.rptSeq <= inst.rptSeq) continue;
-        inst.rptSeq = p.rptSeq;
-      }
       this.seq = p.seq;
+      if (p.rptSeq !== null && inst.rptSeq !== RPT_UNKNOWN && p.rptSeq <= inst.rptSeq) continue;
+      if (p.rptSeq !== null && inst.rptSeq !== RPT_UNKNOWN && p.rptSeq !== inst.rptSeq + 1) {
+        // A hole among the held updates themselves: the book waits for a newer snapshot.
+        this.invalidate(
+          inst,
+          `RptSeq ${inst.rptSeq + 1} expected, ${p.rptSeq} found`,
+          p.seq,
+          BigInt(inst.rptSeq + 1),
+          BigInt(p.rptSeq - 1),
+        );
+      }
+      if (!inst.valid) {
+        // Invalid again (a hole, or a level that cannot be): the rest waits with it.
+        inst.pending.push(...pending.slice(i));
+        this.seq = at;
+        return;
+      }
+      if (p.rptSeq !== null) inst.rptSeq = p.rptSeq;
       p.apply();
+      if (!inst.valid) {
+        inst.pending.push(...pending.slice(i + 1));
+        this.seq = at;
+        return;
+      }
     }
+    this.seq = at;
     this.recovering.delete(inst);
     this.stats.recoveries++;
+  }
+
+  /** A waiting book's held updates are of no use (a newer hole, a change of who wants it): it waits from packet `from` on. */
+  private restartPending(inst: Inst, from: number): void {
+    inst.pending = [];
+    inst.pendingFrom = from;
+    inst.chunks = null;
   }
 
   /**
@@ -956,6 +1045,7 @@ export class CmeHandler {
     inst.valid = true;
     inst.rptSeq = RPT_UNKNOWN;
     inst.skipThrough = 0;
+    inst.orderSeq = last;
     this.replayPending(inst, last);
   }
 
@@ -1011,6 +1101,7 @@ export class CmeHandler {
       iasks: [],
       rptSeq: 0,
       valid: true,
+      orderSeq: 0,
       suspect: false,
       chunks: null,
       pending: [],
@@ -1093,7 +1184,8 @@ export class CmeHandler {
     const out = this.out;
     const n = out.length;
     if (n === 0) return;
-    this.out = this.spare; // what the sink might cause to be said meanwhile goes to the other array
+    this.out = this.spare ?? []; // what the sink might cause to be said meanwhile goes to another array
+    this.spare = null;
     const flagged = this.flagged;
     for (let i = n - 1; i >= 0; i--) {
       const e = out[i]!;
@@ -1105,7 +1197,7 @@ export class CmeHandler {
     flagged.clear();
     for (let i = 0; i < n; i++) this.send(out[i]!);
     out.length = 0;
-    this.spare = out;
+    this.spare ??= out;
   }
 
   private setSnapshotLoop(join: boolean): void {
