@@ -328,6 +328,30 @@ describeWithDataset('cme-mdp3', 'CmeHandler', () => {
     expect(bookOf(events)).toEqual(asBook(x.book));
   });
 
+  it('a book still waiting when a newer hole comes takes only a snapshot newer than that hole', () => {
+    const { h, x, events, clock } = setup();
+    h.onDefinition(x.definition(), T0);
+    h.onSnapshot(x.snapshot(), T0 + 1n);
+    const send = (p: Uint8Array, feeds = 'A'): void => {
+      clock.advanceBy(1_000n);
+      if (feeds.includes('A')) h.onIncremental('A', p, clock.now());
+    };
+    send(x.levels([['New', 'Bid', 1, '3702.00', 1]]));
+    send(x.levels([['New', 'Bid', 2, '3701.75', 2]]), ''); // packet 2, lost
+    send(x.levels([['Change', 'Bid', 1, '3702.00', 3]])); // waits for 2
+    clock.advanceBy(20_000_000n); // a gap
+    const afterThree = x.snapshot(); // the book as of packet 3
+    send(x.levels([['Change', 'Bid', 2, '3701.75', 4]]), ''); // packet 4, lost
+    send(x.levels([['Change', 'Bid', 1, '3702.00', 5]])); // waits for 4
+    clock.advanceBy(20_000_000n); // a second gap, the book still waiting
+    expect(h.stats.gaps).toBe(2);
+    h.onSnapshot(afterThree, clock.now()); // older than the second hole: not taken
+    expect(statuses(events).filter((x) => x === 'resync ESH1')).toHaveLength(1); // the start's only
+    h.onSnapshot(x.snapshot(), clock.now());
+    expect(statuses(events).slice(-1)).toEqual(['resync ESH1']);
+    expect(bookOf(events)).toEqual(asBook(x.book));
+  });
+
   it('an older snapshot waits for the next; a RptSeq jump invalidates only that book; a corrupt packet is a counted status', () => {
     const { h, x, events } = setup();
     h.onDefinition(x.definition(), T0);

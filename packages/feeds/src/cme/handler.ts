@@ -427,6 +427,8 @@ export class CmeHandler {
           symbol: '*',
           tsEvent: t,
           tsRecv: t,
+          // The incremental packet's MsgSeqNum, when its header is there: what a gap after it names.
+          ...(incremental && bytes.length >= 4 ? { seq: BigInt(seqOf(bytes)) } : {}),
           kind: 'corrupt',
           detail: `${error.message}${incremental ? ' (the other line may still bring this packet; if not, a gap follows)' : ' (the loop sends it again)'}`,
         }),
