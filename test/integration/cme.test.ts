@@ -2,7 +2,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { RealtimeEngine } from '@mdcap/engine';
-import { localChannelConfig, Mdp3Exchange, startCmeMulticast } from '@mdcap/emulators';
+import { localChannelConfig, loopsOnly, Mdp3Exchange, startCmeMulticast } from '@mdcap/emulators';
 import type { CmeMulticast, Mdp3PacketSource } from '@mdcap/emulators';
 import { channelConfigXml, parseSchema, SbeCodec } from '@mdcap/mdp3';
 import { record, verifyCapture } from '@mdcap/pipeline';
@@ -77,19 +77,10 @@ describeWithDataset('cme-mdp3', 'mdcap record --feed cme', () => {
           snapshotPackets: () => exchange.snapshotPackets(sent),
           definitionPackets: () => exchange.definitionPackets(sent),
         };
-        const unused = {
-          id: 'unused',
-          feedType: 'I' as const,
-          protocol: 'UDP/IP' as const,
-          ip: '239.254.99.2',
-          hostIps: [],
-          port: port + 2,
-          feed: 'A' as const,
-        };
         senders.push(
           await startCmeMulticast({
             source: loops,
-            channel: { ...channel, connections: [...channel.connections.filter((c) => c.feedType === 'N' || c.feedType === 'S'), unused] },
+            channel: loopsOnly(channel, port + 2),
             speed: 'max',
             lingerMs: Infinity,
             snapshotIntervalMs: 50,

@@ -20,7 +20,7 @@ export type { DatabentoGatewayOptions } from './databento.js';
 export { datasetsRoot, datasetPath, defaultRecordings, DEFAULT_RECORDINGS, DEFAULT_DBN_FILES } from './datasets.js';
 export { EMULATED_VENUES, startVenueEmulator } from './venues.js';
 export type { VenueEmulator, VenueEmulatorOptions } from './venues.js';
-export { localChannelConfig, parseCmeFaults, startCmeMulticast } from './cme/sender.js';
+export { localChannelConfig, loopsOnly, parseCmeFaults, startCmeMulticast } from './cme/sender.js';
 export type {
   CmeFaults,
   CmeMulticast,

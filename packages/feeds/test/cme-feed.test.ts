@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { BookUpdate, MarketEvent, Status } from '@mdcap/core';
 import { RealtimeEngine } from '@mdcap/engine';
-import { localChannelConfig, Mdp3Exchange, startCmeMulticast } from '@mdcap/emulators';
+import { localChannelConfig, loopsOnly, Mdp3Exchange, startCmeMulticast } from '@mdcap/emulators';
 import type { CmeFaults, CmeMulticast, Mdp3PacketSource } from '@mdcap/emulators';
 import { CmeFeed, cmeChannel, CmeWorkerFeed } from '@mdcap/feeds';
 import { parseSchema, SbeCodec } from '@mdcap/mdp3';
@@ -64,13 +64,7 @@ describeWithDataset('cme-mdp3', 'CME feed over multicast', () => {
       all,
       incremental: { ...all, connections: all.connections.filter((c) => c.feedType === 'I') },
       // The sender wants an incremental line even with nothing to send on it: one nobody joins.
-      loops: {
-        ...all,
-        connections: [
-          ...all.connections.filter((c) => c.feedType === 'N' || c.feedType === 'S' || c.feedType === 'SMBO'),
-          { id: 'unused', feedType: 'I', protocol: 'UDP/IP', ip: '239.254.99.1', hostIps: [], port: portBase + 2, feed: 'A' },
-        ],
-      },
+      loops: loopsOnly(all, portBase + 2),
     };
   }
 

@@ -19,6 +19,8 @@ const benches: [string, string[], number][] = [
   ['feeds.js', [], runs],
   ['dbn.js', [], runs],
   ['mdp3.js', [], runs],
+  // CME multicast (a C sender, compiled with gcc; skipped without it) → capture, beside bare sockets: about a minute a run.
+  ['mdp3-multicast.js', ['100000', '25000,100000,0'], Math.min(runs, 3)],
   ['e2e.js', [], runs],
   ['pacing.js', [], Math.min(runs, 3)],
   // mdcap serve: about two minutes a run (a 3 M-event capture made, then every case beside its raw-socket baseline).

@@ -608,6 +608,27 @@ export interface LocalChannelOptions {
 }
 
 /**
+ * A sender's channel for the loops alone (definitions, MBP and MBO snapshots): a second sender
+ * beside one for the incremental lines. The sender wants an incremental connection, so it gets
+ * one nobody joins, on `unusedPort`.
+ */
+export function loopsOnly(channel: ChannelConfig, unusedPort: number): ChannelConfig {
+  const unused: ChannelConfig['connections'][number] = {
+    id: 'unused',
+    feedType: 'I',
+    protocol: 'UDP/IP',
+    ip: '239.254.99.2',
+    hostIps: [],
+    port: unusedPort,
+    feed: 'A',
+  };
+  return {
+    ...channel,
+    connections: [...channel.connections.filter((c) => c.feedType === 'N' || c.feedType === 'S' || c.feedType === 'SMBO'), unused],
+  };
+}
+
+/**
  * A channel for emulating on this host, laid out as CME lays out channel 310 (incremental,
  * instrument replay, MBP and MBO snapshot feeds on A and B, line A's groups on one port, B's on
  * another) in a local multicast scope: `<prefix>.31.1` incremental A, `.32.1` B, `.31.43` /
