@@ -328,6 +328,33 @@ describeWithDataset('cme-mdp3', 'CmeHandler', () => {
     expect(bookOf(events)).toEqual(asBook(x.book));
   });
 
+  it('a snapshot with a price off the instrument\u2019s scale is not taken (never rounded): said once, and the book waits for another', () => {
+    const { h, x, events } = setup();
+    h.onDefinition(x.definition(), T0);
+    const bad = codec.encodePacket(1, T0, [
+      codec.encodeMessage('SnapshotFullRefresh52', {
+        LastMsgSeqNumProcessed: 0,
+        TotNumReports: 1,
+        SecurityID: ID,
+        RptSeq: 0,
+        TransactTime: T0,
+        LastUpdateTime: T0,
+        MDSecurityTradingStatus: 'ReadyToTrade',
+        NoMDEntries: [
+          { MDEntryPx: new SbeDecimal(1n, -9), MDEntrySize: 1, NumberOfOrders: 1, MDPriceLevel: 1, MDEntryType: 'Bid', SettlPriceType: [] },
+        ],
+      }),
+    ]);
+    h.onSnapshot(bad, T0 + 1n);
+    h.onSnapshot(bad, T0 + 2n); // the next round: not said again
+    expect(statuses(events)).toEqual(['gap ESH1', 'gap ESH1']);
+    expect(events.filter((e): e is Status => e.type === 'status').at(-1)!.detail).toMatch(
+      /snapshot of packet 0 cannot be taken \(a price off its scale \(0\.000000001\)\)/,
+    );
+    h.onSnapshot(x.snapshot(), T0 + 3n);
+    expect(statuses(events)).toEqual(['gap ESH1', 'gap ESH1', 'resync ESH1']);
+  });
+
   it('a book still waiting when a newer hole comes takes only a snapshot newer than that hole', () => {
     const { h, x, events, clock } = setup();
     h.onDefinition(x.definition(), T0);

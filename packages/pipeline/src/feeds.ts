@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { LiveClock, MdcapError } from '@mdcap/core';
 import type { Clock, DataProvider, Instrument, SequenceRule } from '@mdcap/core';
 import { BloombergFeed, CmeFeed, cmeChannel, CmeWorkerFeed, DatabentoFeed, RawTap, VENUE_NAMES, venueFeed, WorkerFeed } from '@mdcap/feeds';
-import { findChannel, parseChannelConfig, parseSchema } from '@mdcap/mdp3';
 import type { VenueName } from '@mdcap/feeds';
 import { ringProvider } from '@mdcap/ring';
 import type { OverflowPolicy } from '@mdcap/ring';
+import { loadCmeChannel } from './cme-files.js';
 
 export type { OverflowPolicy };
 import { DEFAULT_SIM_SYMBOLS, SimProvider } from '@mdcap/sim';
@@ -288,19 +287,11 @@ registerFeed({
       throw new MdcapError('MDCAP_ERR_INVALID_OPTION', 'cme: expected the SBE schema file (--schema templates_FixBinary.xml), found none');
     if (!(clock instanceof LiveClock))
       throw new MdcapError('MDCAP_ERR_INVALID_OPTION', 'cme: expected a LiveClock (packets are stamped as they arrive)');
-    const read = (path: string, what: string): string => {
-      try {
-        return readFileSync(path, 'utf8');
-      } catch (error) {
-        throw new MdcapError('MDCAP_ERR_IO', `cme: expected ${what} at ${path}, found ${(error as Error).message}`, { cause: error });
-      }
-    };
-    const channel = cmeChannel(
-      findChannel(parseChannelConfig(read(spec.channelConfig, 'the channel configuration (config.xml)'), spec.channelConfig), spec.channel),
-    );
+    const { config, schema } = loadCmeChannel({ channelConfig: spec.channelConfig, channel: spec.channel, sbeSchema: spec.sbeSchema });
+    const channel = cmeChannel(config);
     const options = {
       channel,
-      schema: parseSchema(read(spec.sbeSchema, 'the SBE schema'), spec.sbeSchema),
+      schema,
       clock,
       ...(spec.multicastInterface === undefined ? {} : { interface: spec.multicastInterface }),
       ...(spec.gapWaitMs === undefined ? {} : { gapWaitMs: spec.gapWaitMs }),

@@ -1,11 +1,11 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Manifest } from '@mdcap/capture';
-import { ALL_SYMBOLS, CaptureError, MdcapError, VirtualClock } from '@mdcap/core';
+import { ALL_SYMBOLS, MdcapError, VirtualClock } from '@mdcap/core';
 import type { MarketEvent } from '@mdcap/core';
 import { CmeHandler } from '@mdcap/feeds';
 import type { CmeHandlerStats } from '@mdcap/feeds';
-import { findChannel, parseChannelConfig, parseSchema, SbeCodec, udpDatagrams } from '@mdcap/mdp3';
+import { SbeCodec, udpDatagrams } from '@mdcap/mdp3';
 import type { PcapStats } from '@mdcap/mdp3';
+import { loadCmeChannel, readInput } from './cme-files.js';
 import { failedImport, openImportWriter } from './import-common.js';
 
 export interface PcapImportOptions {
@@ -58,17 +58,9 @@ type Role = 'A' | 'B' | 'snapshot' | 'definition';
  * live recording would have them.
  */
 export async function importPcap(o: PcapImportOptions): Promise<PcapImportSummary & { manifest: Manifest }> {
-  const read = (path: string, what: string): Uint8Array => {
-    if (!existsSync(path) || !statSync(path).isFile())
-      throw new CaptureError('MDCAP_ERR_IO', `${path}: expected ${what}, found nothing there`);
-    return readFileSync(path);
-  };
-  const bytes = read(o.file, 'a pcap or pcapng file');
-  const config = findChannel(
-    parseChannelConfig(Buffer.from(read(o.channelConfig, "CME's config.xml")).toString('utf8'), o.channelConfig),
-    o.channel,
-  );
-  const codec = new SbeCodec(parseSchema(Buffer.from(read(o.sbeSchema, 'an SBE schema')).toString('utf8'), o.sbeSchema));
+  const bytes = readInput(o.file, 'a pcap or pcapng file');
+  const { config, schema } = loadCmeChannel(o);
+  const codec = new SbeCodec(schema);
   const roles = new Map<string, Role>();
   for (const c of config.connections) {
     if (c.ip === undefined) continue;

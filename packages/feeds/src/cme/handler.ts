@@ -130,6 +130,8 @@ interface Inst {
   skipThrough: number;
   /** MBO: the packet of the last order snapshot taken: order entries of packets up to it are in it already. */
   orderSeq: number;
+  /** A snapshot was refused while the book waits (said once per wait). */
+  refused: boolean;
   /**
    * Invalid after a channel gap only (MBP): the book is kept as it was. If the instrument's next
    * `RptSeq` follows on from it, none of the lost packets was the instrument's, and the book is
@@ -624,8 +626,9 @@ export class CmeHandler {
     const outright = t === null ? undefined : ENTRY_SIDE[t];
     const side = outright ?? (t === null ? undefined : IMPLIED_SIDE[t]);
     if (this.mbo || side === undefined) {
-      // An MBO book takes orders, not levels. A BookReset empties the instrument's book.
-      if (t === 'BookReset' && !this.mbo) this.sequence(inst, e.rptSeq, () => this.resetBook(inst, ts));
+      // An MBO book takes orders, not levels. A BookReset empties the instrument's book, its
+      // orders with its levels.
+      if (t === 'BookReset') this.sequence(inst, e.rptSeq, () => this.resetBook(inst, ts));
       else {
         this.stats.skippedEntries++;
         this.sequence(inst, e.rptSeq, NOTHING);
@@ -658,7 +661,12 @@ export class CmeHandler {
   /** A BookReset entry: the instrument's book (outright and implied) is empty. */
   private resetBook(inst: Inst, ts: bigint): void {
     for (const levels of [inst.bids, inst.asks, inst.ibids, inst.iasks]) levels.length = 0;
-    if (inst.wanted) this.emptyBook(inst, ts);
+    if (!inst.wanted) return;
+    if (this.mbo)
+      this.out.push(
+        this.orderEvent(inst, 'clear', 0n, 'bid', 0n, 0n, ts, BookFlags.Snapshot | BookFlags.SnapshotBegin | BookFlags.SnapshotEnd),
+      );
+    else this.emptyBook(inst, ts);
   }
 
   private applyLevel(
@@ -844,6 +852,7 @@ export class CmeHandler {
   private invalidate(inst: Inst, why: string, fromPacket: number, fromSeq: bigint | null, toSeq: bigint | null): void {
     if (!inst.valid) return;
     inst.valid = false;
+    inst.refused = false;
     inst.suspect = false;
     inst.chunks = null;
     inst.pending = [];
@@ -885,7 +894,7 @@ export class CmeHandler {
       const wire = e['MDEntryPx'];
       if (side === undefined || !(wire instanceof SbeDecimal)) continue;
       const price = toPrice(wire, inst.rule);
-      if (price === null) return; // not this one: wait for the next loop (said by the gap already)
+      if (price === null) return this.refuseSnapshot(inst, last, `a price off its scale (${wire.toString()})`);
       const levels = fresh[outright === undefined ? (side === 'bid' ? 'ibid' : 'iask') : side];
       levels[(e['MDPriceLevel'] as number) - 1] = { price, size: BigInt((e['MDEntrySize'] as number | null) ?? 0) };
     }
@@ -914,6 +923,16 @@ export class CmeHandler {
     inst.rptSeq = rpt;
     inst.skipThrough = rpt;
     this.replayPending(inst, last);
+  }
+
+  /**
+   * A snapshot that cannot be taken (a price not on the instrument's scale: never rounded): the
+   * book waits for the next round, and a status says why, once per wait.
+   */
+  private refuseSnapshot(inst: Inst, last: number, why: string): void {
+    if (inst.refused || !inst.wanted) return;
+    inst.refused = true;
+    this.statusOf(inst, 'gap', `cme: ${inst.symbol}'s snapshot of packet ${last} cannot be taken (${why}); the book waits for another`);
   }
 
   /**
@@ -1016,7 +1035,15 @@ export class CmeHandler {
       const side = ENTRY_SIDE[e['MDEntryType'] as string];
       const wire = e['MDEntryPx'];
       const price = wire instanceof SbeDecimal ? toPrice(wire, inst.rule) : null;
-      if (side === undefined || price === null) return; // not this one: wait for the next loop (said by the gap already)
+      if (side === undefined || price === null) {
+        return this.refuseSnapshot(
+          inst,
+          last,
+          side === undefined
+            ? `an order of side ${JSON.stringify(e['MDEntryType'])}`
+            : `a price off its scale (${wire instanceof SbeDecimal ? wire.toString() : 'none'})`,
+        );
+      }
       orders.push({ id: BigInt(e['OrderID'] as bigint | number), side, price, size: BigInt((e['MDDisplayQty'] as number | null) ?? 0) });
     }
     const ts = (f['TransactTime'] as bigint | undefined) ?? this.tsRecv;
@@ -1104,6 +1131,7 @@ export class CmeHandler {
       rptSeq: 0,
       valid: true,
       orderSeq: 0,
+      refused: false,
       suspect: false,
       chunks: null,
       pending: [],
