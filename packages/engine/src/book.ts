@@ -208,7 +208,7 @@ export class OrderBook implements BookView {
   private building = false;
   private orders: Map<bigint | string, RestingOrder> | null = null;
   /** The implied book (`BookFlags.Implied`), made at its first level. */
-  private implied: { bids: BookSideLevels; asks: BookSideLevels } | null = null;
+  private implied: Record<BookSide, BookSideLevels> | null = null;
   private counters = {
     applied: 0,
     ignoredWhileInvalid: 0,
@@ -269,7 +269,7 @@ export class OrderBook implements BookView {
     const levels =
       (flags & BookFlags.Implied) === 0
         ? this.sideOf(u.side)
-        : (this.implied ??= { bids: new BookSideLevels(true), asks: new BookSideLevels(false) })[u.side === 'bid' ? 'bids' : 'asks'];
+        : (this.implied ??= { bid: new BookSideLevels(true), ask: new BookSideLevels(false) })[u.side];
     // A removal inside a snapshot is how an empty snapshot is written, not a missing level.
     if (!levels.set(u.price, u.size) && (flags & BookFlags.Snapshot) === 0 && (flags & BookFlags.SnapshotBegin) === 0) {
       this.counters.removedMissingLevel++;
@@ -381,8 +381,8 @@ export class OrderBook implements BookView {
     this.bids.clear();
     this.asks.clear();
     this.orders?.clear();
-    this.implied?.bids.clear();
-    this.implied?.asks.clear();
+    this.implied?.bid.clear();
+    this.implied?.ask.clear();
     this.crossed = false;
   }
 
@@ -419,10 +419,10 @@ export class OrderBook implements BookView {
     return this.sideOf(side).get(price);
   }
   impliedDepth(side: BookSide): number {
-    return this.implied === null ? 0 : this.implied[side === 'bid' ? 'bids' : 'asks'].length;
+    return this.implied?.[side].length ?? 0;
   }
   impliedLevel(side: BookSide, i: number): BookLevel | undefined {
-    return this.implied?.[side === 'bid' ? 'bids' : 'asks'].level(i);
+    return this.implied?.[side].level(i);
   }
   get orderCount(): number {
     return this.orders?.size ?? 0;

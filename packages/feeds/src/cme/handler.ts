@@ -337,7 +337,7 @@ export class CmeHandler {
       }
     }
     this.flush();
-    if (this.inSnapshotLoop && this.recovering.size === 0) this.setSnapshotLoop(false);
+    this.leaveSnapshotLoopIfDone();
   }
 
   /** A packet of the instrument-definition loop. */
@@ -662,6 +662,7 @@ export class CmeHandler {
   private resetBook(inst: Inst, ts: bigint): void {
     for (const levels of [inst.bids, inst.asks, inst.ibids, inst.iasks]) levels.length = 0;
     if (!inst.wanted) return;
+    // An empty snapshot: of orders for an MBO book, of levels for an MBP one.
     if (this.mbo)
       this.out.push(
         this.orderEvent(inst, 'clear', 0n, 'bid', 0n, 0n, ts, BookFlags.Snapshot | BookFlags.SnapshotBegin | BookFlags.SnapshotEnd),
@@ -684,11 +685,12 @@ export class CmeHandler {
     const levels = this.levelsOf(inst, side, implied);
     const depth = implied ? inst.impliedDepth : inst.depth;
     const flags = implied ? BookFlags.Implied : 0;
+    const named = implied ? `implied ${side}` : side;
     switch (action) {
       case 'New': {
         if (price === null) return this.badLevel(inst, `a New level without a price on its scale (${wireOf(px, exp)})`);
         if (k < 0 || k > levels.length)
-          return this.badLevel(inst, `New at level ${k + 1}, but the ${implied ? 'implied ' : ''}${side} side has ${levels.length} levels`);
+          return this.badLevel(inst, `New at level ${k + 1}, but the ${named} side has ${levels.length} levels`);
         levels.splice(k, 0, { price, size });
         this.level(inst, side, price, size, ts, flags);
         // CME sends no delete for a level pushed past the book's depth: it falls off here.
@@ -699,11 +701,7 @@ export class CmeHandler {
       case 'Overlay': {
         if (price === null) return this.badLevel(inst, `a ${action} without a price on its scale (${wireOf(px, exp)})`);
         const l = levels[k];
-        if (l === undefined)
-          return this.badLevel(
-            inst,
-            `${action} at level ${k + 1}, but the ${implied ? 'implied ' : ''}${side} side has ${levels.length} levels`,
-          );
+        if (l === undefined) return this.badLevel(inst, `${action} at level ${k + 1}, but the ${named} side has ${levels.length} levels`);
         if (l.price !== price) {
           if (action === 'Change') return this.badLevel(inst, `Change at level ${k + 1} names price ${price}, the level holds ${l.price}`);
           this.level(inst, side, l.price, 0n, ts, flags);
@@ -715,11 +713,7 @@ export class CmeHandler {
       }
       case 'Delete': {
         const l = levels[k];
-        if (l === undefined)
-          return this.badLevel(
-            inst,
-            `Delete at level ${k + 1}, but the ${implied ? 'implied ' : ''}${side} side has ${levels.length} levels`,
-          );
+        if (l === undefined) return this.badLevel(inst, `Delete at level ${k + 1}, but the ${named} side has ${levels.length} levels`);
         levels.splice(k, 1);
         this.level(inst, side, l.price, 0n, ts, flags);
         return;
@@ -749,10 +743,23 @@ export class CmeHandler {
       this.sequence(inst, e.rptSeq, NOTHING);
       return;
     }
-    const size = BigInt(e.size ?? 0);
-    const v = this.admit(inst, e.rptSeq);
+    this.orderOut(inst, e.rptSeq, kind, id, side, price, BigInt(e.size ?? 0), ts);
+  }
+
+  /** An order update, admitted by its RptSeq: out now, or held for the book's snapshot. */
+  private orderOut(
+    inst: Inst,
+    r: number | null,
+    kind: OrderAction,
+    id: bigint,
+    side: BookSide,
+    price: bigint,
+    size: bigint,
+    ts: bigint,
+  ): void {
+    const v = this.admit(inst, r);
     if (v === APPLY) this.out.push(this.orderEvent(inst, kind, id, side, price, size, ts, 0));
-    else if (v === HOLD) this.hold(inst, e.rptSeq, () => this.out.push(this.orderEvent(inst, kind, id, side, price, size, ts, 0)));
+    else if (v === HOLD) this.hold(inst, r, () => this.out.push(this.orderEvent(inst, kind, id, side, price, size, ts, 0)));
   }
 
   /**
@@ -773,10 +780,7 @@ export class CmeHandler {
       this.stats.skippedEntries++;
       return;
     }
-    const size = BigInt((o['MDDisplayQty'] as number | null) ?? 0);
-    const v = this.admit(inst, null);
-    if (v === APPLY) this.out.push(this.orderEvent(inst, kind, id, side, price, size, ts, 0));
-    else if (v === HOLD) this.hold(inst, null, () => this.out.push(this.orderEvent(inst, kind, id, side, price, size, ts, 0)));
+    this.orderOut(inst, null, kind, id, side, price, BigInt((o['MDDisplayQty'] as number | null) ?? 0), ts);
   }
 
   private tradeEntry(e: HotEntry, ts: bigint): void {
@@ -829,7 +833,6 @@ export class CmeHandler {
     // Every book of the channel is emptied, and known so (a book waiting for its snapshot too),
     // and every RptSeq starts again at 1.
     for (const inst of this.byId.values()) {
-      for (const levels of [inst.bids, inst.asks, inst.ibids, inst.iasks]) levels.length = 0;
       inst.rptSeq = 0;
       inst.skipThrough = 0;
       inst.orderSeq = 0;
@@ -837,14 +840,9 @@ export class CmeHandler {
       inst.suspect = false;
       this.restartPending(inst, 0);
       this.recovering.delete(inst);
-      if (!inst.wanted) continue;
-      if (this.mbo)
-        this.out.push(
-          this.orderEvent(inst, 'clear', 0n, 'bid', 0n, 0n, ts, BookFlags.Snapshot | BookFlags.SnapshotBegin | BookFlags.SnapshotEnd),
-        );
-      else this.emptyBook(inst, ts);
+      this.resetBook(inst, ts);
     }
-    if (this.inSnapshotLoop && this.recovering.size === 0) this.setSnapshotLoop(false);
+    this.leaveSnapshotLoopIfDone();
   }
 
   // ---- recovery ---------------------------------------------------------------------------
@@ -953,7 +951,7 @@ export class CmeHandler {
     inst.valid = true;
     this.stats.intact++;
     this.replayPending(inst, 0);
-    if (this.inSnapshotLoop && this.recovering.size === 0) this.setSnapshotLoop(false);
+    this.leaveSnapshotLoopIfDone();
   }
 
   /** The updates held while the book was invalid, after the snapshot of packet `last`; the book has recovered. */
@@ -961,36 +959,33 @@ export class CmeHandler {
     const pending = inst.pending;
     inst.pending = [];
     const at = this.seq; // the packet being processed (an intact book recovers in the middle of one)
-    for (let i = 0; i < pending.length; i++) {
+    let i = 0;
+    for (; i < pending.length && inst.valid; i++) {
       const p = pending[i]!;
       if (p.seq <= last) continue; // in the snapshot already
       this.seq = p.seq;
-      if (p.rptSeq !== null && inst.rptSeq !== RPT_UNKNOWN && p.rptSeq <= inst.rptSeq) continue;
-      if (p.rptSeq !== null && inst.rptSeq !== RPT_UNKNOWN && p.rptSeq !== inst.rptSeq + 1) {
-        // A hole among the held updates themselves: the book waits for a newer snapshot.
-        this.invalidate(
-          inst,
-          `RptSeq ${inst.rptSeq + 1} expected, ${p.rptSeq} found`,
-          p.seq,
-          BigInt(inst.rptSeq + 1),
-          BigInt(p.rptSeq - 1),
-        );
-      }
-      if (!inst.valid) {
-        // Invalid again (a hole, or a level that cannot be): the rest waits with it.
-        inst.pending.push(...pending.slice(i));
-        this.seq = at;
-        return;
+      if (p.rptSeq !== null && inst.rptSeq !== RPT_UNKNOWN) {
+        if (p.rptSeq <= inst.rptSeq) continue;
+        if (p.rptSeq !== inst.rptSeq + 1) {
+          // A hole among the held updates themselves: the book waits for a newer snapshot, with this one.
+          this.invalidate(
+            inst,
+            `RptSeq ${inst.rptSeq + 1} expected, ${p.rptSeq} found`,
+            p.seq,
+            BigInt(inst.rptSeq + 1),
+            BigInt(p.rptSeq - 1),
+          );
+          break;
+        }
       }
       if (p.rptSeq !== null) inst.rptSeq = p.rptSeq;
-      p.apply();
-      if (!inst.valid) {
-        inst.pending.push(...pending.slice(i + 1));
-        this.seq = at;
-        return;
-      }
+      p.apply(); // a level that cannot be invalidates the book: the loop stops after it
     }
     this.seq = at;
+    if (!inst.valid) {
+      inst.pending.push(...pending.slice(i)); // the rest waits with it
+      return;
+    }
     this.recovering.delete(inst);
     this.stats.recoveries++;
   }
@@ -1228,6 +1223,11 @@ export class CmeHandler {
     for (let i = 0; i < n; i++) this.send(out[i]!);
     out.length = 0;
     this.spare ??= out;
+  }
+
+  /** Lets the snapshot loop go once no book waits for it. */
+  private leaveSnapshotLoopIfDone(): void {
+    if (this.inSnapshotLoop && this.recovering.size === 0) this.setSnapshotLoop(false);
   }
 
   private setSnapshotLoop(join: boolean): void {
