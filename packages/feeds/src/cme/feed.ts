@@ -147,6 +147,11 @@ export class CmeFeed implements DataProvider {
     return this.handler?.instruments() ?? [];
   }
 
+  /** How many instruments the current connection has defined (cheap: no list is built). */
+  definedCount(): number {
+    return this.handler?.defined ?? 0;
+  }
+
   async connect(sink: EventSink): Promise<void> {
     this.sink = sink;
     const handler = new CmeHandler({

@@ -266,6 +266,11 @@ export class CmeHandler {
     this.holdTimer = null;
   }
 
+  /** How many instruments are defined so far (wanted or not). */
+  get defined(): number {
+    return this.byId.size;
+  }
+
   /** Instruments defined so far (wanted or not), as mdcap instruments. */
   instruments(): Instrument[] {
     return [...this.byId.values()].map((i) => ({

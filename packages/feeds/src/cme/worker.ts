@@ -22,10 +22,11 @@ const feed = new CmeFeed({ ...data.options, clock: new StampingClock(ring, data.
 let definedSent = 0;
 
 function state(id: number | null): CmeWorkerReply {
-  const instruments = [...feed.instruments()];
-  const fresh = instruments.length !== definedSent;
-  definedSent = instruments.length;
-  return { id, stats: feed.stats(), instruments: fresh ? instruments : [] };
+  // The list is built only when it has changed (the reports come every few tens of ms).
+  const defined = feed.definedCount();
+  const fresh = defined !== definedSent;
+  definedSent = defined;
+  return { id, stats: feed.stats(), instruments: fresh ? [...feed.instruments()] : [] };
 }
 
 function reply(id: number, work: Promise<unknown>): void {
