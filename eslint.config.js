@@ -13,6 +13,8 @@ const GRAPH = {
   ring: ['core'],
   engine: ['core', 'ring'],
   sim: ['core'],
+  // Simulated execution (orders, queues, latency, fees, PnL) over the engine's books: pure.
+  backtest: ['core', 'engine', 'sim'],
   dbn: ['core'],
   // CME MDP 3.0: SBE schemas interpreted, packets decoded and encoded, pcap files read (bytes in, no I/O).
   mdp3: ['core'],
@@ -21,17 +23,17 @@ const GRAPH = {
   replay: ['core', 'capture'],
   analytics: ['core', 'capture'],
   // The pipelines under the CLI: what a script can do with the building blocks.
-  pipeline: ['core', 'ring', 'engine', 'sim', 'dbn', 'mdp3', 'feeds', 'capture', 'replay'],
+  pipeline: ['core', 'ring', 'engine', 'sim', 'backtest', 'dbn', 'mdp3', 'feeds', 'capture', 'replay'],
   // Local venue servers for tests and `mdcap emulate`: only the CLI (and tests, tools) use them.
   emulators: ['core', 'dbn', 'mdp3'],
   // Nothing imports the CLI.
   // mdcap as a data plane over gRPC (proto/mdcap/v1): live feeds fanned out, captures replayed per subscriber.
-  serve: ['core', 'engine', 'capture', 'replay', 'pipeline'],
+  serve: ['core', 'engine', 'backtest', 'capture', 'replay', 'pipeline'],
   // What onBatch hands downstream (PostgreSQL, Redis, NATS JetStream, Kafka) and the providers reading it back.
   sinks: ['core', 'engine', 'serve'],
-  cli: ['core', 'engine', 'sim', 'dbn', 'mdp3', 'capture', 'replay', 'analytics', 'pipeline', 'emulators', 'serve', 'sinks'],
+  cli: ['core', 'engine', 'sim', 'backtest', 'dbn', 'mdp3', 'capture', 'replay', 'analytics', 'pipeline', 'emulators', 'serve', 'sinks'],
 };
-const PURE = ['core', 'ring', 'engine', 'sim', 'replay', 'mdp3'];
+const PURE = ['core', 'ring', 'engine', 'sim', 'backtest', 'replay', 'mdp3'];
 const PACKAGES = Object.keys(GRAPH);
 
 /** Imports reaching into a package's files instead of its public entry. */

@@ -22,6 +22,7 @@ describe('package entries', () => {
     expect(PACKAGES).toEqual(
       expect.arrayContaining([
         'analytics',
+        'backtest',
         'capture',
         'cli',
         'core',

@@ -59,6 +59,11 @@ export const ERROR_CODES = {
   MDCAP_ERR_SBE_SCHEMA: 'An SBE schema file (CME MDP 3.0 templates) is not SBE XML, or defines something mdcap cannot decode.',
   MDCAP_ERR_SBE_DECODE:
     'An SBE packet or message is malformed: truncated, a message size past the packet end, an unknown template, a group past its message.',
+  MDCAP_ERR_INVALID_ORDER:
+    'An order, cancel or replace request is malformed (no side, a size that is not a decimal, an unknown order type): a program error, not the venue refusing it.',
+  MDCAP_ERR_NO_BROKER: 'Orders, fills or positions were asked of an engine that has no broker attached (attachBroker first).',
+  MDCAP_ERR_STRATEGY:
+    'A strategy module cannot be used: it is missing, does not export a strategy function, or threw while being set up.',
 } as const;
 
 export type MdcapErrorCode = keyof typeof ERROR_CODES;

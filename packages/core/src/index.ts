@@ -48,6 +48,23 @@ export type {
 } from './events.js';
 export type { JsonEventValue } from './event-json.js';
 
+export { ORDER_STATUSES } from './execution.js';
+export type {
+  OrderSide,
+  OrderType,
+  TimeInForce,
+  OrderStatus,
+  RejectReason,
+  OrderRequest,
+  ReplaceRequest,
+  OrderState,
+  Liquidity,
+  Fill,
+  PositionState,
+  PnlState,
+  Broker,
+} from './execution.js';
+
 export { InstrumentRegistry } from './instruments.js';
 export type { Instrument, InstrumentKind } from './instruments.js';
 

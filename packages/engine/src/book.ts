@@ -56,6 +56,12 @@ export interface BookView {
   sizeAt(side: BookSide, price: bigint): bigint;
   /** Number of resting orders known by id (L3 books; 0 for L2). */
   readonly orderCount: number;
+  /**
+   * The resting orders known by id at one price of a side (L3 books), in the order the book
+   * learned of them (the venue's time priority where its feed adds orders in that order); empty
+   * for L2 books. A scan of every order: for occasional use, not per event.
+   */
+  ordersAt(side: BookSide, price: bigint): { readonly orderId: bigint | string; readonly size: bigint }[];
   /** Implied levels (`BookFlags.Implied`: CME's implied book) on a side: kept apart from the outright levels above. */
   impliedDepth(side: BookSide): number;
   /** The i-th best implied level of a side (0 = best), or undefined. */
@@ -426,6 +432,12 @@ export class OrderBook implements BookView {
   }
   get orderCount(): number {
     return this.orders?.size ?? 0;
+  }
+  ordersAt(side: BookSide, price: bigint): { readonly orderId: bigint | string; readonly size: bigint }[] {
+    const out: { orderId: bigint | string; size: bigint }[] = [];
+    if (this.orders === null) return out;
+    for (const [orderId, o] of this.orders) if (o.side === side && o.price === price) out.push({ orderId, size: o.size });
+    return out;
   }
   stats(): BookStats {
     return { ...this.counters };

@@ -1,6 +1,9 @@
 import { ALL_SYMBOLS, ConfigError, EngineStateError, InstrumentRegistry, ProviderError, describeValue, toDataProvider } from '@mdcap/core';
 import type {
   Bar,
+  Broker,
+  Fill,
+  OrderState,
   BookUpdate,
   Clock,
   DataProvider,
@@ -9,6 +12,7 @@ import type {
   OrderUpdate,
   Quote,
   Status,
+  TimerId,
   TimerScheduler,
   Trade,
   MdcapError,
@@ -59,6 +63,7 @@ export class RealtimeEngine {
   private attempt = 0;
   private attemptLost: unknown = null;
   private pauseHolds = 0;
+  private broker: Broker | null = null;
   private counters = { reconnectAttempts: 0, reconnectSucceeded: 0, gaveUp: 0, finishedAt: null as bigint | null };
   /**
    * The clock for bar and batch timers: before one runs, a buffering provider delivers what it
@@ -153,6 +158,62 @@ export class RealtimeEngine {
    */
   onEvent(cb: (event: MarketEvent) => void): Unsubscribe {
     return this.d.add('event', cb);
+  }
+
+  // ---- orders (a broker attached by @mdcap/backtest) ----------------------------------------
+
+  /**
+   * The broker a backtest or paper session attached (`attachBroker` of `@mdcap/backtest`): submit,
+   * cancel, replace, open orders, positions, PnL.
+   * @throws {EngineStateError} `MDCAP_ERR_NO_BROKER` when none is attached.
+   */
+  get orders(): Broker {
+    if (this.broker === null) {
+      throw new EngineStateError(
+        'MDCAP_ERR_NO_BROKER',
+        'engine.orders: expected a broker attached to this engine (attachBroker from @mdcap/backtest), found none',
+      );
+    }
+    return this.broker;
+  }
+
+  /**
+   * Runs `callback` at clock time `at`, as the engine runs its bar timers: in a replay before the
+   * first event stamped at or after `at`; a buffering provider first delivers what it holds from
+   * before `at`. For brokers (order latency) and strategies (timed decisions).
+   */
+  setTimer(at: bigint, callback: () => void): TimerId {
+    return this.timers.setTimer(at, callback);
+  }
+
+  clearTimer(id: TimerId): void {
+    this.timers.clearTimer(id);
+  }
+
+  /** True when a broker is attached. */
+  get hasBroker(): boolean {
+    return this.broker !== null;
+  }
+
+  /**
+   * Attaches the broker that `orders`, `onFill` and `onOrder` use; `attachBroker` calls it.
+   * @throws {EngineStateError} `MDCAP_ERR_ENGINE_STATE` if another one is attached.
+   */
+  attachBroker(broker: Broker): void {
+    if (this.broker !== null && this.broker !== broker) {
+      throw new EngineStateError('MDCAP_ERR_ENGINE_STATE', 'attachBroker: expected an engine without a broker, found one attached');
+    }
+    this.broker = broker;
+  }
+
+  /** Every fill of the strategy's own orders, when the strategy learns of it (see `engine.orders`). */
+  onFill(cb: (fill: Fill) => void): Unsubscribe {
+    return this.orders.onFill(cb);
+  }
+
+  /** Every change of the strategy's own orders: acknowledged, filled, cancelled, rejected. */
+  onOrder(cb: (order: OrderState) => void): Unsubscribe {
+    return this.orders.onOrder(cb);
   }
 
   /** Batches of dispatched events, cut by count or time (see {@link BatchOptions}). */
