@@ -146,6 +146,10 @@ export class SimulatedBroker implements Broker {
   /** Venue-side positions, for limits (the strategy's accounts move when it learns of fills). */
   private readonly venuePosition = new Map<Sym, bigint>();
   private readonly maxPosition: Readonly<Record<string, string | bigint>>;
+  /** True while a market event is matched against the resting orders. */
+  private matching = false;
+  /** Reports due at once, held until that matching is done (the strategy may change the orders). */
+  private dueNow: (() => void)[] = [];
   /** Reports on their way to the strategy, in the order they were sent. */
   private readonly inflight = new Set<InFlight>();
   private counters = { submitted: 0, rejected: 0, cancelled: 0, filled: 0, fills: 0, makerFills: 0, takerFills: 0 };
@@ -380,7 +384,9 @@ export class SimulatedBroker implements Broker {
     if (at < o.lastRecv) at = o.lastRecv;
     o.lastRecv = at;
     if (at <= now) {
-      run(now);
+      // Inside a market event's matching, the strategy hears of it once the matching is done.
+      if (this.matching) this.dueNow.push(() => run(now));
+      else run(now);
       return;
     }
     const entry: InFlight = { at, run };
@@ -728,42 +734,70 @@ export class SimulatedBroker implements Broker {
     if (s === undefined) return;
     s.lastTrade = t.price;
     if (s.resting.length === 0) return;
+    this.matching = true;
+    this.tradeAgainstResting(s, t);
+    this.doneMatching();
+  }
+
+  private doneMatching(): void {
+    this.matching = false;
+    if (this.dueNow.length === 0) return;
+    const due = this.dueNow;
+    this.dueNow = [];
+    for (const run of due) run();
+  }
+
+  private tradeAgainstResting(s: Sym, t: Trade): void {
     const now = this.venueNow();
-    for (const o of [...s.resting]) {
-      if (!o.resting) continue;
+    const list = s.resting;
+    // The strategy's own orders at the trade's price, by side, already looked at: they are
+    // ahead of the later ones (their sizes before this trade).
+    let ownBuy = 0n;
+    let ownSell = 0n;
+    for (let i = 0; i < list.length;) {
+      const o = list[i]!;
       const buy = o.side === 'buy';
-      // A buy rests on the bid: only sellers hit it (or trades whose aggressor is unknown).
-      if (t.side === (buy ? 'buy' : 'sell')) continue;
       const p = o.price!;
-      if (buy ? t.price < p : t.price > p) {
-        this.fill(o, p, o.size - o.filled, 'maker', now); // traded through the order's price
-        continue;
+      const left = o.size - o.filled;
+      // A buy rests on the bid: only sellers hit it (or trades whose aggressor is unknown).
+      if (t.side !== (buy ? 'buy' : 'sell')) {
+        if (buy ? t.price < p : t.price > p) {
+          this.fill(o, p, left, 'maker', now); // traded through the order's price
+        } else if (t.price === p) {
+          const past = this.tradeAtPrice(o, t.size) - (buy ? ownBuy : ownSell);
+          if (past > 0n) this.fill(o, p, past < left ? past : left, 'maker', now);
+          if (buy) ownBuy += left;
+          else ownSell += left;
+        }
       }
-      if (t.price !== p) continue;
-      let q = t.size;
-      if (o.pending < 0n) {
-        // The print of order fills the book already showed.
-        const m = q < -o.pending ? q : -o.pending;
-        o.pending += m;
-        q -= m;
-      }
-      if (q === 0n) continue;
-      const free = o.ahead - (o.pending > 0n ? o.pending : 0n);
-      if (q > free) {
-        o.pending += free;
-        const left = o.size - o.filled;
-        this.fill(o, p, q - free < left ? q - free : left, 'maker', now);
-      } else {
-        o.pending += q;
-      }
+      if (list[i] === o) i++;
     }
+  }
+
+  /**
+   * A trade of `q` at a resting order's price: takes it off what is ahead (matching it with order
+   * fills the book already showed). Returns what passes the real orders ahead.
+   */
+  private tradeAtPrice(o: SimOrder, q: bigint): bigint {
+    if (o.pending < 0n) {
+      // The print of order fills the book already showed.
+      const m = q < -o.pending ? q : -o.pending;
+      o.pending += m;
+      q -= m;
+    }
+    const free = o.ahead - (o.pending > 0n ? o.pending : 0n);
+    const claimed = q < free ? q : free;
+    o.pending += claimed;
+    return q - claimed;
   }
 
   private onBook(u: BookUpdate, book: BookView): void {
     if ((u.flags & (BookFlags.Last | BookFlags.SnapshotEnd)) === 0) return;
     const s = this.lookup(u.venue, u.symbol);
     if (s === undefined || s.resting.length === 0 || !book.valid) return;
+    this.matching = true;
     this.atBoundary(s);
+    this.doneMatching();
   }
 
   private onOrderUpdate(u: OrderUpdate, book: BookView): void {
@@ -771,50 +805,64 @@ export class SimulatedBroker implements Broker {
     if (s === undefined) return;
     s.l3 = true;
     if (s.resting.length === 0) return;
+    this.matching = true;
+    this.orderAgainstResting(s, u, book);
+    this.doneMatching();
+  }
+
+  private orderAgainstResting(s: Sym, u: OrderUpdate, book: BookView): void {
     const now = this.venueNow();
-    for (const o of [...s.resting]) {
-      if (!o.resting) continue;
-      if (u.action === 'clear') {
-        o.requeue = true;
-        continue;
-      }
-      const ids = o.aheadIds;
-      if (ids === null || o.requeue) continue;
-      const had = ids.get(u.orderId);
-      if (had !== undefined) {
-        let r: bigint;
-        if (u.action === 'modify' || u.action === 'add') {
-          // A new price or a larger size goes to the back: no longer ahead.
-          const stays = u.action === 'modify' && u.price === o.price && u.side === SIDE_OF[o.side] && u.size <= had;
-          r = stays ? had - u.size : had;
-        } else {
-          r = u.size === 0n || u.size > had ? had : u.size;
-        }
-        if (had - r === 0n) ids.delete(u.orderId);
-        else ids.set(u.orderId, had - r);
-        o.ahead -= r;
-        if (u.action === 'fill') o.pending -= r;
-        else if (o.pending > 0n) o.pending -= r < o.pending ? r : o.pending;
-        continue;
-      }
-      if (u.action !== 'fill' || u.side !== SIDE_OF[o.side]) continue;
-      const p = o.price!;
-      if (o.side === 'buy' ? u.price < p : u.price > p) {
-        this.fill(o, p, o.size - o.filled, 'maker', now); // an order behind the price executed: traded through
-      } else if (u.price === p && o.pending <= 0n && o.ahead === 0n) {
-        // An order behind this one executed with nothing left ahead: this one would have been hit first.
-        const left = o.size - o.filled;
-        this.fill(o, p, u.size < left ? u.size : left, 'maker', now);
-        o.pending -= u.size;
-      } else if (u.price === p && o.pending > 0n) {
-        o.pending -= u.size < o.pending ? u.size : o.pending;
-      }
+    const list = s.resting;
+    let own = 0n; // the strategy's own orders at the update's price and side, already looked at
+    for (let i = 0; i < list.length;) {
+      const o = list[i]!;
+      const left = o.size - o.filled;
+      if (u.action === 'clear') o.requeue = true;
+      else if (o.aheadIds !== null && !o.requeue) this.orderUpdateAgainst(o, u, own, now);
+      if (o.price === u.price && SIDE_OF[o.side] === u.side) own += left;
+      if (list[i] === o) i++;
     }
     if ((u.flags & (BookFlags.Last | BookFlags.SnapshotEnd)) === 0) return;
     // Trades the book did not take off the orders ahead by the end of the venue's message were
     // not theirs (a hidden order's execution): they stop counting against the queue.
-    for (const o of s.resting) if (o.pending > 0n) o.pending = 0n;
+    for (const o of list) if (o.pending > 0n) o.pending = 0n;
     if (book.valid) this.atBoundary(s);
+  }
+
+  /** One L3 update against one resting order: the queue ahead by id, or a fill behind it. */
+  private orderUpdateAgainst(o: SimOrder, u: OrderUpdate, own: bigint, now: bigint): void {
+    const ids = o.aheadIds!;
+    const had = ids.get(u.orderId);
+    if (had !== undefined) {
+      let r: bigint;
+      if (u.action === 'modify' || u.action === 'add') {
+        // A new price or a larger size goes to the back: no longer ahead.
+        const stays = u.action === 'modify' && u.price === o.price && u.side === SIDE_OF[o.side] && u.size <= had;
+        r = stays ? had - u.size : had;
+      } else {
+        r = u.size === 0n || u.size > had ? had : u.size;
+      }
+      if (had - r === 0n) ids.delete(u.orderId);
+      else ids.set(u.orderId, had - r);
+      o.ahead -= r;
+      if (u.action === 'fill') o.pending -= r;
+      else if (o.pending > 0n) o.pending -= r < o.pending ? r : o.pending;
+      return;
+    }
+    if (u.action !== 'fill' || u.side !== SIDE_OF[o.side]) return;
+    const p = o.price!;
+    const left = o.size - o.filled;
+    if (o.side === 'buy' ? u.price < p : u.price > p) {
+      this.fill(o, p, left, 'maker', now); // an order behind the price executed: traded through
+    } else if (u.price === p && o.pending <= 0n && o.ahead === 0n) {
+      // An order behind this one executed with nothing left ahead: this one (after the
+      // strategy's own earlier orders) would have been hit first.
+      const past = u.size - own;
+      if (past > 0n) this.fill(o, p, past < left ? past : left, 'maker', now);
+      o.pending -= u.size;
+    } else if (u.price === p && o.pending > 0n) {
+      o.pending -= u.size < o.pending ? u.size : o.pending;
+    }
   }
 
   /**
@@ -825,8 +873,9 @@ export class SimulatedBroker implements Broker {
   private atBoundary(s: Sym): void {
     const b = s.book;
     const now = this.venueNow();
-    for (const o of [...s.resting]) {
-      if (!o.resting) continue;
+    const list = s.resting;
+    for (let i = 0; i < list.length;) {
+      const o = list[i]!;
       const p = o.price!;
       if (o.requeue) {
         this.queueFromBook(o);
@@ -845,6 +894,7 @@ export class SimulatedBroker implements Broker {
         if (o.ahead < 0n) o.ahead = 0n;
       }
       if (!b.crossed && this.crosses(o, p)) this.fill(o, p, o.size - o.filled, 'maker', now);
+      if (list[i] === o) i++;
     }
   }
 

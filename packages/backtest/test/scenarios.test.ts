@@ -50,6 +50,27 @@ describe('a resting limit order and its queue (L2, conservative)', () => {
     ]);
   });
 
+  it("the strategy's own earlier order at the same price is ahead of its later one", async () => {
+    const events = [
+      ...BOOK,
+      trade(T0 + MS, 10001n, 1n, 'buy'),
+      trade(T0 + 2n * MS, 10000n, 13n, 'sell'),
+      trade(T0 + 3n * MS, 10000n, 5n, 'sell'),
+    ];
+    const s = await runEvents(events, (session, engine) => {
+      at(engine, T0 + MS, () => {
+        session.broker.submit({ symbol: SYMBOL, side: 'buy', price: '100.00', size: '2' });
+        session.broker.submit({ symbol: SYMBOL, side: 'buy', price: '100.00', size: '3' });
+      });
+    });
+    // 13 traded: 10 real ahead, then order 1's 2, then 1 for order 2; then 5 more: order 2's last 2.
+    expect(s.fills.map((f) => [f.orderId, f.size, f.tsVenue - T0])).toEqual([
+      [1, 2n, 2n * MS],
+      [2, 1n, 2n * MS],
+      [2, 2n, 3n * MS],
+    ]);
+  });
+
   it('a cancel ahead moves the order up only when the level shrinks below the size ahead', async () => {
     const events = [
       ...BOOK,
