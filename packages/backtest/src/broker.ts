@@ -104,6 +104,15 @@ interface SimOrder {
   level: bigint;
   /** L3: the orders ahead, by id, with their sizes. */
   aheadIds: Map<bigint | string, bigint> | null;
+  /**
+   * L3: size ahead the book knows only as a level (seeded from a level snapshot, or orders
+   * older than the data): it leaves by cancels and fills of ids the book never saw added.
+   */
+  anon: bigint;
+  /** L3: orders added at the price after this one (behind it), by id. */
+  behindIds: Set<bigint | string> | null;
+  /** L3: the venue time (`tsEvent`) of the message that last changed `pending`. */
+  pendingTs: bigint;
   /** L3: the book was cleared; the queue is taken again from the book once it is valid. */
   requeue: boolean;
   /** When the strategy gets this order's last report: reports of one order never overtake each other. */
@@ -225,6 +234,9 @@ export class SimulatedBroker implements Broker {
       pending: 0n,
       level: 0n,
       aheadIds: null,
+      anon: 0n,
+      behindIds: null,
+      pendingTs: 0n,
       requeue: false,
       lastRecv: now,
     };
@@ -643,13 +655,17 @@ export class SimulatedBroker implements Broker {
     if (o.sym.l3 || b.orderCount > 0) {
       o.sym.l3 = true;
       o.aheadIds = new Map();
-      let ahead = 0n;
+      o.behindIds = new Set();
+      let known = 0n;
       for (const r of b.ordersAt(side, o.price!)) {
         o.aheadIds.set(r.orderId, r.size);
-        ahead += r.size;
+        known += r.size;
       }
-      o.ahead = ahead;
-      o.level = ahead;
+      const level = b.sizeAt(side, o.price!);
+      o.anon = level > known ? level - known : 0n;
+      o.ahead = known + o.anon;
+      o.level = level;
+      o.pending = 0n;
     } else {
       o.aheadIds = null;
       o.level = b.sizeAt(side, o.price!);
@@ -764,7 +780,7 @@ export class SimulatedBroker implements Broker {
         if (buy ? t.price < p : t.price > p) {
           this.fill(o, p, left, 'maker', now); // traded through the order's price
         } else if (t.price === p) {
-          const past = this.tradeAtPrice(o, t.size) - (buy ? ownBuy : ownSell);
+          const past = this.tradeAtPrice(o, t.size, t.tsEvent) - (buy ? ownBuy : ownSell);
           if (past > 0n) this.fill(o, p, past < left ? past : left, 'maker', now);
           if (buy) ownBuy += left;
           else ownSell += left;
@@ -778,7 +794,13 @@ export class SimulatedBroker implements Broker {
    * A trade of `q` at a resting order's price: takes it off what is ahead (matching it with order
    * fills the book already showed). Returns what passes the real orders ahead.
    */
-  private tradeAtPrice(o: SimOrder, q: bigint): bigint {
+  private tradeAtPrice(o: SimOrder, q: bigint, ts: bigint): bigint {
+    if (o.aheadIds !== null) {
+      // L3: an execution's trade and its order fill come in one venue message (one tsEvent);
+      // order fills of an earlier message found no print (a different feed's habit): forgotten.
+      if (o.pending < 0n && o.pendingTs !== ts) o.pending = 0n;
+      o.pendingTs = ts;
+    }
     if (o.pending < 0n) {
       // The print of order fills the book already showed.
       const m = q < -o.pending ? q : -o.pending;
@@ -814,24 +836,37 @@ export class SimulatedBroker implements Broker {
     const now = this.venueNow();
     const list = s.resting;
     let own = 0n; // the strategy's own orders at the update's price and side, already looked at
+    // A new order priced through resting orders of the strategy would have traded with them, up to its size.
+    let crossing = (u.action === 'add' || u.action === 'modify') && (u.flags & BookFlags.Snapshot) === 0 ? u.size : 0n;
     for (let i = 0; i < list.length;) {
       const o = list[i]!;
       const left = o.size - o.filled;
       if (u.action === 'clear') o.requeue = true;
-      else if (o.aheadIds !== null && !o.requeue) this.orderUpdateAgainst(o, u, own, now);
+      else if (o.aheadIds !== null && !o.requeue) {
+        if (crossing > 0n && u.side !== SIDE_OF[o.side] && (o.side === 'buy' ? u.price <= o.price! : u.price >= o.price!)) {
+          const take = crossing < left ? crossing : left;
+          crossing -= take;
+          this.fill(o, o.price!, take, 'maker', now);
+        } else {
+          this.orderUpdateAgainst(o, u, own, now);
+        }
+      }
       if (o.price === u.price && SIDE_OF[o.side] === u.side) own += left;
       if (list[i] === o) i++;
     }
-    if ((u.flags & (BookFlags.Last | BookFlags.SnapshotEnd)) === 0) return;
-    // Trades the book did not take off the orders ahead by the end of the venue's message were
-    // not theirs (a hidden order's execution): they stop counting against the queue.
-    for (const o of list) if (o.pending > 0n) o.pending = 0n;
-    if (book.valid) this.atBoundary(s);
+    if ((u.flags & (BookFlags.Last | BookFlags.SnapshotEnd)) !== 0 && book.valid) this.atBoundary(s);
   }
 
   /** One L3 update against one resting order: the queue ahead by id, or a fill behind it. */
   private orderUpdateAgainst(o: SimOrder, u: OrderUpdate, own: bigint, now: bigint): void {
     const ids = o.aheadIds!;
+    // Traded size of an earlier message that no order ahead took (a hidden order's execution) is forgotten.
+    if (o.pending > 0n && o.pendingTs !== u.tsEvent) o.pending = 0n;
+    const atLevel = u.price === o.price && u.side === SIDE_OF[o.side];
+    if (u.action === 'add' && atLevel) {
+      o.behindIds!.add(u.orderId);
+      return;
+    }
     const had = ids.get(u.orderId);
     if (had !== undefined) {
       let r: bigint;
@@ -844,9 +879,14 @@ export class SimulatedBroker implements Broker {
       }
       if (had - r === 0n) ids.delete(u.orderId);
       else ids.set(u.orderId, had - r);
-      o.ahead -= r;
-      if (u.action === 'fill') o.pending -= r;
-      else if (o.pending > 0n) o.pending -= r < o.pending ? r : o.pending;
+      this.leaveAhead(o, r, u);
+      return;
+    }
+    if (o.anon > 0n && atLevel && (u.action === 'cancel' || u.action === 'fill') && !o.behindIds!.has(u.orderId)) {
+      // An id the book never saw added, at this price: size it knew only as a level, ahead of this order.
+      const r = u.size === 0n || u.size > o.anon ? o.anon : u.size;
+      o.anon -= r;
+      this.leaveAhead(o, r, u);
       return;
     }
     if (u.action !== 'fill' || u.side !== SIDE_OF[o.side]) return;
@@ -860,9 +900,18 @@ export class SimulatedBroker implements Broker {
       const past = u.size - own;
       if (past > 0n) this.fill(o, p, past < left ? past : left, 'maker', now);
       o.pending -= u.size;
+      o.pendingTs = u.tsEvent;
     } else if (u.price === p && o.pending > 0n) {
       o.pending -= u.size < o.pending ? u.size : o.pending;
     }
+  }
+
+  /** `r` of the size ahead left the queue (L3): an execution matches traded size already seen, or awaits its print. */
+  private leaveAhead(o: SimOrder, r: bigint, u: OrderUpdate): void {
+    o.ahead -= r;
+    if (u.action === 'fill') o.pending -= r;
+    else if (o.pending > 0n) o.pending -= r < o.pending ? r : o.pending;
+    o.pendingTs = u.tsEvent;
   }
 
   /**
@@ -893,7 +942,8 @@ export class SimulatedBroker implements Broker {
         if (o.ahead > level) o.ahead = level;
         if (o.ahead < 0n) o.ahead = 0n;
       }
-      if (!b.crossed && this.crosses(o, p)) this.fill(o, p, o.size - o.filled, 'maker', now);
+      // L2 only: an L3 book says how much the arriving order held (above).
+      if (o.aheadIds === null && !b.crossed && this.crosses(o, p)) this.fill(o, p, o.size - o.filled, 'maker', now);
       if (list[i] === o) i++;
     }
   }
