@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { DuckDBInstance, StatementType } from '@duckdb/node-api';
 import type { DuckDBConnection, DuckDBPreparedStatement } from '@duckdb/node-api';
-import { CAPTURE_KINDS, CaptureReader } from '@mdcap/capture';
+import { CAPTURE_KINDS, CaptureReader, EXECUTION_TABLES } from '@mdcap/capture';
 import type { CaptureKind, Manifest } from '@mdcap/capture';
 import { BarFlags, CaptureError, ConfigError, createBar, describeValue, formatDecimal, MdcapError } from '@mdcap/core';
 import type { Bar } from '@mdcap/core';
@@ -212,6 +212,20 @@ export class CaptureAnalytics {
       const [p, z] = reader.getRows()[0] as [number, number];
       for (const kind of CAPTURE_KINDS)
         await con.run(`CREATE VIEW ${kind} AS SELECT ${viewSelect(kind, { price: p, size: z })} FROM raw_${kind}`);
+      // Paper trading recorded with the capture: views `fills`, `orders`, `equity` (with a
+      // `session` column) where some session has them.
+      for (const table of EXECUTION_TABLES) {
+        const parts = manifest.sessions.flatMap((s) =>
+          (s.executions ?? [])
+            .filter((f) => f.table === table)
+            .map((f) => {
+              const path = resolve(root, f.path);
+              paths.push(path);
+              return `SELECT ${s.id} AS session, * FROM read_parquet(${sqlString(path)})`;
+            }),
+        );
+        if (parts.length > 0) await con.run(`CREATE VIEW ${table} AS ${parts.join(' UNION ALL BY NAME ')}`);
+      }
       await lockDown(con, paths, exportTo);
     } catch (error) {
       con.closeSync();

@@ -73,6 +73,13 @@ interface Sym {
   l3: boolean;
   lastTrade: bigint | null;
   instrument: Instrument | undefined;
+  /** The resting orders' price span per side (null: none): most events are outside it. */
+  buyLo: bigint | null;
+  buyHi: bigint | null;
+  sellLo: bigint | null;
+  sellHi: bigint | null;
+  /** A book update touched a resting order's level since the last boundary. */
+  dirty: boolean;
 }
 
 /** An order as the venue holds it (mutable); the strategy sees snapshots ({@link OrderState}). */
@@ -190,30 +197,25 @@ export class SimulatedBroker implements Broker {
   submit(request: OrderRequest): OrderState {
     const r = checkRequest(request);
     const now = this.engine.clock.now();
-    const id = this.nextOrderId++;
-    this.counters.submitted++;
     let sym: Sym;
     try {
       sym = this.sym(r.venue, r.symbol);
     } catch {
-      return this.refuse(
-        id,
-        r,
-        now,
-        'unknown-symbol',
-        `${r.symbol}: expected a subscribed symbol${r.venue === undefined ? '' : ` of ${r.venue}`}, found none`,
-      );
+      const where = r.venue === undefined ? '' : ` of ${r.venue}`;
+      return this.refuse(r, now, 'unknown-symbol', `${r.symbol}: expected a subscribed symbol${where}, found none`);
     }
     const book = sym.book;
     if (book.priceScale < 0)
-      return this.refuse(id, r, now, 'book-invalid', `${sym.symbol}: no book data yet, so no price scale to read the order at`);
+      return this.refuse(r, now, 'book-invalid', `${sym.symbol}: no book data yet, so no price scale to read the order at`);
+    // A program error throws before the order takes an id; a venue's refusal is an order.
     const size = toMantissa(r.size, book.sizeScale, 'size');
     const price = r.price === undefined ? null : toMantissa(r.price, book.priceScale, 'price');
-    if (typeof size === 'string') return this.refuse(id, r, now, 'scale', size);
-    if (typeof price === 'string') return this.refuse(id, r, now, 'scale', price);
+    if (typeof size === 'bigint' && size <= 0n) throw invalid('size', 'a positive size', r.size);
+    if (typeof size === 'string') return this.refuse(r, now, 'scale', size);
+    if (typeof price === 'string') return this.refuse(r, now, 'scale', price);
     const type: OrderType = r.type ?? (price === null ? 'market' : 'limit');
-    if (type === 'limit' && price === null) throw invalid('price', 'a limit order needs a price', r.price);
-    if (size <= 0n) throw invalid('size', 'a positive size', r.size);
+    const id = this.nextOrderId++;
+    this.counters.submitted++;
     const o: SimOrder = {
       id,
       clientId: r.clientId ?? null,
@@ -461,7 +463,9 @@ export class SimulatedBroker implements Broker {
   }
 
   /** A request refused before it reaches the venue's book (no symbol, no scale): rejected at once, reported after the latencies. */
-  private refuse(id: number, r: OrderRequest, now: bigint, reason: RejectReason, detail: string): OrderState {
+  private refuse(r: OrderRequest, now: bigint, reason: RejectReason, detail: string): OrderState {
+    const id = this.nextOrderId++;
+    this.counters.submitted++;
     this.counters.rejected++;
     const state: OrderState = {
       id,
@@ -507,6 +511,11 @@ export class SimulatedBroker implements Broker {
         l3: book.orderCount > 0,
         lastTrade: null,
         instrument: this.engine.instruments.find(book.venue, symbol),
+        buyLo: null,
+        buyHi: null,
+        sellLo: null,
+        sellHi: null,
+        dirty: false,
       };
       bySymbol.set(symbol, s);
     }
@@ -646,6 +655,7 @@ export class SimulatedBroker implements Broker {
     o.pending = 0n;
     this.queueFromBook(o);
     s.resting.push(o);
+    spans(s);
   }
 
   private queueFromBook(o: SimOrder): void {
@@ -679,6 +689,7 @@ export class SimulatedBroker implements Broker {
     const list = o.sym.resting;
     const i = list.indexOf(o);
     if (i >= 0) list.splice(i, 1);
+    spans(o.sym);
   }
 
   private fill(o: SimOrder, price: bigint, size: bigint, liquidity: Liq, tVenue: bigint): void {
@@ -750,6 +761,10 @@ export class SimulatedBroker implements Broker {
     if (s === undefined) return;
     s.lastTrade = t.price;
     if (s.resting.length === 0) return;
+    // Sellers hit bids at or above their price; buyers lift asks at or below it.
+    const buys = t.side !== 'buy' && s.buyHi !== null && t.price <= s.buyHi;
+    const sells = t.side !== 'sell' && s.sellLo !== null && t.price >= s.sellLo;
+    if (!buys && !sells) return;
     this.matching = true;
     this.tradeAgainstResting(s, t);
     this.doneMatching();
@@ -814,11 +829,22 @@ export class SimulatedBroker implements Broker {
   }
 
   private onBook(u: BookUpdate, book: BookView): void {
-    if ((u.flags & (BookFlags.Last | BookFlags.SnapshotEnd)) === 0) return;
     const s = this.lookup(u.venue, u.symbol);
-    if (s === undefined || s.resting.length === 0 || !book.valid) return;
+    if (s === undefined || s.resting.length === 0) return;
+    const flags = u.flags;
+    if (!s.dirty && (flags & BookFlags.Implied) === 0) {
+      // A snapshot may drop a level without an update at its price.
+      const lo = u.side === 'bid' ? s.buyLo : s.sellLo;
+      const hi = u.side === 'bid' ? s.buyHi : s.sellHi;
+      if ((flags & BookFlags.Snapshot) !== 0 || (lo !== null && u.price >= lo && u.price <= hi!)) s.dirty = true;
+    }
+    if ((flags & (BookFlags.Last | BookFlags.SnapshotEnd)) === 0 || !book.valid) return;
+    const levels = s.dirty;
+    const crossing = reached(s);
+    if (!levels && !crossing) return;
+    s.dirty = false;
     this.matching = true;
-    this.atBoundary(s);
+    this.atBoundary(s, levels, crossing);
     this.doneMatching();
   }
 
@@ -854,7 +880,7 @@ export class SimulatedBroker implements Broker {
       if (o.price === u.price && SIDE_OF[o.side] === u.side) own += left;
       if (list[i] === o) i++;
     }
-    if ((u.flags & (BookFlags.Last | BookFlags.SnapshotEnd)) !== 0 && book.valid) this.atBoundary(s);
+    if ((u.flags & (BookFlags.Last | BookFlags.SnapshotEnd)) !== 0 && book.valid) this.atBoundary(s, true, reached(s));
   }
 
   /** One L3 update against one resting order: the queue ahead by id, or a fill behind it. */
@@ -919,7 +945,7 @@ export class SimulatedBroker implements Broker {
    * explain is a cancel, shared by the queue model), and an order the opposite side reached
    * fills in full at its price.
    */
-  private atBoundary(s: Sym): void {
+  private atBoundary(s: Sym, levels: boolean, crossing: boolean): void {
     const b = s.book;
     const now = this.venueNow();
     const list = s.resting;
@@ -928,7 +954,7 @@ export class SimulatedBroker implements Broker {
       const p = o.price!;
       if (o.requeue) {
         this.queueFromBook(o);
-      } else if (o.aheadIds === null) {
+      } else if (levels && o.aheadIds === null) {
         const level = b.sizeAt(SIDE_OF[o.side], p);
         let d = o.level - level;
         o.level = level;
@@ -943,7 +969,7 @@ export class SimulatedBroker implements Broker {
         if (o.ahead < 0n) o.ahead = 0n;
       }
       // L2 only: an L3 book says how much the arriving order held (above).
-      if (o.aheadIds === null && !b.crossed && this.crosses(o, p)) this.fill(o, p, o.size - o.filled, 'maker', now);
+      if (crossing && o.aheadIds === null && !b.crossed && this.crosses(o, p)) this.fill(o, p, o.size - o.filled, 'maker', now);
       if (list[i] === o) i++;
     }
   }
@@ -987,6 +1013,42 @@ function toMantissa(v: bigint | string, scale: number, what: string): bigint | s
 
 function invalid(field: string, expected: string, found: unknown, cause?: unknown): ConfigError {
   return new ConfigError('MDCAP_ERR_INVALID_ORDER', `order ${field}: expected ${expected}, found ${describeValue(found)}`, { cause });
+}
+
+/** Recomputes a symbol's resting price spans. */
+function spans(s: Sym): void {
+  let buyLo: bigint | null = null;
+  let buyHi: bigint | null = null;
+  let sellLo: bigint | null = null;
+  let sellHi: bigint | null = null;
+  for (const o of s.resting) {
+    const p = o.price!;
+    if (o.side === 'buy') {
+      if (buyLo === null || p < buyLo) buyLo = p;
+      if (buyHi === null || p > buyHi) buyHi = p;
+    } else {
+      if (sellLo === null || p < sellLo) sellLo = p;
+      if (sellHi === null || p > sellHi) sellHi = p;
+    }
+  }
+  s.buyLo = buyLo;
+  s.buyHi = buyHi;
+  s.sellLo = sellLo;
+  s.sellHi = sellHi;
+}
+
+/** Has the other side of the book reached a resting order's price (asks at or below the highest buy, bids at or above the lowest sell)? */
+function reached(s: Sym): boolean {
+  const b = s.book;
+  if (s.buyHi !== null) {
+    const ask = b.bestAskPrice();
+    if (ask !== null && ask <= s.buyHi) return true;
+  }
+  if (s.sellLo !== null) {
+    const bid = b.bestBidPrice();
+    if (bid !== null && bid >= s.sellLo) return true;
+  }
+  return false;
 }
 
 function listen<T>(list: T[], cb: T): () => void {

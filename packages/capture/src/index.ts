@@ -8,8 +8,20 @@ export type { CaptureKind, RowBuilder, DecodedBatch, DecodedHead } from './kinds
 export { MANIFEST, LOCK, FLUSHED, SEGMENT_EXT, PARQUET_EXT } from './layout.js';
 export { scanChunks } from './ipc.js';
 export type { ChunkScan } from './ipc.js';
-export { readManifest, instrumentFromJson } from './manifest.js';
-export type { Manifest, FileEntry, SessionEntry, SourceFile, GapEntry, RowGroupStats, InstrumentEntry } from './manifest.js';
+export { readManifest, instrumentFromJson, captureContaining } from './manifest.js';
+export type {
+  Manifest,
+  FileEntry,
+  SessionEntry,
+  SourceFile,
+  GapEntry,
+  RowGroupStats,
+  InstrumentEntry,
+  ExecutionFile,
+  ExecutionTable,
+} from './manifest.js';
+export { addSessionExecutions, EXECUTION_TABLES } from './executions.js';
+export type { ExecutionTableBytes } from './executions.js';
 export { finalizeSegment, sha256File, sha256FileAsync } from './finalize.js';
 export type { FileMeta } from './finalize.js';
 export type { FinalizeMode } from './finalizer.js';

@@ -1,5 +1,5 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { CaptureError, describeValue } from '@mdcap/core';
 import type { Instrument, SequenceRule } from '@mdcap/core';
 import { CAPTURE_KINDS, SCHEMA_VERSION } from './kinds/index.js';
@@ -64,6 +64,23 @@ export interface SessionEntry {
    * on the wire that the events do not show, for `mdcap verify`. Names are the feed's.
    */
   feedCounters?: Readonly<Record<string, number>>;
+  /**
+   * Paper trading while recording: the simulated venue's fills, order updates and equity curve
+   * of the session, as Parquet files beside the kinds (see `addSessionExecutions`).
+   */
+  executions?: readonly ExecutionFile[];
+}
+
+/** A table of what a paper-trading strategy's simulated venue did in a session. */
+export type ExecutionTable = 'fills' | 'orders' | 'equity';
+
+export interface ExecutionFile {
+  readonly table: ExecutionTable;
+  /** Relative to the capture root: `executions/session-<id>/<table>.parquet`. */
+  readonly path: string;
+  readonly rows: number;
+  readonly bytes: number;
+  readonly sha256: string;
 }
 
 /** A file a session was imported from. */
@@ -137,6 +154,27 @@ export function emptyManifest(feed: string, symbols: readonly string[], created:
     nextRecvSeq: '1',
     sequencing: {},
   };
+}
+
+/** Whether `dir` holds an mdcap capture manifest. */
+function isCaptureRoot(dir: string): boolean {
+  try {
+    const m = JSON.parse(readFileSync(join(dir, MANIFEST), 'utf8')) as { format?: unknown } | null;
+    return m?.format === 'mdcap-capture';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The capture `dir` lies in: `dir` itself or its nearest ancestor holding an mdcap manifest, or
+ * null. Give a resolved path (symlinks followed) to ask where a write would really land.
+ */
+export function captureContaining(dir: string): string | null {
+  for (let d = dir; ; d = dirname(d)) {
+    if (isCaptureRoot(d)) return d;
+    if (dirname(d) === d) return null;
+  }
 }
 
 export function instrumentToJson(i: Instrument): InstrumentEntry {

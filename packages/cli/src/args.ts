@@ -1,4 +1,5 @@
-import { ConfigError, describeValue, isoToNs, MdcapError, parseDuration } from '@mdcap/core';
+import type { Manifest } from '@mdcap/capture';
+import { ConfigError, describeValue, isoToNs, MdcapError, nsToIso, parseDuration } from '@mdcap/core';
 
 /** A flag value that is out of range: `--flag: expected …, found …`. */
 export function badOption(flag: string, expected: string, found: unknown): ConfigError {
@@ -83,6 +84,29 @@ export function parseTime(flag: string, text: string, base: bigint | null, end: 
     if (!(error instanceof MdcapError)) throw error;
     throw badOption(flag, 'a time such as 2024-01-02T14:31:00Z, +5m (after the capture start) or integer nanoseconds', text);
   }
+}
+
+/**
+ * `--from`/`--to` over a capture: each as {@link parseTime} reads it (`+5m` after the capture's
+ * first session starts, `-5m` before its last data), and from before to; with that start
+ * (`base`) and end (`last`).
+ * @throws {MdcapError} `MDCAP_ERR_REPLAY_RANGE` for an empty or reversed range.
+ */
+export function parseCaptureRange(
+  manifest: Manifest,
+  fromText: string | undefined,
+  toText: string | undefined,
+): { from: bigint | undefined; to: bigint | undefined; base: bigint | null; last: bigint | null } {
+  const base = manifest.sessions.length === 0 ? null : BigInt(manifest.sessions[0]!.start);
+  const last = [...manifest.sessions.map((x) => x.end), ...manifest.files.map((f) => f.tsRecvMax)]
+    .filter((x): x is string => x !== null)
+    .reduce<bigint | null>((m, x) => (m === null || BigInt(x) > m ? BigInt(x) : m), null);
+  const from = fromText === undefined ? undefined : parseTime('--from', fromText, base, last);
+  const to = toText === undefined ? undefined : parseTime('--to', toText, base, last);
+  if (from !== undefined && to !== undefined && from >= to) {
+    throw new MdcapError('MDCAP_ERR_REPLAY_RANGE', `--from ${nsToIso(from)} is not before --to ${nsToIso(to)}: expected from < to`);
+  }
+  return { from, to, base, last };
 }
 
 /** A URL with one of these schemes (`ws:`, `wss:`…), checked before anything connects. */

@@ -3,6 +3,7 @@ import yargs from 'yargs';
 import type { Argv } from 'yargs';
 import { EXIT } from './command.js';
 import type { Command } from './command.js';
+import { backtestCommand } from './commands/backtest.js';
 import { barsCommand } from './commands/bars.js';
 import { dbnCommand } from './commands/dbn.js';
 import { mdp3Command } from './commands/mdp3.js';
@@ -29,6 +30,7 @@ const COMMANDS: readonly Command<never>[] = [
   recordCommand,
   replayCommand,
   barsCommand,
+  backtestCommand,
   queryCommand,
   reportCommand,
   inspectCommand,

@@ -7,7 +7,6 @@ import {
   linkSync,
   lstatSync,
   openSync,
-  readFileSync,
   realpathSync,
   renameSync,
   rmSync,
@@ -16,7 +15,7 @@ import {
 } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { MANIFEST } from '@mdcap/capture';
+import { captureContaining } from '@mdcap/capture';
 import { CaptureError, ConfigError, MdcapError } from '@mdcap/core';
 
 /**
@@ -33,24 +32,6 @@ export interface OutFile {
   /** Where it is written: its directory with symlinks and `..` resolved, and its name. */
   readonly target: string;
   readonly force: boolean;
-}
-
-/** Whether `dir` holds an mdcap capture manifest. */
-function isCapture(dir: string): boolean {
-  try {
-    const m = JSON.parse(readFileSync(join(dir, MANIFEST), 'utf8')) as { format?: unknown } | null;
-    return m?.format === 'mdcap-capture';
-  } catch {
-    return false;
-  }
-}
-
-/** The capture `dir` lies in (`dir` itself or its nearest ancestor that is one), or null. */
-function captureOf(dir: string): string | null {
-  for (let d = dir; ; d = dirname(d)) {
-    if (isCapture(d)) return d;
-    if (dirname(d) === d) return null;
-  }
 }
 
 function errnoOf(error: unknown): string {
@@ -105,7 +86,7 @@ export function checkOutFile(flag: string, path: string, force: boolean): OutFil
       'MDCAP_ERR_OUTPUT_IN_CAPTURE',
       `${where}: expected a file outside any mdcap capture, found a path inside the capture ${capture} (mdcap never writes into a capture; choose a file next to it, e.g. ${join(dirname(capture), basename(path))})`,
     );
-  const capture = captureOf(near.real);
+  const capture = captureContaining(near.real);
   if (capture !== null) throw inCapture(capture);
   const dir = dirname(path);
   if (near.given !== dir) {
@@ -125,7 +106,7 @@ export function checkOutFile(flag: string, path: string, force: boolean): OutFil
       // The link is replaced, not followed; still, a link into a capture is not a place to write.
       try {
         const to = realpathSync(target);
-        const linked = captureOf(dirname(to));
+        const linked = captureContaining(dirname(to));
         if (linked !== null) throw inCapture(linked);
         followed = statSync(to);
       } catch (error) {
@@ -134,7 +115,7 @@ export function checkOutFile(flag: string, path: string, force: boolean): OutFil
       }
     }
     if (followed?.isDirectory() === true) {
-      if (isCapture(target)) {
+      if (captureContaining(target) === target) {
         throw new ConfigError(
           'MDCAP_ERR_OUTPUT_IN_CAPTURE',
           `${where}: expected a file outside any mdcap capture, found the capture directory itself`,

@@ -20,3 +20,30 @@ export { exportDbn } from './export-dbn.js';
 export type { DbnExport, DbnExportOptions } from './export-dbn.js';
 export { verifyCapture } from './verify.js';
 export type { VerifyOptions, VerifyReport, StreamReport } from './verify.js';
+export {
+  runBacktest,
+  runPaper,
+  latencySamples,
+  summaryJson,
+  summaryFieldsJson,
+  positionJson,
+  fillsHash,
+  stringifyJson,
+} from './backtest.js';
+export type {
+  BacktestRunOptions,
+  PaperRunOptions,
+  StrategyRunOptions,
+  RunLatencySpec,
+  BacktestResult,
+  BacktestRunStats,
+  BacktestProgress,
+  BacktestSummaryJson,
+  SummaryFieldsJson,
+  PositionJson,
+} from './backtest.js';
+export { loadStrategy } from './backtest-strategy.js';
+export type { LoadedStrategy } from './backtest-strategy.js';
+export { writeBacktestOutputs, checkOutputDir, fillsParquet, ordersParquet, equityParquet, BACKTEST_FILES } from './backtest-output.js';
+export { runSweep, sweepRowJson } from './backtest-sweep.js';
+export type { SweepOptions, SweepRow, SweepRowJson } from './backtest-sweep.js';

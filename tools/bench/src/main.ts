@@ -27,6 +27,8 @@ const benches: [string, string[], number][] = [
   ['serve.js', [], Math.min(runs, 3)],
   // Sinks against real servers the script starts (PostgreSQL, Redis, nats-server): about a minute a run.
   ['sinks.js', [], Math.min(runs, 3)],
+  // Backtesting (issue 15): a 3 M-event demo capture made, then replay alone beside replay + simulated execution, 3 reps inside: about two minutes a run.
+  ['backtest.js', [], Math.min(runs, 3)],
 ];
 
 interface Row {

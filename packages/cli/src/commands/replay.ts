@@ -5,7 +5,7 @@ import { RealtimeEngine } from '@mdcap/engine';
 import type { BookView } from '@mdcap/engine';
 import { parseSpeed, ReplayProvider } from '@mdcap/replay';
 import type { Argv } from 'yargs';
-import { badOption, parseChoices, parseIntervals, parseIntOption, parseList, parseTime } from '../args.js';
+import { badOption, parseChoices, parseIntervals, parseIntOption, parseList, parseCaptureRange } from '../args.js';
 import { EXIT, warn } from '../command.js';
 import type { Command } from '../command.js';
 import { BAR_HEADER, eventText, topJson, topText } from '../format.js';
@@ -110,15 +110,7 @@ export const replayCommand: Command<ReplayArgs> = {
     const graceMs = parseIntOption('--grace-ms', a.graceMs, 0, 86_400_000);
     const wanted = a.symbols === undefined ? null : parseList('--symbols', a.symbols);
     const manifest = readManifest(a.dir);
-    const base = manifest.sessions.length === 0 ? null : BigInt(manifest.sessions[0]!.start);
-    const last = [...manifest.sessions.map((x) => x.end), ...manifest.files.map((f) => f.tsRecvMax)]
-      .filter((x): x is string => x !== null)
-      .reduce<bigint | null>((m, x) => (m === null || BigInt(x) > m ? BigInt(x) : m), null);
-    const from = a.from === undefined ? undefined : parseTime('--from', a.from, base, last);
-    const to = a.to === undefined ? undefined : parseTime('--to', a.to, base, last);
-    if (from !== undefined && to !== undefined && from >= to) {
-      throw new MdcapError('MDCAP_ERR_REPLAY_RANGE', `--from ${nsToIso(from)} is not before --to ${nsToIso(to)}: expected from < to`);
-    }
+    const { from, to, base, last } = parseCaptureRange(manifest, a.from, a.to);
     // A range that misses the capture would print nothing: say so instead.
     const first = base;
     if (first !== null && last !== null && ((from !== undefined && from > last) || (to !== undefined && to <= first))) {
