@@ -1,12 +1,12 @@
 import type { MdcapError } from '@mdcap/core';
-import type { Fill, OrderState } from '@mdcap/core';
+import type { Fill, MarketEvent, OrderState } from '@mdcap/core';
 import { RealtimeEngine } from '@mdcap/engine';
 import { describe, expect, it } from 'vitest';
 import { BacktestSession, formatMoney } from '../src/index.js';
 import { MS, SYMBOL, T0, VENUE, at, gap, level, runEvents, snapshot, trade } from './helpers.js';
 
 /** The book all scenarios start from: bids 100.00×10, 99.99×20; asks 100.01×5, 100.02×7, 100.05×50. */
-const BOOK = snapshot(
+const BOOK: readonly MarketEvent[] = snapshot(
   T0,
   [
     [10000n, 10n],
