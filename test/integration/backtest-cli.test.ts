@@ -243,6 +243,31 @@ describe('mdcap backtest --feed (paper mode)', () => {
     expect(json['orders']).toBeGreaterThan(0);
     expect(BigInt(String(json['end'])) - BigInt(String(json['start']))).toBeLessThan(3_000_000_000n);
   });
+
+  it('--record keeps the feed and the session’s fills, orders and equity curve in one capture, for DuckDB', { timeout: 90_000 }, () => {
+    const rec = join(dir, 'paper-recorded');
+    const json = JSON.parse(
+      ok([EXAMPLE, '--feed', 'demo:AAPL,MSFT', '--duration', '2s', '--params', '{"every":3}', '--record', rec, '--json']),
+    ) as Record<string, unknown>;
+    expect(json['recorded']).toMatchObject({ out: rec, session: 1 });
+    const query = (sql: string): Record<string, unknown>[] => {
+      const r = mdcap(['query', rec, sql, '--json']);
+      expect(r.status, r.stderr).toBe(0);
+      // --json prints one object per row (NDJSON).
+      return r.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+    };
+    // What the strategy did, as the summary counts it, is in the capture beside the market data it traded on.
+    expect(Number(query('SELECT count(DISTINCT order_id) AS n FROM orders')[0]!['n'])).toBe(json['orders']);
+    expect(Number(query('SELECT count(*) AS n FROM fills')[0]!['n'])).toBe(json['fills']);
+    expect(Number(query('SELECT count(*) AS n FROM equity')[0]!['n'])).toBeGreaterThan(0);
+    expect(Number(query('SELECT count(*) AS n FROM book_updates')[0]!['n'])).toBeGreaterThan(0);
+    expect(query('SELECT DISTINCT session FROM orders')).toEqual([{ session: 1 }]);
+    const verify = mdcap(['verify', rec, '--json']);
+    expect(verify.status, verify.stderr).toBe(0);
+  });
 });
 
 describe('mdcap backtest --help', () => {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { BacktestSession, formatMoney } from '@mdcap/backtest';
 import type { BacktestOptions, BacktestSummary, BrokerStats, EquityPoint, LatencySpec, Strategy } from '@mdcap/backtest';
-import { CaptureReader } from '@mdcap/capture';
+import { addSessionExecutions, CaptureReader } from '@mdcap/capture';
 import type { CaptureKind } from '@mdcap/capture';
 import { ConfigError, describeValue, MdcapError, nsToIso } from '@mdcap/core';
 import type { Fill, OrderState, PositionState } from '@mdcap/core';
@@ -9,7 +9,9 @@ import { RealtimeEngine } from '@mdcap/engine';
 import type { EngineOptions } from '@mdcap/engine';
 import { ReplayProvider } from '@mdcap/replay';
 import type { ReplaySpeed } from '@mdcap/replay';
+import { equityParquet, fillsParquet, ordersParquet } from './backtest-output.js';
 import { loadStrategy } from './backtest-strategy.js';
+import { record } from './record.js';
 import type { LoadedStrategy } from './backtest-strategy.js';
 import { feedDefinition, openFeed } from './feeds.js';
 import type { FeedSpec, OpenedFeed } from './feeds.js';
@@ -89,6 +91,8 @@ export interface BacktestResult {
   readonly stats: BacktestRunStats;
   /** The first 100 errors reported while running. */
   readonly errors: readonly MdcapError[];
+  /** Paper mode with `record`: the capture and session the market data (and these executions) went into. */
+  readonly recorded?: { readonly out: string; readonly session: number; readonly events: number };
 }
 
 const KEPT_ERRORS = 100;
@@ -324,6 +328,12 @@ export interface PaperRunOptions extends StrategyRunOptions {
   readonly feed: FeedSpec | OpenedFeed;
   /** Stop after this long on the feed's clock (else at `signal`, or when the feed ends). */
   readonly durationNs?: bigint;
+  /**
+   * Also record the feed into this capture (as `record` does), with the session's fills, order
+   * updates and equity curve kept in it beside the market data (`executions/session-N/`,
+   * DuckDB views `fills`, `orders`, `equity`).
+   */
+  readonly record?: string;
 }
 
 function isOpened(f: FeedSpec | OpenedFeed): f is OpenedFeed {
@@ -339,6 +349,7 @@ function isOpened(f: FeedSpec | OpenedFeed): f is OpenedFeed {
 export async function runPaper(o: PaperRunOptions): Promise<BacktestResult> {
   const t0 = performance.now();
   const strategy = await loadStrategy(o.strategy);
+  if (o.record !== undefined) return runPaperRecorded(o, o.record, strategy, t0);
   let feed: OpenedFeed;
   let symbols: readonly string[];
   if (isOpened(o.feed)) {
@@ -374,6 +385,38 @@ export async function runPaper(o: PaperRunOptions): Promise<BacktestResult> {
   } finally {
     if (ownFeed) await feed.close();
   }
+}
+
+/**
+ * Paper trading while recording: `record` runs the feed into the capture, the strategy and its
+ * simulated venue ride on the recording's engine (books on), and at the end the session's
+ * executions are written into the capture.
+ */
+async function runPaperRecorded(o: PaperRunOptions, out: string, strategy: LoadedStrategy, t0: number): Promise<BacktestResult> {
+  const latency = await resolveLatency(o, null, undefined, 0);
+  // The recording reports the engine's errors to `onError`; the session keeps them too, but only once to the caller.
+  const { onError, ...quiet } = o;
+  let prep: Awaited<ReturnType<typeof prepare>> | null = null;
+  let symbols: readonly string[] = [];
+  const rec = await record({
+    feed: o.feed,
+    out,
+    engine: { ...o.engine, books: true },
+    ...(o.durationNs === undefined ? {} : { durationNs: o.durationNs }),
+    ...(o.signal === undefined ? {} : { signal: o.signal }),
+    ...(onError === undefined ? {} : { onError }),
+    onStart: async (engine, source) => {
+      symbols = source.symbols;
+      prep = await prepare(engine, quiet, strategy, symbols, latency);
+    },
+  });
+  const result = finishResult('paper', rec.feed, strategy, symbols, prep!, t0);
+  addSessionExecutions(out, rec.session, [
+    { table: 'fills', rows: result.fills.length, bytes: fillsParquet(result.fills) },
+    { table: 'orders', rows: result.orders.length, bytes: ordersParquet(result.orders) },
+    { table: 'equity', rows: result.equity.length, bytes: equityParquet(result.equity) },
+  ]);
+  return { ...result, recorded: { out, session: rec.session, events: rec.events } };
 }
 
 // ---- results as text ---------------------------------------------------------------------
@@ -417,6 +460,8 @@ export interface BacktestSummaryJson extends SummaryFieldsJson {
   readonly errors: number;
   /** sha256 of the fills (see {@link fillsHash}): two runs with the same hash filled the same. */
   readonly fillsHash: string;
+  /** Paper mode with `--record`: where the feed and these executions were recorded. */
+  readonly recorded?: BacktestResult['recorded'];
 }
 
 export function positionJson(p: PositionState): PositionJson {
@@ -476,6 +521,7 @@ export function summaryJson(r: BacktestResult): BacktestSummaryJson {
     events: r.stats.events,
     errors: r.stats.errorCount,
     fillsHash: fillsHash(r.fills),
+    ...(r.recorded === undefined ? {} : { recorded: r.recorded }),
   };
 }
 

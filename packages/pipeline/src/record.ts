@@ -42,10 +42,11 @@ export interface RecordOptions {
   /** Options of the recording's engine (default: no books, the engine's defaults otherwise). */
   readonly engine?: EngineOptions;
   /**
-   * Called with the engine before it starts: add your own callbacks (a strategy that runs while
-   * recording, a sink). `source` names what is recorded and each venue's sequencing rule.
+   * Called with the engine before it starts (a promise it returns is awaited): add your own callbacks (a strategy
+   * that runs while recording, a sink). `source` names what is recorded and each venue's
+   * sequencing rule. If it throws, nothing is recorded and `record` throws that.
    */
-  readonly onStart?: (engine: RealtimeEngine, source: RecordSource) => void;
+  readonly onStart?: (engine: RealtimeEngine, source: RecordSource) => unknown;
   /** Called about five times a second. */
   readonly onProgress?: (progress: RecordProgress) => void;
   /** Errors reported while recording (the engine's `onError`); the recording goes on. */
@@ -290,7 +291,15 @@ export async function record(o: RecordOptions): Promise<RecordSummary & { manife
     errors++;
     o.onError?.(error);
   });
-  o.onStart?.(engine, { venue: src.venue, symbols, sequencing: src.sequencing });
+  try {
+    await Promise.resolve(o.onStart?.(engine, { venue: src.venue, symbols, sequencing: src.sequencing }));
+  } catch (error) {
+    // Nothing was recorded yet: as a failed start.
+    if (timers.raw !== null) clock.clearTimer(timers.raw);
+    await src.close();
+    await writer.abort();
+    throw error;
+  }
   // Stop: first deliver what the ring still holds (received before the stop), then stop. On a
   // turn of its own: the timer may fire inside the dispatch of an event (the engine runs due
   // timers first), and the ring delivers strictly in order.

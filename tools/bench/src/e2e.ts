@@ -93,7 +93,9 @@ function recorder(e: { stop: () => void }, provider: DataProvider, onEvent: (ev:
     symbols: PRODUCTS,
     out: join(dir, 'cap'),
     signal: stop.signal,
-    onStart: (engine) => engine.onEvent(onEvent),
+    onStart: (engine) => {
+      engine.onEvent(onEvent);
+    },
   });
   return {
     async finish<T>(all: Promise<void>, beforeStop: () => T): Promise<{ result: T; written: number }> {

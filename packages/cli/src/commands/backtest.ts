@@ -44,6 +44,7 @@ interface BacktestArgs {
   readonly sweep?: string;
   readonly workers?: string;
   readonly out?: string;
+  readonly record?: string;
   readonly force: boolean;
   readonly json: boolean;
   readonly quiet: boolean;
@@ -307,6 +308,11 @@ export const backtestCommand: Command<BacktestArgs> = {
         type: 'string',
         describe: 'Write fills.parquet, orders.parquet, equity.parquet and summary.json here (a sweep: sweep.json and set-001/… per set)',
       })
+      .option('record', {
+        type: 'string',
+        describe:
+          'Paper mode: also record the feed into this capture, with the fills, orders and equity curve kept in it (mdcap query CAP "SELECT * FROM fills")',
+      })
       .option('force', { type: 'boolean', default: false, describe: 'Replace earlier results in --out' })
       .option('json', {
         type: 'boolean',
@@ -345,6 +351,7 @@ export const backtestCommand: Command<BacktestArgs> = {
     if (paper && a.capture !== undefined)
       throw badOption('--feed', 'either a capture to replay or --feed for paper mode', `both ${a.capture} and --feed ${a.feed}`);
     if (!paper && a.capture === undefined) throw badOption('capture', 'a capture directory (or --feed NAME for paper mode)', 'none');
+    if (!paper && a.record !== undefined) throw badOption('--record', '--feed (paper mode records the live feed)', a.record);
     if (paper && a.sweep !== undefined) throw badOption('--sweep', 'a capture (sweeps replay one)', '--feed');
     if (!paper && a.duration !== undefined)
       throw badOption('--duration', '--feed (paper mode; a backtest runs to the end of the capture, or --to)', a.duration);
@@ -396,6 +403,7 @@ export const backtestCommand: Command<BacktestArgs> = {
         strategy: a.strategy,
         feed: wanted === undefined ? spec : { ...spec, symbols: wanted },
         ...(durationNs === undefined ? {} : { durationNs }),
+        ...(a.record === undefined ? {} : { record: a.record }),
         signal: stop.signal,
         onError,
         onProgress: (p) => progress.update(() => `paper ${spec.feed}: ${count(p.events)} events · ${nsToIso(p.ts)}`),
@@ -479,6 +487,10 @@ async function finish(a: BacktestArgs, out: LineOutput, result: BacktestResult, 
     if (a.json) out.line(stringifyJson(summaryJson(result)));
     else {
       printSummary(out, result);
+      if (result.recorded !== undefined) {
+        const r = result.recorded;
+        out.line(`\nrecorded ${count(r.events)} events into ${r.out} (session ${r.session}), with its fills, orders and equity curve`);
+      }
       if (a.out !== undefined) out.line(`\nwritten to ${a.out}: fills.parquet, orders.parquet, equity.parquet, summary.json`);
     }
   }
