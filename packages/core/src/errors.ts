@@ -62,8 +62,7 @@ export const ERROR_CODES = {
   MDCAP_ERR_INVALID_ORDER:
     'An order, cancel or replace request is malformed (no side, a size that is not a decimal, an unknown order type): a program error, not the venue refusing it.',
   MDCAP_ERR_NO_BROKER: 'Orders, fills or positions were asked of an engine that has no broker attached (attachBroker first).',
-  MDCAP_ERR_STRATEGY:
-    'A strategy module cannot be used: it is missing, does not export a strategy function, or threw while being set up.',
+  MDCAP_ERR_STRATEGY: 'A strategy module cannot be used: it is missing, does not export a strategy function, or threw while being set up.',
 } as const;
 
 export type MdcapErrorCode = keyof typeof ERROR_CODES;
