@@ -15,6 +15,7 @@ from .client import (
     KINDS,
     Client,
     Subscription,
+    backtest,
     describe_capture,
     list_sources,
     stats,
@@ -41,6 +42,7 @@ from .events import (
     Trade,
 )
 from .frames import FrameBuilder, decimal_column, to_frames
+from .trading import BacktestResult, BacktestSummary, Broker, Fill, OrderState, Position
 from .info import CaptureDescription, CaptureInfo, GapInfo, LatencyStats, LiveFeedInfo, SessionInfo, Sources, Stats, SubscriberStats
 
 __version__ = "0.1.0"
@@ -53,6 +55,13 @@ __all__ = [
     "list_sources",
     "describe_capture",
     "stats",
+    "backtest",
+    "Broker",
+    "OrderState",
+    "Fill",
+    "Position",
+    "BacktestSummary",
+    "BacktestResult",
     "Client",
     "Subscription",
     "MdcapError",

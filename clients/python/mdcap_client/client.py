@@ -24,10 +24,12 @@ from typing import Any, Callable, Dict, Generator, Iterable, Iterator, List, Opt
 import grpc
 
 from ._proto.mdcap.v1 import events_pb2, market_data_pb2, market_data_pb2_grpc
+from ._request import KINDS, bad_option, bar_intervals, set_bar_options, set_capture, symbol_list
 from .convert import events_of
 from .errors import MdcapError
 from .events import Event
 from .frames import FrameBuilder, check_format
+from .trading import BacktestResult, run_backtest, trade_start
 from .info import QUEUE_POLICIES, CaptureDescription, Sources, Stats, description_from_pb, sources_from_pb, stats_from_pb
 
 __all__ = [
@@ -40,24 +42,13 @@ __all__ = [
     "list_sources",
     "describe_capture",
     "stats",
+    "backtest",
     "KINDS",
     "DEFAULT_KINDS",
 ]
 
 T = TypeVar("T")
 
-_K = market_data_pb2.EventKind
-#: Kind names (and the aliases ``mdcap replay --print`` uses) -> EventKind.
-KINDS: Dict[str, int] = {
-    "trade": _K.Value("EVENT_KIND_TRADE"),
-    "quote": _K.Value("EVENT_KIND_QUOTE"),
-    "book": _K.Value("EVENT_KIND_BOOK"),
-    "order": _K.Value("EVENT_KIND_ORDER"),
-    "bar": _K.Value("EVENT_KIND_BAR"),
-    "status": _K.Value("EVENT_KIND_STATUS"),
-    "snapshot": _K.Value("EVENT_KIND_SNAPSHOT"),
-    "instrument": _K.Value("EVENT_KIND_INSTRUMENT"),
-}
 _ALIASES = {"trades": "trade", "quotes": "quote", "orders": "order", "bars": "bar", "top": "snapshot", "snapshots": "snapshot", "instruments": "instrument"}
 #: What the server streams when no kinds are given (bars only with bar intervals).
 DEFAULT_KINDS: Tuple[str, ...] = ("trade", "quote", "book", "order", "bar", "status")
@@ -67,10 +58,6 @@ Tls = Union[None, bool, str, bytes, "os.PathLike[str]"]
 
 # Batches of 1024 events are ~100 KiB; leave room for big snapshots.
 _CHANNEL_OPTIONS: List[Tuple[str, Any]] = [("grpc.max_receive_message_length", 256 << 20)]
-
-
-def _bad(what: str, expected: str, found: Any) -> MdcapError:
-    return MdcapError("MDCAP_ERR_INVALID_OPTION", f"{what}: expected {expected}, found {found!r}", grpc.StatusCode.INVALID_ARGUMENT)
 
 
 def _kind_numbers(kinds: Union[None, str, Iterable[str]], depth: int, with_bars: bool) -> List[int]:
@@ -84,7 +71,7 @@ def _kind_numbers(kinds: Union[None, str, Iterable[str]], depth: int, with_bars:
     for name in names:
         key = _ALIASES.get(name.strip(), name.strip())
         if key not in KINDS:
-            raise _bad("kinds", f"some of {', '.join(KINDS)}", name)
+            raise bad_option("kinds", f"some of {', '.join(KINDS)}", name)
         out.append(KINDS[key])
     return out
 
@@ -122,30 +109,23 @@ def subscribe_request(
     names); the server checks the rest and says what is wrong.
     """
     if (capture is None) == (live is None):
-        raise _bad("source", "exactly one of capture= (a capture name) and live= (a feed name)", f"capture={capture!r}, live={live!r}")
-    if isinstance(symbols, str):
-        symbols = [s for s in symbols.split(",") if s]
+        raise bad_option("source", "exactly one of capture= (a capture name) and live= (a feed name)", f"capture={capture!r}, live={live!r}")
+    symbols = symbol_list(symbols)
     req = market_data_pb2.SubscribeRequest()
     if capture is not None:
-        req.capture.capture = capture
-        req.capture.speed = _speed_text(speed)
-        if from_ns is not None:
-            setattr(req.capture, "from", int(from_ns))  # `from` is a Python keyword
-        if to_ns is not None:
-            req.capture.to = int(to_ns)
-        req.capture.symbols.extend(symbols or ())
+        set_capture(req.capture, capture, _speed_text(speed), from_ns, to_ns, symbols)
     else:
         req.live.feed = str(live)
         req.live.symbols.extend(symbols or ())
         if from_ns is not None or to_ns is not None:
-            raise _bad("from_ns/to_ns", "a capture source (a live feed has no time range)", f"live={live!r}")
-    intervals = [] if bars is None else [int(bars)] if isinstance(bars, int) else [int(b) for b in bars]
+            raise bad_option("from_ns/to_ns", "a capture source (a live feed has no time range)", f"live={live!r}")
+    intervals = bar_intervals(bars)
     req.kinds.extend(_kind_numbers(kinds, depth, len(intervals) > 0))
     req.bar_intervals.extend(intervals)
     req.book_depth = int(depth)
     req.book_cadence_ns = int(cadence_ns)
     if policy not in QUEUE_POLICIES:
-        raise _bad("policy", " or ".join(QUEUE_POLICIES), policy)
+        raise bad_option("policy", " or ".join(QUEUE_POLICIES), policy)
     req.policy = cast(Any, QUEUE_POLICIES[policy])  # the enum's number (the stubs type it as the enum class)
     if queue_batches is not None:
         req.queue_batches = int(queue_batches)
@@ -153,10 +133,7 @@ def subscribe_request(
         req.batch_events = int(batch_events)
     if batch_micros is not None:
         req.batch_micros = int(batch_micros)
-    if bar_grace_ms is not None:
-        req.bar_grace_ms = int(bar_grace_ms)
-    if bar_timestamp is not None:
-        req.bar_timestamp = bar_timestamp
+    set_bar_options(req, bar_grace_ms, bar_timestamp)
     return req
 
 
@@ -358,6 +335,17 @@ class Client:
         convert, finish = _frames_of(rows, format)
         return self._subscribe(subscribe_request(**request), timeout, convert, finish)
 
+    # --- backtests -------------------------------------------------------------------------
+
+    def backtest(self, *, strategy: Any, timeout: Optional[float] = None, **start: Any) -> BacktestResult:
+        """A backtest of ``strategy`` on a capture through the server's simulated venue (the Trade call).
+
+        The arguments are :func:`backtest`'s. Returns when the run is over, with its summary,
+        fills and order updates; raises :class:`MdcapError` when the server refuses the run, and
+        whatever the strategy raises (the call is then cancelled).
+        """
+        return run_backtest(self._stub, self._metadata, strategy, trade_start(**start), timeout)
+
     # --- the other calls -------------------------------------------------------------------
 
     def _unary(self, method: Callable[..., Any], request: Any, timeout: Optional[float]) -> Any:
@@ -514,6 +502,46 @@ def subscribe_frames(
     client = _connect(address, token, tls, tls_server_name)
     convert, finish = _frames_of(rows, format)
     return client._subscribe(req, timeout, convert, finish, on_close=client.close)
+
+
+def backtest(
+    address: Address,
+    *,
+    strategy: Any,
+    capture: str,
+    token: Optional[str] = None,
+    tls: Tls = None,
+    tls_server_name: Optional[str] = None,
+    timeout: Optional[float] = None,
+    **start: Any,
+) -> BacktestResult:
+    """Backtests ``strategy`` on a capture of the server at ``address``, through its simulated venue.
+
+    The server replays the capture and streams what the strategy sees, in the order and at the
+    clock times a TypeScript strategy's callbacks see it; the strategy's orders take effect at
+    the clock time of the callback that sent them (see :mod:`mdcap_client.trading`).
+
+    Args:
+        strategy: an object with some of ``on_trade``, ``on_quote``, ``on_book``,
+            ``on_order_update``, ``on_bar``, ``on_status``, ``on_snapshot``, ``on_instrument``,
+            ``on_order``, ``on_fill``; each is called with the item and the :class:`~mdcap_client.trading.Broker`.
+        capture: a capture under the server's ``--captures``.
+        symbols, from_ns, to_ns: what of it to replay (default: all).
+        kinds, bars, depth: the market data streamed, as :func:`subscribe`'s (default trade,
+            quote, book, order, bar, status).
+        decide_on: the kinds whose callbacks may send orders (default: every kind streamed);
+            others are sent ahead without waiting for the strategy. Own order updates and fills always may.
+        latency: ``{"entry": ns, "ack": ns, "feed": ns}`` (ints; default 0 each).
+        queue_model, queue_power: ``"conservative"`` (default) or ``"prob"`` (power 1 to 8).
+        fees: ``{"maker": "-0.0001", "taker": "0.0003", "venues": {…}, "symbols": {…}}`` (Decimal or text).
+        max_position: ``{"AAPL": "500", "*": "1000"}``.
+        seed, interval: the seed of sampled latencies; seconds between equity points (default 60).
+
+    Returns:
+        A :class:`~mdcap_client.trading.BacktestResult`: ``summary``, ``fills``, ``orders``.
+    """
+    with Client(address, token=token, tls=tls, tls_server_name=tls_server_name) as c:
+        return c.backtest(strategy=strategy, timeout=timeout, capture=capture, **start)
 
 
 def list_sources(address: Address, *, token: Optional[str] = None, tls: Tls = None, timeout: Optional[float] = 30.0) -> Sources:

@@ -1,12 +1,14 @@
 import * as grpc from '@grpc/grpc-js';
 import { EventKind, QueuePolicy as PbPolicy, SubscribeRequest } from './gen/mdcap/v1/market_data.js';
 import type { ItemKind } from './fanout.js';
+import { rawMethod } from './raw-method.js';
 import { mdcapErrorFromStatus } from './status.js';
 import type { QueuePolicy } from './subscriber.js';
 import { decodeBatch } from './wire.js';
 import type { StreamItem } from './wire.js';
 
-const KIND_PB: Record<ItemKind, EventKind> = {
+/** Kind names as the `EventKind` of requests (Subscribe, and a Trade call's start). */
+export const KIND_PB: Record<ItemKind, EventKind> = {
   trade: EventKind.EVENT_KIND_TRADE,
   quote: EventKind.EVENT_KIND_QUOTE,
   book: EventKind.EVENT_KIND_BOOK,
@@ -78,21 +80,9 @@ export function subscribeRequest(o: SubscribeOptions): SubscribeRequest {
   };
 }
 
-const identity = (b: Buffer): Buffer => b;
-
 /** Client-side `Subscribe` with raw bytes, decoded by the hand-written reader. */
 const SubscribeClient = grpc.makeGenericClientConstructor(
-  {
-    Subscribe: {
-      path: '/mdcap.v1.MarketData/Subscribe',
-      requestStream: false,
-      responseStream: true,
-      requestSerialize: identity,
-      requestDeserialize: identity,
-      responseSerialize: identity,
-      responseDeserialize: identity,
-    },
-  },
+  { Subscribe: rawMethod('/mdcap.v1.MarketData/Subscribe', false, true) },
   'mdcap.v1.MarketData',
 );
 

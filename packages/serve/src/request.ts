@@ -8,7 +8,7 @@ import type { QueuePolicy, SubscriberOptions } from './subscriber.js';
 /** Kinds streamed when a request names none: the engine's events, as `mdcap replay --json` prints them. */
 export const DEFAULT_KINDS: readonly ItemKind[] = ['trade', 'quote', 'book', 'order', 'bar', 'status'];
 
-const KIND_OF: Record<number, ItemKind> = {
+export const KIND_OF: Record<number, ItemKind> = {
   [EventKind.EVENT_KIND_TRADE]: 'trade',
   [EventKind.EVENT_KIND_QUOTE]: 'quote',
   [EventKind.EVENT_KIND_BOOK]: 'book',

@@ -18,6 +18,7 @@ import type { FeedSpec, OpenedFeed } from '@mdcap/pipeline';
 import { ReplayProvider } from '@mdcap/replay';
 import { Fanout } from './fanout.js';
 import { ReplayPool } from './pool.js';
+import { rawMethod } from './raw-method.js';
 import { ReplaySession } from './session.js';
 import type { ReplaySpec } from './session.js';
 import type { Selection } from './fanout.js';
@@ -38,6 +39,7 @@ import type { StreamPlan } from './request.js';
 import { toServiceError } from './status.js';
 import { recordDispatch, Subscriber } from './subscriber.js';
 import type { QueuePolicy, SendTotals } from './subscriber.js';
+import { serveTrade } from './trade.js';
 
 /** A live feed the server runs once and fans out to every subscriber. */
 export interface LiveFeedOptions extends FeedSpec {
@@ -97,36 +99,14 @@ const POLICY_PB: Record<QueuePolicy, PbPolicy> = {
   disconnect: PbPolicy.QUEUE_POLICY_DISCONNECT,
 };
 
-const identity = (b: Buffer): Buffer => b;
-
 /** The service with raw bytes in and out: requests are decoded (and refused) by the handlers. */
 const SERVICE: grpc.ServiceDefinition = {
-  Subscribe: {
-    path: '/mdcap.v1.MarketData/Subscribe',
-    requestStream: false,
-    responseStream: true,
-    requestSerialize: identity,
-    requestDeserialize: identity,
-    responseSerialize: identity,
-    responseDeserialize: identity,
-    originalName: 'subscribe',
-  },
-  ListSources: unary('/mdcap.v1.MarketData/ListSources'),
-  DescribeCapture: unary('/mdcap.v1.MarketData/DescribeCapture'),
-  Stats: unary('/mdcap.v1.MarketData/Stats'),
+  Subscribe: { ...rawMethod('/mdcap.v1.MarketData/Subscribe', false, true), originalName: 'subscribe' },
+  ListSources: rawMethod('/mdcap.v1.MarketData/ListSources', false, false),
+  DescribeCapture: rawMethod('/mdcap.v1.MarketData/DescribeCapture', false, false),
+  Stats: rawMethod('/mdcap.v1.MarketData/Stats', false, false),
+  Trade: { ...rawMethod('/mdcap.v1.MarketData/Trade', true, true), originalName: 'trade' },
 };
-
-function unary(path: string): grpc.MethodDefinition<Buffer, Buffer> {
-  return {
-    path,
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: identity,
-    requestDeserialize: identity,
-    responseSerialize: identity,
-    responseDeserialize: identity,
-  };
-}
 
 function parseAddress(flag: string, text: string): { host: string; port: number } {
   const m = /^(\[[0-9a-fA-F:.]+\]|[^:]+):(\d+)$/.exec(text.trim());
@@ -153,6 +133,8 @@ export class MarketDataServer {
   private readonly grpcServer = new grpc.Server({ 'grpc.max_send_message_length': 64 * 1024 * 1024 });
   private readonly hubs = new Map<string, LiveHub>();
   private readonly active = new Map<number, Active>();
+  /** Running Trade calls: each ends with the error given. */
+  private readonly trades = new Set<(error: MdcapError) => void>();
   private readonly stages = new LatencyStages();
   private readonly mono: Monotonic;
   private readonly token: Buffer | null;
@@ -218,6 +200,16 @@ export class MarketDataServer {
           const answer = Buffer.from(StatsResponse.encode(this.statsResponse()).finish());
           if (req.resetLatency) this.stages.reset();
           return answer;
+        }),
+      Trade: (call: grpc.ServerDuplexStream<Buffer, Buffer>) =>
+        serveTrade(call, {
+          authorize: (metadata) => this.authorize(metadata),
+          capture: (name) => this.capture(name),
+          reject: (error) => this.reject(error),
+          track: (stop) => {
+            this.trades.add(stop);
+            return () => void this.trades.delete(stop);
+          },
         }),
     });
     const health = new HealthImplementation({ '': 'SERVING', 'mdcap.v1.MarketData': 'SERVING' });
@@ -611,6 +603,7 @@ export class MarketDataServer {
         a.stop?.();
         a.sub.end(() => a.fail(stopping));
       }
+      for (const stop of [...this.trades]) stop(stopping);
       await Promise.all([...this.hubs.values()].map((h) => h.engine.stop().then(() => h.feed.close())));
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {

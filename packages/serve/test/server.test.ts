@@ -11,6 +11,7 @@ import { SimProvider } from '@mdcap/sim';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MarketDataClient } from '../src/gen/mdcap/v1/market_data.js';
 import type { CaptureDescription, ListSourcesResponse, StatsResponse } from '../src/gen/mdcap/v1/market_data.js';
+import { rawMethod } from '../src/raw-method.js';
 
 /**
  * The server in-process: bad requests and what they answer, auth, TLS, health, reflection,
@@ -83,21 +84,7 @@ describe('mdcap serve: requests it cannot serve get a status code and the MDCAP 
   }
 
   it('bytes that are not a SubscribeRequest: INVALID_ARGUMENT with MDCAP_ERR_BAD_REQUEST in the trailers and the rich status', async () => {
-    const identity = (b: Buffer): Buffer => b;
-    const Raw = grpc.makeGenericClientConstructor(
-      {
-        Subscribe: {
-          path: '/mdcap.v1.MarketData/Subscribe',
-          requestStream: false,
-          responseStream: true,
-          requestSerialize: identity,
-          requestDeserialize: identity,
-          responseSerialize: identity,
-          responseDeserialize: identity,
-        },
-      },
-      'raw',
-    );
+    const Raw = grpc.makeGenericClientConstructor({ Subscribe: rawMethod('/mdcap.v1.MarketData/Subscribe', false, true) }, 'raw');
     const client = new Raw(server.address, grpc.credentials.createInsecure());
     const call = (client as unknown as { Subscribe(b: Buffer): grpc.ClientReadableStream<Buffer> }).Subscribe(
       Buffer.from([0x0a, 0xff, 0xff]),
@@ -174,19 +161,8 @@ describe('mdcap serve: operations', () => {
   });
 
   it('server reflection lists mdcap.v1.MarketData (what grpcurl asks first)', async () => {
-    const identity = (b: Buffer): Buffer => b;
     const Reflection = grpc.makeGenericClientConstructor(
-      {
-        Info: {
-          path: '/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo',
-          requestStream: true,
-          responseStream: true,
-          requestSerialize: identity,
-          requestDeserialize: identity,
-          responseSerialize: identity,
-          responseDeserialize: identity,
-        },
-      },
+      { Info: rawMethod('/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo', true, true) },
       'Reflection',
     );
     const client = new Reflection(server.address, grpc.credentials.createInsecure());

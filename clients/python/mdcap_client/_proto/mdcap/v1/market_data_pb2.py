@@ -12,9 +12,10 @@ _sym_db = _symbol_database.Default()
 
 
 from . import events_pb2 as mdcap_dot_v1_dot_events__pb2
+from . import execution_pb2 as mdcap_dot_v1_dot_execution__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1amdcap/v1/market_data.proto\x12\x08mdcap.v1\x1a\x15mdcap/v1/events.proto\"+\n\nLiveSource\x12\x0c\n\x04\x66\x65\x65\x64\x18\x01 \x01(\t\x12\x0f\n\x07symbols\x18\x02 \x03(\t\"t\n\rCaptureSource\x12\x0f\n\x07\x63\x61pture\x18\x01 \x01(\t\x12\r\n\x05speed\x18\x02 \x01(\t\x12\x11\n\x04\x66rom\x18\x03 \x01(\x10H\x00\x88\x01\x01\x12\x0f\n\x02to\x18\x04 \x01(\x10H\x01\x88\x01\x01\x12\x0f\n\x07symbols\x18\x05 \x03(\tB\x07\n\x05_fromB\x05\n\x03_to\"\x83\x03\n\x10SubscribeRequest\x12$\n\x04live\x18\x01 \x01(\x0b\x32\x14.mdcap.v1.LiveSourceH\x00\x12*\n\x07\x63\x61pture\x18\x02 \x01(\x0b\x32\x17.mdcap.v1.CaptureSourceH\x00\x12\"\n\x05kinds\x18\x03 \x03(\x0e\x32\x13.mdcap.v1.EventKind\x12\x15\n\rbar_intervals\x18\x04 \x03(\r\x12\x12\n\nbook_depth\x18\x05 \x01(\r\x12\x17\n\x0f\x62ook_cadence_ns\x18\x06 \x01(\x04\x12%\n\x06policy\x18\x07 \x01(\x0e\x32\x15.mdcap.v1.QueuePolicy\x12\x15\n\rqueue_batches\x18\x08 \x01(\r\x12\x14\n\x0c\x62\x61tch_events\x18\t \x01(\r\x12\x14\n\x0c\x62\x61tch_micros\x18\n \x01(\r\x12\x19\n\x0c\x62\x61r_grace_ms\x18\x0b \x01(\rH\x01\x88\x01\x01\x12\x15\n\rbar_timestamp\x18\x0c \x01(\tB\x08\n\x06sourceB\x0f\n\r_bar_grace_ms\"\x14\n\x12ListSourcesRequest\"K\n\x0cLiveFeedInfo\x12\x0c\n\x04\x66\x65\x65\x64\x18\x01 \x01(\t\x12\r\n\x05venue\x18\x02 \x01(\t\x12\x0f\n\x07symbols\x18\x03 \x03(\t\x12\r\n\x05state\x18\x04 \x01(\t\"Y\n\x0b\x43\x61ptureInfo\x12\x0f\n\x07\x63\x61pture\x18\x01 \x01(\t\x12\x0c\n\x04\x66\x65\x65\x64\x18\x02 \x01(\t\x12\x0f\n\x07symbols\x18\x03 \x03(\t\x12\r\n\x05start\x18\x04 \x01(\x10\x12\x0b\n\x03\x65nd\x18\x05 \x01(\x10\"d\n\x13ListSourcesResponse\x12$\n\x04live\x18\x01 \x03(\x0b\x32\x16.mdcap.v1.LiveFeedInfo\x12\'\n\x08\x63\x61ptures\x18\x02 \x03(\x0b\x32\x15.mdcap.v1.CaptureInfo\")\n\x16\x44\x65scribeCaptureRequest\x12\x0f\n\x07\x63\x61pture\x18\x01 \x01(\t\"_\n\x0bSessionInfo\x12\n\n\x02id\x18\x01 \x01(\r\x12\x0c\n\x04\x66\x65\x65\x64\x18\x02 \x01(\t\x12\r\n\x05start\x18\x03 \x01(\x10\x12\x10\n\x03\x65nd\x18\x04 \x01(\x10H\x00\x88\x01\x01\x12\r\n\x05\x63lean\x18\x05 \x01(\x08\x42\x06\n\x04_end\"W\n\x07GapInfo\x12\r\n\x05venue\x18\x01 \x01(\t\x12\x0e\n\x06symbol\x18\x02 \x01(\t\x12\x0f\n\x07ts_recv\x18\x03 \x01(\x10\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x05 \x01(\t\"\xc7\x01\n\x12\x43\x61ptureDescription\x12\x0f\n\x07\x63\x61pture\x18\x01 \x01(\t\x12\x0c\n\x04\x66\x65\x65\x64\x18\x02 \x01(\t\x12\x0f\n\x07symbols\x18\x03 \x03(\t\x12\'\n\x08sessions\x18\x04 \x03(\x0b\x32\x15.mdcap.v1.SessionInfo\x12)\n\x0binstruments\x18\x05 \x03(\x0b\x32\x14.mdcap.v1.Instrument\x12\x1f\n\x04gaps\x18\x06 \x03(\x0b\x32\x11.mdcap.v1.GapInfo\x12\x0c\n\x04rows\x18\x07 \x01(\x04\"%\n\x0cStatsRequest\x12\x15\n\rreset_latency\x18\x01 \x01(\x08\"a\n\x0cLatencyStats\x12\r\n\x05stage\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x04\x12\x0b\n\x03p50\x18\x03 \x01(\x04\x12\x0b\n\x03p99\x18\x04 \x01(\x04\x12\x0c\n\x04p999\x18\x05 \x01(\x04\x12\x0b\n\x03max\x18\x06 \x01(\x04\"\xd4\x01\n\x0fSubscriberStats\x12\n\n\x02id\x18\x01 \x01(\x04\x12\x0e\n\x06source\x18\x02 \x01(\t\x12\x0c\n\x04peer\x18\x03 \x01(\t\x12%\n\x06policy\x18\x04 \x01(\x0e\x32\x15.mdcap.v1.QueuePolicy\x12\x13\n\x0b\x65vents_sent\x18\x05 \x01(\x04\x12\x14\n\x0c\x62\x61tches_sent\x18\x06 \x01(\x04\x12\x16\n\x0e\x65vents_dropped\x18\x07 \x01(\x04\x12\x16\n\x0equeued_batches\x18\x08 \x01(\r\x12\x15\n\rqueued_events\x18\t \x01(\x04\"{\n\rStatsResponse\x12.\n\x0bsubscribers\x18\x01 \x03(\x0b\x32\x19.mdcap.v1.SubscriberStats\x12\'\n\x07latency\x18\x02 \x03(\x0b\x32\x16.mdcap.v1.LatencyStats\x12\x11\n\trss_bytes\x18\x03 \x01(\x04*\xdd\x01\n\tEventKind\x12\x1a\n\x16\x45VENT_KIND_UNSPECIFIED\x10\x00\x12\x14\n\x10\x45VENT_KIND_TRADE\x10\x01\x12\x14\n\x10\x45VENT_KIND_QUOTE\x10\x02\x12\x13\n\x0f\x45VENT_KIND_BOOK\x10\x03\x12\x14\n\x10\x45VENT_KIND_ORDER\x10\x04\x12\x12\n\x0e\x45VENT_KIND_BAR\x10\x05\x12\x15\n\x11\x45VENT_KIND_STATUS\x10\x06\x12\x17\n\x13\x45VENT_KIND_SNAPSHOT\x10\x07\x12\x19\n\x15\x45VENT_KIND_INSTRUMENT\x10\x08*`\n\x0bQueuePolicy\x12\x16\n\x12QUEUE_POLICY_BLOCK\x10\x00\x12\x1c\n\x18QUEUE_POLICY_DROP_OLDEST\x10\x01\x12\x1b\n\x17QUEUE_POLICY_DISCONNECT\x10\x02\x32\xa6\x02\n\nMarketData\x12?\n\tSubscribe\x12\x1a.mdcap.v1.SubscribeRequest\x1a\x14.mdcap.v1.EventBatch0\x01\x12J\n\x0bListSources\x12\x1c.mdcap.v1.ListSourcesRequest\x1a\x1d.mdcap.v1.ListSourcesResponse\x12Q\n\x0f\x44\x65scribeCapture\x12 .mdcap.v1.DescribeCaptureRequest\x1a\x1c.mdcap.v1.CaptureDescription\x12\x38\n\x05Stats\x12\x16.mdcap.v1.StatsRequest\x1a\x17.mdcap.v1.StatsResponseB/P\x01Z+github.com/mdcap/mdcap/gen/mdcap/v1;mdcapv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1amdcap/v1/market_data.proto\x12\x08mdcap.v1\x1a\x15mdcap/v1/events.proto\x1a\x18mdcap/v1/execution.proto\"+\n\nLiveSource\x12\x0c\n\x04\x66\x65\x65\x64\x18\x01 \x01(\t\x12\x0f\n\x07symbols\x18\x02 \x03(\t\"t\n\rCaptureSource\x12\x0f\n\x07\x63\x61pture\x18\x01 \x01(\t\x12\r\n\x05speed\x18\x02 \x01(\t\x12\x11\n\x04\x66rom\x18\x03 \x01(\x10H\x00\x88\x01\x01\x12\x0f\n\x02to\x18\x04 \x01(\x10H\x01\x88\x01\x01\x12\x0f\n\x07symbols\x18\x05 \x03(\tB\x07\n\x05_fromB\x05\n\x03_to\"\x83\x03\n\x10SubscribeRequest\x12$\n\x04live\x18\x01 \x01(\x0b\x32\x14.mdcap.v1.LiveSourceH\x00\x12*\n\x07\x63\x61pture\x18\x02 \x01(\x0b\x32\x17.mdcap.v1.CaptureSourceH\x00\x12\"\n\x05kinds\x18\x03 \x03(\x0e\x32\x13.mdcap.v1.EventKind\x12\x15\n\rbar_intervals\x18\x04 \x03(\r\x12\x12\n\nbook_depth\x18\x05 \x01(\r\x12\x17\n\x0f\x62ook_cadence_ns\x18\x06 \x01(\x04\x12%\n\x06policy\x18\x07 \x01(\x0e\x32\x15.mdcap.v1.QueuePolicy\x12\x15\n\rqueue_batches\x18\x08 \x01(\r\x12\x14\n\x0c\x62\x61tch_events\x18\t \x01(\r\x12\x14\n\x0c\x62\x61tch_micros\x18\n \x01(\r\x12\x19\n\x0c\x62\x61r_grace_ms\x18\x0b \x01(\rH\x01\x88\x01\x01\x12\x15\n\rbar_timestamp\x18\x0c \x01(\tB\x08\n\x06sourceB\x0f\n\r_bar_grace_ms\"\x14\n\x12ListSourcesRequest\"K\n\x0cLiveFeedInfo\x12\x0c\n\x04\x66\x65\x65\x64\x18\x01 \x01(\t\x12\r\n\x05venue\x18\x02 \x01(\t\x12\x0f\n\x07symbols\x18\x03 \x03(\t\x12\r\n\x05state\x18\x04 \x01(\t\"Y\n\x0b\x43\x61ptureInfo\x12\x0f\n\x07\x63\x61pture\x18\x01 \x01(\t\x12\x0c\n\x04\x66\x65\x65\x64\x18\x02 \x01(\t\x12\x0f\n\x07symbols\x18\x03 \x03(\t\x12\r\n\x05start\x18\x04 \x01(\x10\x12\x0b\n\x03\x65nd\x18\x05 \x01(\x10\"d\n\x13ListSourcesResponse\x12$\n\x04live\x18\x01 \x03(\x0b\x32\x16.mdcap.v1.LiveFeedInfo\x12\'\n\x08\x63\x61ptures\x18\x02 \x03(\x0b\x32\x15.mdcap.v1.CaptureInfo\")\n\x16\x44\x65scribeCaptureRequest\x12\x0f\n\x07\x63\x61pture\x18\x01 \x01(\t\"_\n\x0bSessionInfo\x12\n\n\x02id\x18\x01 \x01(\r\x12\x0c\n\x04\x66\x65\x65\x64\x18\x02 \x01(\t\x12\r\n\x05start\x18\x03 \x01(\x10\x12\x10\n\x03\x65nd\x18\x04 \x01(\x10H\x00\x88\x01\x01\x12\r\n\x05\x63lean\x18\x05 \x01(\x08\x42\x06\n\x04_end\"W\n\x07GapInfo\x12\r\n\x05venue\x18\x01 \x01(\t\x12\x0e\n\x06symbol\x18\x02 \x01(\t\x12\x0f\n\x07ts_recv\x18\x03 \x01(\x10\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x05 \x01(\t\"\xc7\x01\n\x12\x43\x61ptureDescription\x12\x0f\n\x07\x63\x61pture\x18\x01 \x01(\t\x12\x0c\n\x04\x66\x65\x65\x64\x18\x02 \x01(\t\x12\x0f\n\x07symbols\x18\x03 \x03(\t\x12\'\n\x08sessions\x18\x04 \x03(\x0b\x32\x15.mdcap.v1.SessionInfo\x12)\n\x0binstruments\x18\x05 \x03(\x0b\x32\x14.mdcap.v1.Instrument\x12\x1f\n\x04gaps\x18\x06 \x03(\x0b\x32\x11.mdcap.v1.GapInfo\x12\x0c\n\x04rows\x18\x07 \x01(\x04\"%\n\x0cStatsRequest\x12\x15\n\rreset_latency\x18\x01 \x01(\x08\"a\n\x0cLatencyStats\x12\r\n\x05stage\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x04\x12\x0b\n\x03p50\x18\x03 \x01(\x04\x12\x0b\n\x03p99\x18\x04 \x01(\x04\x12\x0c\n\x04p999\x18\x05 \x01(\x04\x12\x0b\n\x03max\x18\x06 \x01(\x04\"\xd4\x01\n\x0fSubscriberStats\x12\n\n\x02id\x18\x01 \x01(\x04\x12\x0e\n\x06source\x18\x02 \x01(\t\x12\x0c\n\x04peer\x18\x03 \x01(\t\x12%\n\x06policy\x18\x04 \x01(\x0e\x32\x15.mdcap.v1.QueuePolicy\x12\x13\n\x0b\x65vents_sent\x18\x05 \x01(\x04\x12\x14\n\x0c\x62\x61tches_sent\x18\x06 \x01(\x04\x12\x16\n\x0e\x65vents_dropped\x18\x07 \x01(\x04\x12\x16\n\x0equeued_batches\x18\x08 \x01(\r\x12\x15\n\rqueued_events\x18\t \x01(\x04\"{\n\rStatsResponse\x12.\n\x0bsubscribers\x18\x01 \x03(\x0b\x32\x19.mdcap.v1.SubscriberStats\x12\'\n\x07latency\x18\x02 \x03(\x0b\x32\x16.mdcap.v1.LatencyStats\x12\x11\n\trss_bytes\x18\x03 \x01(\x04\"(\n\x08\x46\x65\x65Rates\x12\r\n\x05maker\x18\x01 \x01(\t\x12\r\n\x05taker\x18\x02 \x01(\t\"\xab\x04\n\x0c\x42rokerConfig\x12\x18\n\x10latency_entry_ns\x18\x01 \x01(\x04\x12\x16\n\x0elatency_ack_ns\x18\x02 \x01(\x04\x12\x17\n\x0flatency_feed_ns\x18\x03 \x01(\x04\x12\x13\n\x0bqueue_model\x18\x04 \x01(\t\x12\x13\n\x0bqueue_power\x18\x05 \x01(\r\x12 \n\x04\x66\x65\x65s\x18\x06 \x01(\x0b\x32\x12.mdcap.v1.FeeRates\x12\x39\n\nvenue_fees\x18\x07 \x03(\x0b\x32%.mdcap.v1.BrokerConfig.VenueFeesEntry\x12;\n\x0bsymbol_fees\x18\x08 \x03(\x0b\x32&.mdcap.v1.BrokerConfig.SymbolFeesEntry\x12=\n\x0cmax_position\x18\t \x03(\x0b\x32\'.mdcap.v1.BrokerConfig.MaxPositionEntry\x12\x0c\n\x04seed\x18\n \x01(\r\x1a\x44\n\x0eVenueFeesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12!\n\x05value\x18\x02 \x01(\x0b\x32\x12.mdcap.v1.FeeRates:\x02\x38\x01\x1a\x45\n\x0fSymbolFeesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12!\n\x05value\x18\x02 \x01(\x0b\x32\x12.mdcap.v1.FeeRates:\x02\x38\x01\x1a\x32\n\x10MaxPositionEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xb1\x02\n\nTradeStart\x12(\n\x07\x63\x61pture\x18\x01 \x01(\x0b\x32\x17.mdcap.v1.CaptureSource\x12\"\n\x05kinds\x18\x02 \x03(\x0e\x32\x13.mdcap.v1.EventKind\x12\x15\n\rbar_intervals\x18\x03 \x03(\r\x12\x12\n\nbook_depth\x18\x04 \x01(\r\x12&\n\tdecide_on\x18\x05 \x03(\x0e\x32\x13.mdcap.v1.EventKind\x12&\n\x06\x62roker\x18\x06 \x01(\x0b\x32\x16.mdcap.v1.BrokerConfig\x12\x17\n\x0f\x65quity_interval\x18\x07 \x01(\r\x12\x19\n\x0c\x62\x61r_grace_ms\x18\x08 \x01(\rH\x00\x88\x01\x01\x12\x15\n\rbar_timestamp\x18\t \x01(\tB\x0f\n\r_bar_grace_ms\"\x0c\n\nWindowDone\"\xf4\x01\n\x0cTradeRequest\x12\x0e\n\x06window\x18\x01 \x01(\x04\x12%\n\x05start\x18\x02 \x01(\x0b\x32\x14.mdcap.v1.TradeStartH\x00\x12(\n\x06submit\x18\x03 \x01(\x0b\x32\x16.mdcap.v1.OrderRequestH\x00\x12\'\n\x06\x63\x61ncel\x18\x04 \x01(\x0b\x32\x15.mdcap.v1.CancelOrderH\x00\x12)\n\x07replace\x18\x05 \x01(\x0b\x32\x16.mdcap.v1.ReplaceOrderH\x00\x12$\n\x04\x64one\x18\x06 \x01(\x0b\x32\x14.mdcap.v1.WindowDoneH\x00\x42\t\n\x07request\"|\n\tTradeItem\x12 \n\x05\x65vent\x18\x01 \x01(\x0b\x32\x0f.mdcap.v1.EventH\x00\x12%\n\x05order\x18\x02 \x01(\x0b\x32\x14.mdcap.v1.OrderStateH\x00\x12\x1e\n\x04\x66ill\x18\x03 \x01(\x0b\x32\x0e.mdcap.v1.FillH\x00\x42\x06\n\x04item\"]\n\x0bTradeWindow\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12\"\n\x05items\x18\x02 \x03(\x0b\x32\x13.mdcap.v1.TradeItem\x12\r\n\x05\x63lock\x18\x03 \x01(\x10\x12\x0e\n\x06\x64\x65\x63ide\x18\x04 \x01(\x08\"n\n\x0c\x41\x63tionResult\x12\x0e\n\x06window\x18\x01 \x01(\x04\x12#\n\x05order\x18\x02 \x01(\x0b\x32\x14.mdcap.v1.OrderState\x12\x12\n\nerror_code\x18\x03 \x01(\t\x12\x15\n\rerror_message\x18\x04 \x01(\t\"\x9c\x01\n\rTradeResponse\x12\'\n\x06window\x18\x01 \x01(\x0b\x32\x15.mdcap.v1.TradeWindowH\x00\x12(\n\x06result\x18\x02 \x01(\x0b\x32\x16.mdcap.v1.ActionResultH\x00\x12,\n\x07summary\x18\x03 \x01(\x0b\x32\x19.mdcap.v1.BacktestSummaryH\x00\x42\n\n\x08response*\xdd\x01\n\tEventKind\x12\x1a\n\x16\x45VENT_KIND_UNSPECIFIED\x10\x00\x12\x14\n\x10\x45VENT_KIND_TRADE\x10\x01\x12\x14\n\x10\x45VENT_KIND_QUOTE\x10\x02\x12\x13\n\x0f\x45VENT_KIND_BOOK\x10\x03\x12\x14\n\x10\x45VENT_KIND_ORDER\x10\x04\x12\x12\n\x0e\x45VENT_KIND_BAR\x10\x05\x12\x15\n\x11\x45VENT_KIND_STATUS\x10\x06\x12\x17\n\x13\x45VENT_KIND_SNAPSHOT\x10\x07\x12\x19\n\x15\x45VENT_KIND_INSTRUMENT\x10\x08*`\n\x0bQueuePolicy\x12\x16\n\x12QUEUE_POLICY_BLOCK\x10\x00\x12\x1c\n\x18QUEUE_POLICY_DROP_OLDEST\x10\x01\x12\x1b\n\x17QUEUE_POLICY_DISCONNECT\x10\x02\x32\xe4\x02\n\nMarketData\x12?\n\tSubscribe\x12\x1a.mdcap.v1.SubscribeRequest\x1a\x14.mdcap.v1.EventBatch0\x01\x12J\n\x0bListSources\x12\x1c.mdcap.v1.ListSourcesRequest\x1a\x1d.mdcap.v1.ListSourcesResponse\x12Q\n\x0f\x44\x65scribeCapture\x12 .mdcap.v1.DescribeCaptureRequest\x1a\x1c.mdcap.v1.CaptureDescription\x12\x38\n\x05Stats\x12\x16.mdcap.v1.StatsRequest\x1a\x17.mdcap.v1.StatsResponse\x12<\n\x05Trade\x12\x16.mdcap.v1.TradeRequest\x1a\x17.mdcap.v1.TradeResponse(\x01\x30\x01\x42/P\x01Z+github.com/mdcap/mdcap/gen/mdcap/v1;mdcapv1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'mdcap.v1.market_data_pb2', globals())
@@ -22,40 +23,70 @@ if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
   DESCRIPTOR._serialized_options = b'P\001Z+github.com/mdcap/mdcap/gen/mdcap/v1;mdcapv1'
-  _EVENTKIND._serialized_start=1818
-  _EVENTKIND._serialized_end=2039
-  _QUEUEPOLICY._serialized_start=2041
-  _QUEUEPOLICY._serialized_end=2137
-  _LIVESOURCE._serialized_start=63
-  _LIVESOURCE._serialized_end=106
-  _CAPTURESOURCE._serialized_start=108
-  _CAPTURESOURCE._serialized_end=224
-  _SUBSCRIBEREQUEST._serialized_start=227
-  _SUBSCRIBEREQUEST._serialized_end=614
-  _LISTSOURCESREQUEST._serialized_start=616
-  _LISTSOURCESREQUEST._serialized_end=636
-  _LIVEFEEDINFO._serialized_start=638
-  _LIVEFEEDINFO._serialized_end=713
-  _CAPTUREINFO._serialized_start=715
-  _CAPTUREINFO._serialized_end=804
-  _LISTSOURCESRESPONSE._serialized_start=806
-  _LISTSOURCESRESPONSE._serialized_end=906
-  _DESCRIBECAPTUREREQUEST._serialized_start=908
-  _DESCRIBECAPTUREREQUEST._serialized_end=949
-  _SESSIONINFO._serialized_start=951
-  _SESSIONINFO._serialized_end=1046
-  _GAPINFO._serialized_start=1048
-  _GAPINFO._serialized_end=1135
-  _CAPTUREDESCRIPTION._serialized_start=1138
-  _CAPTUREDESCRIPTION._serialized_end=1337
-  _STATSREQUEST._serialized_start=1339
-  _STATSREQUEST._serialized_end=1376
-  _LATENCYSTATS._serialized_start=1378
-  _LATENCYSTATS._serialized_end=1475
-  _SUBSCRIBERSTATS._serialized_start=1478
-  _SUBSCRIBERSTATS._serialized_end=1690
-  _STATSRESPONSE._serialized_start=1692
-  _STATSRESPONSE._serialized_end=1815
-  _MARKETDATA._serialized_start=2140
-  _MARKETDATA._serialized_end=2434
+  _BROKERCONFIG_VENUEFEESENTRY._options = None
+  _BROKERCONFIG_VENUEFEESENTRY._serialized_options = b'8\001'
+  _BROKERCONFIG_SYMBOLFEESENTRY._options = None
+  _BROKERCONFIG_SYMBOLFEESENTRY._serialized_options = b'8\001'
+  _BROKERCONFIG_MAXPOSITIONENTRY._options = None
+  _BROKERCONFIG_MAXPOSITIONENTRY._serialized_options = b'8\001'
+  _EVENTKIND._serialized_start=3505
+  _EVENTKIND._serialized_end=3726
+  _QUEUEPOLICY._serialized_start=3728
+  _QUEUEPOLICY._serialized_end=3824
+  _LIVESOURCE._serialized_start=89
+  _LIVESOURCE._serialized_end=132
+  _CAPTURESOURCE._serialized_start=134
+  _CAPTURESOURCE._serialized_end=250
+  _SUBSCRIBEREQUEST._serialized_start=253
+  _SUBSCRIBEREQUEST._serialized_end=640
+  _LISTSOURCESREQUEST._serialized_start=642
+  _LISTSOURCESREQUEST._serialized_end=662
+  _LIVEFEEDINFO._serialized_start=664
+  _LIVEFEEDINFO._serialized_end=739
+  _CAPTUREINFO._serialized_start=741
+  _CAPTUREINFO._serialized_end=830
+  _LISTSOURCESRESPONSE._serialized_start=832
+  _LISTSOURCESRESPONSE._serialized_end=932
+  _DESCRIBECAPTUREREQUEST._serialized_start=934
+  _DESCRIBECAPTUREREQUEST._serialized_end=975
+  _SESSIONINFO._serialized_start=977
+  _SESSIONINFO._serialized_end=1072
+  _GAPINFO._serialized_start=1074
+  _GAPINFO._serialized_end=1161
+  _CAPTUREDESCRIPTION._serialized_start=1164
+  _CAPTUREDESCRIPTION._serialized_end=1363
+  _STATSREQUEST._serialized_start=1365
+  _STATSREQUEST._serialized_end=1402
+  _LATENCYSTATS._serialized_start=1404
+  _LATENCYSTATS._serialized_end=1501
+  _SUBSCRIBERSTATS._serialized_start=1504
+  _SUBSCRIBERSTATS._serialized_end=1716
+  _STATSRESPONSE._serialized_start=1718
+  _STATSRESPONSE._serialized_end=1841
+  _FEERATES._serialized_start=1843
+  _FEERATES._serialized_end=1883
+  _BROKERCONFIG._serialized_start=1886
+  _BROKERCONFIG._serialized_end=2441
+  _BROKERCONFIG_VENUEFEESENTRY._serialized_start=2250
+  _BROKERCONFIG_VENUEFEESENTRY._serialized_end=2318
+  _BROKERCONFIG_SYMBOLFEESENTRY._serialized_start=2320
+  _BROKERCONFIG_SYMBOLFEESENTRY._serialized_end=2389
+  _BROKERCONFIG_MAXPOSITIONENTRY._serialized_start=2391
+  _BROKERCONFIG_MAXPOSITIONENTRY._serialized_end=2441
+  _TRADESTART._serialized_start=2444
+  _TRADESTART._serialized_end=2749
+  _WINDOWDONE._serialized_start=2751
+  _WINDOWDONE._serialized_end=2763
+  _TRADEREQUEST._serialized_start=2766
+  _TRADEREQUEST._serialized_end=3010
+  _TRADEITEM._serialized_start=3012
+  _TRADEITEM._serialized_end=3136
+  _TRADEWINDOW._serialized_start=3138
+  _TRADEWINDOW._serialized_end=3231
+  _ACTIONRESULT._serialized_start=3233
+  _ACTIONRESULT._serialized_end=3343
+  _TRADERESPONSE._serialized_start=3346
+  _TRADERESPONSE._serialized_end=3502
+  _MARKETDATA._serialized_start=3827
+  _MARKETDATA._serialized_end=4183
 # @@protoc_insertion_point(module_scope)

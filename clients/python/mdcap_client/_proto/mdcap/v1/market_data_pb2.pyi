@@ -1,4 +1,5 @@
 from . import events_pb2 as _events_pb2
+from . import execution_pb2 as _execution_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -18,6 +19,63 @@ EVENT_KIND_UNSPECIFIED: EventKind
 QUEUE_POLICY_BLOCK: QueuePolicy
 QUEUE_POLICY_DISCONNECT: QueuePolicy
 QUEUE_POLICY_DROP_OLDEST: QueuePolicy
+
+class ActionResult(_message.Message):
+    __slots__ = ["error_code", "error_message", "order", "window"]
+    ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_FIELD_NUMBER: _ClassVar[int]
+    error_code: str
+    error_message: str
+    order: _execution_pb2.OrderState
+    window: int
+    def __init__(self, window: _Optional[int] = ..., order: _Optional[_Union[_execution_pb2.OrderState, _Mapping]] = ..., error_code: _Optional[str] = ..., error_message: _Optional[str] = ...) -> None: ...
+
+class BrokerConfig(_message.Message):
+    __slots__ = ["fees", "latency_ack_ns", "latency_entry_ns", "latency_feed_ns", "max_position", "queue_model", "queue_power", "seed", "symbol_fees", "venue_fees"]
+    class MaxPositionEntry(_message.Message):
+        __slots__ = ["key", "value"]
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class SymbolFeesEntry(_message.Message):
+        __slots__ = ["key", "value"]
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: FeeRates
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[FeeRates, _Mapping]] = ...) -> None: ...
+    class VenueFeesEntry(_message.Message):
+        __slots__ = ["key", "value"]
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: FeeRates
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[FeeRates, _Mapping]] = ...) -> None: ...
+    FEES_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_ACK_NS_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_ENTRY_NS_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_FEED_NS_FIELD_NUMBER: _ClassVar[int]
+    MAX_POSITION_FIELD_NUMBER: _ClassVar[int]
+    QUEUE_MODEL_FIELD_NUMBER: _ClassVar[int]
+    QUEUE_POWER_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    SYMBOL_FEES_FIELD_NUMBER: _ClassVar[int]
+    VENUE_FEES_FIELD_NUMBER: _ClassVar[int]
+    fees: FeeRates
+    latency_ack_ns: int
+    latency_entry_ns: int
+    latency_feed_ns: int
+    max_position: _containers.ScalarMap[str, str]
+    queue_model: str
+    queue_power: int
+    seed: int
+    symbol_fees: _containers.MessageMap[str, FeeRates]
+    venue_fees: _containers.MessageMap[str, FeeRates]
+    def __init__(self, latency_entry_ns: _Optional[int] = ..., latency_ack_ns: _Optional[int] = ..., latency_feed_ns: _Optional[int] = ..., queue_model: _Optional[str] = ..., queue_power: _Optional[int] = ..., fees: _Optional[_Union[FeeRates, _Mapping]] = ..., venue_fees: _Optional[_Mapping[str, FeeRates]] = ..., symbol_fees: _Optional[_Mapping[str, FeeRates]] = ..., max_position: _Optional[_Mapping[str, str]] = ..., seed: _Optional[int] = ...) -> None: ...
 
 class CaptureDescription(_message.Message):
     __slots__ = ["capture", "feed", "gaps", "instruments", "rows", "sessions", "symbols"]
@@ -69,6 +127,14 @@ class DescribeCaptureRequest(_message.Message):
     CAPTURE_FIELD_NUMBER: _ClassVar[int]
     capture: str
     def __init__(self, capture: _Optional[str] = ...) -> None: ...
+
+class FeeRates(_message.Message):
+    __slots__ = ["maker", "taker"]
+    MAKER_FIELD_NUMBER: _ClassVar[int]
+    TAKER_FIELD_NUMBER: _ClassVar[int]
+    maker: str
+    taker: str
+    def __init__(self, maker: _Optional[str] = ..., taker: _Optional[str] = ...) -> None: ...
 
 class GapInfo(_message.Message):
     __slots__ = ["detail", "kind", "symbol", "ts_recv", "venue"]
@@ -211,6 +277,80 @@ class SubscriberStats(_message.Message):
     queued_events: int
     source: str
     def __init__(self, id: _Optional[int] = ..., source: _Optional[str] = ..., peer: _Optional[str] = ..., policy: _Optional[_Union[QueuePolicy, str]] = ..., events_sent: _Optional[int] = ..., batches_sent: _Optional[int] = ..., events_dropped: _Optional[int] = ..., queued_batches: _Optional[int] = ..., queued_events: _Optional[int] = ...) -> None: ...
+
+class TradeItem(_message.Message):
+    __slots__ = ["event", "fill", "order"]
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    FILL_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    event: _events_pb2.Event
+    fill: _execution_pb2.Fill
+    order: _execution_pb2.OrderState
+    def __init__(self, event: _Optional[_Union[_events_pb2.Event, _Mapping]] = ..., order: _Optional[_Union[_execution_pb2.OrderState, _Mapping]] = ..., fill: _Optional[_Union[_execution_pb2.Fill, _Mapping]] = ...) -> None: ...
+
+class TradeRequest(_message.Message):
+    __slots__ = ["cancel", "done", "replace", "start", "submit", "window"]
+    CANCEL_FIELD_NUMBER: _ClassVar[int]
+    DONE_FIELD_NUMBER: _ClassVar[int]
+    REPLACE_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    SUBMIT_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_FIELD_NUMBER: _ClassVar[int]
+    cancel: _execution_pb2.CancelOrder
+    done: WindowDone
+    replace: _execution_pb2.ReplaceOrder
+    start: TradeStart
+    submit: _execution_pb2.OrderRequest
+    window: int
+    def __init__(self, window: _Optional[int] = ..., start: _Optional[_Union[TradeStart, _Mapping]] = ..., submit: _Optional[_Union[_execution_pb2.OrderRequest, _Mapping]] = ..., cancel: _Optional[_Union[_execution_pb2.CancelOrder, _Mapping]] = ..., replace: _Optional[_Union[_execution_pb2.ReplaceOrder, _Mapping]] = ..., done: _Optional[_Union[WindowDone, _Mapping]] = ...) -> None: ...
+
+class TradeResponse(_message.Message):
+    __slots__ = ["result", "summary", "window"]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_FIELD_NUMBER: _ClassVar[int]
+    result: ActionResult
+    summary: _execution_pb2.BacktestSummary
+    window: TradeWindow
+    def __init__(self, window: _Optional[_Union[TradeWindow, _Mapping]] = ..., result: _Optional[_Union[ActionResult, _Mapping]] = ..., summary: _Optional[_Union[_execution_pb2.BacktestSummary, _Mapping]] = ...) -> None: ...
+
+class TradeStart(_message.Message):
+    __slots__ = ["bar_grace_ms", "bar_intervals", "bar_timestamp", "book_depth", "broker", "capture", "decide_on", "equity_interval", "kinds"]
+    BAR_GRACE_MS_FIELD_NUMBER: _ClassVar[int]
+    BAR_INTERVALS_FIELD_NUMBER: _ClassVar[int]
+    BAR_TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    BOOK_DEPTH_FIELD_NUMBER: _ClassVar[int]
+    BROKER_FIELD_NUMBER: _ClassVar[int]
+    CAPTURE_FIELD_NUMBER: _ClassVar[int]
+    DECIDE_ON_FIELD_NUMBER: _ClassVar[int]
+    EQUITY_INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    KINDS_FIELD_NUMBER: _ClassVar[int]
+    bar_grace_ms: int
+    bar_intervals: _containers.RepeatedScalarFieldContainer[int]
+    bar_timestamp: str
+    book_depth: int
+    broker: BrokerConfig
+    capture: CaptureSource
+    decide_on: _containers.RepeatedScalarFieldContainer[EventKind]
+    equity_interval: int
+    kinds: _containers.RepeatedScalarFieldContainer[EventKind]
+    def __init__(self, capture: _Optional[_Union[CaptureSource, _Mapping]] = ..., kinds: _Optional[_Iterable[_Union[EventKind, str]]] = ..., bar_intervals: _Optional[_Iterable[int]] = ..., book_depth: _Optional[int] = ..., decide_on: _Optional[_Iterable[_Union[EventKind, str]]] = ..., broker: _Optional[_Union[BrokerConfig, _Mapping]] = ..., equity_interval: _Optional[int] = ..., bar_grace_ms: _Optional[int] = ..., bar_timestamp: _Optional[str] = ...) -> None: ...
+
+class TradeWindow(_message.Message):
+    __slots__ = ["clock", "decide", "items", "seq"]
+    CLOCK_FIELD_NUMBER: _ClassVar[int]
+    DECIDE_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    clock: int
+    decide: bool
+    items: _containers.RepeatedCompositeFieldContainer[TradeItem]
+    seq: int
+    def __init__(self, seq: _Optional[int] = ..., items: _Optional[_Iterable[_Union[TradeItem, _Mapping]]] = ..., clock: _Optional[int] = ..., decide: bool = ...) -> None: ...
+
+class WindowDone(_message.Message):
+    __slots__ = []
+    def __init__(self) -> None: ...
 
 class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []

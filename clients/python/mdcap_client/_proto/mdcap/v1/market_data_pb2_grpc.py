@@ -35,6 +35,11 @@ class MarketDataStub(object):
                 request_serializer=mdcap_dot_v1_dot_market__data__pb2.StatsRequest.SerializeToString,
                 response_deserializer=mdcap_dot_v1_dot_market__data__pb2.StatsResponse.FromString,
                 )
+        self.Trade = channel.stream_stream(
+                '/mdcap.v1.MarketData/Trade',
+                request_serializer=mdcap_dot_v1_dot_market__data__pb2.TradeRequest.SerializeToString,
+                response_deserializer=mdcap_dot_v1_dot_market__data__pb2.TradeResponse.FromString,
+                )
 
 
 class MarketDataServicer(object):
@@ -69,6 +74,17 @@ class MarketDataServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Trade(self, request_iterator, context):
+        """A backtest driven by the client: the server replays a capture through a simulated venue
+        and streams what a strategy sees (market events, its order updates and fills) in windows;
+        the client answers each window with its orders, which take effect at that window's clock
+        time, exactly as a TypeScript strategy's calls from its callbacks (see docs/serve.md).
+        The first request is `start`; the last response is the summary.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MarketDataServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -91,6 +107,11 @@ def add_MarketDataServicer_to_server(servicer, server):
                     servicer.Stats,
                     request_deserializer=mdcap_dot_v1_dot_market__data__pb2.StatsRequest.FromString,
                     response_serializer=mdcap_dot_v1_dot_market__data__pb2.StatsResponse.SerializeToString,
+            ),
+            'Trade': grpc.stream_stream_rpc_method_handler(
+                    servicer.Trade,
+                    request_deserializer=mdcap_dot_v1_dot_market__data__pb2.TradeRequest.FromString,
+                    response_serializer=mdcap_dot_v1_dot_market__data__pb2.TradeResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -167,5 +188,22 @@ class MarketData(object):
         return grpc.experimental.unary_unary(request, target, '/mdcap.v1.MarketData/Stats',
             mdcap_dot_v1_dot_market__data__pb2.StatsRequest.SerializeToString,
             mdcap_dot_v1_dot_market__data__pb2.StatsResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def Trade(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(request_iterator, target, '/mdcap.v1.MarketData/Trade',
+            mdcap_dot_v1_dot_market__data__pb2.TradeRequest.SerializeToString,
+            mdcap_dot_v1_dot_market__data__pb2.TradeResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

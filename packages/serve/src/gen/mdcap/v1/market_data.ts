@@ -10,9 +10,11 @@ import {
   type CallOptions,
   type ChannelCredentials,
   Client,
+  type ClientDuplexStream,
   type ClientOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
+  type handleBidiStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
@@ -20,7 +22,8 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { EventBatch, Instrument } from "./events.js";
+import { Event, EventBatch, Instrument } from "./events.js";
+import { BacktestSummary, CancelOrder, Fill, OrderRequest, OrderState, ReplaceOrder } from "./execution.js";
 
 export const protobufPackage = "mdcap.v1";
 
@@ -288,6 +291,153 @@ export interface StatsResponse {
   subscribers: SubscriberStats[];
   latency: LatencyStats[];
   rssBytes: bigint;
+}
+
+/**
+ * Fee rates as decimal text, a fraction of the notional ("0.0002" = 2 bp); negative is a rebate;
+ * empty: 0 (or the wider rate: symbol over venue over all).
+ */
+export interface FeeRates {
+  maker: string;
+  taker: string;
+}
+
+/** The simulated venue (@mdcap/backtest BrokerOptions). */
+export interface BrokerConfig {
+  /**
+   * Constant latencies, ns: strategy to venue, venue back to the strategy (acks, fills), venue to
+   * the strategy's market data. An order sent at t is matched at t + entry + feed.
+   */
+  latencyEntryNs: bigint;
+  latencyAckNs: bigint;
+  latencyFeedNs: bigint;
+  /** Queue model of L2 books: "conservative" (default) or "prob" (with queue_power 1 to 8, default 2). */
+  queueModel: string;
+  queuePower: number;
+  fees:
+    | FeeRates
+    | undefined;
+  /** Overrides by venue and by symbol ("SYMBOL" or "VENUE:SYMBOL"). */
+  venueFees: { [key: string]: FeeRates };
+  symbolFees: { [key: string]: FeeRates };
+  /** Largest absolute position as decimal text, by "SYMBOL", "VENUE:SYMBOL" or "*". */
+  maxPosition: { [key: string]: string };
+  /** Seed of sampled latencies (default 1). */
+  seed: number;
+}
+
+export interface BrokerConfig_VenueFeesEntry {
+  key: string;
+  value: FeeRates | undefined;
+}
+
+export interface BrokerConfig_SymbolFeesEntry {
+  key: string;
+  value: FeeRates | undefined;
+}
+
+export interface BrokerConfig_MaxPositionEntry {
+  key: string;
+  value: string;
+}
+
+/** The first request of a Trade call. */
+export interface TradeStart {
+  /** A capture under --captures, replayed as fast as the client answers (speed "" or "max"). */
+  capture:
+    | CaptureSource
+    | undefined;
+  /**
+   * Market kinds streamed, as Subscribe's (default trade, quote, book, order, bar, status);
+   * SNAPSHOT (with book_depth) follows each book or order event; INSTRUMENT comes first.
+   */
+  kinds: EventKind[];
+  barIntervals: number[];
+  bookDepth: number;
+  /**
+   * The streamed market kinds the client may send orders on (TRADE, QUOTE, BOOK, ORDER, BAR,
+   * STATUS; default: all streamed). Each such event ends a window that waits for the client's
+   * answer; other events travel ahead in the next window and get none. The strategy's own
+   * order updates and fills always end a window.
+   */
+  decideOn: EventKind[];
+  broker:
+    | BrokerConfig
+    | undefined;
+  /** Seconds between points of the equity curve (default 60). */
+  equityInterval: number;
+  barGraceMs?: number | undefined;
+  barTimestamp: string;
+}
+
+/**
+ * The client's side of the callbacks of one window, in order: orders, cancels and replaces as
+ * its strategy makes them (each answered by an ActionResult), then `done` when its callbacks
+ * have returned.
+ */
+export interface WindowDone {
+}
+
+export interface TradeRequest {
+  /** The window this request answers (TradeWindow.seq); 0 with `start`. */
+  window: bigint;
+  request:
+    | { $case: "start"; value: TradeStart }
+    | { $case: "submit"; value: OrderRequest }
+    | { $case: "cancel"; value: CancelOrder }
+    | { $case: "replace"; value: ReplaceOrder }
+    | { $case: "done"; value: WindowDone }
+    | undefined;
+}
+
+/**
+ * What a strategy sees, one item: a market event (or snapshot, or instrument), or one of its own
+ * order updates or fills.
+ */
+export interface TradeItem {
+  item:
+    | { $case: "event"; value: Event }
+    | { $case: "order"; value: OrderState }
+    | { $case: "fill"; value: Fill }
+    | undefined;
+}
+
+/** Items in the order a TypeScript strategy's callbacks would see them. */
+export interface TradeWindow {
+  /** 1, 2, 3… within the call. */
+  seq: bigint;
+  items: TradeItem[];
+  /** The clock when the last item was dispatched: what the client sends now is sent at this time. */
+  clock: bigint;
+  /**
+   * True: the last item waits for the client's answer (its orders, then `done`). False only for
+   * the items after the last such one, just before the summary.
+   */
+  decide: boolean;
+}
+
+/**
+ * The answer to a submit, cancel or replace, after the windows its own consequences made (an
+ * order matched at once with no latency reports its fills first, as a nested callback would).
+ */
+export interface ActionResult {
+  window: bigint;
+  /** A submit: the order as sent, pending, or already rejected (unknown symbol, no book yet, scale). */
+  order:
+    | OrderState
+    | undefined;
+  /**
+   * A request the broker refuses as malformed (MDCAP_ERR_INVALID_ORDER), which a TypeScript
+   * strategy gets as an exception: the client raises it. Empty when none.
+   */
+  errorCode: string;
+  errorMessage: string;
+}
+
+export interface TradeResponse {
+  response: { $case: "window"; value: TradeWindow } | { $case: "result"; value: ActionResult } | //
+  /** The last message: the run's numbers, after its data ended. */
+  { $case: "summary"; value: BacktestSummary } | undefined;
 }
 
 function createBaseLiveSource(): LiveSource {
@@ -2360,6 +2510,1747 @@ export const StatsResponse: MessageFns<StatsResponse> = {
   },
 };
 
+function createBaseFeeRates(): FeeRates {
+  return { maker: "", taker: "" };
+}
+
+export const FeeRates: MessageFns<FeeRates> = {
+  encode(message: FeeRates, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.maker !== "") {
+      writer.uint32(10).string(message.maker);
+    }
+    if (message.taker !== "") {
+      writer.uint32(18).string(message.taker);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FeeRates {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFeeRates();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.maker = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.taker = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FeeRates {
+    return {
+      maker: isSet(object.maker) ? globalThis.String(object.maker) : "",
+      taker: isSet(object.taker) ? globalThis.String(object.taker) : "",
+    };
+  },
+
+  toJSON(message: FeeRates): unknown {
+    const obj: any = {};
+    if (message.maker !== "") {
+      obj.maker = message.maker;
+    }
+    if (message.taker !== "") {
+      obj.taker = message.taker;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<FeeRates>): FeeRates {
+    return FeeRates.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<FeeRates>): FeeRates {
+    const message = createBaseFeeRates();
+    message.maker = object.maker ?? "";
+    message.taker = object.taker ?? "";
+    return message;
+  },
+};
+
+function createBaseBrokerConfig(): BrokerConfig {
+  return {
+    latencyEntryNs: 0n,
+    latencyAckNs: 0n,
+    latencyFeedNs: 0n,
+    queueModel: "",
+    queuePower: 0,
+    fees: undefined,
+    venueFees: {},
+    symbolFees: {},
+    maxPosition: {},
+    seed: 0,
+  };
+}
+
+export const BrokerConfig: MessageFns<BrokerConfig> = {
+  encode(message: BrokerConfig, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.latencyEntryNs !== 0n) {
+      if (BigInt.asUintN(64, message.latencyEntryNs) !== message.latencyEntryNs) {
+        throw new globalThis.Error("value provided for field message.latencyEntryNs of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.latencyEntryNs);
+    }
+    if (message.latencyAckNs !== 0n) {
+      if (BigInt.asUintN(64, message.latencyAckNs) !== message.latencyAckNs) {
+        throw new globalThis.Error("value provided for field message.latencyAckNs of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.latencyAckNs);
+    }
+    if (message.latencyFeedNs !== 0n) {
+      if (BigInt.asUintN(64, message.latencyFeedNs) !== message.latencyFeedNs) {
+        throw new globalThis.Error("value provided for field message.latencyFeedNs of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.latencyFeedNs);
+    }
+    if (message.queueModel !== "") {
+      writer.uint32(34).string(message.queueModel);
+    }
+    if (message.queuePower !== 0) {
+      writer.uint32(40).uint32(message.queuePower);
+    }
+    if (message.fees !== undefined) {
+      FeeRates.encode(message.fees, writer.uint32(50).fork()).join();
+    }
+    globalThis.Object.entries(message.venueFees).forEach(([key, value]: [string, FeeRates]) => {
+      BrokerConfig_VenueFeesEntry.encode({ key: key as any, value }, writer.uint32(58).fork()).join();
+    });
+    globalThis.Object.entries(message.symbolFees).forEach(([key, value]: [string, FeeRates]) => {
+      BrokerConfig_SymbolFeesEntry.encode({ key: key as any, value }, writer.uint32(66).fork()).join();
+    });
+    globalThis.Object.entries(message.maxPosition).forEach(([key, value]: [string, string]) => {
+      BrokerConfig_MaxPositionEntry.encode({ key: key as any, value }, writer.uint32(74).fork()).join();
+    });
+    if (message.seed !== 0) {
+      writer.uint32(80).uint32(message.seed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BrokerConfig {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBrokerConfig();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.latencyEntryNs = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.latencyAckNs = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.latencyFeedNs = reader.uint64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.queueModel = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.queuePower = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.fees = FeeRates.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            const entry7 = BrokerConfig_VenueFeesEntry.decode(reader, reader.uint32());
+            if (entry7.value !== undefined) {
+              message.venueFees[entry7.key] = entry7.value;
+            }
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            const entry8 = BrokerConfig_SymbolFeesEntry.decode(reader, reader.uint32());
+            if (entry8.value !== undefined) {
+              message.symbolFees[entry8.key] = entry8.value;
+            }
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            const entry9 = BrokerConfig_MaxPositionEntry.decode(reader, reader.uint32());
+            if (entry9.value !== undefined) {
+              message.maxPosition[entry9.key] = entry9.value;
+            }
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.seed = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BrokerConfig {
+    return {
+      latencyEntryNs: isSet(object.latencyEntryNs)
+        ? BigInt(object.latencyEntryNs)
+        : isSet(object.latency_entry_ns)
+        ? BigInt(object.latency_entry_ns)
+        : 0n,
+      latencyAckNs: isSet(object.latencyAckNs)
+        ? BigInt(object.latencyAckNs)
+        : isSet(object.latency_ack_ns)
+        ? BigInt(object.latency_ack_ns)
+        : 0n,
+      latencyFeedNs: isSet(object.latencyFeedNs)
+        ? BigInt(object.latencyFeedNs)
+        : isSet(object.latency_feed_ns)
+        ? BigInt(object.latency_feed_ns)
+        : 0n,
+      queueModel: isSet(object.queueModel)
+        ? globalThis.String(object.queueModel)
+        : isSet(object.queue_model)
+        ? globalThis.String(object.queue_model)
+        : "",
+      queuePower: isSet(object.queuePower)
+        ? globalThis.Number(object.queuePower)
+        : isSet(object.queue_power)
+        ? globalThis.Number(object.queue_power)
+        : 0,
+      fees: isSet(object.fees) ? FeeRates.fromJSON(object.fees) : undefined,
+      venueFees: isObject(object.venueFees)
+        ? (globalThis.Object.entries(object.venueFees) as [string, any][]).reduce(
+          (acc: { [key: string]: FeeRates }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: FeeRates.fromJSON(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.venue_fees)
+        ? (globalThis.Object.entries(object.venue_fees) as [string, any][]).reduce(
+          (acc: { [key: string]: FeeRates }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: FeeRates.fromJSON(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      symbolFees: isObject(object.symbolFees)
+        ? (globalThis.Object.entries(object.symbolFees) as [string, any][]).reduce(
+          (acc: { [key: string]: FeeRates }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: FeeRates.fromJSON(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.symbol_fees)
+        ? (globalThis.Object.entries(object.symbol_fees) as [string, any][]).reduce(
+          (acc: { [key: string]: FeeRates }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: FeeRates.fromJSON(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      maxPosition: isObject(object.maxPosition)
+        ? (globalThis.Object.entries(object.maxPosition) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.max_position)
+        ? (globalThis.Object.entries(object.max_position) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      seed: isSet(object.seed) ? globalThis.Number(object.seed) : 0,
+    };
+  },
+
+  toJSON(message: BrokerConfig): unknown {
+    const obj: any = {};
+    if (message.latencyEntryNs !== 0n) {
+      obj.latencyEntryNs = message.latencyEntryNs.toString();
+    }
+    if (message.latencyAckNs !== 0n) {
+      obj.latencyAckNs = message.latencyAckNs.toString();
+    }
+    if (message.latencyFeedNs !== 0n) {
+      obj.latencyFeedNs = message.latencyFeedNs.toString();
+    }
+    if (message.queueModel !== "") {
+      obj.queueModel = message.queueModel;
+    }
+    if (message.queuePower !== 0) {
+      obj.queuePower = Math.round(message.queuePower);
+    }
+    if (message.fees !== undefined) {
+      obj.fees = FeeRates.toJSON(message.fees);
+    }
+    if (message.venueFees) {
+      const entries = globalThis.Object.entries(message.venueFees) as [string, FeeRates][];
+      if (entries.length > 0) {
+        obj.venueFees = {};
+        entries.forEach(([k, v]) => {
+          obj.venueFees[k] = FeeRates.toJSON(v);
+        });
+      }
+    }
+    if (message.symbolFees) {
+      const entries = globalThis.Object.entries(message.symbolFees) as [string, FeeRates][];
+      if (entries.length > 0) {
+        obj.symbolFees = {};
+        entries.forEach(([k, v]) => {
+          obj.symbolFees[k] = FeeRates.toJSON(v);
+        });
+      }
+    }
+    if (message.maxPosition) {
+      const entries = globalThis.Object.entries(message.maxPosition) as [string, string][];
+      if (entries.length > 0) {
+        obj.maxPosition = {};
+        entries.forEach(([k, v]) => {
+          obj.maxPosition[k] = v;
+        });
+      }
+    }
+    if (message.seed !== 0) {
+      obj.seed = Math.round(message.seed);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BrokerConfig>): BrokerConfig {
+    return BrokerConfig.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BrokerConfig>): BrokerConfig {
+    const message = createBaseBrokerConfig();
+    message.latencyEntryNs = (object.latencyEntryNs !== undefined && object.latencyEntryNs !== null)
+      ? BigInt(object.latencyEntryNs)
+      : 0n;
+    message.latencyAckNs = (object.latencyAckNs !== undefined && object.latencyAckNs !== null)
+      ? BigInt(object.latencyAckNs)
+      : 0n;
+    message.latencyFeedNs = (object.latencyFeedNs !== undefined && object.latencyFeedNs !== null)
+      ? BigInt(object.latencyFeedNs)
+      : 0n;
+    message.queueModel = object.queueModel ?? "";
+    message.queuePower = object.queuePower ?? 0;
+    message.fees = (object.fees !== undefined && object.fees !== null) ? FeeRates.fromPartial(object.fees) : undefined;
+    message.venueFees = (globalThis.Object.entries(object.venueFees ?? {}) as [string, FeeRates][]).reduce(
+      (acc: { [key: string]: FeeRates }, [key, value]: [string, FeeRates]) => {
+        if (value !== undefined) {
+          acc[key] = FeeRates.fromPartial(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.symbolFees = (globalThis.Object.entries(object.symbolFees ?? {}) as [string, FeeRates][]).reduce(
+      (acc: { [key: string]: FeeRates }, [key, value]: [string, FeeRates]) => {
+        if (value !== undefined) {
+          acc[key] = FeeRates.fromPartial(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.maxPosition = (globalThis.Object.entries(object.maxPosition ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.seed = object.seed ?? 0;
+    return message;
+  },
+};
+
+function createBaseBrokerConfig_VenueFeesEntry(): BrokerConfig_VenueFeesEntry {
+  return { key: "", value: undefined };
+}
+
+export const BrokerConfig_VenueFeesEntry: MessageFns<BrokerConfig_VenueFeesEntry> = {
+  encode(message: BrokerConfig_VenueFeesEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== undefined) {
+      FeeRates.encode(message.value, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BrokerConfig_VenueFeesEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBrokerConfig_VenueFeesEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = FeeRates.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BrokerConfig_VenueFeesEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? FeeRates.fromJSON(object.value) : undefined,
+    };
+  },
+
+  toJSON(message: BrokerConfig_VenueFeesEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== undefined) {
+      obj.value = FeeRates.toJSON(message.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BrokerConfig_VenueFeesEntry>): BrokerConfig_VenueFeesEntry {
+    return BrokerConfig_VenueFeesEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BrokerConfig_VenueFeesEntry>): BrokerConfig_VenueFeesEntry {
+    const message = createBaseBrokerConfig_VenueFeesEntry();
+    message.key = object.key ?? "";
+    message.value = (object.value !== undefined && object.value !== null)
+      ? FeeRates.fromPartial(object.value)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseBrokerConfig_SymbolFeesEntry(): BrokerConfig_SymbolFeesEntry {
+  return { key: "", value: undefined };
+}
+
+export const BrokerConfig_SymbolFeesEntry: MessageFns<BrokerConfig_SymbolFeesEntry> = {
+  encode(message: BrokerConfig_SymbolFeesEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== undefined) {
+      FeeRates.encode(message.value, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BrokerConfig_SymbolFeesEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBrokerConfig_SymbolFeesEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = FeeRates.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BrokerConfig_SymbolFeesEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? FeeRates.fromJSON(object.value) : undefined,
+    };
+  },
+
+  toJSON(message: BrokerConfig_SymbolFeesEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== undefined) {
+      obj.value = FeeRates.toJSON(message.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BrokerConfig_SymbolFeesEntry>): BrokerConfig_SymbolFeesEntry {
+    return BrokerConfig_SymbolFeesEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BrokerConfig_SymbolFeesEntry>): BrokerConfig_SymbolFeesEntry {
+    const message = createBaseBrokerConfig_SymbolFeesEntry();
+    message.key = object.key ?? "";
+    message.value = (object.value !== undefined && object.value !== null)
+      ? FeeRates.fromPartial(object.value)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseBrokerConfig_MaxPositionEntry(): BrokerConfig_MaxPositionEntry {
+  return { key: "", value: "" };
+}
+
+export const BrokerConfig_MaxPositionEntry: MessageFns<BrokerConfig_MaxPositionEntry> = {
+  encode(message: BrokerConfig_MaxPositionEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BrokerConfig_MaxPositionEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBrokerConfig_MaxPositionEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BrokerConfig_MaxPositionEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: BrokerConfig_MaxPositionEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BrokerConfig_MaxPositionEntry>): BrokerConfig_MaxPositionEntry {
+    return BrokerConfig_MaxPositionEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BrokerConfig_MaxPositionEntry>): BrokerConfig_MaxPositionEntry {
+    const message = createBaseBrokerConfig_MaxPositionEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseTradeStart(): TradeStart {
+  return {
+    capture: undefined,
+    kinds: [],
+    barIntervals: [],
+    bookDepth: 0,
+    decideOn: [],
+    broker: undefined,
+    equityInterval: 0,
+    barGraceMs: undefined,
+    barTimestamp: "",
+  };
+}
+
+export const TradeStart: MessageFns<TradeStart> = {
+  encode(message: TradeStart, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.capture !== undefined) {
+      CaptureSource.encode(message.capture, writer.uint32(10).fork()).join();
+    }
+    if (message.kinds.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.kinds) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    if (message.barIntervals.length !== 0) {
+      writer.uint32(26).fork();
+      for (const v of message.barIntervals) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.bookDepth !== 0) {
+      writer.uint32(32).uint32(message.bookDepth);
+    }
+    if (message.decideOn.length !== 0) {
+      writer.uint32(42).fork();
+      for (const v of message.decideOn) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    if (message.broker !== undefined) {
+      BrokerConfig.encode(message.broker, writer.uint32(50).fork()).join();
+    }
+    if (message.equityInterval !== 0) {
+      writer.uint32(56).uint32(message.equityInterval);
+    }
+    if (message.barGraceMs !== undefined) {
+      writer.uint32(64).uint32(message.barGraceMs);
+    }
+    if (message.barTimestamp !== "") {
+      writer.uint32(74).string(message.barTimestamp);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TradeStart {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTradeStart();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.capture = CaptureSource.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.kinds.push(reader.int32() as any);
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.kinds.push(reader.int32() as any);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 3: {
+            if (tag === 24) {
+              message.barIntervals.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 26) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.barIntervals.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.bookDepth = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag === 40) {
+              message.decideOn.push(reader.int32() as any);
+
+              continue;
+            }
+
+            if (tag === 42) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.decideOn.push(reader.int32() as any);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.broker = BrokerConfig.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.equityInterval = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.barGraceMs = reader.uint32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.barTimestamp = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TradeStart {
+    return {
+      capture: isSet(object.capture) ? CaptureSource.fromJSON(object.capture) : undefined,
+      kinds: globalThis.Array.isArray(object?.kinds) ? object.kinds.map((e: any) => eventKindFromJSON(e)) : [],
+      barIntervals: globalThis.Array.isArray(object?.barIntervals)
+        ? object.barIntervals.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.bar_intervals)
+        ? object.bar_intervals.map((e: any) => globalThis.Number(e))
+        : [],
+      bookDepth: isSet(object.bookDepth)
+        ? globalThis.Number(object.bookDepth)
+        : isSet(object.book_depth)
+        ? globalThis.Number(object.book_depth)
+        : 0,
+      decideOn: globalThis.Array.isArray(object?.decideOn)
+        ? object.decideOn.map((e: any) => eventKindFromJSON(e))
+        : globalThis.Array.isArray(object?.decide_on)
+        ? object.decide_on.map((e: any) => eventKindFromJSON(e))
+        : [],
+      broker: isSet(object.broker) ? BrokerConfig.fromJSON(object.broker) : undefined,
+      equityInterval: isSet(object.equityInterval)
+        ? globalThis.Number(object.equityInterval)
+        : isSet(object.equity_interval)
+        ? globalThis.Number(object.equity_interval)
+        : 0,
+      barGraceMs: isSet(object.barGraceMs)
+        ? globalThis.Number(object.barGraceMs)
+        : isSet(object.bar_grace_ms)
+        ? globalThis.Number(object.bar_grace_ms)
+        : undefined,
+      barTimestamp: isSet(object.barTimestamp)
+        ? globalThis.String(object.barTimestamp)
+        : isSet(object.bar_timestamp)
+        ? globalThis.String(object.bar_timestamp)
+        : "",
+    };
+  },
+
+  toJSON(message: TradeStart): unknown {
+    const obj: any = {};
+    if (message.capture !== undefined) {
+      obj.capture = CaptureSource.toJSON(message.capture);
+    }
+    if (message.kinds?.length) {
+      obj.kinds = message.kinds.map((e) => eventKindToJSON(e));
+    }
+    if (message.barIntervals?.length) {
+      obj.barIntervals = message.barIntervals.map((e) => Math.round(e));
+    }
+    if (message.bookDepth !== 0) {
+      obj.bookDepth = Math.round(message.bookDepth);
+    }
+    if (message.decideOn?.length) {
+      obj.decideOn = message.decideOn.map((e) => eventKindToJSON(e));
+    }
+    if (message.broker !== undefined) {
+      obj.broker = BrokerConfig.toJSON(message.broker);
+    }
+    if (message.equityInterval !== 0) {
+      obj.equityInterval = Math.round(message.equityInterval);
+    }
+    if (message.barGraceMs !== undefined) {
+      obj.barGraceMs = Math.round(message.barGraceMs);
+    }
+    if (message.barTimestamp !== "") {
+      obj.barTimestamp = message.barTimestamp;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TradeStart>): TradeStart {
+    return TradeStart.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TradeStart>): TradeStart {
+    const message = createBaseTradeStart();
+    message.capture = (object.capture !== undefined && object.capture !== null)
+      ? CaptureSource.fromPartial(object.capture)
+      : undefined;
+    message.kinds = object.kinds?.map((e) => e) || [];
+    message.barIntervals = object.barIntervals?.map((e) => e) || [];
+    message.bookDepth = object.bookDepth ?? 0;
+    message.decideOn = object.decideOn?.map((e) => e) || [];
+    message.broker = (object.broker !== undefined && object.broker !== null)
+      ? BrokerConfig.fromPartial(object.broker)
+      : undefined;
+    message.equityInterval = object.equityInterval ?? 0;
+    message.barGraceMs = object.barGraceMs ?? undefined;
+    message.barTimestamp = object.barTimestamp ?? "";
+    return message;
+  },
+};
+
+function createBaseWindowDone(): WindowDone {
+  return {};
+}
+
+export const WindowDone: MessageFns<WindowDone> = {
+  encode(_: WindowDone, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WindowDone {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWindowDone();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): WindowDone {
+    return {};
+  },
+
+  toJSON(_: WindowDone): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<WindowDone>): WindowDone {
+    return WindowDone.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<WindowDone>): WindowDone {
+    const message = createBaseWindowDone();
+    return message;
+  },
+};
+
+function createBaseTradeRequest(): TradeRequest {
+  return { window: 0n, request: undefined };
+}
+
+export const TradeRequest: MessageFns<TradeRequest> = {
+  encode(message: TradeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.window !== 0n) {
+      if (BigInt.asUintN(64, message.window) !== message.window) {
+        throw new globalThis.Error("value provided for field message.window of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.window);
+    }
+    switch (message.request?.$case) {
+      case "start":
+        TradeStart.encode(message.request.value, writer.uint32(18).fork()).join();
+        break;
+      case "submit":
+        OrderRequest.encode(message.request.value, writer.uint32(26).fork()).join();
+        break;
+      case "cancel":
+        CancelOrder.encode(message.request.value, writer.uint32(34).fork()).join();
+        break;
+      case "replace":
+        ReplaceOrder.encode(message.request.value, writer.uint32(42).fork()).join();
+        break;
+      case "done":
+        WindowDone.encode(message.request.value, writer.uint32(50).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TradeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTradeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.window = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.request = { $case: "start", value: TradeStart.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.request = { $case: "submit", value: OrderRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.request = { $case: "cancel", value: CancelOrder.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.request = { $case: "replace", value: ReplaceOrder.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.request = { $case: "done", value: WindowDone.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TradeRequest {
+    return {
+      window: isSet(object.window) ? BigInt(object.window) : 0n,
+      request: isSet(object.start)
+        ? { $case: "start", value: TradeStart.fromJSON(object.start) }
+        : isSet(object.submit)
+        ? { $case: "submit", value: OrderRequest.fromJSON(object.submit) }
+        : isSet(object.cancel)
+        ? { $case: "cancel", value: CancelOrder.fromJSON(object.cancel) }
+        : isSet(object.replace)
+        ? { $case: "replace", value: ReplaceOrder.fromJSON(object.replace) }
+        : isSet(object.done)
+        ? { $case: "done", value: WindowDone.fromJSON(object.done) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: TradeRequest): unknown {
+    const obj: any = {};
+    if (message.window !== 0n) {
+      obj.window = message.window.toString();
+    }
+    if (message.request?.$case === "start") {
+      obj.start = TradeStart.toJSON(message.request.value);
+    } else if (message.request?.$case === "submit") {
+      obj.submit = OrderRequest.toJSON(message.request.value);
+    } else if (message.request?.$case === "cancel") {
+      obj.cancel = CancelOrder.toJSON(message.request.value);
+    } else if (message.request?.$case === "replace") {
+      obj.replace = ReplaceOrder.toJSON(message.request.value);
+    } else if (message.request?.$case === "done") {
+      obj.done = WindowDone.toJSON(message.request.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TradeRequest>): TradeRequest {
+    return TradeRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TradeRequest>): TradeRequest {
+    const message = createBaseTradeRequest();
+    message.window = (object.window !== undefined && object.window !== null) ? BigInt(object.window) : 0n;
+    switch (object.request?.$case) {
+      case "start": {
+        if (object.request?.value !== undefined && object.request?.value !== null) {
+          message.request = { $case: "start", value: TradeStart.fromPartial(object.request.value) };
+        }
+        break;
+      }
+      case "submit": {
+        if (object.request?.value !== undefined && object.request?.value !== null) {
+          message.request = { $case: "submit", value: OrderRequest.fromPartial(object.request.value) };
+        }
+        break;
+      }
+      case "cancel": {
+        if (object.request?.value !== undefined && object.request?.value !== null) {
+          message.request = { $case: "cancel", value: CancelOrder.fromPartial(object.request.value) };
+        }
+        break;
+      }
+      case "replace": {
+        if (object.request?.value !== undefined && object.request?.value !== null) {
+          message.request = { $case: "replace", value: ReplaceOrder.fromPartial(object.request.value) };
+        }
+        break;
+      }
+      case "done": {
+        if (object.request?.value !== undefined && object.request?.value !== null) {
+          message.request = { $case: "done", value: WindowDone.fromPartial(object.request.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseTradeItem(): TradeItem {
+  return { item: undefined };
+}
+
+export const TradeItem: MessageFns<TradeItem> = {
+  encode(message: TradeItem, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.item?.$case) {
+      case "event":
+        Event.encode(message.item.value, writer.uint32(10).fork()).join();
+        break;
+      case "order":
+        OrderState.encode(message.item.value, writer.uint32(18).fork()).join();
+        break;
+      case "fill":
+        Fill.encode(message.item.value, writer.uint32(26).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TradeItem {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTradeItem();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.item = { $case: "event", value: Event.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.item = { $case: "order", value: OrderState.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.item = { $case: "fill", value: Fill.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TradeItem {
+    return {
+      item: isSet(object.event)
+        ? { $case: "event", value: Event.fromJSON(object.event) }
+        : isSet(object.order)
+        ? { $case: "order", value: OrderState.fromJSON(object.order) }
+        : isSet(object.fill)
+        ? { $case: "fill", value: Fill.fromJSON(object.fill) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: TradeItem): unknown {
+    const obj: any = {};
+    if (message.item?.$case === "event") {
+      obj.event = Event.toJSON(message.item.value);
+    } else if (message.item?.$case === "order") {
+      obj.order = OrderState.toJSON(message.item.value);
+    } else if (message.item?.$case === "fill") {
+      obj.fill = Fill.toJSON(message.item.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TradeItem>): TradeItem {
+    return TradeItem.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TradeItem>): TradeItem {
+    const message = createBaseTradeItem();
+    switch (object.item?.$case) {
+      case "event": {
+        if (object.item?.value !== undefined && object.item?.value !== null) {
+          message.item = { $case: "event", value: Event.fromPartial(object.item.value) };
+        }
+        break;
+      }
+      case "order": {
+        if (object.item?.value !== undefined && object.item?.value !== null) {
+          message.item = { $case: "order", value: OrderState.fromPartial(object.item.value) };
+        }
+        break;
+      }
+      case "fill": {
+        if (object.item?.value !== undefined && object.item?.value !== null) {
+          message.item = { $case: "fill", value: Fill.fromPartial(object.item.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseTradeWindow(): TradeWindow {
+  return { seq: 0n, items: [], clock: 0n, decide: false };
+}
+
+export const TradeWindow: MessageFns<TradeWindow> = {
+  encode(message: TradeWindow, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.seq !== 0n) {
+      if (BigInt.asUintN(64, message.seq) !== message.seq) {
+        throw new globalThis.Error("value provided for field message.seq of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.seq);
+    }
+    for (const v of message.items) {
+      TradeItem.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.clock !== 0n) {
+      if (BigInt.asIntN(64, message.clock) !== message.clock) {
+        throw new globalThis.Error("value provided for field message.clock of type sfixed64 too large");
+      }
+      writer.uint32(25).sfixed64(message.clock);
+    }
+    if (message.decide !== false) {
+      writer.uint32(32).bool(message.decide);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TradeWindow {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTradeWindow();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.seq = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.items.push(TradeItem.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.clock = reader.sfixed64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.decide = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TradeWindow {
+    return {
+      seq: isSet(object.seq) ? BigInt(object.seq) : 0n,
+      items: globalThis.Array.isArray(object?.items) ? object.items.map((e: any) => TradeItem.fromJSON(e)) : [],
+      clock: isSet(object.clock) ? BigInt(object.clock) : 0n,
+      decide: isSet(object.decide) ? globalThis.Boolean(object.decide) : false,
+    };
+  },
+
+  toJSON(message: TradeWindow): unknown {
+    const obj: any = {};
+    if (message.seq !== 0n) {
+      obj.seq = message.seq.toString();
+    }
+    if (message.items?.length) {
+      obj.items = message.items.map((e) => TradeItem.toJSON(e));
+    }
+    if (message.clock !== 0n) {
+      obj.clock = message.clock.toString();
+    }
+    if (message.decide !== false) {
+      obj.decide = message.decide;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TradeWindow>): TradeWindow {
+    return TradeWindow.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TradeWindow>): TradeWindow {
+    const message = createBaseTradeWindow();
+    message.seq = (object.seq !== undefined && object.seq !== null) ? BigInt(object.seq) : 0n;
+    message.items = object.items?.map((e) => TradeItem.fromPartial(e)) || [];
+    message.clock = (object.clock !== undefined && object.clock !== null) ? BigInt(object.clock) : 0n;
+    message.decide = object.decide ?? false;
+    return message;
+  },
+};
+
+function createBaseActionResult(): ActionResult {
+  return { window: 0n, order: undefined, errorCode: "", errorMessage: "" };
+}
+
+export const ActionResult: MessageFns<ActionResult> = {
+  encode(message: ActionResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.window !== 0n) {
+      if (BigInt.asUintN(64, message.window) !== message.window) {
+        throw new globalThis.Error("value provided for field message.window of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.window);
+    }
+    if (message.order !== undefined) {
+      OrderState.encode(message.order, writer.uint32(18).fork()).join();
+    }
+    if (message.errorCode !== "") {
+      writer.uint32(26).string(message.errorCode);
+    }
+    if (message.errorMessage !== "") {
+      writer.uint32(34).string(message.errorMessage);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ActionResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseActionResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.window = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.order = OrderState.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.errorCode = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.errorMessage = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ActionResult {
+    return {
+      window: isSet(object.window) ? BigInt(object.window) : 0n,
+      order: isSet(object.order) ? OrderState.fromJSON(object.order) : undefined,
+      errorCode: isSet(object.errorCode)
+        ? globalThis.String(object.errorCode)
+        : isSet(object.error_code)
+        ? globalThis.String(object.error_code)
+        : "",
+      errorMessage: isSet(object.errorMessage)
+        ? globalThis.String(object.errorMessage)
+        : isSet(object.error_message)
+        ? globalThis.String(object.error_message)
+        : "",
+    };
+  },
+
+  toJSON(message: ActionResult): unknown {
+    const obj: any = {};
+    if (message.window !== 0n) {
+      obj.window = message.window.toString();
+    }
+    if (message.order !== undefined) {
+      obj.order = OrderState.toJSON(message.order);
+    }
+    if (message.errorCode !== "") {
+      obj.errorCode = message.errorCode;
+    }
+    if (message.errorMessage !== "") {
+      obj.errorMessage = message.errorMessage;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ActionResult>): ActionResult {
+    return ActionResult.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ActionResult>): ActionResult {
+    const message = createBaseActionResult();
+    message.window = (object.window !== undefined && object.window !== null) ? BigInt(object.window) : 0n;
+    message.order = (object.order !== undefined && object.order !== null)
+      ? OrderState.fromPartial(object.order)
+      : undefined;
+    message.errorCode = object.errorCode ?? "";
+    message.errorMessage = object.errorMessage ?? "";
+    return message;
+  },
+};
+
+function createBaseTradeResponse(): TradeResponse {
+  return { response: undefined };
+}
+
+export const TradeResponse: MessageFns<TradeResponse> = {
+  encode(message: TradeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.response?.$case) {
+      case "window":
+        TradeWindow.encode(message.response.value, writer.uint32(10).fork()).join();
+        break;
+      case "result":
+        ActionResult.encode(message.response.value, writer.uint32(18).fork()).join();
+        break;
+      case "summary":
+        BacktestSummary.encode(message.response.value, writer.uint32(26).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TradeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTradeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.response = { $case: "window", value: TradeWindow.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.response = { $case: "result", value: ActionResult.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.response = { $case: "summary", value: BacktestSummary.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TradeResponse {
+    return {
+      response: isSet(object.window)
+        ? { $case: "window", value: TradeWindow.fromJSON(object.window) }
+        : isSet(object.result)
+        ? { $case: "result", value: ActionResult.fromJSON(object.result) }
+        : isSet(object.summary)
+        ? { $case: "summary", value: BacktestSummary.fromJSON(object.summary) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: TradeResponse): unknown {
+    const obj: any = {};
+    if (message.response?.$case === "window") {
+      obj.window = TradeWindow.toJSON(message.response.value);
+    } else if (message.response?.$case === "result") {
+      obj.result = ActionResult.toJSON(message.response.value);
+    } else if (message.response?.$case === "summary") {
+      obj.summary = BacktestSummary.toJSON(message.response.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TradeResponse>): TradeResponse {
+    return TradeResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TradeResponse>): TradeResponse {
+    const message = createBaseTradeResponse();
+    switch (object.response?.$case) {
+      case "window": {
+        if (object.response?.value !== undefined && object.response?.value !== null) {
+          message.response = { $case: "window", value: TradeWindow.fromPartial(object.response.value) };
+        }
+        break;
+      }
+      case "result": {
+        if (object.response?.value !== undefined && object.response?.value !== null) {
+          message.response = { $case: "result", value: ActionResult.fromPartial(object.response.value) };
+        }
+        break;
+      }
+      case "summary": {
+        if (object.response?.value !== undefined && object.response?.value !== null) {
+          message.response = { $case: "summary", value: BacktestSummary.fromPartial(object.response.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
 export type MarketDataService = typeof MarketDataService;
 export const MarketDataService = {
   /**
@@ -2406,6 +4297,22 @@ export const MarketDataService = {
     responseSerialize: (value: StatsResponse): Buffer => Buffer.from(StatsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): StatsResponse => StatsResponse.decode(value),
   },
+  /**
+   * A backtest driven by the client: the server replays a capture through a simulated venue
+   * and streams what a strategy sees (market events, its order updates and fills) in windows;
+   * the client answers each window with its orders, which take effect at that window's clock
+   * time, exactly as a TypeScript strategy's calls from its callbacks (see docs/serve.md).
+   * The first request is `start`; the last response is the summary.
+   */
+  trade: {
+    path: "/mdcap.v1.MarketData/Trade" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: TradeRequest): Buffer => Buffer.from(TradeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TradeRequest => TradeRequest.decode(value),
+    responseSerialize: (value: TradeResponse): Buffer => Buffer.from(TradeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): TradeResponse => TradeResponse.decode(value),
+  },
 } as const;
 
 export interface MarketDataServer extends UntypedServiceImplementation {
@@ -2420,6 +4327,14 @@ export interface MarketDataServer extends UntypedServiceImplementation {
   describeCapture: handleUnaryCall<DescribeCaptureRequest, CaptureDescription>;
   /** Subscribers, queues and latency percentiles per stage. */
   stats: handleUnaryCall<StatsRequest, StatsResponse>;
+  /**
+   * A backtest driven by the client: the server replays a capture through a simulated venue
+   * and streams what a strategy sees (market events, its order updates and fills) in windows;
+   * the client answers each window with its orders, which take effect at that window's clock
+   * time, exactly as a TypeScript strategy's calls from its callbacks (see docs/serve.md).
+   * The first request is `start`; the last response is the summary.
+   */
+  trade: handleBidiStreamingCall<TradeRequest, TradeResponse>;
 }
 
 export interface MarketDataClient extends Client {
@@ -2481,6 +4396,16 @@ export interface MarketDataClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: StatsResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * A backtest driven by the client: the server replays a capture through a simulated venue
+   * and streams what a strategy sees (market events, its order updates and fills) in windows;
+   * the client answers each window with its orders, which take effect at that window's clock
+   * time, exactly as a TypeScript strategy's calls from its callbacks (see docs/serve.md).
+   * The first request is `start`; the last response is the summary.
+   */
+  trade(): ClientDuplexStream<TradeRequest, TradeResponse>;
+  trade(options: Partial<CallOptions>): ClientDuplexStream<TradeRequest, TradeResponse>;
+  trade(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<TradeRequest, TradeResponse>;
 }
 
 export const MarketDataClient = makeGenericClientConstructor(MarketDataService, "mdcap.v1.MarketData") as unknown as {
@@ -2497,6 +4422,10 @@ export type DeepPartial<T> = T extends bigint ? string | number | bigint
   : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
+}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;
