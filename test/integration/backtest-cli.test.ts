@@ -233,6 +233,25 @@ describe('mdcap backtest --sweep', () => {
   });
 });
 
+describe('docs/backtest.md', () => {
+  it('its strategy example runs as written: a module with no imports, trading and filling on the capture', () => {
+    const doc = readFileSync(join(REPO_ROOT, 'docs', 'backtest.md'), 'utf8');
+    const code = /```js\n([\s\S]*?)```/.exec(doc)?.[1];
+    expect(code, 'a ```js block in docs/backtest.md').toBeDefined();
+    const file = join(dir, 'buy-bid.mjs');
+    writeFileSync(file, code!);
+    const r = run([file, cap, '--params', '{"every":20}', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const json = JSON.parse(r.stdout) as { orders: number; fills: number; errors: number };
+    expect(json.orders).toBeGreaterThan(0);
+    expect(json.fills).toBeGreaterThan(0);
+    expect(json.errors).toBe(0);
+    // Its bids rest and fill as a maker; its sells take.
+    expect(r.stderr).toMatch(/^fill buy \d+ @ \d+ \(maker\)$/m);
+    expect(r.stderr).toMatch(/^fill sell \d+ @ \d+ \(taker\)$/m);
+  });
+});
+
 describe('mdcap backtest --feed (paper mode)', () => {
   it('trades the example strategy live on the demo feed for the duration asked', { timeout: 60_000 }, () => {
     const json = JSON.parse(ok([EXAMPLE, '--feed', 'demo:AAPL,MSFT', '--duration', '2s', '--params', '{"every":3}', '--json'])) as Record<

@@ -342,6 +342,10 @@ export const backtestCommand: Command<BacktestArgs> = {
         'paper mode: the same strategy live on the simulated venue for 30 s',
       )
       .example(
+        'mdcap backtest examples/strategies/quote-top.mjs --feed demo --duration 30s --record paper && mdcap query paper "SELECT * FROM fills"',
+        'paper mode, recorded: the feed and what the strategy did in one capture',
+      )
+      .example(
         'duckdb -c "SELECT symbol, side, count(*), sum(fee) FROM \'bt/fills.parquet\' GROUP BY ALL"',
         'the fills, exact (fee is DECIMAL, prices int64 mantissas with price_scale)',
       ),
