@@ -49,6 +49,7 @@ export const ERROR_CODES = {
   MDCAP_ERR_BAD_REQUEST: 'A request to mdcap serve is malformed: no source, an unknown kind or policy, a field out of range.',
   MDCAP_ERR_SOURCE_NOT_FOUND: 'A request names a live feed or capture that the server does not serve.',
   MDCAP_ERR_UNAUTHENTICATED: 'A request to mdcap serve lacks the bearer token the server requires, or carries a wrong one.',
+  MDCAP_ERR_BUSY: 'The server already runs as many calls of this kind as it was started to allow (mdcap serve --max-trades).',
   MDCAP_ERR_SLOW_CONSUMER: "A subscriber's queue filled up under the disconnect policy: the server ended its subscription.",
   MDCAP_ERR_SHUTDOWN: 'The server stopped while a subscription was streaming: what was queued was sent, the rest was not.',
   MDCAP_ERR_PROTOCOL: 'Bytes from a server or client are not the protobuf messages of proto/mdcap/v1.',

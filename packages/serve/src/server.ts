@@ -66,6 +66,11 @@ export interface ServeOptions {
    * core but one, at least one; 0 runs replays on the main thread.
    */
   readonly replayThreads?: number;
+  /**
+   * `Trade` calls running at once (each has a worker thread of its own); one more is refused
+   * with RESOURCE_EXHAUSTED (MDCAP_ERR_BUSY) before it starts anything. Default 16.
+   */
+  readonly maxTrades?: number;
   /** Monotonic ns for the latency stages (tests inject one). */
   readonly monotonic?: Monotonic;
   /** Errors of the live feeds' engines (a reconnect that failed, a malformed message): the CLI prints them. */
@@ -135,6 +140,7 @@ export class MarketDataServer {
   private readonly active = new Map<number, Active>();
   /** Running Trade calls: each ends with the error given. */
   private readonly trades = new Set<(error: MdcapError) => void>();
+  private readonly maxTrades: number;
   private readonly stages = new LatencyStages();
   private readonly mono: Monotonic;
   private readonly token: Buffer | null;
@@ -157,6 +163,13 @@ export class MarketDataServer {
       throw new ConfigError('MDCAP_ERR_INVALID_OPTION', `replayThreads: expected a whole number from 0 to 256, found ${String(threads)}`);
     }
     this.pool = threads === 0 ? null : new ReplayPool(threads);
+    this.maxTrades = options.maxTrades ?? 16;
+    if (!Number.isInteger(this.maxTrades) || this.maxTrades < 0 || this.maxTrades > 4096) {
+      throw new ConfigError(
+        'MDCAP_ERR_INVALID_OPTION',
+        `maxTrades: expected a whole number from 0 to 4096, found ${String(options.maxTrades)}`,
+      );
+    }
   }
 
   static async start(options: ServeOptions = {}): Promise<MarketDataServer> {
@@ -207,6 +220,12 @@ export class MarketDataServer {
           capture: (name) => this.capture(name),
           reject: (error) => this.reject(error),
           track: (stop) => {
+            if (this.trades.size >= this.maxTrades) {
+              throw new MdcapError(
+                'MDCAP_ERR_BUSY',
+                `Trade: expected a free place for the call, found ${this.trades.size} of ${this.maxTrades} running (mdcap serve --max-trades)`,
+              );
+            }
             this.trades.add(stop);
             return () => void this.trades.delete(stop);
           },

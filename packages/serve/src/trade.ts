@@ -21,7 +21,10 @@ export interface TradeHost {
   capture(name: string): { dir: string; manifest: Manifest };
   /** The status to end a call with (counted as a refusal). */
   reject(error: unknown): Partial<grpc.ServiceError>;
-  /** Lists a running call for close(): `stop` ends it with that error; returns the unlisting. */
+  /**
+   * Lists a running call for close(): `stop` ends it with that error; returns the unlisting.
+   * @throws MDCAP_ERR_BUSY when as many calls run as the server allows
+   */
   track(stop: (error: MdcapError) => void): () => void;
 }
 
@@ -176,6 +179,7 @@ export function serveTrade(call: grpc.ServerDuplexStream<Buffer, Buffer>, host: 
   }
 
   const begin = (spec: TradeSpec): void => {
+    untrack = host.track((error) => fail(error));
     const shared = new SharedArrayBuffer(4 * 3);
     const sig = new Int32Array(shared);
     const channel = new MessageChannel();
@@ -184,7 +188,6 @@ export function serveTrade(call: grpc.ServerDuplexStream<Buffer, Buffer>, host: 
     worker = w;
     signal = sig;
     requests = channel.port1;
-    untrack = host.track((error) => fail(error));
     w.on('message', (m: FromTradeWorker) => {
       if (over) return;
       if (m.type === 'send') {

@@ -307,3 +307,37 @@ describe('Trade: a client that leaves mid-run', () => {
     expect(await run).toBe('MDCAP_ERR_SHUTDOWN');
   });
 });
+
+describe('Trade: as many calls at once as the server allows', () => {
+  it('one more is refused with RESOURCE_EXHAUSTED (MDCAP_ERR_BUSY); the running one goes on; its place is free when it ends', async () => {
+    const own = await MarketDataServer.start({ listen: '127.0.0.1:0', captures: root, replayThreads: 0, maxTrades: 1 });
+    try {
+      let release: () => void = () => undefined;
+      const waiting = new Promise<void>((resolve) => (release = resolve));
+      let reached = false;
+      const first = trade(
+        own.address,
+        { capture: 'sim', symbols: ['AAPL'], kinds: ['trade'] },
+        {
+          onTrade: async () => {
+            if (reached) return;
+            reached = true;
+            await waiting;
+          },
+        },
+      );
+      await waitFor(() => reached, { what: 'the first call’s first window' });
+      const refused = await trade(own.address, { capture: 'sim', symbols: ['AAPL'], kinds: ['trade'] }, {}).then(
+        () => null,
+        (e: { code: string; details?: { grpcCode: unknown } }) => ({ code: e.code, grpc: e.details?.grpcCode }),
+      );
+      expect(refused).toEqual({ code: 'MDCAP_ERR_BUSY', grpc: grpc.status.RESOURCE_EXHAUSTED });
+      release();
+      expect((await first).summary.end).not.toBeNull();
+      const next = await trade(own.address, { capture: 'sim', symbols: ['AAPL'], kinds: ['trade'] }, {});
+      expect(next.summary.end).toEqual((await first).summary.end);
+    } finally {
+      await own.close();
+    }
+  });
+});

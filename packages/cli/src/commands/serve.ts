@@ -28,6 +28,7 @@ interface ServeArgs {
   readonly metrics?: string;
   readonly stats?: string;
   readonly replayThreads?: string;
+  readonly maxTrades?: string;
   readonly json: boolean;
 }
 
@@ -75,6 +76,10 @@ export const serveCommand: Command<ServeArgs> = {
       .option('replay-threads', {
         type: 'string',
         describe: 'Worker threads that run capture replays (default: one per core but one; 0: replays on the main thread)',
+      })
+      .option('max-trades', {
+        type: 'string',
+        describe: 'Trade calls (backtests driven by a client) running at once, each on a thread of its own; more are refused (default 16)',
       })
       .option('json', { type: 'boolean', default: false, describe: 'Print the listening line (and --stats) as JSON objects' })
       .example('mdcap serve --captures caps', 'replay any capture under caps/ to any client, each at its own speed')
@@ -140,6 +145,7 @@ export const serveCommand: Command<ServeArgs> = {
       ...(a.metrics === undefined ? {} : { metrics: a.metrics }),
       onError: (e) => warn('serve', e.toString()),
       ...(a.replayThreads === undefined ? {} : { replayThreads: parseIntOption('--replay-threads', a.replayThreads, 0, 256) }),
+      ...(a.maxTrades === undefined ? {} : { maxTrades: parseIntOption('--max-trades', a.maxTrades, 0, 4096) }),
     });
     const out = new LineOutput();
     if (a.json) {
