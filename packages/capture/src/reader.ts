@@ -1,15 +1,15 @@
-import { existsSync, openAsBlob, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
-import * as pq from 'parquet-wasm';
 import { ALL_SYMBOLS, CaptureError } from '@mdcap/core';
-import { sha256FileAsync } from './finalize.js';
+import { DecodeAhead } from './decode-ahead.js';
 import { decodeBatch } from './kinds/index.js';
 import type { CaptureKind, DecodedBatch } from './kinds/index.js';
 import { PARQUET_EXT, partitionValueDecode, SEGMENT_EXT } from './layout.js';
 import { readManifest } from './manifest.js';
 import type { FileEntry, Manifest, RowGroupStats } from './manifest.js';
 import { confirmedFlush, findSegments } from './repair.js';
+import { corrupt, parquetIpcBatches } from './parquet-read.js';
 import { pieceWhere, segmentPieces } from './segment.js';
 import type { SegmentPiece } from './segment.js';
 
@@ -51,6 +51,12 @@ export interface ReadFilter {
    * `MDCAP_ERR_CAPTURE_CORRUPT` (`mdcap verify` counts them itself). Default false.
    */
   readonly skipDamaged?: boolean;
+  /**
+   * Decode Parquet files on a worker thread, ahead of the caller (default false here; replays
+   * turn it on): the wasm decoder and the copy out of it leave the calling thread, which only
+   * parses the Arrow IPC bytes handed over (without a copy) into typed columns.
+   */
+  readonly decodeAhead?: boolean;
 }
 
 function overlaps(rg: RowGroupStats, f: ReadFilter): boolean {
@@ -171,58 +177,18 @@ export class CaptureReader {
     const entry = file.entry!;
     const wanted = entry.rowGroups.map((rg, i) => (overlaps(rg, filter) ? i : -1)).filter((i) => i >= 0);
     if (wanted.length === 0) return;
-    if (filter.verifyHashes !== false) {
-      const found = await sha256FileAsync(file.path);
-      if (found !== entry.sha256) {
-        throw new CaptureError(
-          'MDCAP_ERR_CAPTURE_CORRUPT',
-          `${file.path}: expected sha256 ${entry.sha256} as the manifest says, found ${found} (the file changed after it was written)`,
-          { details: { path: file.path } },
-        );
+    const ipc =
+      filter.decodeAhead === true
+        ? DecodeAhead.shared().ipcBatches(file, wanted, filter)
+        : parquetIpcBatches(file, wanted, filter.batchSize ?? 65_536, filter.verifyHashes !== false);
+    for await (const { bytes, rowGroup } of ipc) {
+      let decoded: DecodedBatch[];
+      try {
+        decoded = tableFromIPC(bytes).batches.map((b) => decodeBatch(file.kind, b));
+      } catch (error) {
+        throw corrupt(file, rowGroup, error);
       }
-    }
-    let pf: pq.ParquetFile;
-    try {
-      pf = await pq.ParquetFile.fromFile(await openAsBlob(file.path));
-    } catch (error) {
-      throw corrupt(file, null, error);
-    }
-    let stream: ReadableStream<pq.RecordBatch>;
-    try {
-      stream = (await pf.stream({ batchSize: filter.batchSize ?? 65_536, rowGroups: wanted })) as ReadableStream<pq.RecordBatch>;
-    } catch (error) {
-      pf.free();
-      throw corrupt(file, wanted[0]!, error);
-    }
-    const reader = stream.getReader();
-    // Which row group the stream is in, from the row counts (for error messages).
-    let rowsLeft = entry.rowGroups[wanted[0]!]!.rows;
-    let gi = 0;
-    try {
-      for (;;) {
-        let step: { done?: boolean | undefined; value?: pq.RecordBatch | undefined };
-        try {
-          step = await reader.read();
-        } catch (error) {
-          throw corrupt(file, wanted[gi] ?? null, error);
-        }
-        if (step.done === true) break;
-        const table = tableFromIPC(step.value!.intoIPCStream());
-        for (const batch of table.batches) {
-          let decoded: DecodedBatch;
-          try {
-            decoded = decodeBatch(file.kind, batch);
-          } catch (error) {
-            throw corrupt(file, wanted[gi] ?? null, error);
-          }
-          rowsLeft -= decoded.length;
-          while (rowsLeft <= 0 && gi < wanted.length - 1) rowsLeft += entry.rowGroups[wanted[++gi]!]!.rows;
-          yield decoded;
-        }
-      }
-    } finally {
-      reader.releaseLock();
-      pf.free();
+      for (const d of decoded) yield d;
     }
   }
 
@@ -267,13 +233,4 @@ export class CaptureReader {
       }
     }
   }
-}
-
-function corrupt(file: CaptureFile, rowGroup: number | null, error: unknown): CaptureError {
-  const where = rowGroup === null ? '' : `, row group ${rowGroup}`;
-  return new CaptureError(
-    'MDCAP_ERR_CAPTURE_CORRUPT',
-    `${file.path}${where}: expected a readable ${file.format === 'parquet' ? 'Parquet file' : 'Arrow segment'} of ${file.kind}, found an error: ${(error as Error).message}`,
-    { cause: error, details: { path: file.path, rowGroup } },
-  );
 }

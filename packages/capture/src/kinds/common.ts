@@ -144,14 +144,18 @@ const utf8 = new TextDecoder();
 export class TextColumn {
   private readonly offsets: Int32Array;
   private readonly bytes: Uint8Array;
+  /** 0: every row valid; 1: every row null; 2: look at the bitmap (decided once per batch, not per row). */
+  private readonly nulls: 0 | 1 | 2;
 
   constructor(private readonly d: Col) {
     this.offsets = d.valueOffsets as Int32Array;
     this.bytes = d.values as Uint8Array;
+    const n = d.nullCount;
+    this.nulls = n <= 0 ? 0 : n === d.length ? 1 : 2;
   }
 
   at(i: number): string | null {
-    if (!isValid(this.d, i)) return null;
+    if (this.nulls !== 0 && (this.nulls === 1 || !isValid(this.d, i))) return null;
     const j = this.d.offset + i;
     const a = this.offsets[j]!;
     const b = this.offsets[j + 1]!;

@@ -1,0 +1,143 @@
+import { Worker } from 'node:worker_threads';
+import { CaptureError } from '@mdcap/core';
+import type { MdcapErrorCode } from '@mdcap/core';
+import type { DecodeReply, DecodeRequest } from './decode-worker.js';
+import { corrupt } from './parquet-read.js';
+import type { IpcBatch, ParquetSource } from './parquet-read.js';
+
+/** The built worker script (from sources under test, the compiled one in dist/). */
+function workerUrl(): URL {
+  const here = new URL(import.meta.url);
+  return here.pathname.endsWith('.ts') ? new URL('../dist/decode-worker.js', here) : new URL('./decode-worker.js', here);
+}
+
+type Waiter = (reply: DecodeReply) => void;
+
+let shared: DecodeAhead | null = null;
+
+/**
+ * Decodes Parquet files on a worker thread, ahead of the reader: while the caller works on one
+ * record batch, the worker decodes the next (zstd, Parquet encodings, the copy out of wasm
+ * memory). Each batch arrives as Arrow IPC bytes in a transferred buffer, so handing it over
+ * copies nothing; the caller parses it into typed columns (a little work per batch, none per
+ * row). One worker serves the process (`shared()`); it does not keep the process alive when idle.
+ */
+export class DecodeAhead {
+  private worker: Worker | null = null;
+  private nextId = 1;
+  /** Replies awaited, per file id, in request order. */
+  private readonly waiting = new Map<number, Waiter[]>();
+  private pending = 0;
+  /** The file each open id reads (to name it if the worker dies). */
+  private readonly files = new Map<number, ParquetSource>();
+
+  /** The process's decode worker (created on first use). */
+  static shared(): DecodeAhead {
+    return (shared ??= new DecodeAhead());
+  }
+
+  /**
+   * The record batches of `wanted` row groups of a Parquet file as IPC bytes, decoded one batch
+   * ahead of the consumer. Breaking out of the loop closes the file on the worker.
+   * @throws {CaptureError} what reading it on this thread would throw (`MDCAP_ERR_CAPTURE_CORRUPT`
+   *   naming the file and row group), or `MDCAP_ERR_IO` if the worker itself failed.
+   */
+  async *ipcBatches(
+    file: ParquetSource,
+    wanted: readonly number[],
+    options: { readonly batchSize?: number; readonly verifyHashes?: boolean },
+  ): AsyncGenerator<IpcBatch> {
+    const w = this.ensureWorker();
+    const id = this.nextId++;
+    const { kind, path, format, entry } = file;
+    this.files.set(id, file);
+    this.post(w, {
+      op: 'open',
+      id,
+      file: { kind, path, format, entry },
+      wanted,
+      batchSize: options.batchSize ?? 65_536,
+      verify: options.verifyHashes !== false,
+    });
+    let ahead: Promise<DecodeReply> | null = this.request(w, id);
+    try {
+      for (;;) {
+        const r: DecodeReply = await ahead;
+        ahead = null;
+        if ('done' in r) return;
+        if ('error' in r) {
+          throw new CaptureError(r.error.code as MdcapErrorCode, r.error.message, {
+            details: (r.error.details ?? {}) as Record<string, unknown>,
+          });
+        }
+        ahead = this.request(w, id); // the worker decodes the next batch while this one is used
+        yield r.batch;
+      }
+    } finally {
+      this.files.delete(id);
+      if (this.worker === w) this.post(w, { op: 'close', id });
+      // A reply still on its way is dropped when it comes.
+      if (ahead !== null) void ahead.then(() => undefined);
+    }
+  }
+
+  private post(w: Worker, r: DecodeRequest): void {
+    w.postMessage(r);
+  }
+
+  private request(w: Worker, id: number): Promise<DecodeReply> {
+    return new Promise<DecodeReply>((resolve) => {
+      let list = this.waiting.get(id);
+      if (list === undefined) this.waiting.set(id, (list = []));
+      list.push(resolve);
+      if (this.pending++ === 0) w.ref(); // a request in flight keeps the process alive
+      this.post(w, { op: 'next', id });
+    });
+  }
+
+  private ensureWorker(): Worker {
+    if (this.worker !== null) return this.worker;
+    const w = new Worker(workerUrl());
+    w.on('message', (reply: DecodeReply) => {
+      const list = this.waiting.get(reply.id);
+      const resolve = list?.shift();
+      if (list !== undefined && list.length === 0) this.waiting.delete(reply.id);
+      if (resolve === undefined) return;
+      if (--this.pending === 0) w.unref();
+      resolve(reply);
+    });
+    w.on('error', (error) => this.failAll(w, error));
+    w.on('exit', (code) => this.failAll(w, new Error(`exited with code ${code}`)));
+    w.unref();
+    this.worker = w;
+    return w;
+  }
+
+  /**
+   * The worker died (a wasm panic on a damaged file kills its thread, not this one): every reply
+   * awaited becomes an error naming its file, and the next read starts a new worker.
+   */
+  private failAll(w: Worker, error: Error): void {
+    if (this.worker !== w) return;
+    this.worker = null;
+    const waiting = [...this.waiting];
+    this.waiting.clear();
+    this.pending = 0;
+    for (const [id, list] of waiting) {
+      const file = this.files.get(id);
+      const e =
+        file === undefined
+          ? { code: 'MDCAP_ERR_IO', message: `the Parquet decode worker failed: ${error.message}` }
+          : { code: 'MDCAP_ERR_CAPTURE_CORRUPT', message: corrupt(file, null, new Error(`the decoder failed (${error.message})`)).message };
+      for (const resolve of list) resolve({ id, error: { ...e, details: { path: file?.path } } });
+    }
+  }
+
+  /** Stops the worker (a later read starts a new one). */
+  async close(): Promise<void> {
+    const w = this.worker;
+    if (w === null) return;
+    this.failAll(w, new Error('closed'));
+    await w.terminate();
+  }
+}
