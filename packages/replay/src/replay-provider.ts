@@ -1,5 +1,5 @@
 import { CaptureReader, instrumentFromJson } from '@mdcap/capture';
-import type { CaptureKind, DecodedBatch, ReadFilter } from '@mdcap/capture';
+import type { CaptureFile, CaptureKind, DecodedBatch, ReadFilter } from '@mdcap/capture';
 import {
   ALL_SYMBOLS,
   ConfigError,
@@ -372,13 +372,25 @@ export class ReplayProvider implements DataProvider {
     let sinceTurn = 0;
     const firstStart = sessions[0] === undefined ? null : BigInt(sessions[0].start);
     let startMark = from !== undefined && firstStart !== null && from > firstStart ? from : null;
+    const groups = this.reader
+      .groups()
+      .map((g) => g.files.filter((f) => !this.skipFiles.has(f.path) && this.reader.mayMatch(f, filter)))
+      .filter((files) => files.length > 0);
+    const openGroup = (files: readonly CaptureFile[]): { merger: GroupMerger; started: Promise<void> } => {
+      const merger = new GroupMerger(this.reader, files, filter);
+      const started = merger.start();
+      started.catch(() => undefined); // awaited where it is used
+      return { merger, started };
+    };
+    /** The next rotation group, opened while this one is dispatched (its first batches decode meanwhile). */
+    let ahead: { merger: GroupMerger; started: Promise<void> } | null = null;
     try {
-      groups: for (const group of this.reader.groups()) {
-        const files = group.files.filter((f) => !this.skipFiles.has(f.path) && this.reader.mayMatch(f, filter));
-        if (files.length === 0) continue;
-        const merger = new GroupMerger(this.reader, files, filter);
+      groups: for (let g = 0; g < groups.length; g++) {
+        const { merger, started } = ahead ?? openGroup(groups[g]!);
+        ahead = null;
         try {
-          await merger.start();
+          await started;
+          if (this.decodeAhead && g + 1 < groups.length) ahead = openGroup(groups[g + 1]!);
           for (;;) {
             if (!live()) return;
             const b = await merger.takeRun();
@@ -488,6 +500,12 @@ export class ReplayProvider implements DataProvider {
       if (live()) sink.end();
     } catch (error) {
       if (live()) sink.end(error);
+    } finally {
+      if (ahead !== null) {
+        const left: { merger: GroupMerger; started: Promise<void> } = ahead;
+        await left.started.catch(() => undefined);
+        await left.merger.close();
+      }
     }
   }
 
