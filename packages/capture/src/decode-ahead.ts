@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { CaptureError } from '@mdcap/core';
 import type { MdcapErrorCode } from '@mdcap/core';
@@ -15,14 +16,55 @@ type Waiter = (reply: DecodeReply) => void;
 
 let shared: DecodeAhead | null = null;
 
+/** Record batches decoded ahead of the one in use, per file. */
+const AHEAD = 3;
+
 /**
- * Decodes Parquet files on a worker thread, ahead of the reader: while the caller works on one
- * record batch, the worker decodes the next (zstd, Parquet encodings, the copy out of wasm
+ * Decodes Parquet files on worker threads, ahead of the reader: while the caller works on one
+ * record batch, a worker decodes the next ones (zstd, Parquet encodings, the copy out of wasm
  * memory). Each batch arrives as Arrow IPC bytes in a transferred buffer, so handing it over
  * copies nothing; the caller parses it into typed columns (a little work per batch, none per
- * row). One worker serves the process (`shared()`); it does not keep the process alive when idle.
+ * row). Files are spread over the threads (the one with the fewest open files takes the next),
+ * so the files of a rotation group, and the next group opened early, decode in parallel. One
+ * pool serves the process (`shared()`): as many threads as cores, at most 2 (the engine's
+ * thread needs the rest); idle threads do not keep the process alive.
  */
 export class DecodeAhead {
+  private readonly threads: DecodeThread[];
+
+  constructor(threads: number) {
+    this.threads = Array.from({ length: Math.max(1, threads) }, () => new DecodeThread());
+  }
+
+  /** The process's decode threads (created on first use). */
+  static shared(): DecodeAhead {
+    return (shared ??= new DecodeAhead(Math.min(2, availableParallelism())));
+  }
+
+  /**
+   * The record batches of `wanted` row groups of a Parquet file as IPC bytes, decoded ahead of
+   * the consumer. Breaking out of the loop closes the file on its thread.
+   * @throws {CaptureError} what reading it on this thread would throw (`MDCAP_ERR_CAPTURE_CORRUPT`
+   *   naming the file and row group), also when the decoder panics on a damaged file.
+   */
+  ipcBatches(
+    file: ParquetSource,
+    wanted: readonly number[],
+    options: { readonly batchSize?: number; readonly verifyHashes?: boolean },
+  ): AsyncGenerator<IpcBatch> {
+    let best = this.threads[0]!;
+    for (const t of this.threads) if (t.openFiles < best.openFiles) best = t;
+    return best.ipcBatches(file, wanted, options);
+  }
+
+  /** Stops the threads (a later read starts new ones). */
+  async close(): Promise<void> {
+    await Promise.all(this.threads.map((t) => t.close()));
+  }
+}
+
+/** One decode worker thread and the files open on it. */
+class DecodeThread {
   private worker: Worker | null = null;
   private nextId = 1;
   /** Replies awaited, per file id, in request order. */
@@ -31,17 +73,10 @@ export class DecodeAhead {
   /** The file each open id reads (to name it if the worker dies). */
   private readonly files = new Map<number, ParquetSource>();
 
-  /** The process's decode worker (created on first use). */
-  static shared(): DecodeAhead {
-    return (shared ??= new DecodeAhead());
+  get openFiles(): number {
+    return this.files.size;
   }
 
-  /**
-   * The record batches of `wanted` row groups of a Parquet file as IPC bytes, decoded one batch
-   * ahead of the consumer. Breaking out of the loop closes the file on the worker.
-   * @throws {CaptureError} what reading it on this thread would throw (`MDCAP_ERR_CAPTURE_CORRUPT`
-   *   naming the file and row group), or `MDCAP_ERR_IO` if the worker itself failed.
-   */
   async *ipcBatches(
     file: ParquetSource,
     wanted: readonly number[],
@@ -59,25 +94,26 @@ export class DecodeAhead {
       batchSize: options.batchSize ?? 65_536,
       verify: options.verifyHashes !== false,
     });
-    let ahead: Promise<DecodeReply> | null = this.request(w, id);
+    // Requests in flight, in order: the worker decodes these while the caller uses earlier ones.
+    const ahead: Promise<DecodeReply>[] = [];
+    for (let k = 0; k < AHEAD; k++) ahead.push(this.request(w, id));
     try {
       for (;;) {
-        const r: DecodeReply = await ahead;
-        ahead = null;
+        const r: DecodeReply = await ahead.shift()!;
         if ('done' in r) return;
         if ('error' in r) {
           throw new CaptureError(r.error.code as MdcapErrorCode, r.error.message, {
             details: (r.error.details ?? {}) as Record<string, unknown>,
           });
         }
-        ahead = this.request(w, id); // the worker decodes the next batch while this one is used
+        ahead.push(this.request(w, id));
         yield r.batch;
       }
     } finally {
       this.files.delete(id);
       if (this.worker === w) this.post(w, { op: 'close', id });
-      // A reply still on its way is dropped when it comes.
-      if (ahead !== null) void ahead.then(() => undefined);
+      // Replies still on their way are dropped when they come (after a done or an error, the
+      // worker answers the requests left with done).
     }
   }
 

@@ -46,7 +46,11 @@ async function handle(r: DecodeRequest): Promise<void> {
     await it?.return(undefined);
     return;
   }
-  if (it === undefined) return; // closed meanwhile
+  if (it === undefined) {
+    // After an error (or a close): every request still gets its answer.
+    parentPort!.postMessage({ id: r.id, done: true } satisfies DecodeReply);
+    return;
+  }
   try {
     const step = await it.next();
     if (step.done === true) {

@@ -25,6 +25,8 @@ export { EVENT_TYPES, AGGRESSOR_SIDES, BOOK_SIDES, ORDER_ACTIONS, STATUS_KINDS, 
 export { validateEvent, isWellFormed } from './validate.js';
 export { createTrade, createQuote, createBookUpdate, createOrderUpdate, createBar, createStatus } from './factories.js';
 export { eventToJson, formatEventJson, checkSameScale } from './event-json.js';
+export { TradeBatchView } from './columns.js';
+export type { TradeBatch, TradeColumns } from './columns.js';
 export type {
   EventType,
   AggressorSide,

@@ -1,3 +1,4 @@
+import type { TradeBatch } from './columns.js';
 import type { Clock } from './clock.js';
 import { VirtualClock } from './clock.js';
 import { nextTurn } from './host.js';
@@ -43,6 +44,12 @@ export const SUBSCRIPTION_KINDS: readonly SubscriptionKind[] = ['trade', 'quote'
 export interface EventSink {
   /** Delivers one event. */
   push(event: MarketEvent): void;
+  /**
+   * Delivers consecutive trades at once, as columns (what `push` would do for each row, in
+   * order). Offered by the engine to providers that declare `validatesEvents`; the batch is
+   * read during the call only. Optional: a provider checks that it is there.
+   */
+  pushTrades?(batch: TradeBatch): void;
   /** The connection dropped; the engine will reconnect on its policy. */
   lost(error: unknown): void;
   /** No more data will come (a finished replay), or, with an error, none can. */

@@ -10,6 +10,7 @@ import {
   ProviderError,
   describeValue,
   validateEvent,
+  TradeBatchView,
 } from '@mdcap/core';
 import type {
   Bar,
@@ -23,6 +24,7 @@ import type {
   StatusKind,
   TimerScheduler,
   Trade,
+  TradeBatch,
 } from '@mdcap/core';
 import { BarAggregator } from './bars.js';
 import type { BarOptions, BarSeries } from './bars.js';
@@ -35,6 +37,7 @@ export type Unsubscribe = () => void;
 
 export interface Listeners {
   trade: Listener<[Trade]>[];
+  trades: Listener<[TradeBatch]>[];
   quote: Listener<[Quote]>[];
   book: Listener<[BookUpdate, BookView]>[];
   order: Listener<[OrderUpdate, BookView]>[];
@@ -48,6 +51,7 @@ export interface Listeners {
 
 const CALLBACK_NAMES: Readonly<Record<keyof Listeners, string>> = {
   trade: 'onTrade',
+  trades: 'onTrades',
   quote: 'onQuote',
   book: 'onBookUpdate',
   order: 'onOrderUpdate',
@@ -82,6 +86,8 @@ export interface DispatchOptions {
   /** The venue of books handed out before any venue sent a book update. */
   readonly venue: string;
   readonly bars: BarOptions;
+  /** `onTrade` gets one reused trade object for rows delivered as columns (EngineOptions.reuseEvents). */
+  readonly reuseEvents: boolean;
 }
 
 /**
@@ -94,7 +100,19 @@ export interface DispatchOptions {
  */
 export class Dispatcher {
   readonly bars: BarAggregator;
-  l: Listeners = { trade: [], quote: [], book: [], order: [], bar: [], status: [], gap: [], reconnect: [], error: [], event: [] };
+  l: Listeners = {
+    trade: [],
+    trades: [],
+    quote: [],
+    book: [],
+    order: [],
+    bar: [],
+    status: [],
+    gap: [],
+    reconnect: [],
+    error: [],
+    event: [],
+  };
   consumers: EventConsumer[] = [];
   /** Slots by symbol (a chain per symbol across venues). */
   private slots = new Map<string, Slot>();
@@ -194,6 +212,186 @@ export class Dispatcher {
     if (l.event.length > 0) this.callEach(l.event, e, 'event');
     if (e.type === 'trade') this.dispatchTrade(e, slot!, l, consumers);
     else this.dispatch(e, slot, l, consumers);
+  }
+
+  /**
+   * Consecutive trades as columns (a trusted provider's `pushTrades`): what {@link ingest} does
+   * for each row, in order, without building an event per row unless a callback needs one.
+   * Timers due between rows fire between them: the rows are cut at each due time, and
+   * `onTrades` callbacks get each cut once its rows went through `onEvent`, bars, `onTrade`
+   * and consumers. Rows of an unsubscribed symbol, or out of order, take the per-event path
+   * (which rejects them). `live` is false once the provider's connection closed (a callback
+   * stopped the engine): the rest of the batch is not dispatched.
+   */
+  ingestTrades(b: TradeBatch, live: () => boolean): void {
+    const end = b.end;
+    let i = b.start;
+    const tsRecv = b.tsRecv;
+    if (this.options.validate || b.venues.length !== 1) {
+      for (; i < end && live(); i++) this.ingest(b.trade(i));
+      return;
+    }
+    const slots = this.slotsOf(b);
+    const codes = b.symbolCodes;
+    // The times compared as 32-bit halves (high signed, low unsigned): no bigint per row.
+    const words = this.wordsOf(tsRecv);
+    const hi = words.hi;
+    const lo = words.lo;
+    const bound = this.bound;
+    while (i < end) {
+      if (!live()) return;
+      const first = tsRecv[i]!;
+      if (first < this.last[0]!) {
+        this.ingest(b.trade(i++)); // rejected, reported
+        continue;
+      }
+      if (slots[codes[i]!] === null) {
+        this.ingest(b.trade(i++)); // not subscribed: rejected, reported
+        continue;
+      }
+      this.clock.runDue(first);
+      if (!live()) return;
+      // Rows up to the next timer (or the end), in order and subscribed.
+      const due = this.clock.nextDue();
+      let dueHi = 0x7fffffff;
+      let dueLo = 0xffffffff;
+      if (due !== null) {
+        bound[0] = due;
+        dueHi = this.boundHi[1]!;
+        dueLo = this.boundLo[0]!;
+      }
+      let stop = i + 1;
+      let prevHi = hi[2 * i + 1]!;
+      let prevLo = lo[2 * i]!;
+      while (stop < end) {
+        const h = hi[2 * stop + 1]!;
+        const w = lo[2 * stop]!;
+        if (h < prevHi || (h === prevHi && w < prevLo)) break; // out of order
+        if (h > dueHi || (h === dueHi && w >= dueLo)) break; // a timer is due first
+        if (slots[codes[stop]!] === null) break;
+        prevHi = h;
+        prevLo = w;
+        stop++;
+      }
+      this.last[0] = tsRecv[stop - 1]!;
+      this.tradeRows(b, slots, i, stop, live);
+      const l = this.l.trades;
+      if (l.length > 0) {
+        const view = this.batchView.set(b, i, stop);
+        for (let k = 0; k < l.length; k++) {
+          try {
+            l[k]!(view);
+          } catch (error) {
+            this.callbackFailed(error, 'trades', k);
+          }
+        }
+      }
+      i = stop;
+    }
+  }
+
+  private readonly batchView = new TradeBatchView();
+  private readonly bound = new BigInt64Array(1);
+  private readonly boundHi = new Int32Array(this.bound.buffer);
+  private readonly boundLo = new Uint32Array(this.bound.buffer);
+  private wordsCache: { of: BigInt64Array; hi: Int32Array; lo: Uint32Array } | null = null;
+
+  /** 32-bit views of a time column (little-endian: the low word first). */
+  private wordsOf(ts: BigInt64Array): { hi: Int32Array; lo: Uint32Array } {
+    const c = this.wordsCache;
+    if (c !== null && c.of === ts) return c;
+    const w = {
+      of: ts,
+      hi: new Int32Array(ts.buffer, ts.byteOffset, ts.length * 2),
+      lo: new Uint32Array(ts.buffer, ts.byteOffset, ts.length * 2),
+    };
+    this.wordsCache = w;
+    return w;
+  }
+  /** The reused trade of rows dispatched from columns (EngineOptions.reuseEvents). */
+  private readonly flyweight = {
+    type: 'trade' as const,
+    venue: '',
+    symbol: '',
+    tsEvent: 0n,
+    tsRecv: 0n,
+    seq: null as bigint | null,
+    price: 0n,
+    size: 0n,
+    priceScale: 0,
+    sizeScale: 0,
+    side: 'unknown' as Trade['side'],
+    tradeId: null as string | null,
+  };
+  private slotCache: { symbols: readonly string[]; venue: string; slots: (Slot | null)[] } | null = null;
+
+  /** The slot of each symbol code of a one-venue batch (null: not subscribed), cached per symbol list. */
+  private slotsOf(b: TradeBatch): (Slot | null)[] {
+    const venue = b.venues[0]!;
+    const c = this.slotCache;
+    if (c !== null && c.symbols === b.symbols && c.venue === venue) return c.slots;
+    const slots = b.symbols.map((symbol) => {
+      const slot = this.slot(venue, symbol);
+      return slot.subscribed ? slot : null;
+    });
+    this.slotCache = { symbols: b.symbols, venue, slots };
+    return slots;
+  }
+
+  /** Rows `i`..`stop` of a batch, all in order, subscribed and before the next timer. */
+  private tradeRows(b: TradeBatch, slots: readonly (Slot | null)[], i: number, stop: number, live: () => boolean): void {
+    this.counters.trades += stop - i;
+    const l = this.l;
+    const consumers = this.consumers;
+    const codes = b.symbolCodes;
+    if (l.event.length > 0 || consumers.length > 0 || (l.trade.length > 0 && !this.options.reuseEvents)) {
+      // A callback may keep the event: a new one per row.
+      this.counters.trades -= stop - i; // dispatchTrade counts them
+      for (let r = i; r < stop; r++) {
+        if (r > i && !live()) return;
+        const e = b.trade(r);
+        if (l.event.length > 0) this.callEach(l.event, e, 'event');
+        this.dispatchTrade(e, slots[codes[r]!]!, l, consumers);
+      }
+      return;
+    }
+    const list = l.trade;
+    if (!this.bars.active && list.length === 0) return;
+    const fw = this.flyweight;
+    fw.venue = b.venues[0]!;
+    const { tsEvent, tsRecv, price, size, priceScale, sizeScale, sideCodes, sides, symbols } = b;
+    for (let r = i; r < stop; r++) {
+      if (r > i && list.length > 0 && !live()) return;
+      const code = codes[r]!;
+      fw.symbol = symbols[code]!;
+      fw.tsEvent = tsEvent[r]!;
+      fw.tsRecv = tsRecv[r]!;
+      fw.price = price[r]!;
+      fw.size = size[r]!;
+      fw.priceScale = priceScale[r]!;
+      fw.sizeScale = sizeScale[r]!;
+      fw.side = sides[sideCodes[r]!]!;
+      if (list.length > 0) {
+        // seq and tradeId only for the callbacks (they cost a lookup each).
+        fw.seq = b.seqAt(r);
+        fw.tradeId = b.tradeIdAt(r);
+      }
+      if (this.bars.active) {
+        const slot = slots[code]!;
+        try {
+          this.bars.addTrade((slot.series ??= this.bars.series(fw.venue, fw.symbol)), fw);
+        } catch (error) {
+          this.report(error);
+        }
+      }
+      for (let k = 0; k < list.length; k++) {
+        try {
+          list[k]!(fw);
+        } catch (error) {
+          this.callbackFailed(error, 'trade', k);
+        }
+      }
+    }
   }
 
   private rejectMalformed(e: MarketEvent): void {

@@ -1,6 +1,7 @@
 import { ALL_SYMBOLS, ConfigError, EngineStateError, InstrumentRegistry, ProviderError, describeValue, toDataProvider } from '@mdcap/core';
 import type {
   Bar,
+  TradeBatch,
   Broker,
   Fill,
   OrderState,
@@ -109,6 +110,7 @@ export class RealtimeEngine {
       validate: this.options.validate,
       venue: this.provider.venue,
       bars: o.bars,
+      reuseEvents: o.reuseEvents,
     });
     this.donePromise = new Promise((resolve) => (this.resolveDone = resolve));
   }
@@ -120,6 +122,18 @@ export class RealtimeEngine {
     return this.d.add('trade', cb);
   }
   /** Every quote (top of book as the venue publishes it). */
+  /**
+   * Trades in batches of typed columns, for vectorised strategies: rows `start` to `end` of the
+   * batch's arrays, each batch cut at the engine's timers (a bar closes between two batches,
+   * never inside one). A batch comes after the per-trade callbacks of its rows. Providers that
+   * deliver columns (a replay) send them as they are, with no object per trade; others' trades
+   * come one row at a time. The batch is a view, valid during the call only (see
+   * {@link TradeBatch}). Returns a function that removes the callback.
+   */
+  onTrades(cb: (batch: TradeBatch) => void): Unsubscribe {
+    return this.d.add('trades', cb);
+  }
+
   onQuote(cb: (quote: Quote) => void): Unsubscribe {
     return this.d.add('quote', cb);
   }
@@ -464,6 +478,10 @@ export class RealtimeEngine {
       push: (e: MarketEvent) => {
         if (this.activeSink === sink) this.d.ingest(e);
         else this.d.contractError(`push after disconnect: ${this.provider.venue} delivered an event after its connection was closed`);
+      },
+      pushTrades: (b: TradeBatch) => {
+        if (this.activeSink === sink) this.d.ingestTrades(b, live);
+        else this.d.contractError(`push after disconnect: ${this.provider.venue} delivered trades after its connection was closed`);
       },
       lost: (error: unknown) => {
         if (live()) this.onLost(error);

@@ -25,6 +25,13 @@ export interface EngineOptions {
   readonly validate?: boolean;
   /** Instruments to register up front, in addition to those the provider reports. */
   readonly instruments?: Iterable<Instrument>;
+  /**
+   * Hand `onTrade` callbacks one reused trade object, rewritten for each trade, where the
+   * provider delivers trades as columns (a replay): no object per trade (default false). The
+   * object is valid during the call only: copy it (`{ ...trade }`) to keep it. `onEvent`,
+   * `events()` and `onBatch` still get events of their own.
+   */
+  readonly reuseEvents?: boolean;
 }
 
 export type EngineState = 'idle' | 'starting' | 'running' | 'reconnecting' | 'stopping' | 'stopped' | 'ended' | 'failed';
@@ -56,6 +63,7 @@ export interface EngineStats {
 export interface ResolvedOptions {
   readonly books: boolean;
   readonly validate: boolean;
+  readonly reuseEvents: boolean;
   readonly reconnect: ReconnectPolicy;
   readonly kinds: readonly SubscriptionKind[] | undefined;
   readonly bars: BarOptions;
@@ -87,6 +95,7 @@ export function resolveOptions(options: EngineOptions, provider: DataProvider): 
   return {
     books: options.books ?? true,
     validate: options.validate ?? provider.validatesEvents !== true,
+    reuseEvents: options.reuseEvents === true,
     reconnect: checkReconnectPolicy(options.reconnect),
     kinds: options.kinds,
     bars: { timestamp, graceNs: BigInt(grace) * 1_000_000n, emptyBars },

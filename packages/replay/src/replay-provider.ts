@@ -11,6 +11,7 @@ import {
   nsToIso,
   PauseGate,
   SUBSCRIPTION_KINDS,
+  TradeBatchView,
   VirtualClock,
 } from '@mdcap/core';
 import type { Clock, DataProvider, EventSink, Instrument, MarketEvent, SubscriptionKind } from '@mdcap/core';
@@ -125,6 +126,7 @@ export class ReplayProvider implements DataProvider {
   private events = 0;
   private marks = 0;
   private readonly pacingErrors: number[] = [];
+  private readonly tradeView = new TradeBatchView();
 
   private constructor(reader: CaptureReader, options: ReplayOptions) {
     this.reader = reader;
@@ -516,8 +518,15 @@ export class ReplayProvider implements DataProvider {
    * at the row returned).
    */
   private dispatchRun(b: DecodedBatch, mask: Uint8Array, start: number, end: number, sink: EventSink, connection: number): number {
-    const codes = b.symbolCodes;
     const gate = this.gate;
+    if (b.trades !== undefined && sink.pushTrades !== undefined && mask.every((m) => m === 1)) {
+      // Trades as columns: the engine dispatches them without an object per row.
+      if (gate.paused || this.seekTo !== null || this.connection !== connection) return start;
+      sink.pushTrades(this.tradeView.set(b.trades, start, end));
+      this.events += end - start;
+      return end;
+    }
+    const codes = b.symbolCodes;
     let i = start;
     let n = 0;
     for (; i < end; i++) {

@@ -1,6 +1,6 @@
 import { Table } from 'apache-arrow';
 import type { Data, RecordBatch } from 'apache-arrow';
-import type { BookUpdate, EventType, MarketEvent, OrderUpdate, Trade } from '@mdcap/core';
+import type { BookUpdate, EventType, MarketEvent, OrderUpdate, Trade, TradeColumns } from '@mdcap/core';
 import { DictColumn, I64Column, U64Column, UIntColumn } from '../columns.js';
 import type { ColumnBuilder } from '../columns.js';
 
@@ -191,6 +191,8 @@ export interface DecodedHead {
 /** A decoded batch of one kind: typed arrays, plus `event(i)` to build row `i`'s event. */
 export interface DecodedBatch extends DecodedHead {
   event(i: number): MarketEvent;
+  /** A batch of trades: its columns, for column-batch dispatch (`engine.onTrades`). */
+  readonly trades?: TradeColumns;
 }
 
 export function typed<T>(d: Col): T {

@@ -1,5 +1,5 @@
 import type { RecordBatch } from 'apache-arrow';
-import type { AggressorSide, MarketEvent, Trade } from '@mdcap/core';
+import type { AggressorSide, MarketEvent, Trade, TradeColumns } from '@mdcap/core';
 import { DictColumn, Utf8Column } from '../columns.js';
 import type { ColumnBuilder } from '../columns.js';
 import { PricedBuilder, col, dictStrings, TextColumn, typed } from './common.js';
@@ -35,21 +35,36 @@ export function decodeTrades(batch: RecordBatch, h: DecodedHead, seqAt: (i: numb
   const sideCodes = typed<Int32Array>(sideCol);
   const sides = dictStrings(sideCol) as AggressorSide[];
   const ids = new TextColumn(col(batch, 'trade_id'));
-  return {
-    ...h,
-    event: (i: number): Trade => ({
-      type: 'trade',
-      venue: venues[venueCodes[i]!]!,
-      symbol: symbols[symbolCodes[i]!]!,
-      tsEvent: tsEvent[i]!,
-      tsRecv: tsRecv[i]!,
-      seq: seqAt(i),
-      price: price[i]!,
-      size: size[i]!,
-      priceScale: ps[i]!,
-      sizeScale: ss[i]!,
-      side: sides[sideCodes[i]!]!,
-      tradeId: ids.at(i),
-    }),
+  const event = (i: number): Trade => ({
+    type: 'trade',
+    venue: venues[venueCodes[i]!]!,
+    symbol: symbols[symbolCodes[i]!]!,
+    tsEvent: tsEvent[i]!,
+    tsRecv: tsRecv[i]!,
+    seq: seqAt(i),
+    price: price[i]!,
+    size: size[i]!,
+    priceScale: ps[i]!,
+    sizeScale: ss[i]!,
+    side: sides[sideCodes[i]!]!,
+    tradeId: ids.at(i),
+  });
+  const trades: TradeColumns = {
+    tsRecv,
+    tsEvent,
+    price,
+    size,
+    priceScale: ps,
+    sizeScale: ss,
+    venueCodes,
+    venues,
+    symbolCodes,
+    symbols,
+    sideCodes,
+    sides,
+    trade: event,
+    seqAt,
+    tradeIdAt: (i: number): string | null => ids.at(i),
   };
+  return { ...h, event, trades };
 }

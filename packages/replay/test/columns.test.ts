@@ -1,0 +1,226 @@
+import { createHash } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { createTrade, eventToJson, TradeBatchView, VirtualClock } from '@mdcap/core';
+import type { DataProvider, EventSink, MarketEvent, Trade, TradeBatch, TradeColumns } from '@mdcap/core';
+import { RealtimeEngine } from '@mdcap/engine';
+import type { EngineOptions } from '@mdcap/engine';
+import { ReplayProvider } from '@mdcap/replay';
+import { recordEvents, SIM_SYMBOLS, simulatedEvents, tempDir } from '@mdcap/test-utils';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const SEC = 1_000_000_000n;
+const dir = tempDir('columns');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let events: MarketEvent[] = [];
+let trades: Trade[] = [];
+const cap = join(dir, 'cap');
+/** The trades alone: long runs of one kind, so batches of many rows. */
+const tradesOnly = join(dir, 'trades');
+beforeAll(async () => {
+  events = await simulatedEvents(30);
+  trades = events.filter((e): e is Trade => e.type === 'trade');
+  await recordEvents(cap, events, { rotateNs: 7n * SEC });
+  await recordEvents(tradesOnly, trades, { rotateNs: 7n * SEC });
+}, 60_000);
+
+function hash(list: readonly MarketEvent[]): string {
+  const h = createHash('sha256');
+  for (const e of list) h.update(`${JSON.stringify(eventToJson(e))}\n`);
+  return h.digest('hex');
+}
+
+/** Runs a replay of the capture with 2 s bars; `setup` registers the callbacks. */
+async function run(
+  setup: (engine: RealtimeEngine) => void,
+  options: EngineOptions = {},
+  root: string = cap,
+): Promise<{ bars: MarketEvent[]; errors: string[] }> {
+  const engine = new RealtimeEngine(ReplayProvider.open(root), options);
+  engine.setBarInterval(2);
+  const bars: MarketEvent[] = [];
+  const errors: string[] = [];
+  engine.onBar((b) => bars.push(b));
+  engine.onError((e) => errors.push(e.toString()));
+  setup(engine);
+  await engine.run(SIM_SYMBOLS);
+  return { bars, errors };
+}
+
+describe('trades as column batches (engine.onTrades)', () => {
+  it.each([
+    ['every kind', cap],
+    ['trades alone', tradesOnly],
+  ])('the rows of the batches are the recorded trades, and the bars are those of a run with onTrade (%s)', async (_name, root) => {
+    const one: Trade[] = [];
+    const a = await run((e) => e.onTrade((t) => one.push(t)), {}, root);
+    const rows: Trade[] = [];
+    let batches = 0;
+    const b = await run(
+      (e) =>
+        e.onTrades((batch) => {
+          batches++;
+          for (let i = batch.start; i < batch.end; i++) rows.push(batch.trade(i));
+        }),
+      {},
+      root,
+    );
+    expect(a.errors).toEqual([]);
+    expect(b.errors).toEqual([]);
+    expect(one).toEqual(trades);
+    expect(hash(rows)).toBe(hash(trades));
+    expect(a.bars.length).toBeGreaterThan(10);
+    expect(hash(b.bars)).toBe(hash(a.bars));
+    // Runs of consecutive trades come as one batch (cut at bar closes); interleaved kinds give rows one by one.
+    if (root === tradesOnly) expect(batches).toBeLessThan(a.bars.length + 20);
+  });
+
+  it('cuts batches at the timers: every row before a bar close is earlier than it, every row after is not', async () => {
+    const seen: { kind: 'row' | 'bar'; t: bigint }[] = [];
+    let engine: RealtimeEngine | null = null;
+    const r = await run((e) => {
+      engine = e;
+      e.onTrades((b) => {
+        for (let i = b.start; i < b.end; i++) seen.push({ kind: 'row', t: b.tsRecv[i]! });
+      });
+      e.onBar(() => seen.push({ kind: 'bar', t: engine!.clock.now() }));
+    });
+    expect(r.errors).toEqual([]);
+    let bars = 0;
+    for (let k = 1; k < seen.length; k++) {
+      const [x, y] = [seen[k - 1]!, seen[k]!];
+      if (y.kind === 'bar' && x.kind === 'row') expect(x.t).toBeLessThan(y.t);
+      if (x.kind === 'bar' && y.kind === 'row') expect(y.t).toBeGreaterThanOrEqual(x.t);
+      if (y.kind === 'bar') bars++;
+    }
+    expect(bars).toBeGreaterThan(10);
+  });
+
+  it('with reuseEvents, onTrade gets one reused object whose values are each recorded trade', async () => {
+    const objects = new Set<Trade>();
+    const copies: Trade[] = [];
+    const r = await run(
+      (e) =>
+        e.onTrade((t) => {
+          objects.add(t);
+          copies.push({ ...t });
+        }),
+      { reuseEvents: true },
+    );
+    expect(r.errors).toEqual([]);
+    expect(objects.size).toBe(1);
+    expect(hash(copies)).toBe(hash(trades));
+  });
+
+  it('onTrade, onEvent and onTrades together: fresh events for the first two, the same rows for the last', async () => {
+    const one: Trade[] = [];
+    const all: MarketEvent[] = [];
+    const rows: Trade[] = [];
+    const r = await run(
+      (e) => {
+        e.onTrade((t) => one.push(t));
+        e.onEvent((x) => all.push(x));
+        e.onTrades((b) => {
+          for (let i = b.start; i < b.end; i++) rows.push(b.trade(i));
+        });
+      },
+      { reuseEvents: true },
+    );
+    expect(r.errors).toEqual([]);
+    expect(new Set(one).size).toBe(one.length);
+    expect(one).toEqual(trades);
+    expect(all).toEqual(events);
+    expect(rows).toEqual(trades);
+  });
+
+  it('a callback that stops the engine ends the batch there', async () => {
+    let rows = 0;
+    let after = 0;
+    let stopped = false;
+    await run((e) =>
+      e.onTrades((b) => {
+        if (stopped) after++;
+        rows += b.end - b.start;
+        if (rows > 100 && !stopped) {
+          stopped = true;
+          void e.stop();
+        }
+      }),
+    );
+    expect(stopped).toBe(true);
+    expect(after).toBe(0);
+  });
+});
+
+/** A provider that delivers hand-made trade columns in one pushTrades call. */
+function columnsProvider(rows: Trade[], symbols: readonly string[]): DataProvider {
+  const clock = new VirtualClock(0n);
+  let sink: EventSink | null = null;
+  const cols: TradeColumns = {
+    tsRecv: BigInt64Array.from(rows.map((t) => t.tsRecv)),
+    tsEvent: BigInt64Array.from(rows.map((t) => t.tsEvent)),
+    price: BigInt64Array.from(rows.map((t) => t.price)),
+    size: BigInt64Array.from(rows.map((t) => t.size)),
+    priceScale: Uint8Array.from(rows.map((t) => t.priceScale)),
+    sizeScale: Uint8Array.from(rows.map((t) => t.sizeScale)),
+    venueCodes: new Int32Array(rows.length),
+    venues: ['v'],
+    symbolCodes: Int32Array.from(rows.map((t) => symbols.indexOf(t.symbol))),
+    symbols,
+    sideCodes: Int32Array.from(rows.map((t) => (t.side === 'buy' ? 0 : 1))),
+    sides: ['buy', 'sell'],
+    trade: (i) => rows[i]!,
+    seqAt: (i) => rows[i]!.seq,
+    tradeIdAt: (i) => rows[i]!.tradeId,
+  };
+  return {
+    venue: 'v',
+    clock,
+    kinds: ['trade'],
+    validatesEvents: true,
+    connect: (s) => {
+      sink = s;
+      return Promise.resolve();
+    },
+    subscribe: () => Promise.resolve(),
+    ready: () => {
+      queueMicrotask(() => {
+        sink!.pushTrades!(new TradeBatchView().set(cols, 0, rows.length));
+        sink!.end();
+      });
+    },
+    disconnect: () => Promise.resolve(),
+  };
+}
+
+describe('pushTrades in the engine', () => {
+  const t = (i: number, symbol: string, ts: bigint): Trade =>
+    createTrade({
+      venue: 'v',
+      symbol,
+      tsEvent: ts,
+      tsRecv: ts,
+      seq: BigInt(i + 1),
+      price: 100n + BigInt(i),
+      size: 1n,
+      priceScale: 2,
+      sizeScale: 0,
+      side: i % 2 === 0 ? 'buy' : 'sell',
+    });
+
+  it('rows out of order or of a symbol not subscribed are rejected and reported as if pushed one by one', async () => {
+    const rows = [t(0, 'A', 10n), t(1, 'A', 20n), t(2, 'B', 30n), t(3, 'A', 15n), t(4, 'A', 40n)];
+    const engine = new RealtimeEngine(columnsProvider(rows, ['A', 'B']));
+    const got: Trade[] = [];
+    const errors: string[] = [];
+    engine.onTrades((b: TradeBatch) => {
+      for (let i = b.start; i < b.end; i++) got.push(b.trade(i));
+    });
+    engine.onError((e) => errors.push(e.code));
+    await engine.run(['A']);
+    expect(got).toEqual([rows[0], rows[1], rows[4]]);
+    expect(errors.sort()).toEqual(['MDCAP_ERR_OUT_OF_ORDER', 'MDCAP_ERR_PROVIDER_CONTRACT']);
+    expect(engine.stats().events.trade).toBe(3);
+  });
+});
