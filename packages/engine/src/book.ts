@@ -11,6 +11,29 @@ export interface BookTop {
   readonly asks: BookLevel[];
 }
 
+/**
+ * A caller's reusable buffer for {@link BookView.topInto}: the best levels of each side, best
+ * first, in arrays that grow once to the depth asked and are then only overwritten. Entries past
+ * `bids` / `asks` are left over from earlier reads: read only the first `bids` and `asks`.
+ *
+ * ```ts
+ * const top = new BookTopBuffer();
+ * engine.onBookUpdate((_u, book) => {
+ *   book.topInto(10, top);
+ *   for (let i = 0; i < top.bids; i++) use(top.bidPrices[i]!, top.bidSizes[i]!);
+ * });
+ * ```
+ */
+export class BookTopBuffer {
+  readonly bidPrices: bigint[] = [];
+  readonly bidSizes: bigint[] = [];
+  readonly askPrices: bigint[] = [];
+  readonly askSizes: bigint[] = [];
+  /** Levels filled on each side by the last read. */
+  bids = 0;
+  asks = 0;
+}
+
 /** Counters a book keeps about what it was fed. */
 export interface BookStats {
   /** Book and order updates applied. */
@@ -50,8 +73,14 @@ export interface BookView {
   depth(side: BookSide): number;
   /** The i-th best level of a side (0 = best), or undefined. */
   level(side: BookSide, i: number): BookLevel | undefined;
-  /** The best `n` levels of each side, best first. */
+  /** The best `n` levels of each side, best first (new objects: see {@link topInto} for a read without any). */
   top(n: number): BookTop;
+  /** The best `n` levels of each side into a caller's reusable buffer; allocates nothing once the buffer has grown. */
+  topInto(n: number, out: BookTopBuffer): BookTopBuffer;
+  /** The price of the i-th best level of a side (0 = best), or null: {@link level} without an object. */
+  levelPrice(side: BookSide, i: number): bigint | null;
+  /** The size of the i-th best level of a side, or 0. */
+  levelSize(side: BookSide, i: number): bigint;
   /** Aggregate size at a price (0 if there is no level). */
   sizeAt(side: BookSide, price: bigint): bigint;
   /** Number of resting orders known by id (L3 books; 0 for L2). */
@@ -183,6 +212,29 @@ class BookSideLevels {
     const n = this.prices.length;
     if (!Number.isInteger(i) || i < 0 || i >= n) return undefined;
     return { price: this.prices[n - 1 - i]!, size: this.sizes[n - 1 - i]! };
+  }
+
+  /** The best `k` levels into parallel arrays, best first; returns how many. */
+  topInto(k: number, prices: bigint[], sizes: bigint[]): number {
+    const p = this.prices;
+    const z = this.sizes;
+    const n = p.length;
+    const m = Math.min(k, n);
+    for (let j = 0; j < m; j++) {
+      prices[j] = p[n - 1 - j]!;
+      sizes[j] = z[n - 1 - j]!;
+    }
+    return m;
+  }
+
+  priceAt(i: number): bigint | null {
+    const n = this.prices.length;
+    return i >= 0 && i < n ? this.prices[n - 1 - i]! : null;
+  }
+
+  sizeAtLevel(i: number): bigint {
+    const n = this.sizes.length;
+    return i >= 0 && i < n ? this.sizes[n - 1 - i]! : 0n;
   }
 
   top(k: number): BookLevel[] {
@@ -420,6 +472,17 @@ export class OrderBook implements BookView {
   }
   top(n: number): BookTop {
     return { bids: this.bids.top(n), asks: this.asks.top(n) };
+  }
+  topInto(n: number, out: BookTopBuffer): BookTopBuffer {
+    out.bids = this.bids.topInto(n, out.bidPrices, out.bidSizes);
+    out.asks = this.asks.topInto(n, out.askPrices, out.askSizes);
+    return out;
+  }
+  levelPrice(side: BookSide, i: number): bigint | null {
+    return this.sideOf(side).priceAt(i);
+  }
+  levelSize(side: BookSide, i: number): bigint {
+    return this.sideOf(side).sizeAtLevel(i);
   }
   sizeAt(side: BookSide, price: bigint): bigint {
     return this.sideOf(side).get(price);

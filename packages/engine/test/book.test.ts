@@ -1,5 +1,5 @@
 import { BookFlags } from '@mdcap/core';
-import { OrderBook, RealtimeEngine } from '@mdcap/engine';
+import { BookTopBuffer, OrderBook, RealtimeEngine } from '@mdcap/engine';
 import type { BookView } from '@mdcap/engine';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -88,6 +88,7 @@ describe('L2 book', () => {
   });
 
   it('matches a naive model on random update sequences', () => {
+    const buffer = new BookTopBuffer();
     fc.assert(
       fc.property(
         fc.array(fc.record({ bid: fc.boolean(), price: fc.bigInt({ min: 1n, max: 40n }), size: fc.bigInt({ min: 0n, max: 3n }) }), {
@@ -106,6 +107,21 @@ describe('L2 book', () => {
           const sorted = (m: Map<bigint, bigint>, desc: boolean) =>
             [...m].sort((x, y) => (x[0] < y[0] ? (desc ? 1 : -1) : desc ? -1 : 1)).map(([p, s]) => ({ price: p, size: s }));
           expect(b.top(100)).toEqual({ bids: sorted(model.bid, true), asks: sorted(model.ask, false) });
+          // The reads without objects say the same, also into a buffer reused across depths.
+          for (const n of [100, 3, 0, 7]) {
+            const t = b.top(n);
+            b.topInto(n, buffer);
+            expect(buffer.bids).toBe(t.bids.length);
+            expect(buffer.asks).toBe(t.asks.length);
+            const read = (prices: bigint[], sizes: bigint[], k: number) =>
+              prices.slice(0, k).map((price, i) => ({ price, size: sizes[i]! }));
+            expect(read(buffer.bidPrices, buffer.bidSizes, buffer.bids)).toEqual(t.bids);
+            expect(read(buffer.askPrices, buffer.askSizes, buffer.asks)).toEqual(t.asks);
+            for (let i = 0; i <= n; i++) {
+              expect(b.levelPrice('bid', i)).toBe(b.level('bid', i)?.price ?? null);
+              expect(b.levelSize('ask', i)).toBe(b.level('ask', i)?.size ?? 0n);
+            }
+          }
         },
       ),
     );

@@ -5,7 +5,7 @@
  */
 import { BookFlags } from '@mdcap/core';
 import type { BookUpdate } from '@mdcap/core';
-import { OrderBook } from '@mdcap/engine';
+import { BookTopBuffer, OrderBook } from '@mdcap/engine';
 import { arg, report, seededRandom, since } from './measure.js';
 
 const N = arg(0, 5_000_000);
@@ -69,4 +69,31 @@ const updates: BookUpdate[] = new Array<BookUpdate>(N);
     seconds: since(t0),
     note: `${book.depth('bid')}/${book.depth('ask')} levels, ${crossings} crossings`,
   });
+}
+// The top 10 levels read after every update (what a strategy looking at depth does): as new
+// objects (`top`), and into one reusable buffer (`topInto`). Each beside the updates alone above.
+{
+  const book = new OrderBook('bench', 'X');
+  book.applyBookUpdate({ ...updates[0]!, size: 0n, flags: BookFlags.SnapshotBegin | BookFlags.SnapshotEnd });
+  let sum = 0;
+  const t0 = performance.now();
+  for (let i = 0; i < N; i++) {
+    book.applyBookUpdate(updates[i]!);
+    const t = book.top(10);
+    sum += t.bids.length + t.asks.length;
+  }
+  report({ bench: 'book', case: 'update + top(10) read (new level objects)', items: N, seconds: since(t0), note: `${sum} levels read` });
+}
+{
+  const book = new OrderBook('bench', 'X');
+  book.applyBookUpdate({ ...updates[0]!, size: 0n, flags: BookFlags.SnapshotBegin | BookFlags.SnapshotEnd });
+  const buffer = new BookTopBuffer();
+  let sum = 0;
+  const t0 = performance.now();
+  for (let i = 0; i < N; i++) {
+    book.applyBookUpdate(updates[i]!);
+    book.topInto(10, buffer);
+    sum += buffer.bids + buffer.asks;
+  }
+  report({ bench: 'book', case: 'update + topInto(10) read (a reused buffer)', items: N, seconds: since(t0), note: `${sum} levels read` });
 }
