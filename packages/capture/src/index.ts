@@ -35,3 +35,6 @@ export type { RebuildReport } from './rebuild.js';
 export { acquireLock, releaseLock, lockHolder } from './lock.js';
 export { CaptureReader } from './reader.js';
 export type { CaptureFile, CaptureGroup, ReadFilter } from './reader.js';
+export { CaptureColumns } from './capture-columns.js';
+export type { CaptureSource, CaptureColumnsData, ColumnChunk, LoadColumnsOptions } from './capture-columns.js';
+export type { IpcBatch } from './parquet-read.js';

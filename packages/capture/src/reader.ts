@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { tableFromIPC } from 'apache-arrow';
+import { Table, tableFromIPC, tableToIPC } from 'apache-arrow';
+import type { RecordBatch } from 'apache-arrow';
 import { ALL_SYMBOLS, CaptureError } from '@mdcap/core';
 import { DecodeAhead } from './decode-ahead.js';
 import { decodeBatch } from './kinds/index.js';
@@ -10,6 +11,7 @@ import { readManifest } from './manifest.js';
 import type { FileEntry, Manifest, RowGroupStats } from './manifest.js';
 import { confirmedFlush, findSegments } from './repair.js';
 import { corrupt, parquetIpcBatches } from './parquet-read.js';
+import type { IpcBatch } from './parquet-read.js';
 import { pieceWhere, segmentPieces } from './segment.js';
 import type { SegmentPiece } from './segment.js';
 
@@ -59,7 +61,8 @@ export interface ReadFilter {
   readonly decodeAhead?: boolean;
 }
 
-function overlaps(rg: RowGroupStats, f: ReadFilter): boolean {
+/** True if a row group's statistics allow rows the filter selects. */
+export function overlaps(rg: RowGroupStats, f: ReadFilter): boolean {
   if (f.from !== undefined && BigInt(rg.tsRecvMax) < f.from) return false;
   if (f.to !== undefined && BigInt(rg.tsRecvMin) >= f.to) return false;
   // Venue-wide statuses (symbol `*`) concern every symbol.
@@ -170,18 +173,23 @@ export class CaptureReader {
    * @throws {CaptureError} `MDCAP_ERR_CAPTURE_CORRUPT` naming the file and row group.
    */
   async *batches(file: CaptureFile, filter: ReadFilter = {}): AsyncGenerator<DecodedBatch> {
-    if (file.format === 'arrow') {
-      yield* this.segmentBatches(file, filter);
+    if (file.format === 'arrow' && !existsSync(file.path)) {
+      yield* this.batches(this.finalizedInstead(file), filter);
       return;
     }
-    const entry = file.entry!;
-    const wanted = entry.rowGroups.map((rg, i) => (overlaps(rg, filter) ? i : -1)).filter((i) => i >= 0);
-    if (wanted.length === 0) return;
-    const ipc =
-      filter.decodeAhead === true
-        ? DecodeAhead.shared().ipcBatches(file, wanted, filter)
-        : parquetIpcBatches(file, wanted, filter.batchSize ?? 65_536, filter.verifyHashes !== false);
-    for await (const { bytes, rowGroup } of ipc) {
+    if (file.format === 'arrow') {
+      for (const b of this.segmentBatches(file, filter)) {
+        let decoded: DecodedBatch;
+        try {
+          decoded = decodeBatch(file.kind, b);
+        } catch (error) {
+          throw corrupt(file, null, error);
+        }
+        yield decoded;
+      }
+      return;
+    }
+    for await (const { bytes, rowGroup } of this.parquetIpc(file, filter)) {
       let decoded: DecodedBatch[];
       try {
         decoded = tableFromIPC(bytes).batches.map((b) => decodeBatch(file.kind, b));
@@ -192,20 +200,50 @@ export class CaptureReader {
     }
   }
 
-  private async *segmentBatches(file: CaptureFile, filter: ReadFilter): AsyncGenerator<DecodedBatch> {
+  /**
+   * The record batches of a file as Arrow IPC stream bytes, each in a buffer of its own (what
+   * {@link batches} decodes; `CaptureColumns` keeps them). Same filter and errors as `batches`.
+   */
+  async *ipcBatches(file: CaptureFile, filter: ReadFilter = {}): AsyncGenerator<IpcBatch> {
+    if (file.format === 'arrow' && !existsSync(file.path)) {
+      yield* this.ipcBatches(this.finalizedInstead(file), filter);
+      return;
+    }
+    if (file.format === 'arrow') {
+      for (const b of this.segmentBatches(file, filter)) yield { bytes: tableToIPC(new Table(b), 'stream'), rowGroup: null };
+      return;
+    }
+    yield* this.parquetIpc(file, filter);
+  }
+
+  /** A segment a live recorder finalized since open(): its Parquet file, which holds the same rows. */
+  private finalizedInstead(file: CaptureFile): CaptureFile {
+    const parquet = `${file.path.slice(0, -SEGMENT_EXT.length)}${PARQUET_EXT}`;
+    const entry = readManifest(this.root).files.find((f) => join(this.root, f.path) === parquet);
+    if (entry === undefined) {
+      throw new CaptureError(
+        'MDCAP_ERR_IO',
+        `${file.path}: cannot read the segment: it is gone, and no Parquet file was listed in its place`,
+      );
+    }
+    return { ...file, path: parquet, format: 'parquet', entry };
+  }
+
+  private parquetIpc(file: CaptureFile, filter: ReadFilter): AsyncGenerator<IpcBatch> | [] {
+    const entry = file.entry!;
+    const wanted = entry.rowGroups.map((rg, i) => (overlaps(rg, filter) ? i : -1)).filter((i) => i >= 0);
+    if (wanted.length === 0) return [];
+    return filter.decodeAhead === true
+      ? DecodeAhead.shared().ipcBatches(file, wanted, filter)
+      : parquetIpcBatches(file, wanted, filter.batchSize ?? 65_536, filter.verifyHashes !== false);
+  }
+
+  /** The record batches of a segment, up to a torn tail or an unfinished flush. */
+  private *segmentBatches(file: CaptureFile, filter: ReadFilter): Generator<RecordBatch> {
     let pieces: Generator<SegmentPiece>;
     try {
       pieces = segmentPieces(file.path);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        // A live recorder finalized it since open(): read its Parquet file instead.
-        const parquet = `${file.path.slice(0, -SEGMENT_EXT.length)}${PARQUET_EXT}`;
-        const entry = readManifest(this.root).files.find((f) => join(this.root, f.path) === parquet);
-        if (entry !== undefined) {
-          yield* this.batches({ ...file, path: parquet, format: 'parquet', entry }, filter);
-          return;
-        }
-      }
       throw new CaptureError('MDCAP_ERR_IO', `${file.path}: cannot read the segment: ${(error as Error).message}`, { cause: error });
     }
     let index = 0;
@@ -221,16 +259,21 @@ export class CaptureReader {
       }
       index++;
       if (this.cutoff !== null && p.trailer !== null && p.trailer.firstRecvSeq >= this.cutoff) return; // an unfinished flush
-      let decoded: DecodedBatch[];
+      let batches: RecordBatch[];
       try {
-        decoded = tableFromIPC(p.bytes).batches.map((b) => decodeBatch(file.kind, b));
+        batches = tableFromIPC(p.bytes).batches;
       } catch (error) {
         throw corrupt(file, null, error);
       }
-      for (const d of decoded) {
-        if (this.cutoff !== null && d.length > 0 && d.recvSeqNumber(0) >= Number(this.cutoff)) return; // an unfinished flush
-        yield d;
+      for (const b of batches) {
+        if (this.cutoff !== null && b.numRows > 0 && firstRecvSeq(b) >= this.cutoff) return; // an unfinished flush
+        yield b;
       }
     }
   }
+}
+
+/** recv_seq of a record batch's first row. */
+function firstRecvSeq(b: RecordBatch): bigint {
+  return b.getChild('recv_seq')?.get(0) as bigint;
 }

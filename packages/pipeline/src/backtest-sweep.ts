@@ -3,6 +3,8 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { BacktestSummary } from '@mdcap/backtest';
+import { CaptureColumns, CaptureReader } from '@mdcap/capture';
+import type { CaptureColumnsData } from '@mdcap/capture';
 import { CaptureError, ConfigError, describeValue, MdcapError } from '@mdcap/core';
 import type { MdcapErrorCode } from '@mdcap/core';
 import { loadStrategy } from './backtest-strategy.js';
@@ -18,6 +20,12 @@ export interface SweepOptions extends Omit<BacktestRunOptions, 'strategy' | 'par
   readonly paramSets: readonly Readonly<Record<string, unknown>>[];
   /** Worker threads at once (default: the machine's parallelism, at most one per set). */
   readonly workers?: number;
+  /**
+   * Decode the capture once, into shared memory, for every set (`CaptureColumns`), instead of
+   * each worker decoding it again. Default `auto`: when there is more than one set and the
+   * capture (within from/to) has at most {@link SHARE_COLUMNS_MAX_ROWS} rows.
+   */
+  readonly shareColumns?: boolean | 'auto';
   /**
    * Also write each run's outputs (`writeBacktestOutputs`) into `out/set-001`, `out/set-002`, …
    * and the rows into `out/sweep.json`.
@@ -56,6 +64,34 @@ export interface SweepJob {
 export type SweepReply =
   | { readonly ok: true; readonly summary: BacktestSummary; readonly stats: BacktestRunStats; readonly fillsHash: string }
   | { readonly ok: false; readonly error: { readonly code: string; readonly message: string } };
+
+/** Above this many rows (within from/to), a sweep's workers each stream the capture from disk. */
+export const SHARE_COLUMNS_MAX_ROWS = 20_000_000;
+
+function shouldShare(o: SweepOptions, total: number): boolean {
+  const share = o.shareColumns ?? 'auto';
+  if (share !== 'auto') return share;
+  if (total < 2) return false;
+  const reader = CaptureReader.open(o.capture);
+  let rows = 0;
+  for (const f of reader.manifest.files) {
+    for (const rg of f.rowGroups) {
+      if (o.from !== undefined && BigInt(rg.tsRecvMax) < o.from) continue;
+      if (o.to !== undefined && BigInt(rg.tsRecvMin) >= o.to) continue;
+      rows += rg.rows;
+    }
+  }
+  return rows <= SHARE_COLUMNS_MAX_ROWS;
+}
+
+async function loadSweepColumns(o: SweepOptions): Promise<CaptureColumnsData> {
+  const columns = await CaptureColumns.load(o.capture, {
+    ...(o.from === undefined ? {} : { from: o.from }),
+    ...(o.to === undefined ? {} : { to: o.to }),
+    ...(o.symbols === undefined ? {} : { symbols: new Set(o.symbols) }),
+  });
+  return columns.data;
+}
 
 /** The built worker script (from sources under test, the compiled one in dist/). */
 function workerUrl(): URL {
@@ -106,7 +142,8 @@ export async function runSweep(o: SweepOptions): Promise<SweepRow[]> {
   }
   // Latencies sampled from the capture once, here: every set gets the same samples.
   const latency = await resolveLatency(o, o.capture, o.symbols, o.latencySamples ?? 10_000);
-  const { paramSets: _p, workers: _w, out: _o, force: _f, signal: _s, onRow: _r, ...common } = o;
+  const { paramSets: _p, workers: _w, out: _o, force: _f, signal: _s, onRow: _r, shareColumns: _c, ...common } = o;
+  const columns = shouldShare(o, total) ? await loadSweepColumns(o) : undefined;
   const paramSets: readonly Readonly<Record<string, unknown>>[] = o.paramSets;
   const signal = o.signal;
   const onRow = o.onRow;
@@ -115,6 +152,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepRow[]> {
     strategy: resolve(o.strategy),
     capture: resolve(o.capture),
     ...(latency === undefined ? {} : { latency }),
+    ...(columns === undefined ? {} : { columns }),
   };
 
   const rows: (SweepRow | undefined)[] = new Array<SweepRow | undefined>(total);

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { BacktestSession, formatMoney } from '@mdcap/backtest';
 import type { BacktestOptions, BacktestSummary, BrokerStats, EquityPoint, LatencySpec, Strategy } from '@mdcap/backtest';
-import { addSessionExecutions, CaptureReader } from '@mdcap/capture';
-import type { CaptureKind } from '@mdcap/capture';
+import { addSessionExecutions, CaptureColumns, CaptureReader } from '@mdcap/capture';
+import type { CaptureColumnsData, CaptureKind } from '@mdcap/capture';
 import { ConfigError, describeValue, MdcapError, nsToIso } from '@mdcap/core';
 import type { Fill, OrderState, PositionState } from '@mdcap/core';
 import { RealtimeEngine } from '@mdcap/engine';
@@ -43,6 +43,11 @@ export interface StrategyRunOptions extends Omit<BacktestOptions, 'latency'> {
 export interface BacktestRunOptions extends StrategyRunOptions {
   /** The capture directory. */
   readonly capture: string;
+  /**
+   * The capture already decoded in memory (`CaptureColumns.data`, as `runSweep` shares it with
+   * its worker threads): the replay reads these columns instead of decoding the files again.
+   */
+  readonly columns?: CaptureColumnsData;
   /** Default: every symbol of the capture. */
   readonly symbols?: readonly string[];
   /** Only events with tsRecv at or after / before (ns). */
@@ -292,7 +297,7 @@ function failure(engine: RealtimeEngine, errors: readonly MdcapError[]): MdcapEr
 export async function runBacktest(o: BacktestRunOptions): Promise<BacktestResult> {
   const t0 = performance.now();
   const strategy = await loadStrategy(o.strategy);
-  const provider = ReplayProvider.open(o.capture, {
+  const provider = ReplayProvider.open(o.columns === undefined ? o.capture : CaptureColumns.from(o.columns), {
     ...(o.speed === undefined ? {} : { speed: o.speed }),
     ...(o.from === undefined ? {} : { from: o.from }),
     ...(o.to === undefined ? {} : { to: o.to }),

@@ -220,6 +220,10 @@ describe('runSweep', () => {
     expect(rows[0]!.summary!.fills).not.toBe(rows[1]!.summary!.fills); // the sets differ
     const sweep = JSON.parse(readFileSync(join(out, 'sweep.json'), 'utf8')) as { index: number; pnl: string }[];
     expect(sweep.map((r) => r.index)).toEqual([0, 1, 2]);
+    // The sets above shared one decoding of the capture (more than one set: shareColumns auto);
+    // each worker decoding it on its own gives the same rows.
+    const own = await runSweep({ ...common, strategy: EXAMPLE, paramSets: paramSets.slice(0, 2), shareColumns: false });
+    expect(own.map((r) => r.fillsHash)).toEqual(rows.slice(0, 2).map((r) => r.fillsHash));
     await expect(runSweep({ ...common, strategy: EXAMPLE, paramSets, out })).rejects.toMatchObject({ code: 'MDCAP_ERR_OUTPUT_EXISTS' });
     await expect(runSweep({ ...common, strategy: join(dir, 'missing.mjs'), paramSets })).rejects.toMatchObject({
       code: 'MDCAP_ERR_STRATEGY',

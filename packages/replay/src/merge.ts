@@ -1,4 +1,4 @@
-import type { CaptureFile, CaptureReader, DecodedBatch, ReadFilter } from '@mdcap/capture';
+import type { CaptureFile, CaptureSource, DecodedBatch, ReadFilter } from '@mdcap/capture';
 
 /**
  * Merges the files of one rotation group into replay order. Within a capture, replay order is
@@ -28,7 +28,7 @@ function seqNumbers(b: DecodedBatch): Float64Array {
 export class GroupMerger {
   private readonly cursors: Cursor[];
 
-  constructor(reader: CaptureReader, files: readonly CaptureFile[], filter: ReadFilter) {
+  constructor(reader: CaptureSource, files: readonly CaptureFile[], filter: ReadFilter) {
     this.cursors = files.map((file) => ({
       file,
       iterator: reader.batches(file, filter),

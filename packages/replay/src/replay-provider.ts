@@ -1,5 +1,5 @@
 import { CaptureReader, instrumentFromJson } from '@mdcap/capture';
-import type { CaptureFile, CaptureKind, DecodedBatch, ReadFilter } from '@mdcap/capture';
+import type { CaptureFile, CaptureKind, CaptureSource, DecodedBatch, ReadFilter } from '@mdcap/capture';
 import {
   ALL_SYMBOLS,
   ConfigError,
@@ -99,7 +99,8 @@ export class ReplayProvider implements DataProvider {
   readonly clock: VirtualClock;
   readonly kinds: readonly SubscriptionKind[] = SUBSCRIPTION_KINDS;
   readonly validatesEvents = true;
-  readonly reader: CaptureReader;
+  /** What the replay reads: the capture on disk, or its columns in memory. */
+  readonly reader: CaptureSource;
   private readonly wall: Clock;
   private speed: ReplaySpeed;
   private readonly from: bigint | undefined;
@@ -128,7 +129,7 @@ export class ReplayProvider implements DataProvider {
   private readonly pacingErrors: number[] = [];
   private readonly tradeView = new TradeBatchView();
 
-  private constructor(reader: CaptureReader, options: ReplayOptions) {
+  private constructor(reader: CaptureSource, options: ReplayOptions) {
     this.reader = reader;
     const m = reader.manifest;
     this.venue = m.feed;
@@ -154,12 +155,13 @@ export class ReplayProvider implements DataProvider {
   }
 
   /**
-   * Opens a capture for replay.
+   * Opens a capture for replay: its directory (streamed from disk), or its columns already in
+   * memory ({@link CaptureColumns}: replays of it decode nothing and share its memory).
    * @throws {CaptureError} for a missing, newer or corrupt capture; {@link MdcapError}
    *   `MDCAP_ERR_REPLAY_RANGE` for from ≥ to; `MDCAP_ERR_INVALID_OPTION` for a bad speed.
    */
-  static open(root: string, options: ReplayOptions = {}): ReplayProvider {
-    return new ReplayProvider(CaptureReader.open(root), options);
+  static open(capture: string | CaptureSource, options: ReplayOptions = {}): ReplayProvider {
+    return new ReplayProvider(typeof capture === 'string' ? CaptureReader.open(capture) : capture, options);
   }
 
   /** Symbols the capture holds. */

@@ -1,11 +1,14 @@
 import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { createTrade, eventToJson, TradeBatchView, VirtualClock } from '@mdcap/core';
 import type { DataProvider, EventSink, MarketEvent, Trade, TradeBatch, TradeColumns } from '@mdcap/core';
 import { RealtimeEngine } from '@mdcap/engine';
 import type { EngineOptions } from '@mdcap/engine';
 import { ReplayProvider } from '@mdcap/replay';
+import type { ReplayOptions } from '@mdcap/replay';
+import { CaptureColumns } from '@mdcap/capture';
 import { recordEvents, SIM_SYMBOLS, simulatedEvents, tempDir } from '@mdcap/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -150,6 +153,48 @@ describe('trades as column batches (engine.onTrades)', () => {
     );
     expect(stopped).toBe(true);
     expect(after).toBe(0);
+  });
+});
+
+describe('a capture decoded into memory (CaptureColumns)', () => {
+  it('replays exactly as from disk, whole or in part, as often as asked, and on a worker thread from the same memory', async () => {
+    const columns = await CaptureColumns.load(cap);
+    expect(columns.rows).toBe(events.length);
+    expect(columns.bytes).toBeGreaterThan(0);
+    const replay = async (source: string | CaptureColumns, options: ReplayOptions = {}): Promise<MarketEvent[]> => {
+      const engine = new RealtimeEngine(ReplayProvider.open(source, options));
+      const out: MarketEvent[] = [];
+      engine.onEvent((e) => out.push(e));
+      await engine.run(SIM_SYMBOLS);
+      return out;
+    };
+    expect(await replay(columns)).toEqual(events);
+    expect(await replay(columns)).toEqual(events);
+    const from = events[0]!.tsRecv + 11n * SEC;
+    const to = from + 9n * SEC;
+    expect(hash(await replay(columns, { from, to }))).toBe(hash(await replay(cap, { from, to })));
+    // A worker thread given the data replays the same memory (SharedArrayBuffer: nothing copied).
+    const code = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      (async () => {
+        const { CaptureColumns } = await import(${JSON.stringify(import.meta.resolve('@mdcap/capture'))});
+        const { ReplayProvider } = await import(${JSON.stringify(import.meta.resolve('@mdcap/replay'))});
+        const { RealtimeEngine } = await import(${JSON.stringify(import.meta.resolve('@mdcap/engine'))});
+        const { eventToJson } = await import(${JSON.stringify(import.meta.resolve('@mdcap/core'))});
+        const { createHash } = require('node:crypto');
+        const engine = new RealtimeEngine(ReplayProvider.open(CaptureColumns.from(workerData)));
+        const h = createHash('sha256');
+        engine.onEvent((e) => h.update(JSON.stringify(eventToJson(e)) + '\\n'));
+        await engine.run(${JSON.stringify(SIM_SYMBOLS)});
+        parentPort.postMessage(h.digest('hex'));
+      })();`;
+    const worker = new Worker(code, { eval: true, workerData: columns.data });
+    const fromWorker = await new Promise<string>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    await worker.terminate();
+    expect(fromWorker).toBe(hash(events));
   });
 });
 
