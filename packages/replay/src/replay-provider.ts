@@ -1,5 +1,5 @@
 import { CaptureReader, instrumentFromJson } from '@mdcap/capture';
-import type { CaptureFile, CaptureKind, CaptureSource, DecodedBatch, ReadFilter } from '@mdcap/capture';
+import type { CaptureKind, CaptureSource, DecodedBatch, ReadFilter } from '@mdcap/capture';
 import {
   ALL_SYMBOLS,
   ConfigError,
@@ -380,23 +380,53 @@ export class ReplayProvider implements DataProvider {
       .groups()
       .map((g) => g.files.filter((f) => !this.skipFiles.has(f.path) && this.reader.mayMatch(f, filter)))
       .filter((files) => files.length > 0);
-    const openGroup = (files: readonly CaptureFile[]): { merger: GroupMerger; started: Promise<void> } => {
-      const merger = new GroupMerger(this.reader, files, filter);
+    // The latest receive time each group may hold (its row groups' statistics; a segment's is unknown).
+    const groupEnds = groups.map((files) => {
+      let end: bigint | null = null;
+      for (const f of files) {
+        if (f.entry === null) return null;
+        for (const rg of f.entry.rowGroups) {
+          const t = BigInt(rg.tsRecvMax);
+          if (end === null || t > end) end = t;
+        }
+      }
+      return end;
+    });
+    /** A seek pending past the end of group g: its rows need not be read at all. */
+    const seekPast = (g: number): boolean => {
+      const end = groupEnds[g];
+      return this.seekTo !== null && end !== null && end !== undefined && end < this.seekTo;
+    };
+    const openGroup = (g: number): { g: number; merger: GroupMerger; started: Promise<void> } => {
+      // A seek pending: the row groups before its target are not read either.
+      const seekTo = this.seekTo;
+      const f = seekTo !== null && (filter.from === undefined || filter.from < seekTo) ? { ...filter, from: seekTo } : filter;
+      const merger = new GroupMerger(this.reader, groups[g]!, f);
       const started = merger.start();
       started.catch(() => undefined); // awaited where it is used
-      return { merger, started };
+      return { g, merger, started };
+    };
+    const closeGroup = async (x: { merger: GroupMerger; started: Promise<void> }): Promise<void> => {
+      await x.started.catch(() => undefined);
+      await x.merger.close();
     };
     /** The next rotation group, opened while this one is dispatched (its first batches decode meanwhile). */
-    let ahead: { merger: GroupMerger; started: Promise<void> } | null = null;
+    let ahead: { g: number; merger: GroupMerger; started: Promise<void> } | null = null;
     try {
       groups: for (let g = 0; g < groups.length; g++) {
-        const { merger, started } = ahead ?? openGroup(groups[g]!);
+        if (seekPast(g)) continue; // skipped whole: nothing of it is read
+        if (ahead !== null && (ahead.g !== g || this.seekTo !== null)) {
+          await closeGroup(ahead); // opened before a seek: open again from the target
+          ahead = null;
+        }
+        const { merger, started } = ahead ?? openGroup(g);
         ahead = null;
         try {
           await started;
-          if (this.decodeAhead && g + 1 < groups.length) ahead = openGroup(groups[g + 1]!);
+          if (this.decodeAhead && g + 1 < groups.length) ahead = openGroup(g + 1);
           for (;;) {
             if (!live()) return;
+            if (seekPast(g)) continue groups; // a seek beyond this group: leave it now
             const b = await merger.takeRun();
             if (b === null) break;
             let mask = masks.get(b);
@@ -505,11 +535,7 @@ export class ReplayProvider implements DataProvider {
     } catch (error) {
       if (live()) sink.end(error);
     } finally {
-      if (ahead !== null) {
-        const left: { merger: GroupMerger; started: Promise<void> } = ahead;
-        await left.started.catch(() => undefined);
-        await left.merger.close();
-      }
+      if (ahead !== null) await closeGroup(ahead);
     }
   }
 

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readManifest } from '@mdcap/capture';
+import { CaptureReader, readManifest } from '@mdcap/capture';
+import type { CaptureSource } from '@mdcap/capture';
 import { eventToJson } from '@mdcap/core';
 import type { MarketEvent } from '@mdcap/core';
 import { RealtimeEngine } from '@mdcap/engine';
@@ -80,5 +81,38 @@ describe('decoding ahead on a worker thread', () => {
     const after = await replayed(cap, { decodeAhead: true });
     expect(after.errors).toEqual([]);
     expect(after.events).toEqual(events);
+  });
+
+  it('a seek does not read the rotation groups (nor the row groups) before its target', async () => {
+    const reader = CaptureReader.open(cap);
+    const read = new Set<string>();
+    const source: CaptureSource = {
+      root: reader.root,
+      manifest: reader.manifest,
+      groups: () => reader.groups(),
+      mayMatch: (f, filter) => reader.mayMatch(f, filter),
+      batches: (f, filter) => {
+        read.add(f.group);
+        return reader.batches(f, filter);
+      },
+    };
+    const provider = ReplayProvider.open(source);
+    const engine = new RealtimeEngine(provider);
+    const got: MarketEvent[] = [];
+    const target = events[0]!.tsRecv + 17n * SEC;
+    engine.onEvent((e) => {
+      got.push(e);
+      if (got.length === 10) provider.seek(target);
+    });
+    await engine.run(SIM_SYMBOLS);
+    expect(got.slice(0, 10)).toEqual(events.slice(0, 10));
+    expect(got[10]).toMatchObject({ type: 'status', kind: 'gap', tsRecv: target });
+    expect(got.slice(11)).toEqual(events.filter((e) => e.tsRecv >= target));
+    const groups = reader.groups().map((g) => g.name);
+    expect(groups.length).toBeGreaterThanOrEqual(5);
+    // The first group (being read when the seek came), the one opened ahead of it, and those from the target on.
+    const skipped = groups.filter((g) => !read.has(g));
+    expect(skipped.length).toBeGreaterThanOrEqual(2);
+    expect(groups.slice(-1).every((g) => read.has(g))).toBe(true);
   });
 });
