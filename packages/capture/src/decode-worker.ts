@@ -28,11 +28,19 @@ const open = new Map<number, AsyncGenerator<IpcBatch>>();
 // Requests of one file run in order; different files interleave at their awaits.
 const chains = new Map<number, Promise<unknown>>();
 
+/** Files closed by the reader: requests of theirs still queued are answered without decoding. */
+const closed = new Set<number>();
+
 parentPort!.on('message', (r: DecodeRequest) => {
+  if (r.op === 'close') closed.add(r.id); // at once, not after the queued requests: a seek or a stop does not wait for them
   const prev = chains.get(r.id) ?? Promise.resolve();
   const next = prev.then(() => handle(r));
   chains.set(r.id, next);
-  if (r.op === 'close') void next.finally(() => chains.delete(r.id));
+  if (r.op === 'close')
+    void next.finally(() => {
+      chains.delete(r.id);
+      closed.delete(r.id);
+    });
 });
 
 async function handle(r: DecodeRequest): Promise<void> {
@@ -46,7 +54,7 @@ async function handle(r: DecodeRequest): Promise<void> {
     await it?.return(undefined);
     return;
   }
-  if (it === undefined) {
+  if (it === undefined || closed.has(r.id)) {
     // After an error (or a close): every request still gets its answer.
     parentPort!.postMessage({ id: r.id, done: true } satisfies DecodeReply);
     return;

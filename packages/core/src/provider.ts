@@ -46,10 +46,12 @@ export interface EventSink {
   push(event: MarketEvent): void;
   /**
    * Delivers consecutive trades at once, as columns (what `push` would do for each row, in
-   * order). Offered by the engine to providers that declare `validatesEvents`; the batch is
-   * read during the call only. Optional: a provider checks that it is there.
+   * order); the batch is read during the call only. `more` is asked after each row a callback
+   * saw: false (a callback paused or sought) stops there. Returns the index of the first row not
+   * delivered (`batch.end` when all were): the provider goes on from it. Optional: a provider
+   * checks that it is there.
    */
-  pushTrades?(batch: TradeBatch): void;
+  pushTrades?(batch: TradeBatch, more?: () => boolean): number;
   /** The connection dropped; the engine will reconnect on its policy. */
   lost(error: unknown): void;
   /** No more data will come (a finished replay), or, with an error, none can. */

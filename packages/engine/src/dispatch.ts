@@ -220,16 +220,21 @@ export class Dispatcher {
    * Timers due between rows fire between them: the rows are cut at each due time, and
    * `onTrades` callbacks get each cut once its rows went through `onEvent`, bars, `onTrade`
    * and consumers. Rows of an unsubscribed symbol, or out of order, take the per-event path
-   * (which rejects them). `live` is false once the provider's connection closed (a callback
-   * stopped the engine): the rest of the batch is not dispatched.
+   * (which rejects them). `go` is checked after each row a callback saw (and between cuts):
+   * false once the connection closed (a callback stopped the engine) or the provider wants the
+   * rest back (a callback paused or sought); the rows from there are not dispatched. Returns
+   * the index of the first row not dispatched (`b.end` when all were).
    */
-  ingestTrades(b: TradeBatch, live: () => boolean): void {
+  ingestTrades(b: TradeBatch, go: () => boolean): number {
     const end = b.end;
     let i = b.start;
     const tsRecv = b.tsRecv;
     if (this.options.validate || b.venues.length !== 1) {
-      for (; i < end && live(); i++) this.ingest(b.trade(i));
-      return;
+      for (; i < end; i++) {
+        if (i > b.start && !go()) return i;
+        this.ingest(b.trade(i));
+      }
+      return end;
     }
     const slots = this.slotsOf(b);
     const codes = b.symbolCodes;
@@ -239,18 +244,14 @@ export class Dispatcher {
     const lo = words.lo;
     const bound = this.bound;
     while (i < end) {
-      if (!live()) return;
+      if (i > b.start && !go()) return i;
       const first = tsRecv[i]!;
-      if (first < this.last[0]!) {
-        this.ingest(b.trade(i++)); // rejected, reported
-        continue;
-      }
-      if (slots[codes[i]!] === null) {
-        this.ingest(b.trade(i++)); // not subscribed: rejected, reported
+      if (first < this.last[0]! || slots[codes[i]!] === null) {
+        this.ingest(b.trade(i++)); // out of order, or not subscribed: rejected and reported there
         continue;
       }
       this.clock.runDue(first);
-      if (!live()) return;
+      if (!go()) return i;
       // Rows up to the next timer (or the end), in order and subscribed.
       const due = this.clock.nextDue();
       let dueHi = 0x7fffffff;
@@ -273,11 +274,11 @@ export class Dispatcher {
         prevLo = w;
         stop++;
       }
-      this.last[0] = tsRecv[stop - 1]!;
-      this.tradeRows(b, slots, i, stop, live);
+      const reached = this.tradeRows(b, slots, i, stop, go);
+      this.last[0] = tsRecv[reached - 1]!;
       const l = this.l.trades;
       if (l.length > 0) {
-        const view = this.batchView.set(b, i, stop);
+        const view = this.batchView.set(b, i, reached);
         for (let k = 0; k < l.length; k++) {
           try {
             l[k]!(view);
@@ -286,8 +287,10 @@ export class Dispatcher {
           }
         }
       }
+      if (reached < stop) return reached;
       i = stop;
     }
+    return end;
   }
 
   private readonly batchView = new TradeBatchView();
@@ -338,30 +341,35 @@ export class Dispatcher {
     return slots;
   }
 
-  /** Rows `i`..`stop` of a batch, all in order, subscribed and before the next timer. */
-  private tradeRows(b: TradeBatch, slots: readonly (Slot | null)[], i: number, stop: number, live: () => boolean): void {
-    this.counters.trades += stop - i;
+  /**
+   * Rows `i`..`stop` of a batch, all in order, subscribed and before the next timer. Returns the
+   * row after the last one dispatched (`stop`, or earlier when `go` says so after a callback).
+   */
+  private tradeRows(b: TradeBatch, slots: readonly (Slot | null)[], i: number, stop: number, go: () => boolean): number {
     const l = this.l;
     const consumers = this.consumers;
     const codes = b.symbolCodes;
     if (l.event.length > 0 || consumers.length > 0 || (l.trade.length > 0 && !this.options.reuseEvents)) {
       // A callback may keep the event: a new one per row.
-      this.counters.trades -= stop - i; // dispatchTrade counts them
       for (let r = i; r < stop; r++) {
-        if (r > i && !live()) return;
+        if (r > i && !go()) return r;
         const e = b.trade(r);
         if (l.event.length > 0) this.callEach(l.event, e, 'event');
         this.dispatchTrade(e, slots[codes[r]!]!, l, consumers);
       }
-      return;
+      return stop;
     }
     const list = l.trade;
-    if (!this.bars.active && list.length === 0) return;
+    if (!this.bars.active && list.length === 0) {
+      this.counters.trades += stop - i;
+      return stop;
+    }
     const fw = this.flyweight;
     fw.venue = b.venues[0]!;
     const { tsEvent, tsRecv, price, size, priceScale, sizeScale, sideCodes, sides, symbols } = b;
     for (let r = i; r < stop; r++) {
-      if (r > i && list.length > 0 && !live()) return;
+      if (r > i && list.length > 0 && !go()) return r;
+      this.counters.trades++;
       const code = codes[r]!;
       fw.symbol = symbols[code]!;
       fw.tsEvent = tsEvent[r]!;
@@ -392,6 +400,7 @@ export class Dispatcher {
         }
       }
     }
+    return stop;
   }
 
   private rejectMalformed(e: MarketEvent): void {

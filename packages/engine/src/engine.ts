@@ -479,9 +479,12 @@ export class RealtimeEngine {
         if (this.activeSink === sink) this.d.ingest(e);
         else this.d.contractError(`push after disconnect: ${this.provider.venue} delivered an event after its connection was closed`);
       },
-      pushTrades: (b: TradeBatch) => {
-        if (this.activeSink === sink) this.d.ingestTrades(b, live);
-        else this.d.contractError(`push after disconnect: ${this.provider.venue} delivered trades after its connection was closed`);
+      pushTrades: (b: TradeBatch, more?: () => boolean): number => {
+        if (this.activeSink !== sink) {
+          this.d.contractError(`push after disconnect: ${this.provider.venue} delivered trades after its connection was closed`);
+          return b.start;
+        }
+        return this.d.ingestTrades(b, more === undefined ? live : () => live() && more());
       },
       lost: (error: unknown) => {
         if (live()) this.onLost(error);

@@ -82,6 +82,12 @@ const TYPE_OF_KIND: Readonly<Record<CaptureKind, string>> = {
   status: 'status',
   bars: 'bar',
 };
+/** True if every symbol of a batch is subscribed. */
+function allAccepted(mask: Uint8Array): boolean {
+  for (let k = 0; k < mask.length; k++) if (mask[k] === 0) return false;
+  return true;
+}
+
 /** Sleep on a host timer until this close to the target, then step in event-loop turns. */
 const SPIN_NS = 3_000_000n;
 
@@ -416,7 +422,7 @@ export class ReplayProvider implements DataProvider {
       groups: for (let g = 0; g < groups.length; g++) {
         if (seekPast(g)) continue; // skipped whole: nothing of it is read
         if (ahead !== null && (ahead.g !== g || this.seekTo !== null)) {
-          await closeGroup(ahead); // opened before a seek: open again from the target
+          void closeGroup(ahead); // opened before a seek (its first batches may still be decoding): open again from the target
           ahead = null;
         }
         const { merger, started } = ahead ?? openGroup(g);
@@ -547,12 +553,14 @@ export class ReplayProvider implements DataProvider {
    */
   private dispatchRun(b: DecodedBatch, mask: Uint8Array, start: number, end: number, sink: EventSink, connection: number): number {
     const gate = this.gate;
-    if (b.trades !== undefined && sink.pushTrades !== undefined && mask.every((m) => m === 1)) {
-      // Trades as columns: the engine dispatches them without an object per row.
+    if (b.trades !== undefined && sink.pushTrades !== undefined && allAccepted(mask)) {
+      // Trades as columns: the engine dispatches them without an object per row, and stops
+      // after the row whose callback paused, sought, stopped or changed the speed.
       if (gate.paused || this.seekTo !== null || this.connection !== connection) return start;
-      sink.pushTrades(this.tradeView.set(b.trades, start, end));
-      this.events += end - start;
-      return end;
+      const more = (): boolean => !gate.paused && this.seekTo === null && this.connection === connection && this.speed === 'max';
+      const reached = sink.pushTrades(this.tradeView.set(b.trades, start, end), more);
+      this.events += reached - start;
+      return reached;
     }
     const codes = b.symbolCodes;
     let i = start;

@@ -231,7 +231,7 @@ function columnsProvider(rows: Trade[], symbols: readonly string[]): DataProvide
     subscribe: () => Promise.resolve(),
     ready: () => {
       queueMicrotask(() => {
-        sink!.pushTrades!(new TradeBatchView().set(cols, 0, rows.length));
+        void sink!.pushTrades!(new TradeBatchView().set(cols, 0, rows.length));
         sink!.end();
       });
     },
