@@ -25,6 +25,8 @@ import type {
   TimerScheduler,
   Trade,
   TradeBatch,
+  TradeColumns,
+  AggressorSide,
 } from '@mdcap/core';
 import { BarAggregator } from './bars.js';
 import type { BarOptions, BarSeries } from './bars.js';
@@ -323,7 +325,7 @@ export class Dispatcher {
     size: 0n,
     priceScale: 0,
     sizeScale: 0,
-    side: 'unknown' as Trade['side'],
+    side: 'none' as Trade['side'],
     tradeId: null as string | null,
   };
   private slotCache: { symbols: readonly string[]; venue: string; slots: (Slot | null)[] } | null = null;
@@ -355,7 +357,7 @@ export class Dispatcher {
         if (r > i && !go()) return r;
         const e = b.trade(r);
         if (l.event.length > 0) this.callEach(l.event, e, 'event');
-        this.dispatchTrade(e, slots[codes[r]!]!, l, consumers);
+        this.dispatchTrade(e, slots[codes[r]!]!, l, consumers, true);
       }
       return stop;
     }
@@ -440,7 +442,11 @@ export class Dispatcher {
   }
 
   /** The hot path: one trade into bars, callbacks and consumers. */
-  private dispatchTrade(e: Trade, slot: Slot, l: Listeners, consumers: readonly EventConsumer[]): void {
+  /**
+   * @param inBatch the trade is a row of columns whose `onTrades` batch follows (not a batch of
+   *   its own here)
+   */
+  private dispatchTrade(e: Trade, slot: Slot, l: Listeners, consumers: readonly EventConsumer[], inBatch = false): void {
     this.counters.trades++;
     if (this.bars.active) {
       try {
@@ -458,6 +464,21 @@ export class Dispatcher {
       }
     }
     if (consumers.length > 0) toConsumers(consumers, e);
+    if (!inBatch && l.trades.length > 0) this.tradeAsBatch(e, l.trades);
+  }
+
+  private single: SingleTrade | null = null;
+
+  /** A trade that did not come as columns: a batch of one for `onTrades`. */
+  private tradeAsBatch(e: Trade, list: readonly Listener<[TradeBatch]>[]): void {
+    const view = this.batchView.set((this.single ??= new SingleTrade()).of(e), 0, 1);
+    for (let k = 0; k < list.length; k++) {
+      try {
+        list[k]!(view);
+      } catch (error) {
+        this.callbackFailed(error, 'trades', k);
+      }
+    }
   }
 
   /** Every other kind, and the engine's own events (bars, statuses). */
@@ -670,4 +691,47 @@ function crossedStatus(e: BookUpdate | OrderUpdate, book: BookView): Status {
     kind: 'crossed',
     detail: `best bid ${fmt(bid)} ${bid === ask ? '=' : '>'} best ask ${fmt(ask)} (${bid === ask ? 'locked' : 'crossed'} book)`,
   });
+}
+
+/** One trade as columns of length 1 (reused). */
+class SingleTrade implements TradeColumns {
+  readonly tsRecv = new BigInt64Array(1);
+  readonly tsEvent = new BigInt64Array(1);
+  readonly price = new BigInt64Array(1);
+  readonly size = new BigInt64Array(1);
+  readonly priceScale = new Uint8Array(1);
+  readonly sizeScale = new Uint8Array(1);
+  readonly venueCodes = new Int32Array(1);
+  readonly venues: string[] = [''];
+  readonly symbolCodes = new Int32Array(1);
+  readonly symbols: string[] = [''];
+  readonly sideCodes = new Int32Array(1);
+  readonly sides: AggressorSide[] = ['none'];
+  private e: Trade | null = null;
+
+  of(e: Trade): this {
+    this.e = e;
+    this.tsRecv[0] = e.tsRecv;
+    this.tsEvent[0] = e.tsEvent;
+    this.price[0] = e.price;
+    this.size[0] = e.size;
+    this.priceScale[0] = e.priceScale;
+    this.sizeScale[0] = e.sizeScale;
+    this.venues[0] = e.venue;
+    this.symbols[0] = e.symbol;
+    this.sides[0] = e.side;
+    return this;
+  }
+
+  trade(): Trade {
+    return this.e!;
+  }
+
+  seqAt(): bigint | null {
+    return this.e!.seq;
+  }
+
+  tradeIdAt(): string | null {
+    return this.e!.tradeId;
+  }
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { createTrade, eventToJson, TradeBatchView, VirtualClock } from '@mdcap/core';
+import { createTrade, eventToJson, streamProvider, TradeBatchView, VirtualClock } from '@mdcap/core';
 import type { DataProvider, EventSink, MarketEvent, Trade, TradeBatch, TradeColumns } from '@mdcap/core';
 import { RealtimeEngine } from '@mdcap/engine';
 import type { EngineOptions } from '@mdcap/engine';
@@ -238,6 +238,25 @@ function columnsProvider(rows: Trade[], symbols: readonly string[]): DataProvide
     disconnect: () => Promise.resolve(),
   };
 }
+
+describe('onTrades with a provider of events (not columns)', () => {
+  it('gets each trade as a batch of one, after its onTrade callbacks', async () => {
+    const rows: Trade[] = [];
+    const order: string[] = [];
+    const engine = new RealtimeEngine(streamProvider({ events: () => trades.slice(0, 500) }));
+    engine.onTrade(() => order.push('trade'));
+    engine.onTrades((b) => {
+      expect(b.end - b.start).toBe(1);
+      order.push('batch');
+      rows.push(b.trade(b.start));
+      expect(b.price[b.start]).toBe(rows[rows.length - 1]!.price);
+      expect(b.symbols[b.symbolCodes[b.start]!]).toBe(rows[rows.length - 1]!.symbol);
+    });
+    await engine.run(SIM_SYMBOLS);
+    expect(rows).toEqual(trades.slice(0, 500));
+    expect(order.slice(0, 4)).toEqual(['trade', 'batch', 'trade', 'batch']);
+  });
+});
 
 describe('pushTrades in the engine', () => {
   const t = (i: number, symbol: string, ts: bigint): Trade =>
