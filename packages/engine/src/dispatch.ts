@@ -276,8 +276,9 @@ export class Dispatcher {
         prevLo = w;
         stop++;
       }
-      const reached = this.tradeRows(b, slots, i, stop, go);
+      const reached = this.tradeRows(b, slots, i, stop, go, hi, lo);
       this.last[0] = tsRecv[reached - 1]!;
+      this.clock.runDue(this.last[0]); // the clock at the cut's last row (nothing is due before it)
       const l = this.l.trades;
       if (l.length > 0) {
         const view = this.batchView.set(b, i, reached);
@@ -289,10 +290,28 @@ export class Dispatcher {
           }
         }
       }
-      if (reached < stop) return reached;
-      i = stop;
+      i = reached; // short of `stop`: a callback wants to stop (checked above), or a timer set by this cut is due
     }
     return end;
+  }
+
+  /** The clock's next due time as 32-bit halves, recomputed when it changes. */
+  private dueKey: bigint | null = null;
+  private dueHi = 0x7fffffff;
+  private dueLo = 0xffffffff;
+
+  /** True if a timer is due at or before row `r`'s receive time (compared without a bigint per row). */
+  private dueAt(r: number, hi: Int32Array, lo: Uint32Array): boolean {
+    const due = this.clock.nextDue();
+    if (due === null) return false;
+    if (due !== this.dueKey) {
+      this.dueKey = due;
+      this.bound[0] = due;
+      this.dueHi = this.boundHi[1]!;
+      this.dueLo = this.boundLo[0]!;
+    }
+    const h = hi[2 * r + 1]!;
+    return h > this.dueHi || (h === this.dueHi && lo[2 * r]! >= this.dueLo);
   }
 
   private readonly batchView = new TradeBatchView();
@@ -347,14 +366,26 @@ export class Dispatcher {
    * Rows `i`..`stop` of a batch, all in order, subscribed and before the next timer. Returns the
    * row after the last one dispatched (`stop`, or earlier when `go` says so after a callback).
    */
-  private tradeRows(b: TradeBatch, slots: readonly (Slot | null)[], i: number, stop: number, go: () => boolean): number {
+  private tradeRows(
+    b: TradeBatch,
+    slots: readonly (Slot | null)[],
+    i: number,
+    stop: number,
+    go: () => boolean,
+    hi: Int32Array,
+    lo: Uint32Array,
+  ): number {
     const l = this.l;
     const consumers = this.consumers;
     const codes = b.symbolCodes;
+    const tsRecv = b.tsRecv;
+    // Per-row work (bars, callbacks) may set timers (a bar's close, a strategy's own): each row
+    // first moves the clock to its time, and the cut ends before a row a new timer is due at.
     if (l.event.length > 0 || consumers.length > 0 || (l.trade.length > 0 && !this.options.reuseEvents)) {
       // A callback may keep the event: a new one per row.
       for (let r = i; r < stop; r++) {
-        if (r > i && !go()) return r;
+        if (r > i && (!go() || this.dueAt(r, hi, lo))) return r;
+        this.clock.runDue(tsRecv[r]!);
         const e = b.trade(r);
         if (l.event.length > 0) this.callEach(l.event, e, 'event');
         this.dispatchTrade(e, slots[codes[r]!]!, l, consumers, true);
@@ -368,14 +399,16 @@ export class Dispatcher {
     }
     const fw = this.flyweight;
     fw.venue = b.venues[0]!;
-    const { tsEvent, tsRecv, price, size, priceScale, sizeScale, sideCodes, sides, symbols } = b;
+    const { tsEvent, price, size, priceScale, sizeScale, sideCodes, sides, symbols } = b;
     for (let r = i; r < stop; r++) {
-      if (r > i && list.length > 0 && !go()) return r;
+      if (r > i && ((list.length > 0 && !go()) || this.dueAt(r, hi, lo))) return r;
       this.counters.trades++;
       const code = codes[r]!;
+      const ts = tsRecv[r]!;
+      this.clock.runDue(ts);
       fw.symbol = symbols[code]!;
       fw.tsEvent = tsEvent[r]!;
-      fw.tsRecv = tsRecv[r]!;
+      fw.tsRecv = ts;
       fw.price = price[r]!;
       fw.size = size[r]!;
       fw.priceScale = priceScale[r]!;

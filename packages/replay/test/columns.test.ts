@@ -287,4 +287,55 @@ describe('pushTrades in the engine', () => {
     expect(errors.sort()).toEqual(['MDCAP_ERR_OUT_OF_ORDER', 'MDCAP_ERR_PROVIDER_CONTRACT']);
     expect(engine.stats().events.trade).toBe(3);
   });
+
+  const sparse = (n: number): Trade[] => Array.from({ length: n }, (_, i) => t(i, 'A', 1_000n + BigInt(i) * 130n * SEC));
+
+  it('bars of sparse trades in one batch close as they do event by event (timers set inside a batch cut it)', async () => {
+    const rows = sparse(30);
+    const barsOf = async (provider: DataProvider, setup: (e: RealtimeEngine) => void): Promise<string> => {
+      const engine = new RealtimeEngine(provider);
+      engine.setBarInterval(60);
+      const bars: MarketEvent[] = [];
+      engine.onBar((b) => bars.push(b));
+      setup(engine);
+      await engine.run(['A']);
+      return hash(bars);
+    };
+    const want = await barsOf(streamProvider({ events: () => rows }), (e) => e.onTrade(() => undefined));
+    expect(await barsOf(columnsProvider(rows, ['A']), (e) => e.onTrades(() => undefined))).toBe(want);
+    expect(await barsOf(columnsProvider(rows, ['A']), (e) => e.onTrade(() => undefined))).toBe(want);
+    // Each batch lies between two bar closes, never across one.
+    const seen: { kind: 'row' | 'bar'; t: bigint }[] = [];
+    const cut = new RealtimeEngine(columnsProvider(rows, ['A']));
+    cut.setBarInterval(60);
+    cut.onTrades((b) => {
+      for (let i = b.start; i < b.end; i++) seen.push({ kind: 'row', t: b.tsRecv[i]! });
+    });
+    cut.onBar(() => seen.push({ kind: 'bar', t: cut.clock.now() }));
+    await cut.run(['A']);
+    expect(seen.filter((x) => x.kind === 'bar').length).toBeGreaterThan(20);
+    for (let k = 1; k < seen.length; k++) expect(seen[k]!.t).toBeGreaterThanOrEqual(seen[k - 1]!.t);
+    const reuse = new RealtimeEngine(columnsProvider(rows, ['A']), { reuseEvents: true });
+    reuse.setBarInterval(60);
+    const bars: MarketEvent[] = [];
+    reuse.onBar((b) => bars.push(b));
+    reuse.onTrade(() => undefined);
+    await reuse.run(['A']);
+    expect(hash(bars)).toBe(want);
+  });
+
+  it('the clock is at each trade when its callback runs, and a timer a callback sets fires before later trades', async () => {
+    const rows = sparse(10);
+    for (const reuseEvents of [false, true]) {
+      const engine = new RealtimeEngine(columnsProvider(rows, ['A']), { reuseEvents });
+      const seen: string[] = [];
+      engine.onTrade((x) => {
+        expect(engine.clock.now()).toBe(x.tsRecv);
+        seen.push(`trade ${x.seq}`);
+        if (x.seq === 3n) engine.setTimer(x.tsRecv + 1n, () => seen.push('timer'));
+      });
+      await engine.run(['A']);
+      expect(seen.slice(2, 5)).toEqual(['trade 3', 'timer', 'trade 4']);
+    }
+  });
 });

@@ -5,17 +5,22 @@
  * naive way, the same events as JSON lines (`JSON.stringify`, 64-bit integers as strings)
  * written to one file, then read back, parsed and pushed into the same engine. Reads are
  * measured warm: each replay runs twice and the second run counts (the first pays for
- * compiling the Parquet decoder and the JIT).
+ * compiling the Parquet decoder and the JIT). Replays have 60 s bars on. Issue 16's cases: the
+ * decode floor on this thread and on the decode threads; Parquet decoded on the engine's thread
+ * (the old way, a baseline) beside decoding ahead; `onTrade` beside `onTrades` (column
+ * batches); unfinalized Arrow segments (one rotation group, nothing finalized); and the capture
+ * decoded once into memory (`CaptureColumns`), then replayed.
  * Usage: node dist/capture.js [trades=2e6]
  */
 import { closeSync, fsyncSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CaptureReader, CaptureWriter, releaseLock } from '@mdcap/capture';
+import { CaptureColumns, CaptureReader, CaptureWriter, releaseLock } from '@mdcap/capture';
 import { createTrade, streamProvider, VirtualClock } from '@mdcap/core';
 import type { DataProvider, MarketEvent, Trade } from '@mdcap/core';
 import { RealtimeEngine } from '@mdcap/engine';
 import { ReplayProvider } from '@mdcap/replay';
+import type { ReplayOptions } from '@mdcap/replay';
 import { arg, report, seededRandom, since } from './measure.js';
 
 const N = arg(0, 2_000_000);
@@ -70,9 +75,9 @@ function bytesUnder(root: string, part: string): number {
 }
 
 /** Records every event, advancing a virtual clock with them (flush timers fire every second of it). */
-async function record(root: string, finalize: boolean): Promise<{ writeS: number; totalS: number }> {
+async function record(root: string, finalize: boolean, rotateNs = 60_000_000_000n): Promise<{ writeS: number; totalS: number }> {
   const clock = new VirtualClock(T0);
-  const writer = await CaptureWriter.open(root, { feed: 'bench', symbols: names, clock, rotateNs: 60_000_000_000n });
+  const writer = await CaptureWriter.open(root, { feed: 'bench', symbols: names, clock, rotateNs });
   const t0 = performance.now();
   for (let i = 0; i < N; i++) {
     const e = events[i]!;
@@ -88,13 +93,18 @@ async function record(root: string, finalize: boolean): Promise<{ writeS: number
   return { writeS, totalS: since(t0) };
 }
 
-/** Runs a provider through an engine into one onTrade callback, twice; returns the second run's seconds and trades. */
-async function warm(provider: () => DataProvider): Promise<{ s: number; n: number }> {
+/**
+ * Runs a provider through an engine (60 s bars on unless `bars: false`) into one onTrade
+ * callback, or one onTrades callback with `batch`, twice; returns the second run's seconds and trades.
+ */
+async function warm(provider: () => DataProvider, o: { batch?: boolean; bars?: boolean } = {}): Promise<{ s: number; n: number }> {
   let result = { s: 0, n: 0 };
   for (let run = 0; run < 2; run++) {
     const engine = new RealtimeEngine(provider(), { books: false });
+    if (o.bars !== false) engine.setBarInterval(60);
     let n = 0;
-    engine.onTrade(() => n++);
+    if (o.batch === true) engine.onTrades((b) => (n += b.end - b.start));
+    else engine.onTrade(() => n++);
     const t0 = performance.now();
     await engine.run(names);
     result = { s: since(t0), n };
@@ -102,7 +112,8 @@ async function warm(provider: () => DataProvider): Promise<{ s: number; n: numbe
   return result;
 }
 
-const replay = (root: string): Promise<{ s: number; n: number }> => warm(() => ReplayProvider.open(root));
+const replay = (root: string | CaptureColumns, options: ReplayOptions = {}, o: { batch?: boolean; bars?: boolean } = {}) =>
+  warm(() => ReplayProvider.open(root, options), o);
 
 function check(n: number, what: string): void {
   if (n !== N) throw new Error(`${what}: expected ${N} trades, found ${n}`);
@@ -152,7 +163,7 @@ const parquetRoot = join(dir, 'parquet');
   });
 }
 const segmentRoot = join(dir, 'segments');
-await record(segmentRoot, false);
+await record(segmentRoot, false, 3_600_000_000_000n); // one rotation group: nothing finalized
 events = [];
 
 // --- reads -------------------------------------------------------------------------------------
@@ -183,28 +194,65 @@ events = [];
   check(n, 'JSON lines');
   report({ bench: 'capture', case: 'baseline: replay the JSON lines (read, JSON.parse, build, same engine)', items: N, seconds: s });
 }
-{
-  // The decode floor: Parquet → record batches → typed columns, no events built.
-  const reader = CaptureReader.open(parquetRoot);
+async function decodeFloor(root: string, decodeAhead: boolean): Promise<number> {
+  // The decode floor: the files → record batches → typed columns, no events built.
+  const reader = CaptureReader.open(root);
   let seconds = 0;
   for (let run = 0; run < 2; run++) {
     const t0 = performance.now();
     let rows = 0;
-    for (const file of reader.files()) for await (const b of reader.batches(file)) rows += b.tsRecv.length;
+    await Promise.all(
+      reader.files().map(async (file) => {
+        for await (const b of reader.batches(file, { decodeAhead })) rows += b.length;
+      }),
+    );
     seconds = since(t0);
     check(rows, 'decode');
   }
-  report({ bench: 'capture', case: 'decode only: Parquet → typed columns (no events, no engine)', items: N, seconds });
+  return seconds;
+}
+const cases: [string, () => Promise<{ s: number; n: number } | number>][] = [
+  ['decode only, on this thread: Parquet → typed columns (no events, no engine)', () => decodeFloor(parquetRoot, false)],
+  ['decode only, on the decode threads: Parquet → typed columns handed over', () => decodeFloor(parquetRoot, true)],
+  ['decode only: Arrow segments → typed columns', () => decodeFloor(segmentRoot, false)],
+  [
+    'baseline: replay from Parquet decoded on the engine thread (decodeAhead false) into onTrade, bars on',
+    () => replay(parquetRoot, { decodeAhead: false }),
+  ],
+  ['**replay from Parquet** at max into `onTrade`, 60 s bars on', () => replay(parquetRoot)],
+  ['**replay from Parquet** into `onTrades` (column batches), bars on', () => replay(parquetRoot, {}, { batch: true })],
+  ['replay from Parquet into `onTrades`, bars off', () => replay(parquetRoot, {}, { batch: true, bars: false })],
+  ['**replay from Arrow segments** (unfinalized) into `onTrade`, bars on', () => replay(segmentRoot)],
+  ['replay from Arrow segments into `onTrades`, bars on', () => replay(segmentRoot, {}, { batch: true })],
+];
+for (const [name, run] of cases) {
+  const r = await run();
+  if (typeof r === 'number') report({ bench: 'capture', case: name, items: N, seconds: r });
+  else {
+    check(r.n, name);
+    report({ bench: 'capture', case: name, items: N, seconds: r.s });
+  }
 }
 {
-  const { s, n } = await replay(parquetRoot);
-  check(n, 'replay');
-  report({ bench: 'capture', case: '**replay from Parquet** at max into `onTrade`', items: N, seconds: s });
-}
-{
-  const { s, n } = await replay(segmentRoot);
-  check(n, 'replay of segments');
-  report({ bench: 'capture', case: '**replay from Arrow segments** (unfinalized) at max into `onTrade`', items: N, seconds: s });
+  // Decoded once into memory (CaptureColumns), then replayed: what a sweep's runs and a tuning loop pay.
+  const t0 = performance.now();
+  const columns = await CaptureColumns.load(parquetRoot);
+  report({
+    bench: 'capture',
+    case: 'CaptureColumns.load (decode once into shared memory)',
+    items: N,
+    seconds: since(t0),
+    note: `${(columns.bytes / 2 ** 20).toFixed(0)} MiB`,
+  });
+  for (const [name, o] of [
+    ['**from memory** (CaptureColumns) into `onTrade`, bars on', {}],
+    ['from memory into `onTrades`, bars on', { batch: true }],
+    ['**from memory into `onTrades`**, bars off', { batch: true, bars: false }],
+  ] as const) {
+    const r = await replay(columns, {}, o);
+    check(r.n, name);
+    report({ bench: 'capture', case: name, items: N, seconds: r.s });
+  }
 }
 if (process.env.KEEP === undefined) rmSync(dir, { recursive: true, force: true });
 else process.stderr.write(`kept ${dir}\n`);
