@@ -71,11 +71,25 @@ export class GroupMerger {
    * group is exhausted. Runs are long when one kind dominates, one row when kinds alternate.
    */
   async takeRun(): Promise<DecodedBatch | null> {
-    if (this.exhausted !== null) {
-      const c = this.exhausted;
-      this.exhausted = null;
-      await this.advance(c);
+    for (;;) {
+      const b = this.takeRunNow();
+      if (b !== undefined) return b;
+      // A file's batch is used up: its next one (decoded ahead, usually there already).
+      if (this.exhausted !== null) {
+        const c = this.exhausted;
+        this.exhausted = null;
+        await this.advance(c);
+      }
     }
+  }
+
+  /**
+   * {@link takeRun} without waiting: the next run, null at the end, or undefined when a file
+   * needs its next batch first (then call `takeRun`). Interleaved kinds make runs of one row,
+   * so most runs come this way, without a promise each.
+   */
+  takeRunNow(): DecodedBatch | null | undefined {
+    if (this.exhausted !== null) return undefined;
     const cs = this.cursors;
     for (;;) {
       let best: Cursor | null = null;
@@ -96,8 +110,8 @@ export class GroupMerger {
       if (best === null) return null;
       const b = best.batch!;
       if (best.i >= b.length) {
-        await this.advance(best);
-        continue;
+        this.exhausted = best;
+        return undefined;
       }
       const seqs = best.seqs;
       const end = b.length;

@@ -375,6 +375,8 @@ export class ReplayProvider implements DataProvider {
       decodeAhead: this.decodeAhead,
     };
     const masks = new WeakMap<DecodedBatch, Uint8Array>();
+    let lastBatch: DecodedBatch | null = null;
+    let lastMask: Uint8Array | undefined;
     const to = this.to;
     const from = this.from;
     let session = 0;
@@ -433,10 +435,13 @@ export class ReplayProvider implements DataProvider {
           for (;;) {
             if (!live()) return;
             if (seekPast(g)) continue groups; // a seek beyond this group: leave it now
-            const b = await merger.takeRun();
+            let b = merger.takeRunNow();
+            if (b === undefined) b = await merger.takeRun();
             if (b === null) break;
-            let mask = masks.get(b);
+            let mask = b === lastBatch ? lastMask : masks.get(b);
             if (mask === undefined) masks.set(b, (mask = this.acceptMask(b)));
+            lastBatch = b;
+            lastMask = mask;
             const codes = b.symbolCodes;
             const tsRecv = b.tsRecv;
             const end = merger.runEnd;
