@@ -16,6 +16,13 @@ type Waiter = (reply: DecodeReply) => void;
 
 let shared: DecodeAhead | null = null;
 
+/** Decode threads of the shared pool: `MDCAP_DECODE_THREADS`, or one fewer than the cores (at least 1, at most 2). */
+function decodeThreads(): number {
+  const env = Number(process.env['MDCAP_DECODE_THREADS']);
+  if (Number.isInteger(env) && env >= 1 && env <= 16) return env;
+  return Math.max(1, Math.min(2, availableParallelism() - 1));
+}
+
 /** Record batches decoded ahead of the one in use, per file. */
 const AHEAD = 3;
 
@@ -26,8 +33,9 @@ const AHEAD = 3;
  * copies nothing; the caller parses it into typed columns (a little work per batch, none per
  * row). Files are spread over the threads (the one with the fewest open files takes the next),
  * so the files of a rotation group, and the next group opened early, decode in parallel. One
- * pool serves the process (`shared()`): as many threads as cores, at most 2 (the engine's
- * thread needs the rest); idle threads do not keep the process alive.
+ * pool serves the process (`shared()`): one thread fewer than the cores, at least 1 and at most
+ * 2 (the engine's thread needs a core; `MDCAP_DECODE_THREADS` overrides); idle threads do not
+ * keep the process alive.
  */
 export class DecodeAhead {
   private readonly threads: DecodeThread[];
@@ -38,7 +46,7 @@ export class DecodeAhead {
 
   /** The process's decode threads (created on first use). */
   static shared(): DecodeAhead {
-    return (shared ??= new DecodeAhead(Math.min(2, availableParallelism())));
+    return (shared ??= new DecodeAhead(decodeThreads()));
   }
 
   /**

@@ -29,6 +29,10 @@ const benches: [string, string[], number][] = [
   ['sinks.js', [], Math.min(runs, 3)],
   // Backtesting (issue 15): a 3 M-event demo capture made, then replay alone beside replay + simulated execution, 3 reps inside: about two minutes a run.
   ['backtest.js', [], Math.min(runs, 3)],
+  // Books read on real venue captures (issue 16): two 15 s recordings from the emulators, then replays: about a minute a run.
+  ['books-replay.js', [], Math.min(runs, 3)],
+  // Captures bigger than memory (issue 16), scaled down to 10 M trades here (about two minutes; BENCHMARKS.md has the 100 M run).
+  ['scale.js', ['10000000'], 1],
 ];
 
 interface Row {
