@@ -130,6 +130,10 @@ class DecodeThread {
   }
 
   private request(w: Worker, id: number): Promise<DecodeReply> {
+    if (this.worker !== w) {
+      // The thread this file was opened on has stopped: no answer would ever come.
+      return Promise.resolve({ id, error: this.stoppedError(id, this.stopped.get(w) ?? 'it was closed') });
+    }
     return new Promise<DecodeReply>((resolve) => {
       let list = this.waiting.get(id);
       if (list === undefined) this.waiting.set(id, (list = []));
@@ -141,14 +145,37 @@ class DecodeThread {
 
   private ensureWorker(): Worker {
     if (this.worker !== null) return this.worker;
+    this.culprit = null;
     const w = new Worker(workerUrl());
-    w.on('message', (reply: DecodeReply) => {
+    w.on('message', (message: DecodeReply) => {
+      let reply = message;
+      if ('fatal' in reply && reply.fatal === true) {
+        // The decoder panicked on this file: it is the one named; the thread ends now.
+        const file = this.files.get(reply.id);
+        this.culprit = file?.path ?? null;
+        if (file !== undefined) {
+          reply = {
+            id: reply.id,
+            error: {
+              code: 'MDCAP_ERR_CAPTURE_CORRUPT',
+              message: corrupt(file, null, new Error(reply.error.message)).message,
+              details: { path: file.path },
+            },
+          };
+        }
+      }
       const list = this.waiting.get(reply.id);
       const resolve = list?.shift();
       if (list !== undefined && list.length === 0) this.waiting.delete(reply.id);
-      if (resolve === undefined) return;
-      if (--this.pending === 0) w.unref();
-      resolve(reply);
+      if (resolve !== undefined) {
+        if (--this.pending === 0) w.unref();
+        resolve(reply);
+      }
+      if ('fatal' in message) {
+        // Stopped now, not at its exit: a file opened from here on goes to a new thread.
+        this.failAll(w, new Error('the decoder failed'));
+        void w.terminate();
+      }
     });
     w.on('error', (error) => this.failAll(w, error));
     w.on('exit', (code) => this.failAll(w, new Error(`exited with code ${code}`)));
@@ -157,24 +184,36 @@ class DecodeThread {
     return w;
   }
 
+  /** The file whose damage stopped the current thread, once its panic was reported. */
+  private culprit: string | null = null;
+  /** Why each stopped thread stopped (for files still asking it for batches). */
+  private readonly stopped = new WeakMap<Worker, string>();
+
+  /** What a read of a file gets when its thread stopped under it. */
+  private stoppedError(id: number, why: string): { code: string; message: string; details: Record<string, unknown> } {
+    const path = this.files.get(id)?.path ?? null;
+    return {
+      code: 'MDCAP_ERR_IO',
+      message: `${path ?? 'a Parquet file'}: not read to its end: the decode thread stopped (${why})`,
+      details: { path },
+    };
+  }
+
   /**
-   * The worker died (a wasm panic on a damaged file kills its thread, not this one): every reply
-   * awaited becomes an error naming its file, and the next read starts a new worker.
+   * The worker stopped (a wasm panic on a damaged file ends its thread, not this one). The file
+   * that caused it already got its error naming it; every other reply awaited, and any later
+   * request of a file opened on this thread, gets `MDCAP_ERR_IO` naming the culprit. The next
+   * file opened starts a new thread.
    */
   private failAll(w: Worker, error: Error): void {
     if (this.worker !== w) return;
     this.worker = null;
+    const why = this.culprit !== null ? `${this.culprit} made the decoder fail` : error.message;
+    this.stopped.set(w, why);
     const waiting = [...this.waiting];
     this.waiting.clear();
     this.pending = 0;
-    for (const [id, list] of waiting) {
-      const file = this.files.get(id);
-      const e =
-        file === undefined
-          ? { code: 'MDCAP_ERR_IO', message: `the Parquet decode worker failed: ${error.message}` }
-          : { code: 'MDCAP_ERR_CAPTURE_CORRUPT', message: corrupt(file, null, new Error(`the decoder failed (${error.message})`)).message };
-      for (const resolve of list) resolve({ id, error: { ...e, details: { path: file?.path } } });
-    }
+    for (const [id, list] of waiting) for (const resolve of list) resolve({ id, error: this.stoppedError(id, why) });
   }
 
   /** Stops the worker (a later read starts a new one). */

@@ -22,25 +22,42 @@ export type DecodeRequest =
 export type DecodeReply =
   | { readonly id: number; readonly batch: IpcBatch }
   | { readonly id: number; readonly done: true }
-  | { readonly id: number; readonly error: { readonly code: string; readonly message: string; readonly details?: unknown } };
+  | {
+      readonly id: number;
+      readonly error: { readonly code: string; readonly message: string; readonly details?: unknown };
+      /** The decoder panicked on this file: the thread ends after this reply. */
+      readonly fatal?: true;
+    };
 
 const open = new Map<number, AsyncGenerator<IpcBatch>>();
-// Requests of one file run in order; different files interleave at their awaits.
-const chains = new Map<number, Promise<unknown>>();
-
 /** Files closed by the reader: requests of theirs still queued are answered without decoding. */
 const closed = new Set<number>();
+// One request at a time, in arrival order (the work is the CPU's anyway): so the file being
+// decoded is known when the decoder panics.
+let queue: Promise<unknown> = Promise.resolve();
+let current: number | null = null;
 
 parentPort!.on('message', (r: DecodeRequest) => {
   if (r.op === 'close') closed.add(r.id); // at once, not after the queued requests: a seek or a stop does not wait for them
-  const prev = chains.get(r.id) ?? Promise.resolve();
-  const next = prev.then(() => handle(r));
-  chains.set(r.id, next);
-  if (r.op === 'close')
-    void next.finally(() => {
-      chains.delete(r.id);
-      closed.delete(r.id);
-    });
+  queue = queue.then(async () => {
+    current = r.id;
+    await handle(r);
+    current = null;
+    if (r.op === 'close') closed.delete(r.id);
+  });
+});
+
+// A wasm panic (a damaged file) escapes parquet-wasm's stream as an uncaught error and leaves the
+// decoder unusable: name the file being decoded, then let this thread die (the pool starts another).
+process.on('uncaughtException', (error) => {
+  if (current !== null) {
+    parentPort!.postMessage({
+      id: current,
+      error: { code: 'MDCAP_ERR_CAPTURE_CORRUPT', message: `the decoder failed (${error.message})` },
+      fatal: true,
+    } satisfies DecodeReply);
+  }
+  process.exit(1);
 });
 
 async function handle(r: DecodeRequest): Promise<void> {
@@ -68,6 +85,8 @@ async function handle(r: DecodeRequest): Promise<void> {
     const { bytes } = step.value;
     parentPort!.postMessage({ id: r.id, batch: step.value } satisfies DecodeReply, [bytes.buffer as ArrayBuffer]);
   } catch (error) {
+    // A panic of the wasm decoder caught here leaves it as unusable as an uncaught one.
+    if (error instanceof Error && error.name === 'RuntimeError') throw error;
     open.delete(r.id);
     const e = error instanceof MdcapError ? error : null;
     parentPort!.postMessage({

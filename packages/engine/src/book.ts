@@ -219,7 +219,7 @@ class BookSideLevels {
     const p = this.prices;
     const z = this.sizes;
     const n = p.length;
-    const m = Math.min(k, n);
+    const m = Number.isInteger(k) && k > 0 ? Math.min(k, n) : 0;
     for (let j = 0; j < m; j++) {
       prices[j] = p[n - 1 - j]!;
       sizes[j] = z[n - 1 - j]!;
@@ -229,12 +229,12 @@ class BookSideLevels {
 
   priceAt(i: number): bigint | null {
     const n = this.prices.length;
-    return i >= 0 && i < n ? this.prices[n - 1 - i]! : null;
+    return Number.isInteger(i) && i >= 0 && i < n ? this.prices[n - 1 - i]! : null;
   }
 
   sizeAtLevel(i: number): bigint {
     const n = this.sizes.length;
-    return i >= 0 && i < n ? this.sizes[n - 1 - i]! : 0n;
+    return Number.isInteger(i) && i >= 0 && i < n ? this.sizes[n - 1 - i]! : 0n;
   }
 
   top(k: number): BookLevel[] {

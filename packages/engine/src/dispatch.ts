@@ -172,6 +172,7 @@ export class Dispatcher {
   reset(): void {
     this.bars.reset();
     this.slots = new Map();
+    this.slotCache = null;
     this.pendingBooks = new Map();
     this.last[0] = MIN_TS;
   }
@@ -252,8 +253,9 @@ export class Dispatcher {
         this.ingest(b.trade(i++)); // out of order, or not subscribed: rejected and reported there
         continue;
       }
+      // As `ingest`: the timers due, then this row whatever they did (a pause, seek or stop they
+      // asked for takes effect after it).
       this.clock.runDue(first);
-      if (!go()) return i;
       // Rows up to the next timer (or the end), in order and subscribed.
       const due = this.clock.nextDue();
       let dueHi = 0x7fffffff;
@@ -276,10 +278,11 @@ export class Dispatcher {
         prevLo = w;
         stop++;
       }
+      // The lists of this cut: a callback that adds or removes one ends the cut after its row.
+      const l = this.l.trades;
       const reached = this.tradeRows(b, slots, i, stop, go, hi, lo);
       this.last[0] = tsRecv[reached - 1]!;
       this.clock.runDue(this.last[0]); // the clock at the cut's last row (nothing is due before it)
-      const l = this.l.trades;
       if (l.length > 0) {
         const view = this.batchView.set(b, i, reached);
         for (let k = 0; k < l.length; k++) {
@@ -384,7 +387,7 @@ export class Dispatcher {
     if (l.event.length > 0 || consumers.length > 0 || (l.trade.length > 0 && !this.options.reuseEvents)) {
       // A callback may keep the event: a new one per row.
       for (let r = i; r < stop; r++) {
-        if (r > i && (!go() || this.dueAt(r, hi, lo))) return r;
+        if (r > i && (!go() || this.dueAt(r, hi, lo) || this.l !== l || this.consumers !== consumers)) return r;
         this.clock.runDue(tsRecv[r]!);
         const e = b.trade(r);
         if (l.event.length > 0) this.callEach(l.event, e, 'event');
@@ -401,7 +404,7 @@ export class Dispatcher {
     fw.venue = b.venues[0]!;
     const { tsEvent, price, size, priceScale, sizeScale, sideCodes, sides, symbols } = b;
     for (let r = i; r < stop; r++) {
-      if (r > i && ((list.length > 0 && !go()) || this.dueAt(r, hi, lo))) return r;
+      if (r > i && ((list.length > 0 && !go()) || this.dueAt(r, hi, lo) || this.l !== l || this.consumers !== consumers)) return r;
       this.counters.trades++;
       const code = codes[r]!;
       const ts = tsRecv[r]!;

@@ -25,6 +25,17 @@ function seqNumbers(b: DecodedBatch): Float64Array {
   return out;
 }
 
+/**
+ * The next batch of a file, asked for before it is needed. Marked as handled: when the merger is
+ * closed before it is awaited (a seek, a stop, another file's error), its failure is not an
+ * unhandled rejection; when it is awaited, the error comes out there as usual.
+ */
+function readAhead(it: AsyncGenerator<DecodedBatch>): Promise<IteratorResult<DecodedBatch>> {
+  const p = it.next();
+  p.catch(() => undefined);
+  return p;
+}
+
 export class GroupMerger {
   private readonly cursors: Cursor[];
 
@@ -42,7 +53,7 @@ export class GroupMerger {
   /** Loads the first batch of every file. */
   async start(): Promise<void> {
     for (const c of this.cursors) {
-      c.next = c.iterator.next();
+      c.next = readAhead(c.iterator);
       await this.advance(c);
     }
   }
@@ -57,7 +68,7 @@ export class GroupMerger {
     c.batch = r.value;
     c.seqs = seqNumbers(r.value);
     c.i = 0;
-    c.next = c.iterator.next(); // read ahead while this batch is dispatched
+    c.next = readAhead(c.iterator); // read ahead while this batch is dispatched
     if (c.batch.length === 0) await this.advance(c);
   }
 

@@ -100,6 +100,42 @@ describe('trades as column batches (engine.onTrades)', () => {
     expect(bars).toBeGreaterThan(10);
   });
 
+  it('a callback removed after the 5th trade is not called a 6th time, also inside a batch', async () => {
+    for (const reuseEvents of [false, true]) {
+      let n = 0;
+      await run(
+        (e) => {
+          const off = e.onTrade(() => {
+            if (++n === 5) off();
+          });
+        },
+        { reuseEvents },
+        tradesOnly,
+      );
+      expect(n).toBe(5);
+    }
+  });
+
+  it('a seek from a timer (a bar close) comes after the trade that fired the timer, as event by event', async () => {
+    const provider = ReplayProvider.open(tradesOnly);
+    const engine = new RealtimeEngine(provider);
+    engine.setBarInterval(2);
+    const got: MarketEvent[] = [];
+    let due: bigint | null = null;
+    engine.onEvent((e) => got.push(e));
+    engine.onBar(() => {
+      if (due !== null) return;
+      due = engine.clock.now();
+      provider.seek(due + 5n * SEC);
+    });
+    await engine.run(SIM_SYMBOLS);
+    const at = got.findIndex((e) => e.type === 'status' && e.kind === 'gap');
+    // The trade whose arrival ran the bar's timer is delivered, then the jump.
+    const firing = trades.find((t) => t.tsRecv >= due!)!;
+    expect(got[at - 1]).toEqual(firing);
+    expect(got.slice(0, at)).toEqual(trades.filter((t) => t.tsRecv <= firing.tsRecv));
+  });
+
   it('with reuseEvents, onTrade gets one reused object whose values are each recorded trade', async () => {
     const objects = new Set<Trade>();
     const copies: Trade[] = [];
