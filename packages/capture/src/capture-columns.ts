@@ -16,6 +16,15 @@ export interface CaptureSource {
   mayMatch(file: CaptureFile, filter: ReadFilter): boolean;
   /** Decoded batches of a file, in row order (rows are not filtered: the caller checks each). */
   batches(file: CaptureFile, filter?: ReadFilter): AsyncGenerator<DecodedBatch>;
+  /** What a source holds when it holds only part of the capture (columns loaded for a range or symbols). */
+  readonly loaded?: LoadedPart;
+}
+
+/** The part of a capture that {@link CaptureColumns.load} was asked for. */
+export interface LoadedPart {
+  readonly from: bigint | null;
+  readonly to: bigint | null;
+  readonly symbols: readonly string[] | null;
 }
 
 /** One decoded record batch kept in memory: Arrow IPC bytes in shared memory. */
@@ -35,6 +44,8 @@ export interface CaptureColumnsData {
   }[];
   readonly rows: number;
   readonly bytes: number;
+  /** The range and symbols loaded (null: all). */
+  readonly loaded: LoadedPart;
 }
 
 export interface LoadColumnsOptions {
@@ -81,6 +92,10 @@ export class CaptureColumns implements CaptureSource {
 
   get manifest(): Manifest {
     return this.data.manifest;
+  }
+
+  get loaded(): LoadedPart {
+    return this.data.loaded;
   }
 
   /** Rows held. */
@@ -133,7 +148,12 @@ export class CaptureColumns implements CaptureSource {
       );
       out.push({ name: g.name, files });
     }
-    return new CaptureColumns({ root, manifest: reader.manifest, groups: out, rows, bytes });
+    const loaded: LoadedPart = {
+      from: options.from ?? null,
+      to: options.to ?? null,
+      symbols: options.symbols === undefined ? null : [...options.symbols],
+    };
+    return new CaptureColumns({ root, manifest: reader.manifest, groups: out, rows, bytes, loaded });
   }
 
   /** The columns a {@link load} made, from their {@link data} (on a worker thread it was posted to). */

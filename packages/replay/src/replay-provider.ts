@@ -149,6 +149,20 @@ export class ReplayProvider implements DataProvider {
         `replay: expected from before to, found from ${nsToIso(this.from)} and to ${nsToIso(this.to)}`,
       );
     }
+    const part = reader.loaded;
+    if (part !== undefined) {
+      // Columns loaded for part of the capture: a replay asking for more would miss data silently.
+      const before = part.from !== null && (this.from === undefined || this.from < part.from);
+      const after = part.to !== null && (this.to === undefined || this.to > part.to);
+      if (before || after) {
+        const range = (a: bigint | null | undefined, b: bigint | null | undefined): string =>
+          `${a === null || a === undefined ? 'the start' : nsToIso(a)} to ${b === null || b === undefined ? 'the end' : nsToIso(b)}`;
+        throw new MdcapError(
+          'MDCAP_ERR_REPLAY_RANGE',
+          `replay: expected a range within the columns loaded (${range(part.from, part.to)}), found ${range(this.from, this.to)} (load them for the range replayed)`,
+        );
+      }
+    }
     this.batchSize = options.batchSize ?? 65_536;
     this.verifyHashes = options.verifyHashes ?? true;
     this.skipFiles = options.skipFiles ?? new Set();
@@ -192,6 +206,16 @@ export class ReplayProvider implements DataProvider {
         new MdcapError(
           'MDCAP_ERR_UNKNOWN_SYMBOL',
           `replay: expected a symbol of the capture (${this.reader.manifest.symbols.join(', ')}), found ${describeValue(symbol)}`,
+          { details: { symbol } },
+        ),
+      );
+    }
+    const loaded = this.reader.loaded?.symbols;
+    if (loaded !== undefined && loaded !== null && !loaded.includes(symbol)) {
+      return Promise.reject(
+        new MdcapError(
+          'MDCAP_ERR_UNKNOWN_SYMBOL',
+          `replay: expected a symbol of the columns loaded (${loaded.join(', ')}), found ${describeValue(symbol)} (load them with it)`,
           { details: { symbol } },
         ),
       );

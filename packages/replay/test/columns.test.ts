@@ -209,6 +209,24 @@ describe('a capture decoded into memory (CaptureColumns)', () => {
     const from = events[0]!.tsRecv + 11n * SEC;
     const to = from + 9n * SEC;
     expect(hash(await replay(columns, { from, to }))).toBe(hash(await replay(cap, { from, to })));
+    // Columns of part of the capture replay that part, and refuse to pretend they hold more.
+    const part = await CaptureColumns.load(cap, { from, to, symbols: new Set(['MSFT']) });
+    expect(part.loaded).toEqual({ from, to, symbols: ['MSFT'] });
+    expect(part.rows).toBeLessThan(columns.rows);
+    const partEngine = new RealtimeEngine(ReplayProvider.open(part, { from, to }));
+    const fromPart: MarketEvent[] = [];
+    partEngine.onEvent((e) => fromPart.push(e));
+    await partEngine.run(['MSFT']);
+    const fromDisk = new RealtimeEngine(ReplayProvider.open(cap, { from, to }));
+    const want: MarketEvent[] = [];
+    fromDisk.onEvent((e) => want.push(e));
+    await fromDisk.run(['MSFT']);
+    expect(hash(fromPart)).toBe(hash(want));
+    expect(() => ReplayProvider.open(part)).toThrow(expect.objectContaining({ code: 'MDCAP_ERR_REPLAY_RANGE' }));
+    expect(() => ReplayProvider.open(part, { from: from - 1n, to })).toThrow(/expected a range within the columns loaded/);
+    await expect(new RealtimeEngine(ReplayProvider.open(part, { from, to })).start(['AAPL'])).rejects.toMatchObject({
+      code: 'MDCAP_ERR_UNKNOWN_SYMBOL',
+    });
     // A worker thread given the data replays the same memory (SharedArrayBuffer: nothing copied).
     const code = `
       const { parentPort, workerData } = require('node:worker_threads');
