@@ -494,7 +494,16 @@ export class ReplayProvider implements DataProvider {
                 nextStart = session + 1 < starts.length ? starts[session + 1]! : Infinity;
                 const prevEnd = ends[session - 1] ?? null;
                 // (Not when the replay starts after that end: the hole is before `from`.)
-                if (prevEnd !== null && prevEnd <= ts && prevEnd >= this.clock.now() && (from === undefined || prevEnd >= from)) {
+                // (Nor when a seek passes it: the seek's own gap covers what it skips, whether its
+                // rows were passed one by one or whole groups were left unread.)
+                const sought = this.seekTo;
+                if (
+                  prevEnd !== null &&
+                  prevEnd <= ts &&
+                  prevEnd >= this.clock.now() &&
+                  (from === undefined || prevEnd >= from) &&
+                  (sought === null || prevEnd >= sought)
+                ) {
                   if (this.speed !== 'max') await this.timersBefore(prevEnd + 1n, live);
                   this.clock.runDue(prevEnd);
                   this.push(sink, this.sessionGap(prevEnd, ts, sessions[session - 1]!.id));

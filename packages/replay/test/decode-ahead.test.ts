@@ -115,4 +115,24 @@ describe('decoding ahead on a worker thread', () => {
     expect(skipped.length).toBeGreaterThanOrEqual(2);
     expect(groups.slice(-1).every((g) => read.has(g))).toBe(true);
   });
+
+  it('a seek across recording sessions marks the jump once, however the skipped rows lie in files', async () => {
+    const root = join(dir, 'sessions');
+    const parts = [events.slice(0, 400), events.slice(1500, 1900), events.slice(3000, 3400)];
+    for (const p of parts) await recordEvents(root, p, { end: p[p.length - 1]!.tsRecv + 1n, rotateNs: 2n * SEC });
+    const target = parts[2]![100]!.tsRecv;
+    for (const decodeAhead of [true, false]) {
+      const provider = ReplayProvider.open(root, { decodeAhead });
+      const engine = new RealtimeEngine(provider);
+      const got: MarketEvent[] = [];
+      engine.onEvent((e) => {
+        got.push(e);
+        if (got.length === 1) provider.seek(target);
+      });
+      await engine.run(SIM_SYMBOLS);
+      const gaps = got.filter((e) => e.type === 'status' && e.kind === 'gap');
+      expect(gaps.map((g) => (g as { detail: string }).detail)).toEqual([expect.stringMatching(/^replay skipped ahead to /)]);
+      expect(got.slice(2)).toEqual(parts[2]!.filter((e) => e.tsRecv >= target));
+    }
+  });
 });
