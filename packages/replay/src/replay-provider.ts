@@ -459,8 +459,10 @@ export class ReplayProvider implements DataProvider {
           for (;;) {
             if (!live()) return;
             if (seekPast(g)) continue groups; // a seek beyond this group: leave it now
-            let b = merger.takeRunNow();
-            if (b === undefined) b = await merger.takeRun();
+            // Awaited per run even when the run is at hand: a strategy's promise continuations
+            // (an order sent after an `await` in a callback) run before the next run, as they
+            // always have; taking runs without it would change an async strategy's fills.
+            const b = await merger.takeRun();
             if (b === null) break;
             let mask = b === lastBatch ? lastMask : masks.get(b);
             if (mask === undefined) masks.set(b, (mask = this.acceptMask(b)));
