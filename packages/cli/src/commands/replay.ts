@@ -129,7 +129,14 @@ export const replayCommand: Command<ReplayArgs> = {
     }
     if (symbols.length === 0) throw badOption('--symbols', 'a capture with symbols', a.dir);
 
-    const provider = ReplayProvider.open(a.dir, { speed, ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) });
+    // Printing is the bottleneck here, not decoding: no decode thread (it would hold 80–150 MiB
+    // more while a slow reader holds the replay back; docs/capture.md).
+    const provider = ReplayProvider.open(a.dir, {
+      speed,
+      decodeAhead: false,
+      ...(from === undefined ? {} : { from }),
+      ...(to === undefined ? {} : { to }),
+    });
     const engine = new RealtimeEngine(provider, { barGraceMs: graceMs, barTimestamp: a.barTimestamp as 'tsEvent' | 'tsRecv' });
     if (intervals.length > 0) engine.setBarInterval(...intervals);
     const out = new LineOutput().throttle(engine); // a slow reader pauses the replay
