@@ -94,12 +94,8 @@ export class GroupMerger {
     }
   }
 
-  /**
-   * {@link takeRun} without waiting: the next run, null at the end, or undefined when a file
-   * needs its next batch first (then call `takeRun`). Interleaved kinds make runs of one row,
-   * so most runs come this way, without a promise each.
-   */
-  takeRunNow(): DecodedBatch | null | undefined {
+  /** The next run if its batch is at hand, null at the end, or undefined when a file needs its next batch first. */
+  private takeRunNow(): DecodedBatch | null | undefined {
     if (this.exhausted !== null) return undefined;
     const cs = this.cursors;
     for (;;) {
