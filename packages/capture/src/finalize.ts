@@ -155,13 +155,14 @@ export class StatsAccumulator {
 }
 
 /**
- * The chunks of a segment that is to become a Parquet file: every one must be intact. A torn
+ * The chunks of a segment that is to become a Parquet file (each valid until the next is asked
+ * for: one reused buffer): every one must be intact. A torn
  * tail, a damaged chunk or one whose bytes fail their CRC stops the finalization (repair cuts
  * them first and records what they held as a gap); nothing damaged is ever written to Parquet.
  */
 function* verifiedChunks(path: string): Generator<Uint8Array> {
   let i = 0;
-  for (const p of segmentPieces(path)) {
+  for (const p of segmentPieces(path, { reuse: true })) {
     if (p.type !== 'chunk' || !p.ok) {
       const what = p.type === 'tail' ? 'a torn tail' : p.type === 'damaged' ? 'damaged bytes' : 'a chunk that fails its CRC-32';
       throw new CaptureError(

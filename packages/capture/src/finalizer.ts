@@ -48,7 +48,7 @@ export class Finalizer {
 
   private ensureWorker(): Worker {
     if (this.worker !== null) return this.worker;
-    const w = new Worker(workerUrl());
+    const w = new Worker(workerUrl(), { resourceLimits: { maxYoungGenerationSizeMb: 6 } });
     w.on('message', (m: { id: number; entry?: FileEntry; error?: { message: string; code: MdcapErrorCode } }) => {
       const p = this.pending.get(m.id);
       if (p === undefined) return;

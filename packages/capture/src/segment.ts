@@ -100,37 +100,62 @@ export type SegmentPiece =
 
 const BLOCK = 4 << 20;
 
+/** How {@link segmentPieces} hands out a chunk's bytes. */
+export interface PieceOptions {
+  /**
+   * Hand out each chunk's bytes as a view of one buffer that is reused while the file is read:
+   * valid only until the next piece is asked for (no garbage per chunk; finalization uses it,
+   * because buffers waiting for a garbage collector that a small JS heap seldom runs were most
+   * of a recorder's peak memory). Default false: every chunk's bytes are its own.
+   */
+  readonly reuse?: boolean;
+}
+
 /**
  * The pieces of a segment file, read a block at a time (memory: about one chunk, whatever the
  * file's size; a legacy segment is read whole).
  */
-export function* segmentPieces(path: string): Generator<SegmentPiece> {
+export function* segmentPieces(path: string, options: PieceOptions = {}): Generator<SegmentPiece> {
   const fd = openSync(path, 'r');
   try {
-    let buf = Buffer.alloc(0);
-    let base = 0; // file offset of buf[0]
+    // buf is store[lo, hi): the bytes read and not yet handed out; store is reused and grows
+    // (doubling) only when a chunk is larger than what it holds.
+    let store = Buffer.allocUnsafe(2 * BLOCK);
+    let lo = 0;
+    let hi = 0;
+    let base = 0; // file offset of store[lo]
     let eof = false;
     const more = (): void => {
-      const block = Buffer.allocUnsafe(BLOCK);
-      const n = readSync(fd, block, 0, BLOCK, base + buf.length);
+      const kept = hi - lo;
+      if (store.length - hi < BLOCK) {
+        if (kept + BLOCK > store.length) {
+          const bigger = Buffer.allocUnsafe(Math.max(2 * store.length, kept + BLOCK));
+          store.copy(bigger, 0, lo, hi);
+          store = bigger;
+        } else store.copy(store, 0, lo, hi);
+        lo = 0;
+        hi = kept;
+      }
+      const n = readSync(fd, store, hi, BLOCK, base + kept);
       if (n === 0) eof = true;
-      else buf = buf.length === 0 ? block.subarray(0, n) : Buffer.concat([buf, block.subarray(0, n)]);
+      hi += n;
     };
-    while (buf.length < SEGMENT_HEADER_BYTES && !eof) more();
+    while (hi - lo < SEGMENT_HEADER_BYTES && !eof) more();
     // mdcap 0.1.0 wrote bare IPC streams (they start with the continuation marker); anything
     // else that lacks the magic is a segment of this format whose header was damaged.
-    if (buf.length >= 8 && !buf.subarray(0, 8).equals(SEGMENT_MAGIC) && buf.readUInt32LE(0) === 0xffffffff) {
-      yield* legacyPieces(fd, buf);
+    if (hi - lo >= 8 && !store.subarray(0, 8).equals(SEGMENT_MAGIC) && store.readUInt32LE(0) === 0xffffffff) {
+      yield* legacyPieces(fd, Buffer.from(store.subarray(lo, hi)));
       return;
     }
-    if (buf.length < SEGMENT_HEADER_BYTES) {
-      if (buf.length > 0) yield { type: 'tail', start: 0, end: buf.length };
+    if (hi - lo < SEGMENT_HEADER_BYTES) {
+      if (hi > lo) yield { type: 'tail', start: 0, end: hi - lo };
       return;
     }
-    buf = buf.subarray(SEGMENT_HEADER_BYTES);
+    lo += SEGMENT_HEADER_BYTES;
     base = SEGMENT_HEADER_BYTES;
     let from = 0;
     for (;;) {
+      const buf = store.subarray(lo, hi);
       const at = buf.indexOf(TRAILER_MAGIC, from);
       if (at < 0 || at + TRAILER_BYTES > buf.length) {
         if (eof) break;
@@ -145,13 +170,14 @@ export function* segmentPieces(path: string): Generator<SegmentPiece> {
       }
       const start = at - t.ipcBytes;
       if (start > 0) yield { type: 'damaged', start: base, end: base + start };
-      const bytes = buf.subarray(start, at);
-      yield { type: 'chunk', start: base + start, end: base + at + TRAILER_BYTES, bytes, trailer: t, ok: crc32(bytes) === t.crc };
-      buf = buf.subarray(at + TRAILER_BYTES);
+      const view = buf.subarray(start, at);
+      const bytes = options.reuse === true ? view : Uint8Array.prototype.slice.call(view);
+      yield { type: 'chunk', start: base + start, end: base + at + TRAILER_BYTES, bytes, trailer: t, ok: crc32(view) === t.crc };
+      lo += at + TRAILER_BYTES;
       base += at + TRAILER_BYTES;
       from = 0;
     }
-    if (buf.length > 0) yield { type: 'tail', start: base, end: base + buf.length };
+    if (hi > lo) yield { type: 'tail', start: base, end: base + (hi - lo) };
   } finally {
     closeSync(fd);
   }
