@@ -66,6 +66,80 @@ export class BinanceEmulator extends ReplayServer {
     }
   }
 
+  /** Per symbol, how far update ids (`U`/`u`), aggregate trade ids and trade ids move per loop; and event times, in ms. */
+  private loopShift: { ids: Map<string, [updates: number, aggs: number, trades: number]>; ms: number } | null = null;
+
+  /**
+   * A loop renumbers what Binance numbers, per symbol, so that loop k continues loop k − 1: depth
+   * diffs and book tickers by the symbol's span of update ids, aggregate and trade ids by theirs,
+   * and event times by the recording's span rounded up to whole minutes (klines stay on minutes).
+   */
+  protected override loopFrame(frame: TimelineFrame, k: number): TimelineFrame {
+    this.loopShift ??= this.loopSpans();
+    const f = frame as BinanceFrame;
+    const d = f.data;
+    const ids = this.loopShift.ids.get(d['s'] as string) ?? [0, 0, 0];
+    const ms = this.loopShift.ms * k;
+    const id = (v: unknown, span: number): unknown => (typeof v === 'number' ? v + span * k : v);
+    const data: Record<string, unknown> = { ...d };
+    for (const key of ['E', 'T']) data[key] = id(d[key], this.loopShift.ms);
+    if (d['e'] === 'depthUpdate' || d['e'] === undefined) for (const key of ['U', 'u', 'pu']) data[key] = id(d[key], ids[0]);
+    if (d['e'] === 'aggTrade') {
+      data['a'] = id(d['a'], ids[1]);
+      for (const key of ['f', 'l']) data[key] = id(d[key], ids[2]);
+    }
+    if (d['e'] === 'trade') data['t'] = id(d['t'], ids[2]);
+    if (d['e'] === 'kline' && typeof d['k'] === 'object' && d['k'] !== null) {
+      const kl = { ...(d['k'] as Record<string, unknown>) };
+      for (const key of ['t', 'T']) kl[key] = id(kl[key], this.loopShift.ms);
+      for (const key of ['f', 'L']) kl[key] = id(kl[key], ids[2]);
+      data['k'] = kl;
+    }
+    const dataText = JSON.stringify(data);
+    return {
+      ts: f.ts + BigInt(ms) * 1_000_000n,
+      text: `{"stream":${JSON.stringify(f.key)},"data":${dataText}}`,
+      key: f.key,
+      data,
+      dataText,
+    } as BinanceFrame;
+  }
+
+  private loopSpans(): NonNullable<BinanceEmulator['loopShift']> {
+    const lo = new Map<string, number[]>();
+    const hi = new Map<string, number[]>();
+    const see = (symbol: string, i: number, a: unknown, b: unknown): void => {
+      if (typeof a !== 'number' || typeof b !== 'number') return;
+      const l = lo.get(symbol) ?? [Infinity, Infinity, Infinity];
+      const h = hi.get(symbol) ?? [-Infinity, -Infinity, -Infinity];
+      l[i] = Math.min(l[i]!, a);
+      h[i] = Math.max(h[i]!, b);
+      lo.set(symbol, l);
+      hi.set(symbol, h);
+    };
+    for (const frame of this.frames) {
+      const d = (frame as BinanceFrame).data;
+      const s = d['s'] as string;
+      if (d['e'] === 'depthUpdate') see(s, 0, d['U'], d['u']);
+      if (d['e'] === undefined) see(s, 0, d['u'], d['u']);
+      if (d['e'] === 'aggTrade') {
+        see(s, 1, d['a'], d['a']);
+        see(s, 2, d['f'], d['l']);
+      }
+      if (d['e'] === 'trade') see(s, 2, d['t'], d['t']);
+    }
+    const ids = new Map<string, [number, number, number]>();
+    for (const [s, l] of lo) {
+      const h = hi.get(s)!;
+      const span = (i: number): number => (Number.isFinite(l[i]!) ? h[i]! - l[i]! + 1 : 0);
+      ids.set(s, [span(0), span(1), span(2)]);
+    }
+    const first = this.frames[0]!.ts;
+    const last = this.frames[this.frames.length - 1]!.ts;
+    const minutes = Math.ceil(Number((last - first) / 1_000_000n + 1n) / 60_000);
+    return { ids, ms: minutes * 60_000 };
+  }
+
   static async start(options: BinanceEmulatorOptions): Promise<BinanceEmulator> {
     return new BinanceEmulator(await ReplayServer.listen(options), options);
   }

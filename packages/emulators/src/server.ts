@@ -210,7 +210,7 @@ export abstract class ReplayServer {
     if (loops > 1 && this.frames.length > 0) {
       const once = [...this.frames];
       const span = once[once.length - 1]!.ts - once[0]!.ts + 1n;
-      for (let k = 1; k < loops; k++) for (const f of once) this.frames.push({ ...f, ts: f.ts + span * BigInt(k) });
+      for (let k = 1; k < loops; k++) for (const f of once) this.frames.push(this.loopFrame(f, k, span * BigInt(k)));
     }
     this.startedAt = performance.now();
     this.idleTimer = setInterval(() => {
@@ -219,6 +219,15 @@ export abstract class ReplayServer {
     }, 1000);
     this.idleTimer.unref();
     this.pump();
+  }
+
+  /**
+   * Frame `f` of the recording as played in loop `k` (k ≥ 1), `shiftNs` later than recorded. By
+   * default only its time moves; a venue whose messages carry sequence numbers renumbers them so
+   * that the loops play as one continuing stream (no gaps, no duplicates in a load test).
+   */
+  protected loopFrame(f: TimelineFrame, _k: number, shiftNs: bigint): TimelineFrame {
+    return { ...f, ts: f.ts + shiftNs };
   }
 
   /** Wall ms after the start at which frame `i` is due. */

@@ -19,9 +19,9 @@ afterEach(async () => {
   emulator = null;
 });
 
-async function run(faults = '') {
+async function run(faults = '', loops = 1) {
   const { emulator: emu, trail } = await withFrameTrail((onSend) =>
-    BinanceEmulator.start({ lines: recording(), speed: 10, faults, onSend }),
+    BinanceEmulator.start({ lines: recording(), speed: loops > 1 ? 'max' : 10, faults, loops, onSend }),
   );
   emulator = emu;
   const provider = binanceFeed({ url: `${emu.url}/stream`, restUrl: emu.restUrl, onFrame: (text) => trail.received(text) });
@@ -37,7 +37,11 @@ async function run(faults = '') {
     }
   });
   engine.onQuote((q) => tickers.push(q));
-  engine.onTrade(() => trades++);
+  const tradeSeqs = new Map<string, (bigint | null)[]>();
+  engine.onTrade((t) => {
+    trades++;
+    tradeSeqs.set(t.symbol, [...(tradeSeqs.get(t.symbol) ?? []), t.seq]);
+  });
   engine.onStatus((s) => statuses.push(s));
   engine.onError((e) => errors.push(e.message));
   await engine.start(SYMBOLS);
@@ -50,7 +54,16 @@ async function run(faults = '') {
   await engine.stop();
   const compared = tickers.filter((q) => tops.has(`${q.symbol} ${q.seq}`));
   const mismatched = compared.filter((q) => tops.get(`${q.symbol} ${q.seq}`) !== `${q.bidPrice} ${q.bidSize} ${q.askPrice} ${q.askSize}`);
-  return { provider, statuses, errors, compared, mismatched, trades, kinds: (k: string) => statuses.filter((s) => s.kind === k) };
+  return {
+    provider,
+    statuses,
+    errors,
+    compared,
+    mismatched,
+    trades,
+    tradeSeqs,
+    kinds: (k: string) => statuses.filter((s) => s.kind === k),
+  };
 }
 
 describeWithDataset('cryptofeed', 'Binance feed against the emulator', () => {
@@ -63,6 +76,24 @@ describeWithDataset('cryptofeed', 'Binance feed against the emulator', () => {
     expect(r.trades).toBe(2);
     expect(r.provider.stats.malformed).toBe(0);
   });
+
+  it(
+    'played in loops (load tests), each loop renumbered to continue the last: no gap, no resync, trades in id order',
+    { timeout: 60_000 },
+    async () => {
+      const r = await run('', 3);
+      expect(r.errors).toEqual([]);
+      expect(r.kinds('gap')).toEqual([]);
+      expect(r.kinds('resync')).toEqual([]);
+      expect(r.trades).toBe(6);
+      for (const seqs of r.tradeSeqs.values()) {
+        expect(seqs).toHaveLength(3); // a trade a loop, aggregate ids rising across loops
+        expect(seqs).toEqual([...seqs].sort((x, y) => (x! < y! ? -1 : 1)));
+        expect(new Set(seqs).size).toBe(3);
+      }
+      expect(r.provider.stats.malformed).toBe(0);
+    },
+  );
 
   it(
     'a lost diff: a gap status with the missing update ids, a resync, a new REST snapshot, and matching tops again',
