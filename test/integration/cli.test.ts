@@ -92,6 +92,30 @@ describe('mdcap replay: deterministic output', () => {
   });
 });
 
+describe('several capture roots as one (a folder a day)', () => {
+  it('replay and bars take several roots: DuckDB equals the engine over them, and the hole between them is a gap', () => {
+    const days = ['day1', 'day2'].map((d) => join(dir, d));
+    for (const [k, d] of days.entries()) {
+      ok(['record', '--out', d, '--duration', '1s', '--symbols', 'AAPL,BTC-USD', '--seed', String(k + 3), '--rate', '1500']);
+    }
+    const engine = ok(['replay', ...days, '--bars', '1', '--print', 'bars', '--json']);
+    expect(ok(['bars', ...days, '--interval', '1', '--json'])).toBe(engine);
+    const trades = (args: string[]): string[] =>
+      ok(['replay', ...args, '--json', '--print', 'trades'])
+        .trim()
+        .split('\n');
+    // Given in any order, they replay in time order: every trade of each root, once.
+    expect(trades([days[1]!, days[0]!])).toEqual([...trades([days[0]!]), ...trades([days[1]!])]);
+    const statuses = ok(['replay', ...days, '--json', '--print', 'status'])
+      .trim()
+      .split('\n');
+    expect(statuses.filter((l) => l.includes('recording session 1 ended at'))).toHaveLength(1);
+    const overlap = mdcap(['replay', days[0]!, days[0]!]);
+    expect(overlap.status).toBe(2);
+    expect(overlap.stderr).toMatch(/MDCAP_ERR_CAPTURE_OVERLAP: capture set: expected captures whose times do not overlap/);
+  });
+});
+
 describe('mdcap bars: DuckDB equals the engine', () => {
   it.each([['60'], ['1'], ['1,2']])('--interval %s --json equals the bar lines of replay --bars', (interval) => {
     const duck = ok(['bars', cap, '--interval', interval, '--json']);

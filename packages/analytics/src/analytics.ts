@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { DuckDBInstance, StatementType } from '@duckdb/node-api';
 import type { DuckDBConnection, DuckDBPreparedStatement } from '@duckdb/node-api';
-import { CAPTURE_KINDS, CaptureReader, EXECUTION_TABLES } from '@mdcap/capture';
+import { CAPTURE_KINDS, CaptureReader, CaptureSet, EXECUTION_TABLES } from '@mdcap/capture';
 import type { CaptureKind, Manifest } from '@mdcap/capture';
 import { BarFlags, CaptureError, ConfigError, createBar, describeValue, formatDecimal, MdcapError } from '@mdcap/core';
 import type { Bar } from '@mdcap/core';
@@ -177,13 +177,17 @@ export class CaptureAnalytics {
    * @throws {CaptureError} for a missing, empty or newer capture; `MDCAP_ERR_OUTPUT_IN_CAPTURE`
    *   for an `exportTo` inside it.
    */
-  static async open(root: string, options: AnalyticsOptions = {}): Promise<CaptureAnalytics> {
+  static async open(capture: string | readonly string[], options: AnalyticsOptions = {}): Promise<CaptureAnalytics> {
     // The files the manifest lists, each present with its recorded size (CaptureReader checks),
-    // not whatever else lies in the directories: a stray copy would count twice.
-    const reader = CaptureReader.open(root);
+    // not whatever else lies in the directories: a stray copy would count twice. Several roots:
+    // one set (CaptureSet), its files' paths relative to the first root.
+    const roots = typeof capture === 'string' ? [capture] : capture;
+    const reader = roots.length === 1 ? CaptureReader.open(roots[0]!) : CaptureSet.open(roots);
+    const root = roots.length === 1 ? roots[0]! : reader.root;
     const manifest = reader.manifest;
     const segments = reader.files().filter((f) => f.format === 'arrow').length;
-    const exportTo = options.exportTo === undefined ? null : outsideCapture(root, options.exportTo);
+    let exportTo: string | null = null;
+    if (options.exportTo !== undefined) for (const r of roots) exportTo = outsideCapture(r, options.exportTo);
     const paths = manifest.files.map((f) => resolve(root, f.path));
     const instance = await DuckDBInstance.create(':memory:', {
       autoinstall_known_extensions: 'false',
@@ -230,9 +234,13 @@ export class CaptureAnalytics {
     } catch (error) {
       con.closeSync();
       instance.closeSync();
-      throw new CaptureError('MDCAP_ERR_CAPTURE_CORRUPT', `capture ${root}: DuckDB cannot read its Parquet files: ${oneLine(error)}`, {
-        cause: error,
-      });
+      throw new CaptureError(
+        'MDCAP_ERR_CAPTURE_CORRUPT',
+        `capture ${roots.join(' ')}: DuckDB cannot read its Parquet files: ${oneLine(error)}`,
+        {
+          cause: error,
+        },
+      );
     }
     return new CaptureAnalytics(root, manifest, instance, con, segments, exportTo);
   }

@@ -36,5 +36,6 @@ export { acquireLock, releaseLock, lockHolder } from './lock.js';
 export { CaptureReader } from './reader.js';
 export type { CaptureFile, CaptureGroup, ReadFilter } from './reader.js';
 export { CaptureColumns } from './capture-columns.js';
+export { CaptureSet } from './capture-set.js';
 export type { CaptureSource, CaptureColumnsData, ColumnChunk, LoadColumnsOptions, LoadedPart } from './capture-columns.js';
 export type { IpcBatch } from './parquet-read.js';

@@ -122,3 +122,9 @@ export function parseUrlOption(flag: string, text: string, schemes: readonly str
   }
   return text;
 }
+
+/** A variadic positional (`[more..]`): none, one or several values, always as a list. */
+export function positionalList(v: string | number | readonly (string | number)[] | undefined): string[] {
+  if (v === undefined) return [];
+  return Array.isArray(v) ? v.map(String) : [String(v)];
+}

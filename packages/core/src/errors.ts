@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   MDCAP_ERR_CAPTURE_SCHEMA: 'A capture was written with a newer or unknown schema version.',
   MDCAP_ERR_CAPTURE_CORRUPT: 'A capture file is truncated, foreign or does not match its manifest entry.',
   MDCAP_ERR_CAPTURE_LOCKED: 'Another recorder is writing to the capture directory.',
+  MDCAP_ERR_CAPTURE_OVERLAP: 'Captures opened as one set cover overlapping times (or one capture is listed twice).',
   MDCAP_ERR_IO: 'A file system operation failed (permissions, disk full, missing path).',
   MDCAP_ERR_OUTPUT_EXISTS: 'An output file already exists (or is a directory) and --force was not given.',
   MDCAP_ERR_OUTPUT_IN_CAPTURE: "An output path lies inside an mdcap capture, which mdcap never writes into on a user's behalf.",

@@ -1,4 +1,4 @@
-import { CaptureReader, instrumentFromJson } from '@mdcap/capture';
+import { CaptureReader, CaptureSet, instrumentFromJson } from '@mdcap/capture';
 import type { CaptureKind, CaptureSource, DecodedBatch, ReadFilter } from '@mdcap/capture';
 import {
   ALL_SYMBOLS,
@@ -68,6 +68,10 @@ export function parseSpeed(text: string | number): ReplaySpeed {
     );
   }
   return v;
+}
+
+function isRootList(x: readonly string[] | CaptureSource): x is readonly string[] {
+  return Array.isArray(x);
 }
 
 /** Rows dispatched between turns of the event loop. */
@@ -175,13 +179,23 @@ export class ReplayProvider implements DataProvider {
   }
 
   /**
-   * Opens a capture for replay: its directory (streamed from disk), or its columns already in
-   * memory ({@link CaptureColumns}: replays of it decode nothing and share its memory).
-   * @throws {CaptureError} for a missing, newer or corrupt capture; {@link MdcapError}
+   * Opens a capture for replay: its directory (streamed from disk); several directories whose
+   * times follow one another, as one capture ({@link CaptureSet}: a date range across folders);
+   * or its columns already in memory ({@link CaptureColumns}: replays of it decode nothing and
+   * share its memory).
+   * @throws {CaptureError} for a missing, newer or corrupt capture, overlapping roots; {@link MdcapError}
    *   `MDCAP_ERR_REPLAY_RANGE` for from ≥ to; `MDCAP_ERR_INVALID_OPTION` for a bad speed.
    */
-  static open(capture: string | CaptureSource, options: ReplayOptions = {}): ReplayProvider {
-    return new ReplayProvider(typeof capture === 'string' ? CaptureReader.open(capture) : capture, options);
+  static open(capture: string | readonly string[] | CaptureSource, options: ReplayOptions = {}): ReplayProvider {
+    const source =
+      typeof capture === 'string'
+        ? CaptureReader.open(capture)
+        : isRootList(capture)
+          ? capture.length === 1
+            ? CaptureReader.open(capture[0]!)
+            : CaptureSet.open(capture)
+          : capture;
+    return new ReplayProvider(source, options);
   }
 
   /** Symbols the capture holds. */

@@ -1,6 +1,6 @@
 import { formatEventJson, MdcapError } from '@mdcap/core';
 import type { Argv } from 'yargs';
-import { parseIntervals, parseIntOption, parseList } from '../args.js';
+import { parseIntervals, parseIntOption, parseList, positionalList } from '../args.js';
 import { EXIT } from '../command.js';
 import type { Command } from '../command.js';
 import { openAnalytics } from '../analytics.js';
@@ -9,6 +9,7 @@ import { LineOutput } from '../output.js';
 
 interface BarsArgs {
   readonly dir: string;
+  readonly more?: readonly string[];
   readonly interval: string;
   readonly symbols?: string;
   readonly json: boolean;
@@ -17,11 +18,16 @@ interface BarsArgs {
 }
 
 export const barsCommand: Command<BarsArgs> = {
-  command: 'bars <dir>',
+  command: 'bars <dir> [more..]',
   describe: "OHLCV bars computed by DuckDB over the capture's Parquet files, with the engine's rules",
   builder: (y: Argv) =>
     y
       .positional('dir', { type: 'string', describe: 'Capture directory' })
+      .positional('more', {
+        type: 'string',
+        array: true,
+        describe: 'More capture directories whose times follow one another: one set of bars over them all (as mdcap replay DIR MORE…)',
+      })
       .option('interval', { type: 'string', default: '60', describe: 'Bar interval(s) in seconds: 60 or 60,300' })
       .option('symbols', { type: 'string', describe: 'Only these symbols (comma-separated)' })
       .option('json', { type: 'boolean', default: false, describe: 'One canonical JSON bar per line, as mdcap replay --json prints them' })
@@ -40,7 +46,7 @@ export const barsCommand: Command<BarsArgs> = {
   async run(a) {
     const intervals = parseIntervals('--interval', a.interval);
     const graceMs = parseIntOption('--grace-ms', a.graceMs, 0, 86_400_000);
-    const db = await openAnalytics('bars', a.dir);
+    const db = await openAnalytics('bars', [a.dir, ...positionalList(a.more)]);
     try {
       const symbols = a.symbols === undefined ? null : new Set(parseList('--symbols', a.symbols));
       const unknown = symbols === null ? [] : [...symbols].filter((s) => !db.manifest.symbols.includes(s));

@@ -1,11 +1,11 @@
-import { readManifest } from '@mdcap/capture';
+import { CaptureSet, readManifest } from '@mdcap/capture';
 import { formatEventJson, MdcapError, nsToIso } from '@mdcap/core';
 import type { MarketEvent } from '@mdcap/core';
 import { RealtimeEngine } from '@mdcap/engine';
 import type { BookView } from '@mdcap/engine';
 import { parseSpeed, ReplayProvider } from '@mdcap/replay';
 import type { Argv } from 'yargs';
-import { badOption, parseChoices, parseIntervals, parseIntOption, parseList, parseCaptureRange } from '../args.js';
+import { badOption, parseChoices, parseIntervals, parseIntOption, parseList, parseCaptureRange, positionalList } from '../args.js';
 import { EXIT, warn } from '../command.js';
 import type { Command } from '../command.js';
 import { BAR_HEADER, eventText, topJson, topText } from '../format.js';
@@ -16,6 +16,8 @@ type Printable = (typeof PRINTABLE)[number];
 
 interface ReplayArgs {
   readonly dir: string;
+  /** More capture directories after the first: replayed with it as one capture (CaptureSet). */
+  readonly more?: readonly string[];
   readonly speed: string;
   readonly from?: string;
   readonly to?: string;
@@ -64,11 +66,17 @@ export function printCallbacks(engine: RealtimeEngine, out: LineOutput, o: Print
 }
 
 export const replayCommand: Command<ReplayArgs> = {
-  command: 'replay <dir>',
+  command: 'replay <dir> [more..]',
   describe: 'Replay a capture through the RealtimeEngine, at any speed, printing its callbacks',
   builder: (y: Argv) =>
     y
       .positional('dir', { type: 'string', describe: 'Capture directory (made by mdcap record or mdcap import)' })
+      .positional('more', {
+        type: 'string',
+        array: true,
+        describe:
+          'More capture directories whose times follow one another (a folder a day): replayed as one capture, the holes between them marked as gaps',
+      })
       .option('speed', { type: 'string', default: 'max', describe: 'max (as fast as possible) or a multiple of real time: 1x, 10x, 0.5x' })
       .option('from', {
         type: 'string',
@@ -97,7 +105,8 @@ export const replayCommand: Command<ReplayArgs> = {
       .example('mdcap replay cap --bars 60', 'every 1-minute bar and data-quality status, as fast as possible')
       .example('mdcap replay cap --speed 10x --json > cap.jsonl', 'every callback as JSON lines, ten times faster than it was recorded')
       .example('mdcap replay cap --from +5m --to +10m --symbols AAPL --print trades', "AAPL's trades in minutes 5 to 10")
-      .example('mdcap replay lob --print top --depth 10 --json', 'the best 10 levels after every book or order event'),
+      .example('mdcap replay lob --print top --depth 10 --json', 'the best 10 levels after every book or order event')
+      .example('mdcap replay /mnt/caps/2024-01-0{2,3,4} --bars 60', 'three captures of a day each, replayed as one'),
   async run(a) {
     // Flags first (no file is touched for a bad flag), then the capture.
     const speed = parseSpeed(a.speed);
@@ -109,7 +118,9 @@ export const replayCommand: Command<ReplayArgs> = {
     const depth = parseIntOption('--depth', a.depth, 1, 1000);
     const graceMs = parseIntOption('--grace-ms', a.graceMs, 0, 86_400_000);
     const wanted = a.symbols === undefined ? null : parseList('--symbols', a.symbols);
-    const manifest = readManifest(a.dir);
+    const dirs = [a.dir, ...positionalList(a.more)];
+    const source = dirs.length === 1 ? a.dir : CaptureSet.open(dirs);
+    const manifest = typeof source === 'string' ? readManifest(source) : source.manifest;
     const { from, to, base, last } = parseCaptureRange(manifest, a.from, a.to);
     // A range that misses the capture would print nothing: say so instead.
     const first = base;
@@ -131,7 +142,7 @@ export const replayCommand: Command<ReplayArgs> = {
 
     // Printing is the bottleneck here, not decoding: no decode thread (it would hold 80–150 MiB
     // more while a slow reader holds the replay back; docs/capture.md).
-    const provider = ReplayProvider.open(a.dir, {
+    const provider = ReplayProvider.open(source, {
       speed,
       decodeAhead: false,
       ...(from === undefined ? {} : { from }),
@@ -155,7 +166,7 @@ export const replayCommand: Command<ReplayArgs> = {
     if (progress.enabled) {
       engine.onEvent((e) =>
         progress.update(
-          () => `replaying ${a.dir}: ${Number(((e.tsRecv - startNs) * 100n) / (endNs - startNs || 1n))}% · ${nsToIso(e.tsRecv)}`,
+          () => `replaying ${dirs.join(' ')}: ${Number(((e.tsRecv - startNs) * 100n) / (endNs - startNs || 1n))}% · ${nsToIso(e.tsRecv)}`,
         ),
       );
     }
