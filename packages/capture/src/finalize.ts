@@ -3,7 +3,8 @@ import { closeSync, createReadStream, fsyncSync, openSync, readFileSync, renameS
 import { basename, dirname, join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import type { RecordBatch } from 'apache-arrow';
-import * as pq from 'parquet-wasm';
+import { parquetWasm } from './parquet-wasm.js';
+import type { ParquetWasm } from './parquet-wasm.js';
 import { CaptureError } from '@mdcap/core';
 import type { SequenceRule } from '@mdcap/core';
 import { pieceWhere, segmentPieces } from './segment.js';
@@ -35,7 +36,8 @@ function writerProperties(
   kind: CaptureKind,
   scales: Record<string, { price: number; size: number }>,
   metadata: readonly [string, string][],
-): pq.WriterProperties {
+): ParquetWasm.WriterProperties {
+  const pq = parquetWasm();
   let b = new pq.WriterPropertiesBuilder()
     .setCompression(pq.Compression.ZSTD)
     .setMaxRowGroupSize(ROW_GROUP_ROWS)
@@ -199,6 +201,7 @@ export async function sha256FileAsync(path: string): Promise<string> {
  */
 export async function finalizeSegment(root: string, relSegment: string, kind: CaptureKind, meta: FileMeta = {}): Promise<FileEntry> {
   const segPath = join(root, relSegment);
+  const pq = parquetWasm();
   // Two passes over the segment, a chunk at a time (memory stays at about one chunk and one row
   // group, whatever the segment's size): statistics first (the scales go into the file's
   // metadata, which the writer needs up front), then the rows.
@@ -209,7 +212,7 @@ export async function finalizeSegment(root: string, relSegment: string, kind: Ca
   const outPath = join(root, relParquet);
   const tmp = `${outPath}.tmp`;
   const chunks = verifiedChunks(segPath);
-  const input = new ReadableStream<pq.RecordBatch>(
+  const input = new ReadableStream<ParquetWasm.RecordBatch>(
     {
       pull(controller) {
         for (;;) {

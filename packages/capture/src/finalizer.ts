@@ -48,6 +48,7 @@ export class Finalizer {
 
   private ensureWorker(): Worker {
     if (this.worker !== null) return this.worker;
+    // Its JS garbage is small (the rows live in wasm memory): a small young generation.
     const w = new Worker(workerUrl(), { resourceLimits: { maxYoungGenerationSizeMb: 6 } });
     w.on('message', (m: { id: number; entry?: FileEntry; error?: { message: string; code: MdcapErrorCode } }) => {
       const p = this.pending.get(m.id);

@@ -39,3 +39,4 @@ export { CaptureColumns } from './capture-columns.js';
 export { CaptureSet } from './capture-set.js';
 export type { CaptureSource, CaptureColumnsData, ColumnChunk, LoadColumnsOptions, LoadedPart } from './capture-columns.js';
 export type { IpcBatch } from './parquet-read.js';
+export { parquetWasm } from './parquet-wasm.js';

@@ -1,5 +1,6 @@
 import { openAsBlob } from 'node:fs';
-import * as pq from 'parquet-wasm';
+import { parquetWasm } from './parquet-wasm.js';
+import type { ParquetWasm } from './parquet-wasm.js';
 import { CaptureError } from '@mdcap/core';
 import { sha256FileAsync } from './finalize.js';
 import type { CaptureKind } from './kinds/index.js';
@@ -45,15 +46,16 @@ export async function* parquetIpcBatches(
       );
     }
   }
-  let pf: pq.ParquetFile;
+  const pq = parquetWasm();
+  let pf: ParquetWasm.ParquetFile;
   try {
     pf = await pq.ParquetFile.fromFile(await openAsBlob(file.path));
   } catch (error) {
     throw corrupt(file, null, error);
   }
-  let stream: ReadableStream<pq.RecordBatch>;
+  let stream: ReadableStream<ParquetWasm.RecordBatch>;
   try {
-    stream = (await pf.stream({ batchSize, rowGroups: [...wanted] })) as ReadableStream<pq.RecordBatch>;
+    stream = (await pf.stream({ batchSize, rowGroups: [...wanted] })) as ReadableStream<ParquetWasm.RecordBatch>;
   } catch (error) {
     pf.free();
     throw corrupt(file, wanted[0]!, error);
@@ -64,7 +66,7 @@ export async function* parquetIpcBatches(
   let gi = 0;
   try {
     for (;;) {
-      let step: { done?: boolean | undefined; value?: pq.RecordBatch | undefined };
+      let step: { done?: boolean | undefined; value?: ParquetWasm.RecordBatch | undefined };
       try {
         step = await reader.read();
       } catch (error) {

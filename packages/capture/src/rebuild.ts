@@ -1,7 +1,8 @@
 import { existsSync, openAsBlob, readFileSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
-import * as pq from 'parquet-wasm';
+import { parquetWasm } from './parquet-wasm.js';
+import type { ParquetWasm } from './parquet-wasm.js';
 import { ALL_SYMBOLS, CaptureError } from '@mdcap/core';
 import type { SequenceRule, Status } from '@mdcap/core';
 import { fileEntryOf, sha256FileAsync, StatsAccumulator } from './finalize.js';
@@ -50,6 +51,7 @@ interface ReadFile {
 /** A Parquet file of the capture: its manifest entry from its rows, and what its metadata says. */
 async function readParquetFile(root: string, kind: CaptureKind, rel: string): Promise<ReadFile> {
   const path = join(root, rel);
+  const pq = parquetWasm();
   const pf = await pq.ParquetFile.fromFile(await openAsBlob(path));
   try {
     const md = pf.metadata();
@@ -62,7 +64,7 @@ async function readParquetFile(root: string, kind: CaptureKind, rel: string): Pr
     for (let i = 0; i < md.numRowGroups(); i++) sizes.push(md.rowGroup(i).numRows());
     const stats = new StatsAccumulator(sizes);
     const losses: Status[] = [];
-    const reader = ((await pf.stream({ batchSize: 65_536 })) as ReadableStream<pq.RecordBatch>).getReader();
+    const reader = ((await pf.stream({ batchSize: 65_536 })) as ReadableStream<ParquetWasm.RecordBatch>).getReader();
     for (;;) {
       const step = await reader.read();
       if (step.done === true) break;

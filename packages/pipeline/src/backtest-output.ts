@@ -17,10 +17,9 @@ import {
   vectorFromArray,
 } from 'apache-arrow';
 import type { Vector } from 'apache-arrow';
-import * as pq from 'parquet-wasm';
 import { formatMoney } from '@mdcap/backtest';
 import type { EquityPoint } from '@mdcap/backtest';
-import { captureContaining } from '@mdcap/capture';
+import { captureContaining, parquetWasm } from '@mdcap/capture';
 import { CaptureError, ConfigError, MdcapError } from '@mdcap/core';
 import type { Fill, OrderState } from '@mdcap/core';
 import { stringifyJson, summaryJson } from './backtest.js';
@@ -176,6 +175,7 @@ function money(values: readonly bigint[], scales: readonly number[]): Vector {
 
 function parquet(kind: string, columns: Record<string, Vector>): Uint8Array {
   const table = new Table(columns);
+  const pq = parquetWasm();
   const wasm = pq.Table.fromIPCStream(tableToIPC(table, 'stream'));
   const props = new pq.WriterPropertiesBuilder()
     .setCompression(pq.Compression.ZSTD)

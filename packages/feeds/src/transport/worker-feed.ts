@@ -66,7 +66,9 @@ export class WorkerFeed extends HandlerThreadFeed<WorkerFeedOptions, FeedWorkerR
 
   protected spawn(shared: HandlerThreadData, options: HandlerOptions<WorkerFeedOptions>): Worker {
     const workerData: FeedWorkerData = { venue: this.name, options, ...shared };
-    const w = new Worker(handlerScript('transport/feed-worker.js'), { workerData });
+    // A small young generation: the handler's garbage (parsed frames) dies young, and a
+    // recorder's peak RSS went down 10–30 MiB with no loss of speed (BENCHMARKS.md, issue 16).
+    const w = new Worker(handlerScript('transport/feed-worker.js'), { workerData, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
     w.on('message', (m: Reply) => {
       this.lastStats = m.stats;
       this.noteInstruments(m.instruments);
