@@ -58,7 +58,7 @@ export class DecodeAhead {
   ipcBatches(
     file: ParquetSource,
     wanted: readonly number[],
-    options: { readonly batchSize?: number; readonly verifyHashes?: boolean },
+    options: { readonly batchSize?: number; readonly verifyHashes?: boolean; readonly signal?: AbortSignal },
   ): AsyncGenerator<IpcBatch> {
     let best = this.threads[0]!;
     for (const t of this.threads) if (t.openFiles < best.openFiles) best = t;
@@ -88,7 +88,7 @@ class DecodeThread {
   async *ipcBatches(
     file: ParquetSource,
     wanted: readonly number[],
-    options: { readonly batchSize?: number; readonly verifyHashes?: boolean },
+    options: { readonly batchSize?: number; readonly verifyHashes?: boolean; readonly signal?: AbortSignal },
   ): AsyncGenerator<IpcBatch> {
     const w = this.ensureWorker();
     const id = this.nextId++;
@@ -105,6 +105,14 @@ class DecodeThread {
     // Requests in flight, in order: the worker decodes these while the caller uses earlier ones.
     const ahead: Promise<DecodeReply>[] = [];
     for (let k = 0; k < AHEAD; k++) ahead.push(this.request(w, id));
+    // Aborted (a seek, a stop): close at once, so that the requests queued ahead are answered
+    // without decoding instead of keeping the thread from the files read next. The close in
+    // `finally` comes after the batch in hand, which cannot be interrupted.
+    const signal = options.signal;
+    const abort = (): void => {
+      if (this.worker === w && this.files.has(id)) this.post(w, { op: 'close', id });
+    };
+    signal?.addEventListener('abort', abort, { once: true });
     try {
       for (;;) {
         const r: DecodeReply = await ahead.shift()!;
@@ -118,6 +126,7 @@ class DecodeThread {
         yield r.batch;
       }
     } finally {
+      signal?.removeEventListener('abort', abort);
       this.files.delete(id);
       if (this.worker === w) this.post(w, { op: 'close', id });
       // Replies still on their way are dropped when they come (after a done or an error, the

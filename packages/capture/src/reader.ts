@@ -59,6 +59,13 @@ export interface ReadFilter {
    * parses the Arrow IPC bytes handed over (without a copy) into typed columns.
    */
   readonly decodeAhead?: boolean;
+  /**
+   * With `decodeAhead`: abort it when leaving a file before its end. The decode thread then
+   * drops the batches it was asked for ahead and not started yet (a seek or a stop does not
+   * wait for them, nor do the files read next), and the file's batches end there, short of its
+   * end: only abort what you no longer read.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** True if a row group's statistics allow rows the filter selects. */

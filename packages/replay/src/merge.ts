@@ -39,10 +39,14 @@ function readAhead(it: AsyncGenerator<DecodedBatch>): Promise<IteratorResult<Dec
 export class GroupMerger {
   private readonly cursors: Cursor[];
 
+  /** Aborted when the group is left: batches asked for ahead and not decoded yet are dropped. */
+  private readonly reads = new AbortController();
+
   constructor(reader: CaptureSource, files: readonly CaptureFile[], filter: ReadFilter) {
+    const f = { ...filter, signal: this.reads.signal };
     this.cursors = files.map((file) => ({
       file,
-      iterator: reader.batches(file, filter),
+      iterator: reader.batches(file, f),
       batch: null,
       seqs: new Float64Array(0),
       i: 0,
@@ -135,7 +139,13 @@ export class GroupMerger {
 
   private exhausted: Cursor | null = null;
 
+  /** Stops reading ahead at once (the decode thread drops what it was asked for ahead); {@link close} still follows. */
+  stopReading(): void {
+    this.reads.abort();
+  }
+
   async close(): Promise<void> {
+    this.stopReading();
     for (const c of this.cursors) await c.iterator.return(undefined);
   }
 }

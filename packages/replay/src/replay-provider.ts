@@ -453,6 +453,7 @@ export class ReplayProvider implements DataProvider {
       return { g, merger, started };
     };
     const closeGroup = async (x: { merger: GroupMerger; started: Promise<void> }): Promise<void> => {
+      x.merger.stopReading(); // now, not once its first batches are decoded
       await x.started.catch(() => undefined);
       await x.merger.close();
     };

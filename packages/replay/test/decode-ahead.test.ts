@@ -116,6 +116,25 @@ describe('decoding ahead on a worker thread', () => {
     expect(groups.slice(-1).every((g) => read.has(g))).toBe(true);
   });
 
+  it('a file left (its signal aborted) drops the batches asked for ahead: the decode thread does not keep decoding them', async () => {
+    const reader = CaptureReader.open(cap);
+    const file = reader.files().find((f) => f.format === 'parquet' && f.kind === 'book_updates')!;
+    const all = async (stopAfter = Infinity): Promise<number> => {
+      let n = 0;
+      const controller = new AbortController();
+      for await (const b of reader.batches(file, { decodeAhead: true, batchSize: 37, signal: controller.signal })) {
+        expect(b.length).toBeGreaterThan(0);
+        if (++n === stopAfter) controller.abort();
+      }
+      return n;
+    };
+    const whole = await all();
+    expect(whole).toBeGreaterThan(20);
+    // Aborted after the first batch: at most the three asked for ahead come (those decoded before the abort arrived), then the end.
+    const cut = await all(1);
+    expect(cut).toBeLessThanOrEqual(4);
+  });
+
   it('a seek across recording sessions marks the jump once, however the skipped rows lie in files', async () => {
     const root = join(dir, 'sessions');
     const parts = [events.slice(0, 400), events.slice(1500, 1900), events.slice(3000, 3400)];
