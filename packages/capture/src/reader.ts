@@ -181,7 +181,23 @@ export class CaptureReader {
    */
   async *batches(file: CaptureFile, filter: ReadFilter = {}): AsyncGenerator<DecodedBatch> {
     if (file.format === 'arrow' && !existsSync(file.path)) {
-      yield* this.batches(this.finalizedInstead(file), filter);
+      // Finalized since open: its Parquet file, up to where the segment would have been read.
+      const parquet = this.finalizedInstead(file);
+      for await (const { bytes, rowGroup } of this.parquetIpc(parquet, filter)) {
+        let decoded: DecodedBatch[];
+        let cut = false;
+        try {
+          decoded = tableFromIPC(bytes).batches.flatMap((b) => {
+            const kept = this.confirmed(b);
+            if (kept === null || kept.numRows < b.numRows) cut = true;
+            return kept === null || kept.numRows === 0 ? [] : [decodeBatch(file.kind, kept)];
+          });
+        } catch (error) {
+          throw corrupt(parquet, rowGroup, error);
+        }
+        yield* decoded;
+        if (cut) return; // the rest was flushed after open()
+      }
       return;
     }
     if (file.format === 'arrow') {
@@ -213,7 +229,22 @@ export class CaptureReader {
    */
   async *ipcBatches(file: CaptureFile, filter: ReadFilter = {}): AsyncGenerator<IpcBatch> {
     if (file.format === 'arrow' && !existsSync(file.path)) {
-      yield* this.ipcBatches(this.finalizedInstead(file), filter);
+      // Finalized since open: its Parquet file, up to where the segment would have been read.
+      for await (const x of this.parquetIpc(this.finalizedInstead(file), filter)) {
+        if (this.cutoff === null) {
+          yield x;
+          continue;
+        }
+        let cut = false;
+        const kept = tableFromIPC(x.bytes).batches.flatMap((b) => {
+          const k = this.confirmed(b);
+          if (k === null || k.numRows < b.numRows) cut = true;
+          return k === null || k.numRows === 0 ? [] : [k];
+        });
+        if (!cut) yield x;
+        else if (kept.length > 0) yield { bytes: tableToIPC(new Table(kept), 'stream'), rowGroup: x.rowGroup };
+        if (cut) return; // the rest was flushed after open()
+      }
       return;
     }
     if (file.format === 'arrow') {
@@ -221,6 +252,29 @@ export class CaptureReader {
       return;
     }
     yield* this.parquetIpc(file, filter);
+  }
+
+  /**
+   * The rows of a batch that a flush had confirmed when this reader opened (all of them without
+   * a cutoff), or null for none: what reading the segment would have given. The Parquet file of
+   * a segment finalized since then also holds the rows flushed later, which the other kinds'
+   * segments are not read for (the replay is a snapshot as of open()).
+   */
+  private confirmed(b: RecordBatch): RecordBatch | null {
+    const cutoff = this.cutoff;
+    const n = b.numRows;
+    if (cutoff === null || n === 0) return b;
+    const seq = b.getChild('recv_seq')!;
+    if ((seq.get(n - 1) as bigint) < cutoff) return b;
+    // Rows are in recv_seq order: the first at or past the cutoff, by bisection.
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((seq.get(mid) as bigint) >= cutoff) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo === 0 ? null : b.slice(0, lo);
   }
 
   /** A segment a live recorder finalized since open(): its Parquet file, which holds the same rows. */

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tableToIPC } from 'apache-arrow';
+import { tableFromIPC, tableToIPC } from 'apache-arrow';
 import {
   CaptureReader,
   CaptureWriter,
@@ -257,6 +257,51 @@ describe('crash repair', () => {
 });
 
 describe('reader', () => {
+  it('a segment finalized after open() is read from its Parquet file only up to what was flushed at open()', async () => {
+    const root = fresh();
+    const events = await simEvents(6);
+    const start = events[0]!.tsRecv;
+    const w = await CaptureWriter.open(root, {
+      feed: 'demo',
+      symbols: ['AAPL', 'MSFT', 'BTC-USD'],
+      clock: clockAt(start),
+      finalize: 'inline',
+      rotateNs: 5n * SEC,
+    });
+    const first = events.filter((e) => e.tsRecv < start + 2n * SEC);
+    const later = events.filter((e) => e.tsRecv >= start + 2n * SEC);
+    for (const e of first) w.write(e);
+    w.flush();
+    const reader = CaptureReader.open(root); // its snapshot: the rows flushed so far
+    const segments = reader.files().filter((f) => f.format === 'arrow');
+    expect(segments.length).toBeGreaterThan(1);
+    for (const e of later) w.write(e); // more rows of the same segments, then their rotation and finalization
+    await w.close();
+    expect(segments.every((f) => !existsSync(f.path))).toBe(true);
+    for (const decodeAhead of [false, true]) {
+      let rows = 0;
+      for (const f of segments) {
+        const kindOf: Record<string, string> = {
+          trade: 'trades',
+          quote: 'quotes',
+          book: 'book_updates',
+          order: 'order_updates',
+          status: 'status',
+          bar: 'bars',
+        };
+        const kindRows = first.filter((e) => f.kind === kindOf[e.type]).length;
+        let n = 0;
+        for await (const b of reader.batches(f, { decodeAhead })) n += b.length;
+        expect(n, `${f.kind}, decodeAhead ${decodeAhead}`).toBe(kindRows);
+        let m = 0;
+        for await (const x of reader.ipcBatches(f)) m += tableFromIPC(x.bytes).numRows;
+        expect(m).toBe(kindRows);
+        rows += n;
+      }
+      expect(rows).toBe(first.length);
+    }
+  });
+
   it('skips files and row groups outside the time range and symbols', async () => {
     const root = fresh();
     const events = await simEvents(20);
