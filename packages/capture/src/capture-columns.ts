@@ -1,9 +1,7 @@
 import { tableFromIPC } from 'apache-arrow';
-import { decodeBatch } from './kinds/index.js';
 import type { DecodedBatch } from './kinds/index.js';
 import type { Manifest } from './manifest.js';
-import { corrupt } from './parquet-read.js';
-import { CaptureReader, overlaps } from './reader.js';
+import { CaptureReader, decodeIpc, fileMayMatch, overlaps } from './reader.js';
 import type { CaptureFile, CaptureGroup, ReadFilter } from './reader.js';
 
 /** What a replay reads: a capture on disk ({@link CaptureReader}) or decoded in memory ({@link CaptureColumns}). */
@@ -166,21 +164,14 @@ export class CaptureColumns implements CaptureSource {
   }
 
   mayMatch(file: CaptureFile, filter: ReadFilter): boolean {
-    if (file.entry === null) return true;
-    return file.entry.rowGroups.some((rg) => overlaps(rg, filter));
+    return fileMayMatch(file, filter);
   }
 
   async *batches(file: CaptureFile, filter: ReadFilter = {}): AsyncGenerator<DecodedBatch> {
     const rowGroups = file.entry?.rowGroups;
     for (const c of this.chunks.get(file.path) ?? []) {
       if (c.rowGroup !== null && rowGroups !== undefined && !overlaps(rowGroups[c.rowGroup]!, filter)) continue;
-      let decoded: DecodedBatch[];
-      try {
-        decoded = tableFromIPC(c.bytes).batches.map((b) => decodeBatch(file.kind, b));
-      } catch (error) {
-        throw corrupt(file, c.rowGroup, error);
-      }
-      for (const d of decoded) yield d;
+      yield* decodeIpc(file, c.rowGroup, c.bytes);
     }
     await Promise.resolve();
   }

@@ -68,6 +68,33 @@ export interface ReadFilter {
   readonly signal?: AbortSignal;
 }
 
+/** True if a file may hold rows matching the filter, by its recorded statistics (a segment's are unknown: true). */
+export function fileMayMatch(file: CaptureFile, filter: ReadFilter): boolean {
+  if (file.entry === null) return true;
+  return file.entry.rowGroups.some((rg) => overlaps(rg, filter));
+}
+
+/**
+ * The decoded batches of one Arrow IPC stream read from `file` (row group `rowGroup`), each
+ * batch first passed through `keep` (which may cut it short or drop it: null); a decoding
+ * failure names the file and row group (`MDCAP_ERR_CAPTURE_CORRUPT`).
+ */
+export function decodeIpc(
+  file: CaptureFile,
+  rowGroup: number | null,
+  bytes: Uint8Array,
+  keep: (b: RecordBatch) => RecordBatch | null = (b) => b,
+): DecodedBatch[] {
+  try {
+    return tableFromIPC(bytes).batches.flatMap((b) => {
+      const kept = keep(b);
+      return kept === null || kept.numRows === 0 ? [] : [decodeBatch(file.kind, kept)];
+    });
+  } catch (error) {
+    throw corrupt(file, rowGroup, error);
+  }
+}
+
 /** True if a row group's statistics allow rows the filter selects. */
 export function overlaps(rg: RowGroupStats, f: ReadFilter): boolean {
   if (f.from !== undefined && BigInt(rg.tsRecvMax) < f.from) return false;
@@ -170,8 +197,7 @@ export class CaptureReader {
 
   /** True if the file may hold rows matching the filter (by its recorded statistics). */
   mayMatch(file: CaptureFile, filter: ReadFilter): boolean {
-    if (file.entry === null) return true;
-    return file.entry.rowGroups.some((rg) => overlaps(rg, filter));
+    return fileMayMatch(file, filter);
   }
 
   /**
@@ -184,18 +210,12 @@ export class CaptureReader {
       // Finalized since open: its Parquet file, up to where the segment would have been read.
       const parquet = this.finalizedInstead(file);
       for await (const { bytes, rowGroup } of this.parquetIpc(parquet, filter)) {
-        let decoded: DecodedBatch[];
         let cut = false;
-        try {
-          decoded = tableFromIPC(bytes).batches.flatMap((b) => {
-            const kept = this.confirmed(b);
-            if (kept === null || kept.numRows < b.numRows) cut = true;
-            return kept === null || kept.numRows === 0 ? [] : [decodeBatch(file.kind, kept)];
-          });
-        } catch (error) {
-          throw corrupt(parquet, rowGroup, error);
-        }
-        yield* decoded;
+        yield* decodeIpc(parquet, rowGroup, bytes, (b) => {
+          const kept = this.confirmed(b);
+          if (kept === null || kept.numRows < b.numRows) cut = true;
+          return kept;
+        });
         if (cut) return; // the rest was flushed after open()
       }
       return;
@@ -212,15 +232,7 @@ export class CaptureReader {
       }
       return;
     }
-    for await (const { bytes, rowGroup } of this.parquetIpc(file, filter)) {
-      let decoded: DecodedBatch[];
-      try {
-        decoded = tableFromIPC(bytes).batches.map((b) => decodeBatch(file.kind, b));
-      } catch (error) {
-        throw corrupt(file, rowGroup, error);
-      }
-      for (const d of decoded) yield d;
-    }
+    for await (const { bytes, rowGroup } of this.parquetIpc(file, filter)) yield* decodeIpc(file, rowGroup, bytes);
   }
 
   /**
