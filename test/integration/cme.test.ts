@@ -120,15 +120,20 @@ describeWithDataset('cme-mdp3', 'mdcap record --feed cme', () => {
       // verify counts what the feed said: the channel's two lost packets (300 dropped, 500 unreadable
       // on both lines), each book's gap at the start (no book until the snapshot loop) and after
       // each lost packet, and the two corrupt copies. The duplicate was never delivered twice.
+      // A book still recovering from 300 when 500 is lost (a loaded machine) says one gap for both:
+      // verify must count exactly the gap statuses the feed gave live, whichever it was.
+      const liveGaps = live.filter((l) => l.startsWith('status ') && l.includes('"kind":"gap"')).length;
+      expect(liveGaps).toBeGreaterThanOrEqual(2 + 2 * symbols.length);
+      expect(liveGaps).toBeLessThanOrEqual(2 + 3 * symbols.length);
       const report = await verifyCapture(out);
       expect(report.problems).toEqual([
-        `${2 + 3 * symbols.length} recorded gap(s): gap and disconnect statuses, holes between recording sessions`,
+        `${liveGaps} recorded gap(s): gap and disconnect statuses, holes between recording sessions`,
         '2 corrupt packet(s) or message(s) the feed could not decode and did not use',
       ]);
       const v = mdcap(['verify', out, '--json']);
       const json = JSON.parse(v.stdout) as Record<string, unknown>;
       expect(json).toMatchObject({ readable: true, duplicates: 0, outOfOrder: 0, gapsUnrecorded: 0, corrupt: 2 });
-      expect(json['gapsRecorded']).toBe(2 + 3 * symbols.length);
+      expect(json['gapsRecorded']).toBe(liveGaps);
       // What the feed counted on the wire, kept with the session: B's copies and the duplicate (never
       // delivered twice), the two corrupt copies, the two packets lost on both lines.
       const counted = (json['feedCounters'] as { session: number; feed: string; counters: Record<string, number> }[])[0]!;
