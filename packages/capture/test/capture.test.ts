@@ -18,6 +18,7 @@ import type { FinalizeMode } from '@mdcap/capture';
 import { CaptureError, createTrade } from '@mdcap/core';
 import type { MarketEvent } from '@mdcap/core';
 import { tempDir } from '@mdcap/test-utils';
+import { KIND_OF } from '../src/kinds/index.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { clockAt, edgeEvents, killedRecorder, SEC, simEvents, T0 } from './fixtures.js';
 
@@ -281,15 +282,7 @@ describe('reader', () => {
     for (const decodeAhead of [false, true]) {
       let rows = 0;
       for (const f of segments) {
-        const kindOf: Record<string, string> = {
-          trade: 'trades',
-          quote: 'quotes',
-          book: 'book_updates',
-          order: 'order_updates',
-          status: 'status',
-          bar: 'bars',
-        };
-        const kindRows = first.filter((e) => f.kind === kindOf[e.type]).length;
+        const kindRows = first.filter((e) => f.kind === KIND_OF[e.type]).length;
         let n = 0;
         for await (const b of reader.batches(f, { decodeAhead })) n += b.length;
         expect(n, `${f.kind}, decodeAhead ${decodeAhead}`).toBe(kindRows);
