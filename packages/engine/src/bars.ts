@@ -1,5 +1,5 @@
 import { ALL_SYMBOLS, BarFlags, checkSameScale, createBar, EventError, NS_PER_SECOND } from '@mdcap/core';
-import type { Bar, Status, TimerScheduler, Trade } from '@mdcap/core';
+import type { Bar, Status, TimerScheduler, Trade, TradeBatch } from '@mdcap/core';
 
 /** Which timestamp buckets a trade: the venue's (`tsEvent`, default) or the local receive time. */
 export type BarTimestamp = 'tsEvent' | 'tsRecv';
@@ -27,25 +27,75 @@ interface Interval {
   readonly slot: number;
 }
 
-// Close and volume change with every trade, so they live in a BigInt64Array: storing a freshly
-// allocated bigint into a long-lived object costs a GC write barrier, a typed-array store does not.
-// Open, high and low change rarely and stay plain fields (reading those allocates nothing).
-const CLOSE = 0;
-const VOLUME = 1;
-const INT64_MAX = 2n ** 63n - 1n;
+// A bucket's 64-bit integers are kept as 32-bit halves in number fields (the high word signed,
+// the low word unsigned), compared and summed that way: a trade then costs no bigint (a bigint
+// read from a column, or stored into an object, is an allocation and a GC write barrier).
+const TWO32 = 4294967296;
 
-interface Bucket {
-  readonly series: Series;
-  readonly interval: Interval;
-  readonly start: bigint;
-  readonly end: bigint;
-  readonly closeAt: bigint;
-  open: bigint;
-  high: bigint;
-  low: bigint;
-  /** close, volume */
-  readonly v: BigInt64Array;
-  trades: number;
+/** The 64-bit integer of halves (high signed, low unsigned). */
+function join64(h: number, l: number): bigint {
+  return (BigInt(h) << 32n) | BigInt(l);
+}
+
+class Bucket {
+  openHi: number;
+  openLo: number;
+  highHi: number;
+  highLo: number;
+  lowHi: number;
+  lowLo: number;
+  closeHi: number;
+  closeLo: number;
+  volumeHi = 0;
+  volumeLo = 0;
+  readonly startHi: number;
+  readonly startLo: number;
+  readonly endHi: number;
+  readonly endLo: number;
+  trades = 0;
+
+  constructor(
+    readonly series: Series,
+    readonly interval: Interval,
+    readonly start: bigint,
+    readonly end: bigint,
+    readonly closeAt: bigint,
+    /** The price open, high, low and close start at (the previous close, for empty bars). */
+    prev: bigint,
+  ) {
+    const w = HALVES;
+    w[0] = prev;
+    w[1] = start;
+    w[2] = end;
+    this.openHi = this.highHi = this.lowHi = this.closeHi = HALVES_HI[1]!;
+    this.openLo = this.highLo = this.lowLo = this.closeLo = HALVES_LO[0]!;
+    this.startHi = HALVES_HI[3]!;
+    this.startLo = HALVES_LO[2]!;
+    this.endHi = HALVES_HI[5]!;
+    this.endLo = HALVES_LO[4]!;
+  }
+}
+
+/** Scratch for splitting bigints into halves: store into the BigInt64Array, read the 32-bit views. */
+const HALVES = new BigInt64Array(3);
+const HALVES_HI = new Int32Array(HALVES.buffer);
+const HALVES_LO = new Uint32Array(HALVES.buffer);
+
+/**
+ * Trade columns seen as 32-bit halves, for {@link BarAggregator.addRow}: the bucketing time, the
+ * price and the size of each row. Built by {@link BarAggregator.rowsOf}, once per batch.
+ */
+export interface TradeRows {
+  batch: TradeBatch;
+  readonly ts: BigInt64Array;
+  readonly tsHi: Int32Array;
+  readonly tsLo: Uint32Array;
+  readonly price: BigInt64Array;
+  readonly priceHi: Int32Array;
+  readonly priceLo: Uint32Array;
+  readonly size: BigInt64Array;
+  readonly sizeHi: Int32Array;
+  readonly sizeLo: Uint32Array;
 }
 
 /** A [from, to] range (inclusive) of bucketing time in which data may be missing; `to` null while open. */
@@ -82,6 +132,8 @@ interface Series extends BarSeries {
   readonly lastClose: (bigint | null)[];
   /** Bucketing time of the last trade ([0]); `hasTraded` says whether it is set. */
   readonly lastTs: BigInt64Array;
+  /** `lastTs` as 32-bit words, for stores from halves (low word first). */
+  readonly lastWords: Int32Array;
   hasTraded: boolean;
   readonly gaps: GapLog;
 }
@@ -175,6 +227,7 @@ export class BarAggregator {
     let s = m.get(symbol);
     if (s === undefined) {
       const n = this.intervals.length;
+      const lastTs = new BigInt64Array(1);
       s = {
         index: -1,
         venue,
@@ -185,7 +238,8 @@ export class BarAggregator {
         open: Array.from({ length: n }, () => []),
         closedEnd: new Array<bigint>(n).fill(-(2n ** 63n)),
         lastClose: new Array<bigint | null>(n).fill(null),
-        lastTs: new BigInt64Array(1),
+        lastTs,
+        lastWords: new Int32Array(lastTs.buffer),
         hasTraded: false,
         gaps: { ranges: [], open: null },
       };
@@ -218,33 +272,43 @@ export class BarAggregator {
       }
     }
     const ts = this.useRecv ? t.tsRecv : t.tsEvent;
-    const price = t.price;
-    const size = t.size;
+    // Stored into a typed array (no allocation), read back as halves.
+    const w = HALVES;
+    w[0] = ts;
+    w[1] = t.price;
+    w[2] = t.size;
+    const hi = HALVES_HI;
+    const lo = HALVES_LO;
+    const th = hi[1]!;
+    const tl = lo[0]!;
+    const ph = hi[3]!;
+    const pl = lo[2]!;
+    const sh = hi[5]!;
+    const sl = lo[4]!;
     const n = this.intervals.length;
     let late = 0;
     if (n === 1) {
       // The common case, in one pass; the volume is checked before anything changes.
       let b: Bucket | null = s.current[0] ?? null;
-      if (b === null || ts < b.start || ts >= b.end) b = this.locate(s, 0, ts, t.tsRecv);
+      if (b === null || !holds(b, th, tl)) b = this.locate(s, 0, ts, t.tsRecv);
       if (b === null) late = 1;
       else {
-        const volume = b.v[VOLUME]! + size;
-        if (volume > INT64_MAX) throw volumeOverflow(t, b);
-        apply(b, price, volume);
+        if (!fits(b, sh, sl)) throw volumeOverflow(t, b);
+        apply(b, ph, pl, sh, sl);
       }
     } else {
       // Find every bucket and check every volume first: a trade goes into all its bars or none.
       const found = this.found;
       for (let k = 0; k < n; k++) {
         let b: Bucket | null = s.current[k] ?? null;
-        if (b === null || ts < b.start || ts >= b.end) b = this.locate(s, k, ts, t.tsRecv);
-        if (b !== null && b.v[VOLUME]! + size > INT64_MAX) throw volumeOverflow(t, b);
+        if (b === null || !holds(b, th, tl)) b = this.locate(s, k, ts, t.tsRecv);
+        if (b !== null && !fits(b, sh, sl)) throw volumeOverflow(t, b);
         found[k] = b;
       }
       for (let k = 0; k < n; k++) {
         const b = found[k]!;
         if (b === null) late++;
-        else apply(b, price, b.v[VOLUME]! + size);
+        else apply(b, ph, pl, sh, sl);
       }
     }
     if (!s.hasTraded) {
@@ -254,6 +318,65 @@ export class BarAggregator {
     s.lastTs[0] = ts;
     if (late > 0) this.counters.lateTrades += late;
     return late;
+  }
+
+  private rowCache: TradeRows | null = null;
+
+  /** The halves of a batch's columns for {@link addRow}; cached while the batch's arrays stay the same. */
+  rowsOf(batch: TradeBatch): TradeRows {
+    const ts = this.useRecv ? batch.tsRecv : batch.tsEvent;
+    const c = this.rowCache;
+    if (c !== null && c.ts === ts && c.price === batch.price && c.size === batch.size) {
+      c.batch = batch;
+      return c;
+    }
+    const half = (a: BigInt64Array) =>
+      [new Int32Array(a.buffer, a.byteOffset, a.length * 2), new Uint32Array(a.buffer, a.byteOffset, a.length * 2)] as const;
+    const [tsHi, tsLo] = half(ts);
+    const [priceHi, priceLo] = half(batch.price);
+    const [sizeHi, sizeLo] = half(batch.size);
+    const rows = { batch, ts, tsHi, tsLo, price: batch.price, priceHi, priceLo, size: batch.size, sizeHi, sizeLo };
+    this.rowCache = rows;
+    return rows;
+  }
+
+  /**
+   * Row `r` of trade columns ({@link rowsOf}), as {@link addTrade} would add `rows.batch.trade(r)`,
+   * without building the trade or a bigint: the engine's path for trades that come as columns.
+   * Anything but the common case (the row's buckets are the series' current ones, its scales the
+   * series', its volume fits) goes to {@link addTrade} with the row's trade.
+   */
+  addRow(series: BarSeries, rows: TradeRows, r: number): number {
+    const s = series as Series;
+    const batch = rows.batch;
+    const th = rows.tsHi[2 * r + 1]!;
+    const tl = rows.tsLo[2 * r]!;
+    const ph = rows.priceHi[2 * r + 1]!;
+    const pl = rows.priceLo[2 * r]!;
+    const sh = rows.sizeHi[2 * r + 1]!;
+    const sl = rows.sizeLo[2 * r]!;
+    if (batch.priceScale[r] !== s.priceScale || batch.sizeScale[r] !== s.sizeScale) return this.addTrade(s, batch.trade(r));
+    const n = this.intervals.length;
+    const current = s.current;
+    if (n === 1) {
+      const b = current[0] ?? null;
+      if (b === null || !holds(b, th, tl) || !fits(b, sh, sl)) return this.addTrade(s, batch.trade(r));
+      apply(b, ph, pl, sh, sl);
+    } else {
+      for (let k = 0; k < n; k++) {
+        const b = current[k] ?? null;
+        if (b === null || !holds(b, th, tl) || !fits(b, sh, sl)) return this.addTrade(s, batch.trade(r));
+      }
+      for (let k = 0; k < n; k++) apply(current[k]!, ph, pl, sh, sl);
+    }
+    if (!s.hasTraded) {
+      s.hasTraded = true;
+      s.index = this.seriesCount++;
+    }
+    const last = s.lastWords;
+    last[0] = tl;
+    last[1] = th;
+    return 0;
   }
 
   private locate(s: Series, k: number, ts: bigint, recv: bigint): Bucket | null {
@@ -275,19 +398,7 @@ export class BarAggregator {
 
   private openBucket(s: Series, iv: Interval, start: bigint): Bucket {
     const end = start + iv.ns;
-    const prev = s.lastClose[iv.slot] ?? 0n;
-    const b: Bucket = {
-      series: s,
-      interval: iv,
-      start,
-      end,
-      closeAt: end + this.options.graceNs,
-      open: prev,
-      high: prev,
-      low: prev,
-      v: BigInt64Array.of(prev, 0n),
-      trades: 0,
-    };
+    const b = new Bucket(s, iv, start, end, end + this.options.graceNs, s.lastClose[iv.slot] ?? 0n);
     s.open[iv.slot]!.push(b);
     let entry = this.pending.get(b.closeAt);
     if (entry === undefined) {
@@ -362,8 +473,8 @@ export class BarAggregator {
     if (empty) flags |= BarFlags.Empty;
     const vg = this.venueGaps.get(s.venue);
     if (overlaps(s.gaps, b.start, b.end) || (vg !== undefined && overlaps(vg, b.start, b.end))) flags |= BarFlags.Gap;
-    const v = b.v;
-    s.lastClose[slot] = v[CLOSE]!;
+    const close = join64(b.closeHi, b.closeLo);
+    s.lastClose[slot] = close;
     this.counters.emitted++;
     if (empty) this.counters.empty++;
     if ((flags & BarFlags.Partial) !== 0) this.counters.partial++;
@@ -377,11 +488,11 @@ export class BarAggregator {
         interval: b.interval.seconds,
         start: b.start,
         end: b.end,
-        open: b.open,
-        high: b.high,
-        low: b.low,
-        close: v[CLOSE]!,
-        volume: v[VOLUME]!,
+        open: join64(b.openHi, b.openLo),
+        high: join64(b.highHi, b.highLo),
+        low: join64(b.lowHi, b.lowLo),
+        close,
+        volume: join64(b.volumeHi, b.volumeLo),
         trades: b.trades,
         priceScale: s.priceScale,
         sizeScale: s.sizeScale,
@@ -426,16 +537,39 @@ export class BarAggregator {
   }
 }
 
-function apply(b: Bucket, price: bigint, volume: bigint): void {
+/** Whether time (th, tl) is in the bucket's [start, end). */
+function holds(b: Bucket, th: number, tl: number): boolean {
+  return (th > b.startHi || (th === b.startHi && tl >= b.startLo)) && (th < b.endHi || (th === b.endHi && tl < b.endLo));
+}
+
+/** Whether the bucket's volume plus size (sh, sl) stays in the signed 64-bit range. */
+function fits(b: Bucket, sh: number, sl: number): boolean {
+  const h = b.volumeHi + sh + (b.volumeLo + sl >= TWO32 ? 1 : 0);
+  return h <= 0x7fffffff && h >= -0x80000000;
+}
+
+/** Adds a trade of price (ph, pl) and size (sh, sl) to the bucket (its volume checked by {@link fits}). */
+function apply(b: Bucket, ph: number, pl: number, sh: number, sl: number): void {
   if (b.trades === 0) {
-    b.open = b.high = b.low = price;
-  } else if (price > b.high) {
-    b.high = price;
-  } else if (price < b.low) {
-    b.low = price;
+    b.openHi = b.highHi = b.lowHi = ph;
+    b.openLo = b.highLo = b.lowLo = pl;
+  } else if (ph > b.highHi || (ph === b.highHi && pl > b.highLo)) {
+    b.highHi = ph;
+    b.highLo = pl;
+  } else if (ph < b.lowHi || (ph === b.lowHi && pl < b.lowLo)) {
+    b.lowHi = ph;
+    b.lowLo = pl;
   }
-  b.v[CLOSE] = price;
-  b.v[VOLUME] = volume;
+  b.closeHi = ph;
+  b.closeLo = pl;
+  const l = b.volumeLo + sl;
+  if (l >= TWO32) {
+    b.volumeLo = l - TWO32;
+    b.volumeHi += sh + 1;
+  } else {
+    b.volumeLo = l;
+    b.volumeHi += sh;
+  }
   b.trades++;
 }
 

@@ -29,7 +29,7 @@ import type {
   AggressorSide,
 } from '@mdcap/core';
 import { BarAggregator } from './bars.js';
-import type { BarOptions, BarSeries } from './bars.js';
+import type { BarOptions, BarSeries, TradeRows } from './bars.js';
 import { OrderBook } from './book.js';
 import type { BookView } from './book.js';
 import type { EventConsumer } from './consumers.js';
@@ -335,21 +335,10 @@ export class Dispatcher {
     this.wordsCache = w;
     return w;
   }
+  /** Where the reused trade of {@link EngineOptions.reuseEvents} reads: a row of a batch. */
+  private readonly at: RowRef = { batch: EMPTY_BATCH, r: 0 };
   /** The reused trade of rows dispatched from columns (EngineOptions.reuseEvents). */
-  private readonly flyweight = {
-    type: 'trade' as const,
-    venue: '',
-    symbol: '',
-    tsEvent: 0n,
-    tsRecv: 0n,
-    seq: null as bigint | null,
-    price: 0n,
-    size: 0n,
-    priceScale: 0,
-    sizeScale: 0,
-    side: 'none' as Trade['side'],
-    tradeId: null as string | null,
-  };
+  private readonly flyweight = rowTrade(this.at);
   private slotCache: { symbols: readonly string[]; venue: string; slots: (Slot | null)[] } | null = null;
 
   /** The slot of each symbol code of a one-venue batch (null: not subscribed), cached per symbol list. */
@@ -386,12 +375,13 @@ export class Dispatcher {
     // first moves the clock to its time, and the cut ends before a row a new timer is due at.
     if (l.event.length > 0 || consumers.length > 0 || (l.trade.length > 0 && !this.options.reuseEvents)) {
       // A callback may keep the event: a new one per row.
+      const rows = this.bars.active ? this.bars.rowsOf(b) : null;
       for (let r = i; r < stop; r++) {
         if (r > i && (!go() || this.dueAt(r, hi, lo) || this.l !== l || this.consumers !== consumers)) return r;
         this.clock.runDue(tsRecv[r]!);
         const e = b.trade(r);
         if (l.event.length > 0) this.callEach(l.event, e, 'event');
-        this.dispatchTrade(e, slots[codes[r]!]!, l, consumers, true);
+        this.dispatchTrade(e, slots[codes[r]!]!, l, consumers, true, rows, r);
       }
       return stop;
     }
@@ -401,35 +391,29 @@ export class Dispatcher {
       return stop;
     }
     const fw = this.flyweight;
-    fw.venue = b.venues[0]!;
-    const { tsEvent, price, size, priceScale, sizeScale, sideCodes, sides, symbols } = b;
+    const at = this.at;
+    const venue = b.venues[0]!;
+    const symbols = b.symbols;
+    const bars = this.bars.active ? this.bars : null;
+    // Bars read the columns as 32-bit halves (no bigint per row).
+    const rows = bars !== null ? bars.rowsOf(b) : null;
     for (let r = i; r < stop; r++) {
       if (r > i && ((list.length > 0 && !go()) || this.dueAt(r, hi, lo) || this.l !== l || this.consumers !== consumers)) return r;
       this.counters.trades++;
       const code = codes[r]!;
-      const ts = tsRecv[r]!;
-      this.clock.runDue(ts);
-      fw.symbol = symbols[code]!;
-      fw.tsEvent = tsEvent[r]!;
-      fw.tsRecv = ts;
-      fw.price = price[r]!;
-      fw.size = size[r]!;
-      fw.priceScale = priceScale[r]!;
-      fw.sizeScale = sizeScale[r]!;
-      fw.side = sides[sideCodes[r]!]!;
-      if (list.length > 0) {
-        // seq and tradeId only for the callbacks (they cost a lookup each).
-        fw.seq = b.seqAt(r);
-        fw.tradeId = b.tradeIdAt(r);
-      }
-      if (this.bars.active) {
+      // Timers are due only at a new time: the run was cut before any row one is due at.
+      if (r === i || hi[2 * r + 1] !== hi[2 * r - 1] || lo[2 * r] !== lo[2 * r - 2]) this.clock.runDue(tsRecv[r]!);
+      if (bars !== null) {
         const slot = slots[code]!;
         try {
-          this.bars.addTrade((slot.series ??= this.bars.series(fw.venue, fw.symbol)), fw);
+          bars.addRow((slot.series ??= bars.series(venue, symbols[code]!)), rows!, r);
         } catch (error) {
           this.report(error);
         }
       }
+      if (list.length === 0) continue;
+      at.batch = b; // each row: a callback may have dispatched other columns meanwhile
+      at.r = r;
       for (let k = 0; k < list.length; k++) {
         try {
           list[k]!(fw);
@@ -477,16 +461,28 @@ export class Dispatcher {
     }
   }
 
-  /** The hot path: one trade into bars, callbacks and consumers. */
   /**
+   * The hot path: one trade into bars, callbacks and consumers.
    * @param inBatch the trade is a row of columns whose `onTrades` batch follows (not a batch of
    *   its own here)
+   * @param rows the columns of that batch for the bars ({@link BarAggregator.rowsOf}), `e` their row `r`
    */
-  private dispatchTrade(e: Trade, slot: Slot, l: Listeners, consumers: readonly EventConsumer[], inBatch = false): void {
+  private dispatchTrade(
+    e: Trade,
+    slot: Slot,
+    l: Listeners,
+    consumers: readonly EventConsumer[],
+    inBatch = false,
+    rows: TradeRows | null = null,
+    r = 0,
+  ): void {
     this.counters.trades++;
     if (this.bars.active) {
       try {
-        this.bars.addTrade((slot.series ??= this.bars.series(e.venue, e.symbol)), e);
+        const series = (slot.series ??= this.bars.series(e.venue, e.symbol));
+        // A row of columns goes into the bars from its columns (no bigint to split).
+        if (rows !== null) this.bars.addRow(series, rows, r);
+        else this.bars.addTrade(series, e);
       } catch (error) {
         this.report(error);
       }
@@ -770,4 +766,38 @@ class SingleTrade implements TradeColumns {
   tradeIdAt(): string | null {
     return this.e!.tradeId;
   }
+}
+
+/** A row of trade columns: where {@link rowTrade} reads. */
+interface RowRef {
+  batch: TradeBatch;
+  r: number;
+}
+
+const EMPTY_BATCH = new TradeBatchView();
+
+/**
+ * One trade object that reads row `at.r` of `at.batch` when a field is asked for: a callback
+ * pays for the fields it reads, not for all twelve (each 64-bit one a bigint, the trade id a
+ * string). The fields are own enumerable accessors, so `{ ...trade }` and `JSON`-style copies
+ * take the values of the row at the time of the copy.
+ */
+function rowTrade(at: RowRef): Trade {
+  const t = {} as Record<string, unknown>;
+  const field = (name: keyof Trade, get: () => unknown): void => {
+    Object.defineProperty(t, name, { get, enumerable: true });
+  };
+  Object.defineProperty(t, 'type', { value: 'trade', enumerable: true });
+  field('venue', () => at.batch.venues[at.batch.venueCodes[at.r]!]);
+  field('symbol', () => at.batch.symbols[at.batch.symbolCodes[at.r]!]);
+  field('tsEvent', () => at.batch.tsEvent[at.r]);
+  field('tsRecv', () => at.batch.tsRecv[at.r]);
+  field('seq', () => at.batch.seqAt(at.r));
+  field('price', () => at.batch.price[at.r]);
+  field('size', () => at.batch.size[at.r]);
+  field('priceScale', () => at.batch.priceScale[at.r]);
+  field('sizeScale', () => at.batch.sizeScale[at.r]);
+  field('side', () => at.batch.sides[at.batch.sideCodes[at.r]!]);
+  field('tradeId', () => at.batch.tradeIdAt(at.r));
+  return t as unknown as Trade;
 }

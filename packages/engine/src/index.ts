@@ -5,7 +5,7 @@
 export { RealtimeEngine } from './engine.js';
 export type { EngineOptions, EngineState, EngineStats } from './options.js';
 export { BarAggregator } from './bars.js';
-export type { BarTimestamp, EmptyBarPolicy, BarOptions, BarStats } from './bars.js';
+export type { BarTimestamp, EmptyBarPolicy, BarOptions, BarStats, TradeRows } from './bars.js';
 export { OrderBook, BookTopBuffer } from './book.js';
 export type { BookLevel, BookTop, BookView, BookStats } from './book.js';
 export type { EventStreamOptions, BatchOptions, BatchCallback, SlowConsumerPolicy } from './consumers.js';

@@ -26,10 +26,11 @@ export interface EngineOptions {
   /** Instruments to register up front, in addition to those the provider reports. */
   readonly instruments?: Iterable<Instrument>;
   /**
-   * Hand `onTrade` callbacks one reused trade object, rewritten for each trade, where the
-   * provider delivers trades as columns (a replay): no object per trade (default false). The
-   * object is valid during the call only: copy it (`{ ...trade }`) to keep it. `onEvent`,
-   * `events()` and `onBatch` still get events of their own.
+   * Hand `onTrade` callbacks one reused trade object where the provider delivers trades as
+   * columns (a replay): no object per trade (default false). Its fields read the current row
+   * when asked (a callback pays for the fields it reads). The object is valid during the call
+   * only: copy it (`{ ...trade }` copies the values) to keep it. `onEvent`, `events()` and
+   * `onBatch` still get events of their own.
    */
   readonly reuseEvents?: boolean;
 }

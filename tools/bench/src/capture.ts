@@ -94,13 +94,21 @@ async function record(root: string, finalize: boolean, rotateNs = 60_000_000_000
 }
 
 /**
- * Runs a provider through an engine (60 s bars on unless `bars: false`) into one onTrade
- * callback, or one onTrades callback with `batch`, twice; returns the second run's seconds and trades.
+ * How a replay is consumed: one `onTrade` callback (default; with `reuse`, the engine's
+ * `reuseEvents`: one reused trade object), or one `onTrades` callback with `batch`; 60 s bars on
+ * unless `bars: false`.
  */
-async function warm(provider: () => DataProvider, o: { batch?: boolean; bars?: boolean } = {}): Promise<{ s: number; n: number }> {
+interface Shape {
+  batch?: boolean;
+  bars?: boolean;
+  reuse?: boolean;
+}
+
+/** Runs a provider through an engine, consumed as `o` says, twice; returns the second run's seconds and trades. */
+async function warm(provider: () => DataProvider, o: Shape = {}): Promise<{ s: number; n: number }> {
   let result = { s: 0, n: 0 };
   for (let run = 0; run < 2; run++) {
-    const engine = new RealtimeEngine(provider(), { books: false });
+    const engine = new RealtimeEngine(provider(), { books: false, reuseEvents: o.reuse === true });
     if (o.bars !== false) engine.setBarInterval(60);
     let n = 0;
     if (o.batch === true) engine.onTrades((b) => (n += b.end - b.start));
@@ -112,7 +120,7 @@ async function warm(provider: () => DataProvider, o: { batch?: boolean; bars?: b
   return result;
 }
 
-const replay = (root: string | CaptureColumns, options: ReplayOptions = {}, o: { batch?: boolean; bars?: boolean } = {}) =>
+const replay = (root: string | CaptureColumns, options: ReplayOptions = {}, o: Shape = {}) =>
   warm(() => ReplayProvider.open(root, options), o);
 
 function check(n: number, what: string): void {
@@ -220,6 +228,7 @@ const cases: [string, () => Promise<{ s: number; n: number } | number>][] = [
     () => replay(parquetRoot, { decodeAhead: false }),
   ],
   ['**replay from Parquet** at max into `onTrade`, 60 s bars on', () => replay(parquetRoot)],
+  ['replay from Parquet into `onTrade` with `reuseEvents` (one reused trade), bars on', () => replay(parquetRoot, {}, { reuse: true })],
   ['**replay from Parquet** into `onTrades` (column batches), bars on', () => replay(parquetRoot, {}, { batch: true })],
   ['replay from Parquet into `onTrades`, bars off', () => replay(parquetRoot, {}, { batch: true, bars: false })],
   ['**replay from Arrow segments** (unfinalized) into `onTrade`, bars on', () => replay(segmentRoot)],
@@ -246,6 +255,7 @@ for (const [name, run] of cases) {
   });
   for (const [name, o] of [
     ['**from memory** (CaptureColumns) into `onTrade`, bars on', {}],
+    ['from memory into `onTrade` with `reuseEvents`, bars on', { reuse: true }],
     ['from memory into `onTrades`, bars on', { batch: true }],
     ['**from memory into `onTrades`**, bars off', { batch: true, bars: false }],
   ] as const) {
