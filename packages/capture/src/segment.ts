@@ -1,6 +1,6 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
-import { scanChunks } from './ipc.js';
+import { chunkEnd, scanChunks } from './ipc.js';
 
 /**
  * A segment file (`….arrows`) is what a recorder appends to between two rotations:
@@ -60,6 +60,10 @@ export function chunkTrailer(ipc: Uint8Array, rows: number, recvSeq: readonly [b
   return t;
 }
 
+function isTrailerMagic(buf: Buffer, at: number): boolean {
+  return buf.readUInt32LE(at) === TRAILER_MAGIC.readUInt32LE(0) && buf.readUInt32LE(at + 4) === TRAILER_MAGIC.readUInt32LE(4);
+}
+
 /** The trailer at `at`, or null if the bytes there are not an intact trailer. */
 function readTrailer(buf: Buffer, at: number): ChunkTrailer | null {
   if (at + TRAILER_BYTES > buf.length) return null;
@@ -99,6 +103,8 @@ export type SegmentPiece =
   | { readonly type: 'tail'; readonly start: number; readonly end: number };
 
 const BLOCK = 4 << 20;
+/** Bytes read ahead for a chunk's framing to reach its end, at most (chunks are one flush each). */
+const FAST_READ = 64 << 20;
 
 /** How {@link segmentPieces} hands out a chunk's bytes. */
 export interface PieceOptions {
@@ -156,17 +162,36 @@ export function* segmentPieces(path: string, options: PieceOptions = {}): Genera
     let from = 0;
     for (;;) {
       const buf = store.subarray(lo, hi);
-      const at = buf.indexOf(TRAILER_MAGIC, from);
-      if (at < 0 || at + TRAILER_BYTES > buf.length) {
-        if (eof) break;
-        from = at < 0 ? Math.max(0, buf.length - TRAILER_MAGIC.length + 1) : at;
-        more();
-        continue;
+      let t: ChunkTrailer | null = null;
+      let at = -1;
+      if (from === 0) {
+        // The chunk's own framing says where it ends; its trailer is read there. Anything else
+        // (damage, a torn tail, foreign bytes) takes the search for a trailer below.
+        const end = chunkEnd(buf);
+        // (Damaged framing can claim any length: past FAST_READ, the search below decides.)
+        if (end === 'short' && !eof && buf.length < FAST_READ) {
+          more();
+          continue;
+        }
+        if (typeof end === 'number' && end + TRAILER_BYTES <= buf.length && isTrailerMagic(buf, end)) {
+          t = readTrailer(buf, end);
+          if (t !== null && t.ipcBytes !== end) t = null;
+          at = end;
+        }
       }
-      const t = readTrailer(buf, at);
-      if (t === null || t.ipcBytes > at) {
-        from = at + 1; // not an intact trailer of a chunk that starts in this piece
-        continue;
+      if (t === null) {
+        at = buf.indexOf(TRAILER_MAGIC, from);
+        if (at < 0 || at + TRAILER_BYTES > buf.length) {
+          if (eof) break;
+          from = at < 0 ? Math.max(0, buf.length - TRAILER_MAGIC.length + 1) : at;
+          more();
+          continue;
+        }
+        t = readTrailer(buf, at);
+        if (t === null || t.ipcBytes > at) {
+          from = at + 1; // not an intact trailer of a chunk that starts in this piece
+          continue;
+        }
       }
       const start = at - t.ipcBytes;
       if (start > 0) yield { type: 'damaged', start: base, end: base + start };
