@@ -176,6 +176,8 @@ export class BarAggregator {
   private readonly found: (Bucket | null)[] = [];
   private readonly useRecv: boolean;
   private counters = { emitted: 0, empty: 0, partial: 0, gapFlagged: 0, lateTrades: 0 };
+  /** Buckets opened so far: each sets a timer (its close), which the engine watches for between rows. */
+  bucketsOpened = 0;
 
   constructor(
     private readonly clock: TimerScheduler,
@@ -399,6 +401,7 @@ export class BarAggregator {
   private openBucket(s: Series, iv: Interval, start: bigint): Bucket {
     const end = start + iv.ns;
     const b = new Bucket(s, iv, start, end, end + this.options.graceNs, s.lastClose[iv.slot] ?? 0n);
+    this.bucketsOpened++;
     s.open[iv.slot]!.push(b);
     let entry = this.pending.get(b.closeAt);
     if (entry === undefined) {

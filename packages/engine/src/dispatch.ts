@@ -397,12 +397,23 @@ export class Dispatcher {
     const bars = this.bars.active ? this.bars : null;
     // Bars read the columns as 32-bit halves (no bigint per row).
     const rows = bars !== null ? bars.rowsOf(b) : null;
+    // Without a per-row callback only the bars run per row, and only a bucket they open sets a
+    // timer (its close): nothing else can be due, nor can the listeners change, until one is.
+    // The clock is moved to the cut's last row after it (see ingestTrades).
+    let opened = bars !== null ? bars.bucketsOpened : 0;
     for (let r = i; r < stop; r++) {
-      if (r > i && ((list.length > 0 && !go()) || this.dueAt(r, hi, lo) || this.l !== l || this.consumers !== consumers)) return r;
+      if (r > i) {
+        if (list.length > 0) {
+          if (!go() || this.dueAt(r, hi, lo) || this.l !== l || this.consumers !== consumers) return r;
+        } else if (bars !== null && bars.bucketsOpened !== opened) {
+          opened = bars.bucketsOpened;
+          if (this.dueAt(r, hi, lo) || this.l !== l || this.consumers !== consumers) return r;
+        }
+      }
       this.counters.trades++;
       const code = codes[r]!;
-      // Timers are due only at a new time: the run was cut before any row one is due at.
-      if (r === i || hi[2 * r + 1] !== hi[2 * r - 1] || lo[2 * r] !== lo[2 * r - 2]) this.clock.runDue(tsRecv[r]!);
+      // For the callbacks' clock. Timers are due only at a new time: the run was cut before any row one is due at.
+      if (list.length > 0 && (r === i || hi[2 * r + 1] !== hi[2 * r - 1] || lo[2 * r] !== lo[2 * r - 2])) this.clock.runDue(tsRecv[r]!);
       if (bars !== null) {
         const slot = slots[code]!;
         try {
