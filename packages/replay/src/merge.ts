@@ -4,25 +4,29 @@ import type { CaptureFile, CaptureSource, DecodedBatch, ReadFilter } from '@mdca
  * Merges the files of one rotation group into replay order. Within a capture, replay order is
  * `recv_seq` (the arrival counter the writer assigned, which follows ts_recv); the group's files
  * hold disjoint subsets of it, so the next row is simply the one whose recv_seq is smallest among
- * the heads of the (few) files. The head values are plain numbers read from the uint64 column's
- * 32-bit halves, so the merge allocates nothing per row.
+ * the heads of the (few) files. The values compared are plain numbers read from the uint64
+ * column's 32-bit halves where they are needed, so the merge allocates nothing per row (and
+ * reads nothing per row of a file that has the group to itself).
  */
 
 interface Cursor {
   readonly file: CaptureFile;
   readonly iterator: AsyncGenerator<DecodedBatch>;
   batch: DecodedBatch | null;
-  seqs: Float64Array;
+  /** The batch's recv_seq column as 32-bit halves (see {@link seqAt}). */
+  seqs: Uint32Array;
   i: number;
   /** The next batch, already being read and decoded (decoding runs ahead of dispatch). */
   next: Promise<IteratorResult<DecodedBatch>> | null;
 }
 
-function seqNumbers(b: DecodedBatch): Float64Array {
-  const words = new Uint32Array(b.recvSeq.buffer, b.recvSeq.byteOffset, b.recvSeq.length * 2);
-  const out = new Float64Array(b.length);
-  for (let i = 0; i < b.length; i++) out[i] = words[2 * i]! + words[2 * i + 1]! * 4294967296;
-  return out;
+function seqWords(b: DecodedBatch): Uint32Array {
+  return new Uint32Array(b.recvSeq.buffer, b.recvSeq.byteOffset, b.recvSeq.length * 2);
+}
+
+/** Row i's recv_seq as a number (exact: a capture numbers far fewer than 2^53 rows); NaN past the end. */
+function seqAt(words: Uint32Array, i: number): number {
+  return words[2 * i]! + words[2 * i + 1]! * 4294967296;
 }
 
 /**
@@ -48,7 +52,7 @@ export class GroupMerger {
       file,
       iterator: reader.batches(file, f),
       batch: null,
-      seqs: new Float64Array(0),
+      seqs: new Uint32Array(0),
       i: 0,
       next: null,
     }));
@@ -70,7 +74,7 @@ export class GroupMerger {
       return;
     }
     c.batch = r.value;
-    c.seqs = seqNumbers(r.value);
+    c.seqs = seqWords(r.value);
     c.i = 0;
     c.next = readAhead(c.iterator); // read ahead while this batch is dispatched
     if (c.batch.length === 0) await this.advance(c);
@@ -109,7 +113,7 @@ export class GroupMerger {
       for (let k = 0; k < cs.length; k++) {
         const c = cs[k]!;
         if (c.batch === null) continue;
-        const s = c.seqs[c.i]!;
+        const s = seqAt(c.seqs, c.i);
         if (s < bestSeq) {
           limit = bestSeq;
           bestSeq = s;
@@ -129,7 +133,7 @@ export class GroupMerger {
       let i = best.i;
       this.runStart = i;
       if (limit === Infinity) i = end;
-      else while (i < end && seqs[i]! < limit) i++;
+      else while (i < end && seqAt(seqs, i) < limit) i++;
       this.runEnd = i;
       best.i = i;
       if (i >= end) this.exhausted = best; // advanced on the next call, once the run is dispatched
