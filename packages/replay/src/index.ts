@@ -3,5 +3,5 @@
  * order, on a virtual clock paced at any speed, so the same RealtimeEngine runs a strategy
  * unchanged.
  */
-export { ReplayProvider, parseSpeed } from './replay-provider.js';
+export { DECODE_AHEAD_MIN_ROWS, ReplayProvider, parseSpeed } from './replay-provider.js';
 export type { ReplayOptions, ReplaySpeed, ReplayStats } from './replay-provider.js';

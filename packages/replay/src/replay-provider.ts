@@ -40,12 +40,20 @@ export interface ReplayOptions {
   /** Skip segment chunks that fail their CRC-32 instead of failing (`mdcap verify` counts them itself). */
   readonly skipDamaged?: boolean;
   /**
-   * Decode Parquet files on a worker thread, a record batch ahead of dispatch (default true):
-   * the engine's thread only parses the handed-over Arrow bytes and dispatches. False decodes on
-   * this thread (one thread in all).
+   * Decode Parquet files on a worker thread, a record batch ahead of dispatch: the engine's
+   * thread only parses the handed-over Arrow bytes and dispatches. False decodes on this thread
+   * (one thread in all). Default: true when the capture's Parquet files hold at least
+   * {@link DECODE_AHEAD_MIN_ROWS} rows, or when `verifyHashes` is false (a damaged file that
+   * makes the wasm decoder panic ends a decode thread with a clear error, but on this thread
+   * the panic escapes as an uncaught exception). A smaller capture decodes in a fraction of a
+   * second, less than a decode thread takes to start, and the thread's own decoder would cost
+   * 40-70 MiB of peak memory.
    */
   readonly decodeAhead?: boolean;
 }
+
+/** Rows of Parquet from which a replay decodes ahead on a worker thread by default ({@link ReplayOptions.decodeAhead}). */
+export const DECODE_AHEAD_MIN_ROWS = 1_000_000;
 
 export interface ReplayStats {
   /** Events delivered, `marks` included. */
@@ -120,6 +128,10 @@ export class ReplayProvider implements DataProvider {
   private readonly skipFiles: ReadonlySet<string>;
   private readonly skipDamaged: boolean;
   private readonly decodeAhead: boolean;
+  /** Whether Parquet is decoded ahead on a worker thread ({@link ReplayOptions.decodeAhead}, its default decided). */
+  get decodesAhead(): boolean {
+    return this.decodeAhead;
+  }
   private readonly gate = new PauseGate();
   private sink: EventSink | null = null;
   private connection = 0;
@@ -168,10 +180,11 @@ export class ReplayProvider implements DataProvider {
       }
     }
     this.batchSize = options.batchSize ?? 65_536;
-    this.verifyHashes = options.verifyHashes ?? true;
     this.skipFiles = options.skipFiles ?? new Set();
     this.skipDamaged = options.skipDamaged ?? false;
-    this.decodeAhead = options.decodeAhead ?? true;
+    // (Without hash checks, damage reaches the decoder, and only a decode thread survives its panic.)
+    this.verifyHashes = options.verifyHashes ?? true;
+    this.decodeAhead = options.decodeAhead ?? (!this.verifyHashes || m.files.reduce((n, f) => n + f.rows, 0) >= DECODE_AHEAD_MIN_ROWS);
     const first = m.sessions[0]?.start;
     const start = this.from ?? (first === undefined ? 0n : BigInt(first));
     this.clock = options.clock ?? new VirtualClock(start);

@@ -6,7 +6,7 @@ import type { CaptureSource } from '@mdcap/capture';
 import { eventToJson } from '@mdcap/core';
 import type { MarketEvent } from '@mdcap/core';
 import { RealtimeEngine } from '@mdcap/engine';
-import { ReplayProvider } from '@mdcap/replay';
+import { DECODE_AHEAD_MIN_ROWS, ReplayProvider } from '@mdcap/replay';
 import type { ReplayOptions } from '@mdcap/replay';
 import { recordEvents, SIM_SYMBOLS, simulatedEvents, tempDir } from '@mdcap/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -83,6 +83,24 @@ describe('decoding ahead on a worker thread', () => {
     expect(after.events).toEqual(events);
   });
 
+  it('decodes ahead by default only a capture big enough to pay for the thread, or one read without hash checks', () => {
+    expect(readManifest(cap).files.reduce((n, f) => n + f.rows, 0)).toBeLessThan(DECODE_AHEAD_MIN_ROWS);
+    expect(ReplayProvider.open(cap).decodesAhead).toBe(false);
+    expect(ReplayProvider.open(cap, { verifyHashes: false }).decodesAhead).toBe(true);
+    expect(ReplayProvider.open(cap, { decodeAhead: true }).decodesAhead).toBe(true);
+    // The count is the manifest's: a source whose files hold more rows decodes ahead.
+    const reader = CaptureReader.open(cap);
+    const files = reader.manifest.files.map((f) => ({ ...f, rows: DECODE_AHEAD_MIN_ROWS }));
+    const big: CaptureSource = {
+      root: reader.root,
+      manifest: { ...reader.manifest, files },
+      groups: () => reader.groups(),
+      mayMatch: (f, filter) => reader.mayMatch(f, filter),
+      batches: (f, filter) => reader.batches(f, filter),
+    };
+    expect(ReplayProvider.open(big).decodesAhead).toBe(true);
+  });
+
   it('a seek does not read the rotation groups (nor the row groups) before its target', async () => {
     const reader = CaptureReader.open(cap);
     const read = new Set<string>();
@@ -96,7 +114,7 @@ describe('decoding ahead on a worker thread', () => {
         return reader.batches(f, filter);
       },
     };
-    const provider = ReplayProvider.open(source);
+    const provider = ReplayProvider.open(source, { decodeAhead: true });
     const engine = new RealtimeEngine(provider);
     const got: MarketEvent[] = [];
     const target = events[0]!.tsRecv + 17n * SEC;
