@@ -5,7 +5,8 @@
  * in a process of its own (peak RSS = that process's VmHWM): a replay at max with books on and
  * the top 10 levels of the book read after every book message, into a reused `BookTopBuffer`
  * (`topInto`) and as new objects (`top(10)`, the baseline), beside the replay with books on and
- * nothing read.
+ * nothing read. The top-10 case runs again with V8 compiling parquet-wasm on the thread that
+ * decodes, as the mdcap CLI runs.
  * Usage: node dist/books-replay.js [seconds=15] [loops=200]
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -17,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { datasetsRoot } from '@mdcap/emulators';
 import { BookTopBuffer, RealtimeEngine } from '@mdcap/engine';
 import { ReplayProvider } from '@mdcap/replay';
-import { report, since } from './measure.js';
+import { CLI_NODE_FLAGS, report, since } from './measure.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const MDCAP = resolve(here, '..', '..', '..', 'packages', 'cli', 'dist', 'main.js');
@@ -102,12 +103,13 @@ try {
   for (const venue of Object.keys(VENUES)) {
     const cap = join(dir, venue);
     await recordVenue(venue, cap, seconds, loops);
-    for (const [mode, name] of [
+    for (const [mode, name, flags] of [
       ['none', `${venue}: replay with books on, nothing read (baseline)`],
       ['top', `${venue}: replay with books, top(10) read after every book message (new objects)`],
       ['into', `${venue}: replay with books, **topInto(10)** after every book message (a reused buffer)`],
-    ] as const) {
-      const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', cap, mode], {
+      ['into', `${venue}: the same, with the mdcap CLI's V8 settings (parquet-wasm compiled on the thread that decodes)`, CLI_NODE_FLAGS],
+    ] as [string, string, (readonly string[])?][]) {
+      const r = spawnSync(process.execPath, [...(flags ?? []), fileURLToPath(import.meta.url), '--child', cap, mode], {
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'inherit'],
       });

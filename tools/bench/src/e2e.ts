@@ -8,7 +8,7 @@
  *   (the ceiling of the socket and the emulator);
  * - the handler on the main thread (`mdcap record --no-handler-thread`), timed from the first
  *   frame to the last; its data events are what the next case must see;
- * - as `mdcap record` runs by default, in a process of its own: the handler on a worker thread,
+ * - as `mdcap record` runs by default, in a process of its own (with the CLI's V8 settings): the handler on a worker thread,
  *   the shared ring, the engine and the capture on the main thread; timed from the first data
  *   event at the engine to the last, with the loss (must be 0) and the process's peak RSS.
  * `--rotate-s S` rotates the threaded recorder's capture every S seconds (default 1), so that
@@ -28,7 +28,7 @@ import type { WsFeed } from '@mdcap/feeds';
 import { datasetsRoot, readRecording } from '@mdcap/emulators';
 import { record } from '@mdcap/pipeline';
 import WebSocket from 'ws';
-import { report } from './measure.js';
+import { CLI_NODE_FLAGS, report } from './measure.js';
 
 type Venue = 'coinbase' | 'binance';
 const argv = process.argv.slice(2);
@@ -230,7 +230,7 @@ async function bench(venue: Venue): Promise<void> {
     });
   }
   const args = ['--child', venue, '--loops', String(loops), '--events', String(dataEvents), '--rotate-s', String(Number(ROTATE_NS) / 1e9)];
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), ...args], {
+  const child = spawn(process.execPath, [...CLI_NODE_FLAGS, fileURLToPath(import.meta.url), ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';

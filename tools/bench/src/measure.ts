@@ -32,3 +32,9 @@ export function seededRandom(seed: number): (n: number) => number {
     return (x >>> 0) % n;
   };
 }
+
+/**
+ * The V8 settings the mdcap CLI starts with (packages/cli/src/main.ts), for a bench's child
+ * process that stands for a CLI command: parquet-wasm compiled on the thread that runs it.
+ */
+export const CLI_NODE_FLAGS: readonly string[] = ['--wasm-num-compilation-tasks=0'];
