@@ -58,7 +58,7 @@ export class DecodeAhead {
   ipcBatches(
     file: ParquetSource,
     wanted: readonly number[],
-    options: { readonly batchSize?: number; readonly verifyHashes?: boolean; readonly signal?: AbortSignal },
+    options: { readonly batchSize?: number; readonly verifyHashes?: boolean; readonly from?: bigint; readonly signal?: AbortSignal },
   ): AsyncGenerator<IpcBatch> {
     let best = this.threads[0]!;
     for (const t of this.threads) if (t.openFiles < best.openFiles) best = t;
@@ -88,7 +88,7 @@ class DecodeThread {
   async *ipcBatches(
     file: ParquetSource,
     wanted: readonly number[],
-    options: { readonly batchSize?: number; readonly verifyHashes?: boolean; readonly signal?: AbortSignal },
+    options: { readonly batchSize?: number; readonly verifyHashes?: boolean; readonly from?: bigint; readonly signal?: AbortSignal },
   ): AsyncGenerator<IpcBatch> {
     const w = this.ensureWorker();
     const id = this.nextId++;
@@ -101,6 +101,7 @@ class DecodeThread {
       wanted,
       batchSize: options.batchSize ?? 65_536,
       verify: options.verifyHashes !== false,
+      ...(options.from === undefined ? {} : { from: options.from }),
     });
     // Requests in flight, in order: the worker decodes these while the caller uses earlier ones.
     const ahead: Promise<DecodeReply>[] = [];

@@ -15,6 +15,8 @@ export type DecodeRequest =
       readonly wanted: readonly number[];
       readonly batchSize: number;
       readonly verify: boolean;
+      /** Leave out the first row group's rows before this receive time (see parquetIpcBatches). */
+      readonly from?: bigint;
     }
   | { readonly op: 'next'; readonly id: number }
   | { readonly op: 'close'; readonly id: number };
@@ -32,13 +34,19 @@ export type DecodeReply =
 const open = new Map<number, AsyncGenerator<IpcBatch>>();
 /** Files closed by the reader: requests of theirs still queued are answered without decoding. */
 const closed = new Set<number>();
+/** Aborted when a file is closed: its open, hashing or decoding in progress stops at the next step. */
+const aborts = new Map<number, AbortController>();
 // One request at a time, in arrival order (the work is the CPU's anyway): so the file being
 // decoded is known when the decoder panics.
 let queue: Promise<unknown> = Promise.resolve();
 let current: number | null = null;
 
 parentPort!.on('message', (r: DecodeRequest) => {
-  if (r.op === 'close') closed.add(r.id); // at once, not after the queued requests: a seek or a stop does not wait for them
+  if (r.op === 'close') {
+    // At once, not after the queued requests: a seek or a stop does not wait for them.
+    closed.add(r.id);
+    aborts.get(r.id)?.abort();
+  }
   queue = queue.then(async () => {
     current = r.id;
     await handle(r);
@@ -62,12 +70,15 @@ process.on('uncaughtException', (error) => {
 
 async function handle(r: DecodeRequest): Promise<void> {
   if (r.op === 'open') {
-    open.set(r.id, parquetIpcBatches(r.file, r.wanted, r.batchSize, r.verify));
+    const abort = new AbortController();
+    aborts.set(r.id, abort);
+    open.set(r.id, parquetIpcBatches(r.file, r.wanted, r.batchSize, r.verify, r.from, abort.signal));
     return;
   }
   const it = open.get(r.id);
   if (r.op === 'close') {
     open.delete(r.id);
+    aborts.delete(r.id);
     await it?.return(undefined);
     return;
   }
@@ -88,6 +99,7 @@ async function handle(r: DecodeRequest): Promise<void> {
     // A panic of the wasm decoder caught here leaves it as unusable as an uncaught one.
     if (error instanceof Error && error.name === 'RuntimeError') throw error;
     open.delete(r.id);
+    aborts.delete(r.id);
     const e = error instanceof MdcapError ? error : null;
     parentPort!.postMessage({
       id: r.id,

@@ -182,10 +182,14 @@ export function sha256File(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
-/** sha256 of a file, streamed (the event loop keeps turning on big files). */
-export async function sha256FileAsync(path: string): Promise<string> {
+/**
+ * sha256 of a file, streamed (the event loop keeps turning on big files). An abort of `signal`
+ * stops the reading between blocks (it rejects with an `AbortError`).
+ */
+export async function sha256FileAsync(path: string, signal?: AbortSignal): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20, ...(signal === undefined ? {} : { signal }) }))
+    hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
 

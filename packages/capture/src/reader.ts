@@ -35,7 +35,12 @@ export interface CaptureGroup {
 }
 
 export interface ReadFilter {
-  /** Only rows with ts_recv at or after this (ns). */
+  /**
+   * Only rows with ts_recv at or after this (ns). Parquet row groups that end before it are not
+   * read, nor are the rows before it at the start of the first row group read (found from its
+   * ts_recv column alone). Rows are not filtered one by one: where receive times are not in
+   * order, a row before `from` can still come, and callers drop it (the replay does).
+   */
   readonly from?: bigint;
   /** Only rows with ts_recv before this (ns). */
   readonly to?: bigint;
@@ -308,7 +313,7 @@ export class CaptureReader {
     if (wanted.length === 0) return [];
     return filter.decodeAhead === true
       ? DecodeAhead.shared().ipcBatches(file, wanted, filter)
-      : parquetIpcBatches(file, wanted, filter.batchSize ?? 65_536, filter.verifyHashes !== false);
+      : parquetIpcBatches(file, wanted, filter.batchSize ?? 65_536, filter.verifyHashes !== false, filter.from, filter.signal);
   }
 
   /** The record batches of a segment, up to a torn tail or an unfinished flush. */

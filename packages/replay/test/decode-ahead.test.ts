@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CaptureReader, readManifest } from '@mdcap/capture';
-import type { CaptureSource } from '@mdcap/capture';
+import type { CaptureSource, ReadFilter } from '@mdcap/capture';
 import { eventToJson } from '@mdcap/core';
 import type { MarketEvent } from '@mdcap/core';
 import { RealtimeEngine } from '@mdcap/engine';
@@ -132,6 +132,27 @@ describe('decoding ahead on a worker thread', () => {
     const skipped = groups.filter((g) => !read.has(g));
     expect(skipped.length).toBeGreaterThanOrEqual(2);
     expect(groups.slice(-1).every((g) => read.has(g))).toBe(true);
+  });
+
+  it('a start inside a row group: the rows before it are not decoded, on either thread', async () => {
+    const reader = CaptureReader.open(cap);
+    const file = reader.files().find((f) => f.format === 'parquet' && f.kind === 'book_updates' && f.entry!.rows > 100)!;
+    const times = async (filter: ReadFilter): Promise<bigint[]> => {
+      const out: bigint[] = [];
+      for await (const b of reader.batches(file, { batchSize: 29, ...filter })) out.push(...b.tsRecv);
+      return out;
+    };
+    const all = await times({});
+    expect(file.entry!.rowGroups.length).toBe(1);
+    const from = all[Math.floor(all.length / 2)]! + 1n;
+    const first = all.findIndex((t) => t >= from);
+    expect(first).toBeGreaterThan(0);
+    for (const decodeAhead of [false, true]) {
+      // Exactly the rows from the first received at or after `from`: the prefix before it is not read.
+      expect(await times({ from, decodeAhead })).toEqual(all.slice(first));
+      expect(await times({ from: all[0]!, decodeAhead })).toEqual(all);
+      expect(await times({ from: all[all.length - 1]! + 1n, decodeAhead })).toEqual([]);
+    }
   });
 
   it('a file left (its signal aborted) drops the batches asked for ahead: the decode thread does not keep decoding them', async () => {
