@@ -3,6 +3,7 @@ import yargs from 'yargs';
 import type { Argv } from 'yargs';
 import { EXIT } from './command.js';
 import type { Command } from './command.js';
+import { setQuiet } from './output.js';
 import { backtestCommand } from './commands/backtest.js';
 import { barsCommand } from './commands/bars.js';
 import { dbnCommand } from './commands/dbn.js';
@@ -117,7 +118,13 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   let parser: Argv = yargs([...args])
     .scriptName('mdcap')
     .usage('mdcap: record market data, replay it exactly, query it with DuckDB\n\nUsage: mdcap <command> [options]')
-    .option('verbose', { type: 'boolean', global: true, describe: 'Print stack traces with errors' });
+    .option('verbose', { type: 'boolean', global: true, describe: 'Print stack traces with errors' })
+    .option('quiet', {
+      alias: 'q',
+      type: 'boolean',
+      global: true,
+      describe: 'No progress bar and no informational lines on the terminal (errors and warnings still go to stderr)',
+    });
   for (const c of COMMANDS) {
     const cmd = c as unknown as Command<unknown>;
     parser = parser.command(
@@ -144,6 +151,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .middleware((argv) => {
       for (const [k, v] of Object.entries(argv)) if (Array.isArray(v) && !LIST_ARGUMENTS.has(k)) argv[k] = v[v.length - 1] as unknown;
     }, true)
+    // --quiet, before any command makes its Progress (docs/cli.md#progress-and---quiet).
+    .middleware((argv) => setQuiet(argv['quiet'] === true))
     .fail(false);
   try {
     await parser.parseAsync();

@@ -4,6 +4,7 @@ import { encodeDbn, EventsToDbn, EXPORT_SCHEMAS } from '@mdcap/dbn';
 import type { DbnMetadata, DbnRecord } from '@mdcap/dbn';
 import { RealtimeEngine } from '@mdcap/engine';
 import { ReplayProvider } from '@mdcap/replay';
+import { captureFraction } from './progress.js';
 
 export interface DbnExportOptions {
   /** The capture directory. */
@@ -12,6 +13,8 @@ export interface DbnExportOptions {
   readonly schema: string;
   /** Symbols to export (default: all the capture has). */
   readonly symbols?: readonly string[];
+  /** Called every 65,536 events with the tsRecv reached and how far that is through the capture's time (0 to 1). */
+  readonly onProgress?: (tsRecv: bigint, fraction: number) => void;
 }
 
 export interface DbnExport {
@@ -46,7 +49,10 @@ export async function exportDbn(o: DbnExportOptions): Promise<DbnExport> {
   const engine = new RealtimeEngine(ReplayProvider.open(o.dir), { books: false });
   // The first event DBN cannot hold ends the export (nothing is written): one clear error.
   const failed: { error: Error | null } = { error: null };
+  const fraction = captureFraction(m);
+  let n = 0;
   engine.onEvent((e) => {
+    if ((++n & 0xffff) === 0) o.onProgress?.(e.tsRecv, fraction(e.tsRecv));
     if (failed.error !== null || !dbn.accepts(e)) return;
     try {
       dbn.add(e);

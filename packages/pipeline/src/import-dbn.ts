@@ -16,7 +16,11 @@ export interface DbnImportOptions {
   readonly keepPartial?: boolean;
   /** Replace the sessions the import overlaps instead of refusing it (see CaptureWriterOptions.import). */
   readonly replace?: boolean;
-  readonly onProgress?: (records: number, total: number) => void;
+  /**
+   * Called every 65,536 records with the records read so far and about how far through the files'
+   * bytes they are (0 to 1; by record lengths, so v1/v2 definitions upgraded to v3 count a little more).
+   */
+  readonly onProgress?: (records: number, fraction: number) => void;
 }
 
 export interface DbnImportSummary {
@@ -85,6 +89,7 @@ export async function importDbn(o: DbnImportOptions): Promise<DbnImportSummary &
   const writer = await openImportWriter(o.out, venue, clock, start ?? 0n, o.files, o.replace);
   const seen = new Set<string>();
   let records = 0;
+  let bytesRead = 0;
   let events = 0;
   let last = clock.now();
   const write = (e: MarketEvent): void => {
@@ -102,7 +107,8 @@ export async function importDbn(o: DbnImportOptions): Promise<DbnImportSummary &
       symbols.learn(r);
       convert.convert(r, write, pick.reader.metadata?.schema ?? null);
       records++;
-      if ((records & 0xffff) === 0) o.onProgress?.(records, total);
+      bytesRead += (r['length'] as number) * 4;
+      if ((records & 0xffff) === 0) o.onProgress?.(records, total === 0 ? 1 : Math.min(1, bytesRead / total));
       advance(pick);
     }
   } catch (error) {

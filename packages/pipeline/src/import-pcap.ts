@@ -27,7 +27,8 @@ export interface PcapImportOptions {
   readonly book?: 'mbp' | 'mbo';
   readonly keepPartial?: boolean;
   readonly replace?: boolean;
-  readonly onProgress?: (datagrams: number) => void;
+  /** Called every 65,536 datagrams of the channel with their count and how far through the file they are (0 to 1). */
+  readonly onProgress?: (datagrams: number, fraction: number) => void;
 }
 
 export interface PcapImportSummary {
@@ -113,7 +114,7 @@ export async function importPcap(o: PcapImportOptions): Promise<PcapImportSummar
       if (role === 'snapshot') handler.onSnapshot(d.payload, t);
       else if (role === 'definition') handler.onDefinition(d.payload, t);
       else handler.onIncremental(role, d.payload, t);
-      if ((channelDatagrams & 0xffff) === 0) o.onProgress?.(channelDatagrams);
+      if ((channelDatagrams & 0xffff) === 0) o.onProgress?.(channelDatagrams, d.offset / bytes.length);
     }
     stats = r.value;
     // Packets still waiting for their turn at the end are lost: their wait runs out.

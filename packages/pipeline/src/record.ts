@@ -63,6 +63,8 @@ export interface RecordSource {
 }
 
 export interface RecordProgress {
+  /** Time recorded so far on the feed's clock (what `durationNs` counts). */
+  readonly elapsedNs: bigint;
   readonly events: number;
   readonly rowsFlushed: number;
   readonly filesFinalized: number;
@@ -315,6 +317,7 @@ export async function record(o: RecordOptions): Promise<RecordSummary & { manife
     const tick = (): void => {
       const w = writer.stats();
       o.onProgress!({
+        elapsedNs: clock.now() - start,
         events: w.events,
         rowsFlushed: w.rowsFlushed,
         filesFinalized: w.filesFinalized,

@@ -5,6 +5,7 @@ import { ALL_SYMBOLS, BookFlags, eventToJson } from '@mdcap/core';
 import type { MarketEvent, Status, MdcapError } from '@mdcap/core';
 import { RealtimeEngine } from '@mdcap/engine';
 import { ReplayProvider } from '@mdcap/replay';
+import { captureFraction } from './progress.js';
 
 /** One venue sequence stream (venue and symbol) as verify saw it. */
 export interface StreamReport {
@@ -101,8 +102,10 @@ function payload(e: MarketEvent): string {
 
 export interface VerifyOptions {
   readonly repair?: boolean;
-  /** Called now and then with the tsRecv reached (progress). */
-  readonly onProgress?: (tsRecv: bigint) => void;
+  /** Called every 65,536 events with the tsRecv reached and how far that is through the capture's time (0 to 1). */
+  readonly onProgress?: (tsRecv: bigint, fraction: number) => void;
+  /** Called after each file's sha256 (the first pass, over every byte) with the bytes hashed so far and in all. */
+  readonly onHashProgress?: (bytes: number, total: number) => void;
 }
 
 /**
@@ -123,10 +126,16 @@ export async function verifyCapture(root: string, options: VerifyOptions = {}): 
   const hashMismatches: string[] = [];
   const skip = new Set<string>();
   const damagedChunks: (SegmentDamage & { path: string })[] = [];
+  const hashTotal = files.reduce((n, f) => n + (f.entry?.bytes ?? 0), 0);
+  let hashed = 0;
   for (const f of files) {
     if (f.entry !== null && (await sha256FileAsync(f.path)) !== f.entry.sha256) {
       hashMismatches.push(f.entry.path);
       skip.add(f.path); // changed after it was written: not decoded (its rows are not trustworthy)
+    }
+    if (f.entry !== null) {
+      hashed += f.entry.bytes;
+      options.onHashProgress?.(hashed, hashTotal);
     }
     if (f.format === 'arrow') {
       for (const d of segmentDamage(f.path)) damagedChunks.push({ path: relative(root, f.path).split(sep).join('/'), ...d });
@@ -136,6 +145,7 @@ export async function verifyCapture(root: string, options: VerifyOptions = {}): 
   // Hashes were checked above (a mismatch is a finding, not a reason to stop reading).
   const provider = ReplayProvider.open(root, { speed: 'max', verifyHashes: false, skipFiles: skip, skipDamaged: true });
   const engine = new RealtimeEngine(provider, { validate: false });
+  const fraction = captureFraction(reader.manifest);
   const streams = new Map<string, StreamState>();
   // A venue whose ids grow by any step per kind (its feed's sequencing rule, kept in the
   // manifest) is checked per kind for order only.
@@ -195,7 +205,7 @@ export async function verifyCapture(root: string, options: VerifyOptions = {}): 
     return true;
   };
   engine.onEvent((e) => {
-    if ((++n & 0xffff) === 0) options.onProgress?.(e.tsRecv);
+    if ((++n & 0xffff) === 0) options.onProgress?.(e.tsRecv, fraction(e.tsRecv));
     if ((e.type === 'book' || e.type === 'order') && (e.flags & BookFlags.SnapshotBegin) !== 0 && resnapshot(e.venue, e.symbol)) resyncs++;
     if (e.type === 'status') {
       if (e.kind === 'checksum') {

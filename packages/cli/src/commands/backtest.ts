@@ -23,7 +23,7 @@ import { EXIT, warn } from '../command.js';
 import type { Command } from '../command.js';
 import { parseFeedItem } from '../feeds-option.js';
 import { stopRequested } from '../lifecycle.js';
-import { count, LineOutput, Progress } from '../output.js';
+import { count, LineOutput, Progress, timeFraction } from '../output.js';
 
 interface BacktestArgs {
   readonly strategy: string;
@@ -319,7 +319,12 @@ export const backtestCommand: Command<BacktestArgs> = {
         default: false,
         describe: 'The summary as one JSON object (a sweep: one per set, a line each); money as exact decimal text',
       })
-      .option('quiet', { type: 'boolean', default: false, describe: 'Print nothing but errors (with --out)' })
+      // The global --quiet (-q), with more to it here: not even the summary.
+      .option('quiet', {
+        type: 'boolean',
+        default: false,
+        describe: 'Print nothing but errors: no progress, and no summary on stdout (with --out, which keeps it)',
+      })
       .example('mdcap backtest examples/strategies/quote-top.mjs cap', 'the example market maker on a capture: the summary table')
       .example(
         'mdcap backtest examples/strategies/quote-top.mjs cap --latency 250us --fees -0.0001,0.0003 --out bt',
@@ -387,10 +392,12 @@ export const backtestCommand: Command<BacktestArgs> = {
     };
     const out = new LineOutput();
     const print = !a.quiet;
-    const progress = new Progress(print && process.stderr.isTTY === true);
+    const progress = new Progress(print ? {} : { enabled: false });
     const errorsShown = { n: 0 };
     const onError = (e: MdcapError): void => {
-      if (++errorsShown.n <= 10) warn('backtest', e.toString());
+      if (++errorsShown.n > 10) return;
+      progress.clear();
+      warn('backtest', e.toString());
     };
 
     if (a.feed !== undefined) {
@@ -448,7 +455,8 @@ export const backtestCommand: Command<BacktestArgs> = {
         workers: n,
         ...(a.out === undefined ? {} : { out: a.out, force: a.force }),
         signal: stop.signal,
-        onRow: (_r, done, total) => progress.update(() => `sweep: ${done} of ${total} parameter sets done (${n} at once)`),
+        onRow: (_r, done, total) =>
+          progress.update(() => `sweep: ${done} of ${total} parameter sets done (${n} at once)`, total === 0 ? 1 : done / total),
       });
       progress.done();
       if (print) {
@@ -469,15 +477,16 @@ export const backtestCommand: Command<BacktestArgs> = {
       return failed.length > 0 || rows.some((r) => (r.stats?.errorCount ?? 0) > 0) ? EXIT.problems : EXIT.ok;
     }
 
-    const t0 = base ?? 0n;
-    const span = (to ?? last ?? t0 + 1n) - (from ?? t0) || 1n;
+    const t0 = from ?? base ?? 0n;
+    const t1 = to ?? last ?? t0 + 1n;
     const result = await runBacktest({
       ...replay,
       strategy: a.strategy,
       onError,
       onProgress: (p) =>
         progress.update(
-          () => `backtest ${capture}: ${Number(((p.ts - (from ?? t0)) * 100n) / span)}% · ${nsToIso(p.ts)} · ${count(p.events)} events`,
+          () => `backtest ${capture}: ${nsToIso(p.ts)} · ${count(p.events)} events`,
+          () => timeFraction(p.ts, t0, t1),
         ),
     });
     progress.done();

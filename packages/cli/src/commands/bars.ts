@@ -5,7 +5,7 @@ import { EXIT } from '../command.js';
 import type { Command } from '../command.js';
 import { openAnalytics } from '../analytics.js';
 import { BAR_HEADER, barRow } from '../format.js';
-import { LineOutput } from '../output.js';
+import { LineOutput, Progress } from '../output.js';
 
 interface BarsArgs {
   readonly dir: string;
@@ -56,7 +56,10 @@ export const barsCommand: Command<BarsArgs> = {
           `--symbols: expected symbols of the capture (${db.manifest.symbols.join(', ')}), found ${unknown.join(', ')}`,
         );
       }
-      const bars = await db.bars({ intervals, graceMs, timestamp: a.barTimestamp as 'tsEvent' | 'tsRecv' });
+      // One DuckDB query: a line says what runs (no fraction: DuckDB does not tell).
+      const progress = new Progress();
+      progress.update(() => `bars: DuckDB over ${[a.dir, ...positionalList(a.more)].join(' ')}…`);
+      const bars = await db.bars({ intervals, graceMs, timestamp: a.barTimestamp as 'tsEvent' | 'tsRecv' }).finally(() => progress.done());
       const out = new LineOutput();
       if (!a.json) out.line(BAR_HEADER);
       for (const b of bars) {

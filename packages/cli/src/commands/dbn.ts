@@ -4,7 +4,7 @@ import { csvColumns, DbnReader, metadataJson, SCHEMA_RTYPES, SCHEMAS, SymbolMap,
 import type { Argv } from 'yargs';
 import { EXIT, warn } from '../command.js';
 import type { Command } from '../command.js';
-import { LineOutput } from '../output.js';
+import { count, LineOutput, Progress } from '../output.js';
 
 interface DbnArgs {
   readonly file: string;
@@ -87,9 +87,17 @@ export const dbnCommand: Command<DbnArgs> = {
     const rtypes = a.schema === undefined ? null : new Set(SCHEMA_RTYPES[a.schema]);
     let header: string | null = null;
     let n = 0;
+    // Printed to a file or a pipe: a bar on the terminal says how far (on the terminal the records say it).
+    const progress = new Progress(process.stdout.isTTY === true ? { enabled: false } : {});
+    let read = 0;
+    const total = reader.body.length;
+    const text = (): string => `reading ${a.file}: ${count(n)} records`;
+    const fraction = (): number => (total === 0 ? 1 : read / total);
     try {
       for (const r of reader.records()) {
         if (out.blocked) await out.ready(); // a slow reader: wait instead of buffering the file
+        read += (r['length'] as number) * 4;
+        progress.update(text, fraction);
         symbols?.learn(r);
         if (rtypes !== null && !rtypes.has(r['rtype'] as number)) continue;
         if (a.limit !== undefined && n >= a.limit) break;
@@ -107,6 +115,7 @@ export const dbnCommand: Command<DbnArgs> = {
         out.line(toCsv(r, cols, { ...options, symbols }));
       }
     } finally {
+      progress.done();
       await out.end(); // a bad or truncated file: the records before it are printed, then the error
     }
     if (reader.skipped > 0) {

@@ -167,7 +167,7 @@ export const demoCommand: Command<DemoArgs> = {
       await out.end();
     };
 
-    const progress = new Progress(process.stderr.isTTY === true && !a.json);
+    const progress = new Progress(a.json ? { enabled: false } : {});
     let dir: string;
     let rec;
     try {
@@ -177,7 +177,7 @@ export const demoCommand: Command<DemoArgs> = {
         ...(specs.length === 1 ? { feed: specs[0]! } : { feeds: specs }),
         out: dir,
         durationNs,
-        onProgress: (p) => progress.update(() => `   recording: ${count(p.events)} events`),
+        onProgress: (p) => progress.update(() => `recording: ${count(p.events)} events`, Number(p.elapsedNs) / Number(durationNs)),
       });
     } finally {
       // The local venues stop with the recording, however it ends.

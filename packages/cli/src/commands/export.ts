@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { MdcapError } from '@mdcap/core';
+import { MdcapError, nsToIso } from '@mdcap/core';
 import { EXPORT_SCHEMAS } from '@mdcap/dbn';
 import { exportDbn } from '@mdcap/pipeline';
 import type { Argv } from 'yargs';
@@ -7,7 +7,7 @@ import { parseList } from '../args.js';
 import { EXIT } from '../command.js';
 import type { Command } from '../command.js';
 import { checkOutFile, writeOutFile } from '../out-file.js';
-import { count, LineOutput } from '../output.js';
+import { count, LineOutput, Progress } from '../output.js';
 
 interface ExportArgs {
   readonly format: string;
@@ -57,11 +57,15 @@ export const exportCommand: Command<ExportArgs> = {
       );
     }
     const out = checkOutFile('--out', a.out, a.force); // before the work, not after it
+    const symbols = a.symbols === undefined ? undefined : parseList('--symbols', a.symbols);
+    const progress = new Progress();
+    progress.update(() => `exporting ${a.dir}`);
     const dbn = await exportDbn({
       dir: a.dir,
       schema: a.schema,
-      ...(a.symbols === undefined ? {} : { symbols: parseList('--symbols', a.symbols) }),
-    });
+      ...(symbols === undefined ? {} : { symbols }),
+      onProgress: (ts, fraction) => progress.update(() => `exporting ${a.dir}: events at ${nsToIso(ts)}`, fraction),
+    }).finally(() => progress.done());
     const { metadata, records } = dbn;
     await writeOutFile(out, (tmp) => writeFileSync(tmp, dbn.bytes()));
     const summary = { out: a.out, format: 'dbn', schema: a.schema, records: records.length, symbols: metadata.symbols };

@@ -109,7 +109,9 @@ export const importCommand: Command<ImportArgs> = {
       throw new MdcapError('MDCAP_ERR_INVALID_OPTION', 'lobster: expected --messages FILE and --orderbook FILE, found them missing');
     }
     const messages = a.messages;
+    const levels = a.levels === undefined ? undefined : parseIntOption('--levels', a.levels, 1, 200);
     const progress = new Progress();
+    progress.update(() => `importing ${basename(messages)}: reading`);
     const { manifest: _m, ...summary } = await importLobster({
       messages,
       orderbook: a.orderbook,
@@ -117,11 +119,12 @@ export const importCommand: Command<ImportArgs> = {
       ...(a.symbol === undefined ? {} : { symbol: a.symbol }),
       ...(a.date === undefined ? {} : { date: a.date }),
       ...(a.venue === undefined ? {} : { venue: a.venue }),
-      ...(a.levels === undefined ? {} : { levels: parseIntOption('--levels', a.levels, 1, 200) }),
+      ...(levels === undefined ? {} : { levels }),
       timeZone: a.tz,
       keepPartial: a.keepPartial,
       replace: a.replace,
-      onProgress: (row, total) => progress.update(() => `importing ${basename(messages)}: ${count(row)} of ${count(total)} rows`),
+      onProgress: (row, total) =>
+        progress.update(() => `importing ${basename(messages)}: ${count(row)} of ${count(total)} rows`, total === 0 ? 1 : row / total),
     }).finally(() => progress.done());
     const out = new LineOutput();
     out.line(
@@ -144,6 +147,7 @@ async function runDbn(a: ImportArgs): Promise<number> {
   const files = a.files ?? [];
   if (files.length === 0) throw new MdcapError('MDCAP_ERR_INVALID_OPTION', 'dbn: expected one or more DBN files, found none');
   const progress = new Progress();
+  progress.update(() => `importing ${files.length} DBN file(s): reading`);
   const summary = await importDbn({
     files,
     out: a.out,
@@ -151,9 +155,8 @@ async function runDbn(a: ImportArgs): Promise<number> {
     skipBad: a.skipBad,
     keepPartial: a.keepPartial,
     replace: a.replace,
-    onProgress: (records) => progress.update(() => `importing ${files.length} DBN file(s): ${count(records)} records`),
-  });
-  progress.done();
+    onProgress: (records, fraction) => progress.update(() => `importing ${files.length} DBN file(s): ${count(records)} records`, fraction),
+  }).finally(() => progress.done());
   const { manifest: _m, ...rest } = summary;
   const out = new LineOutput();
   if (a.json) out.line(JSON.stringify(rest));
@@ -188,18 +191,20 @@ async function runPcap(a: ImportArgs): Promise<number> {
     );
   }
   const file = files[0]!;
+  const channel = parseIntOption('--channel', a.channel, 1, 65_535);
   const progress = new Progress();
+  progress.update(() => `importing ${basename(file)}: reading`);
   const { manifest: _m, ...summary } = await importPcap({
     file,
     out: a.out,
-    channel: parseIntOption('--channel', a.channel, 1, 65_535),
+    channel,
     channelConfig: a.config,
     sbeSchema: a.sbeSchema ?? datasetPath(...DEFAULT_MDP3_SCHEMA),
     ...(a.symbols === undefined ? {} : { symbols: a.symbols.split(',').map((x) => x.trim()) }),
     ...(a.mbo === true ? { book: 'mbo' as const } : {}),
     keepPartial: a.keepPartial,
     replace: a.replace,
-    onProgress: (n) => progress.update(() => `importing ${basename(file)}: ${count(n)} datagrams`),
+    onProgress: (n, fraction) => progress.update(() => `importing ${basename(file)}: ${count(n)} datagrams`, fraction),
   }).finally(() => progress.done());
   const out = new LineOutput();
   const f = summary.feed;

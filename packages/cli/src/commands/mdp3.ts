@@ -6,7 +6,7 @@ import type { DecodedMessage, SbeRecord, SbeValue, Schema } from '@mdcap/mdp3';
 import type { Argv } from 'yargs';
 import { EXIT, warn } from '../command.js';
 import type { Command } from '../command.js';
-import { LineOutput } from '../output.js';
+import { count, LineOutput, Progress } from '../output.js';
 
 interface Mdp3Args {
   readonly file: string;
@@ -95,44 +95,57 @@ export const mdp3Command: Command<Mdp3Args> = {
     const out = new LineOutput();
     let messages = 0;
     let bad = 0;
-    const datagrams = udpDatagrams(readFileSync(a.file), a.file);
-    for (let r = datagrams.next(); r.done !== true; r = datagrams.next()) {
-      const d = r.value;
-      if (a.port !== undefined && d.dstPort !== a.port) continue;
-      let decoded: DecodedMessage[];
-      let seqNum: number;
-      let sendingTime: bigint;
-      try {
-        const p = codec.decodePacket(d.payload, `${a.file}: packet ${d.index} (file offset ${d.offset})`);
-        ({ seqNum, sendingTime } = p);
-        decoded = p.messages;
-      } catch (error) {
-        if (!a.skipBad || !(error instanceof MdcapError)) throw error;
-        bad++;
-        warn('mdp3', `skipped: ${error.message}`);
-        continue;
-      }
-      for (const m of decoded) {
-        if (a.limit !== undefined && messages >= a.limit) break;
-        messages++;
-        const head = {
-          packet: d.index,
-          seqNum,
-          sendingTime,
-          dst: `${d.dstIp}:${d.dstPort}`,
-          template: m.name,
-          templateId: m.templateId,
-          version: m.version,
-        };
-        if (a.json) out.line(JSON.stringify({ ...head, fields: m.fields }, jsonReplacer));
-        else {
-          const w: string[] = [];
-          words(m.fields, '', w);
-          out.line(`#${d.index} seq=${seqNum} sent=${nsToIso(sendingTime)} ${head.dst} ${m.name} v${m.version} ${w.join(' ')}`);
+    const bytes = readFileSync(a.file);
+    // Printed to a file or a pipe: a bar on the terminal says how far (on the terminal the messages say it).
+    const progress = new Progress(process.stdout.isTTY === true ? { enabled: false } : {});
+    let at = 0;
+    const text = (): string => `decoding ${a.file}: ${count(messages)} messages`;
+    const fraction = (): number => (bytes.length === 0 ? 1 : at / bytes.length);
+    const datagrams = udpDatagrams(bytes, a.file);
+    try {
+      for (let r = datagrams.next(); r.done !== true; r = datagrams.next()) {
+        const d = r.value;
+        at = d.offset;
+        progress.update(text, fraction);
+        if (a.port !== undefined && d.dstPort !== a.port) continue;
+        let decoded: DecodedMessage[];
+        let seqNum: number;
+        let sendingTime: bigint;
+        try {
+          const p = codec.decodePacket(d.payload, `${a.file}: packet ${d.index} (file offset ${d.offset})`);
+          ({ seqNum, sendingTime } = p);
+          decoded = p.messages;
+        } catch (error) {
+          if (!a.skipBad || !(error instanceof MdcapError)) throw error;
+          bad++;
+          progress.clear();
+          warn('mdp3', `skipped: ${error.message}`);
+          continue;
         }
+        for (const m of decoded) {
+          if (a.limit !== undefined && messages >= a.limit) break;
+          messages++;
+          const head = {
+            packet: d.index,
+            seqNum,
+            sendingTime,
+            dst: `${d.dstIp}:${d.dstPort}`,
+            template: m.name,
+            templateId: m.templateId,
+            version: m.version,
+          };
+          if (a.json) out.line(JSON.stringify({ ...head, fields: m.fields }, jsonReplacer));
+          else {
+            const w: string[] = [];
+            words(m.fields, '', w);
+            out.line(`#${d.index} seq=${seqNum} sent=${nsToIso(sendingTime)} ${head.dst} ${m.name} v${m.version} ${w.join(' ')}`);
+          }
+        }
+        if (out.blocked) await out.ready();
+        if (a.limit !== undefined && messages >= a.limit) break;
       }
-      if (out.blocked) await out.ready();
-      if (a.limit !== undefined && messages >= a.limit) break;
+    } finally {
+      progress.done();
     }
     await out.end();
     if (bad > 0) warn('mdp3', `${bad} packet${bad === 1 ? '' : 's'} could not be decoded and were skipped`);

@@ -11,7 +11,7 @@ import { EXIT, warn } from '../command.js';
 import { parseFeedsOption, readFeedsConfig } from '../feeds-option.js';
 import type { FeedDefaults } from '../feeds-option.js';
 import type { Command } from '../command.js';
-import { count, LineOutput, Progress } from '../output.js';
+import { count, isQuiet, LineOutput, Progress } from '../output.js';
 import { tellStderr, watchParent } from '../lifecycle.js';
 import { DEFAULT_MDP3_SCHEMA } from './mdp3.js';
 
@@ -375,7 +375,7 @@ async function runRecording(
         process.exit(130);
       }
       progress.done();
-      if (process.stderr.isTTY === true) process.stderr.write('stopping: finalizing the open segments…\n');
+      if (process.stderr.isTTY === true && !isQuiet()) process.stderr.write('stopping: finalizing the open segments…\n');
       stop.abort();
     };
     handlers.set(s, h);
@@ -388,19 +388,23 @@ async function runRecording(
     stop.abort();
   });
   const sinkStats: SinkStats[] = [];
+  const durationNs = a.duration === undefined ? undefined : parseDurationOption('--duration', a.duration);
   const { manifest: _m, ...recorded } = await record({
     ...what,
     raw: a.raw,
     out: a.out,
-    ...(a.duration === undefined ? {} : { durationNs: parseDurationOption('--duration', a.duration) }),
+    ...(durationNs === undefined ? {} : { durationNs }),
     rotateNs,
     flushMs: Number(flushNs / 1_000_000n),
     signal: stop.signal,
     onProgress: (p) =>
-      progress.update(() => {
-        const secs = (performance.now() - t0) / 1000;
-        return `recording ${label} → ${a.out}: ${count(p.events)} events (${count(Math.round(p.events / Math.max(secs, 0.001)))}/s) · ${count(p.rowsFlushed)} rows written · ${p.filesFinalized} Parquet files · ${count(p.ringDrops)} drops · ${count(p.statuses)} statuses · ${secs.toFixed(0)} s`;
-      }),
+      progress.update(
+        () => {
+          const secs = (performance.now() - t0) / 1000;
+          return `recording ${label} → ${a.out}: ${count(p.events)} events (${count(Math.round(p.events / Math.max(secs, 0.001)))}/s) · ${count(p.rowsFlushed)} rows written · ${p.filesFinalized} Parquet files · ${count(p.ringDrops)} drops · ${count(p.statuses)} statuses · ${secs.toFixed(0)} s`;
+        },
+        durationNs === undefined ? undefined : Number(p.elapsedNs) / Number(durationNs),
+      ),
     onError: (e) => warn('record', e.toString()),
     onStart: (engine, source) => {
       for (const url of sinkUrls) {

@@ -9,7 +9,7 @@ import { badOption, parseChoices, parseIntervals, parseIntOption, parseList, par
 import { EXIT, warn } from '../command.js';
 import type { Command } from '../command.js';
 import { BAR_HEADER, eventText, topJson, topText } from '../format.js';
-import { count, LineOutput, Progress } from '../output.js';
+import { count, isQuiet, LineOutput, Progress, timeFraction } from '../output.js';
 
 const PRINTABLE = ['trades', 'quotes', 'book', 'orders', 'bars', 'status', 'top'] as const;
 type Printable = (typeof PRINTABLE)[number];
@@ -153,22 +153,28 @@ export const replayCommand: Command<ReplayArgs> = {
     const out = new LineOutput().throttle(engine); // a slow reader pauses the replay
     if (!a.json && print.has('bars') && intervals.length > 0 && print.size <= 2) out.line(BAR_HEADER);
     printCallbacks(engine, out, { print, json: a.json, depth });
+    const progress = new Progress();
     const errors: MdcapError[] = [];
     engine.onError((e) => {
       errors.push(e);
       // An unreadable file ends the replay and is reported once, below.
-      if (errors.length <= 10 && !e.code.startsWith('MDCAP_ERR_CAPTURE') && e.code !== 'MDCAP_ERR_IO') warn('replay', e.toString());
+      if (errors.length <= 10 && !e.code.startsWith('MDCAP_ERR_CAPTURE') && e.code !== 'MDCAP_ERR_IO') {
+        progress.clear();
+        warn('replay', e.toString());
+      }
     });
-    const progress = new Progress();
     const startNs = from ?? base ?? 0n;
     const ends = manifest.sessions.map((s) => (s.end === null ? 0n : BigInt(s.end)));
     const endNs = to ?? ends.reduce((m, e) => (e > m ? e : m), startNs + 1n);
     if (progress.enabled) {
-      engine.onEvent((e) =>
-        progress.update(
-          () => `replaying ${dirs.join(' ')}: ${Number(((e.tsRecv - startNs) * 100n) / (endNs - startNs || 1n))}% · ${nsToIso(e.tsRecv)}`,
-        ),
-      );
+      // No allocation per event: the line's text is made only when it is drawn.
+      let at = startNs;
+      const text = (): string => `replaying ${dirs.join(' ')}: ${nsToIso(at)}`;
+      const fraction = (): number => timeFraction(at, startNs, endNs);
+      engine.onEvent((e) => {
+        at = e.tsRecv;
+        progress.update(text, fraction);
+      });
     }
     const t0 = performance.now();
     await engine.run(symbols);
@@ -181,7 +187,7 @@ export const replayCommand: Command<ReplayArgs> = {
       if (fatal !== undefined) throw fatal; // the file and row group that could not be read
     }
     const events = provider.stats().events;
-    if (!a.json && process.stdout.isTTY === true) {
+    if (!a.json && process.stdout.isTTY === true && !isQuiet()) {
       const s = (performance.now() - t0) / 1000;
       const pacing = provider.stats().pacing;
       out.line(

@@ -8,7 +8,7 @@ import { parseDurationOption, parseIntervals, parseIntOption, parseList } from '
 import { EXIT, warn } from '../command.js';
 import type { Command } from '../command.js';
 import { BAR_HEADER, barRow } from '../format.js';
-import { count, LineOutput, Progress } from '../output.js';
+import { count, LineOutput, Progress, timeFraction } from '../output.js';
 
 interface SimArgs {
   readonly symbols?: string;
@@ -67,9 +67,9 @@ export const simCommand: Command<SimArgs> = {
     const errors: MdcapError[] = [];
     engine.onError((e) => errors.push(e));
     const out = new LineOutput().throttle(engine);
-    const progress = new Progress(process.stderr.isTTY === true && !a.json);
+    const progress = new Progress(a.json ? { enabled: false } : {});
     const start = sim.clock.now();
-    engine.onTrade((t) => progress.update(() => `  ${Number(((t.tsRecv - start) * 100n) / durationNs)}% of the market simulated…`));
+    engine.onTrade((t) => progress.update('of the market simulated…', () => timeFraction(t.tsRecv, start, start + durationNs)));
     const t0 = performance.now();
     await engine.start(symbols); // an unknown symbol fails here, before any output
     if (!a.json) {

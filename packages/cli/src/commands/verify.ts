@@ -2,7 +2,7 @@ import { MdcapError, nsToIso } from '@mdcap/core';
 import type { Argv } from 'yargs';
 import { EXIT } from '../command.js';
 import type { Command } from '../command.js';
-import { count, LineOutput, Progress } from '../output.js';
+import { bytes, count, LineOutput, Progress } from '../output.js';
 import { verifyCapture } from '@mdcap/pipeline';
 import type { VerifyReport } from '@mdcap/pipeline';
 
@@ -68,9 +68,12 @@ export const verifyCommand: Command<VerifyArgs> = {
     const progress = new Progress();
     let report: VerifyReport;
     try {
+      progress.update(() => `verifying ${a.dir}`);
       report = await verifyCapture(a.dir, {
         repair: a.repair,
-        onProgress: (ts) => progress.update(() => `verifying ${a.dir}: ${nsToIso(ts)}`),
+        onHashProgress: (done, total) =>
+          progress.update(() => `verifying ${a.dir}: sha256 of ${bytes(done)} of ${bytes(total)}`, total === 0 ? 1 : done / total),
+        onProgress: (ts, fraction) => progress.update(() => `verifying ${a.dir}: events at ${nsToIso(ts)}`, fraction),
       });
     } catch (error) {
       progress.done();
