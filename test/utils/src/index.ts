@@ -1,6 +1,8 @@
 export { REPO_ROOT, datasetsRoot, datasetStatus, datasetFile, inCI } from './datasets.js';
 export type { DatasetStatus } from './datasets.js';
-export { describeWithDataset, describeWithServers } from './vitest.js';
+export { describeWithBrowser, describeWithDataset, describeWithServers } from './vitest.js';
+export { ARTIFACTS_DIR, CHROMIUM, browserMissing, launchChromium } from './browser.js';
+export type { TestBrowser } from './browser.js';
 export { SERVER_PACKAGES, serverMissing, startKafkaMock, startNats, startPostgres, startRedis, startServer } from './servers.js';
 export type { ServerKind, TestServer } from './servers.js';
 export { collectCallbacks, hashLines } from './callbacks.js';

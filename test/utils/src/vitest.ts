@@ -1,5 +1,6 @@
 import { describe, it } from 'vitest';
 import { datasetStatus, inCI } from './datasets.js';
+import { browserMissing } from './browser.js';
 import { serverMissing } from './servers.js';
 import type { ServerKind } from './servers.js';
 
@@ -40,4 +41,12 @@ export function describeWithDataset(dataset: string, title: string, body: () => 
 export function describeWithServers(kinds: readonly ServerKind[], title: string, body: () => void): void {
   const missing = kinds.map(serverMissing).filter((why): why is string => why !== null);
   describeIfPresent(kinds.join(', '), missing.length === 0 ? null : missing.join('; '), title, body);
+}
+
+/**
+ * `describe` for tests that drive headless Chromium (Debian's package): skipped with the reason
+ * where it is missing, failed under `CI=true` (where `.ci/run` installs it).
+ */
+export function describeWithBrowser(title: string, body: () => void): void {
+  describeIfPresent('Chromium', browserMissing(), title, body);
 }
