@@ -31,7 +31,26 @@ const GRAPH = {
   serve: ['core', 'engine', 'backtest', 'capture', 'replay', 'pipeline'],
   // What onBatch hands downstream (PostgreSQL, Redis, NATS JetStream, Kafka) and the providers reading it back.
   sinks: ['core', 'engine', 'serve'],
-  cli: ['core', 'engine', 'sim', 'backtest', 'dbn', 'mdp3', 'capture', 'replay', 'analytics', 'pipeline', 'emulators', 'serve', 'sinks'],
+  // The viewer's page (browser code in app/, bundled) and its Node entry: no workspace package.
+  'view-app': [],
+  // The viewer's server: the page's files and one engine session over a WebSocket.
+  view: ['core', 'engine', 'capture', 'replay', 'pipeline', 'view-app'],
+  cli: [
+    'core',
+    'engine',
+    'sim',
+    'backtest',
+    'dbn',
+    'mdp3',
+    'capture',
+    'replay',
+    'analytics',
+    'pipeline',
+    'emulators',
+    'serve',
+    'sinks',
+    'view',
+  ],
 };
 const PURE = ['core', 'ring', 'engine', 'sim', 'backtest', 'replay', 'mdp3'];
 const PACKAGES = Object.keys(GRAPH);

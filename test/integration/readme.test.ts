@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatDecimal } from '@mdcap/core';
 import { RealtimeEngine } from '@mdcap/engine';
@@ -58,6 +58,13 @@ describe('README', () => {
     await engine.run(['AAPL', 'MSFT']);
     // ---
     expect(orders.length).toBeGreaterThan(0);
+  });
+
+  it('shows pictures that are there (the viewer screenshot its test writes)', () => {
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    const images = [...readme.matchAll(/!\[[^\]]*\]\(([^)]+)\)/g)].map((m) => m[1]!);
+    expect(images).toContain('docs/images/viewer.png');
+    for (const image of images) expect(existsSync(join(REPO_ROOT, image)), image).toBe(true);
   });
 
   it('the tour commands work as shown', () => {

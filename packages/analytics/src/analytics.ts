@@ -152,6 +152,18 @@ async function* rowsOf(prepared: DuckDBPreparedStatement, sql: string): AsyncGen
 }
 
 /**
+ * An in-memory DuckDB that loads no extension. Spill files go to the system's temp directory,
+ * not `.tmp` in the working directory (which may be a capture); DuckDB removes it when it closes.
+ */
+export function newDuckDb(): Promise<DuckDBInstance> {
+  return DuckDBInstance.create(':memory:', {
+    autoinstall_known_extensions: 'false',
+    autoload_known_extensions: 'false',
+    temp_directory: join(tmpdir(), `mdcap-duckdb-${randomUUID()}`),
+  });
+}
+
+/**
  * DuckDB over a capture root. Each kind is a view (`trades`, `quotes`, `book_updates`,
  * `order_updates`, `status`, `bars`) over its Parquet files, with exact `DECIMAL(38,S)` prices (S: the capture's largest scale)
  * and sizes next to the raw mantissas and scales, and `TIMESTAMP_NS` times (UTC). The raw tables
@@ -189,13 +201,7 @@ export class CaptureAnalytics {
     let exportTo: string | null = null;
     if (options.exportTo !== undefined) for (const r of roots) exportTo = outsideCapture(r, options.exportTo);
     const paths = manifest.files.map((f) => resolve(root, f.path));
-    const instance = await DuckDBInstance.create(':memory:', {
-      autoinstall_known_extensions: 'false',
-      autoload_known_extensions: 'false',
-      // Spill files go to the system's temp directory, not `.tmp` in the working directory
-      // (which may be the capture); DuckDB removes the directory when it closes.
-      temp_directory: join(tmpdir(), `mdcap-duckdb-${randomUUID()}`),
-    });
+    const instance = await newDuckDb();
     const con = await instance.connect();
     try {
       for (const kind of CAPTURE_KINDS) {

@@ -6,3 +6,5 @@
 export { CaptureAnalytics, EXPORT_FORMATS, VIEW_NAMES } from './analytics.js';
 export type { AnalyticsOptions, BarQueryOptions, ExportFormat, ExportSummary, Row } from './analytics.js';
 export { REFUSED_TABLE_FUNCTIONS } from './read-only.js';
+export { readBacktestRun } from './backtest-run.js';
+export type { RunEquityPoint, RunFill } from './backtest-run.js';

@@ -20,11 +20,12 @@ import { replayCommand } from './commands/replay.js';
 import { reportCommand } from './commands/report.js';
 import { simCommand } from './commands/sim.js';
 import { verifyCommand } from './commands/verify.js';
+import { viewCommand } from './commands/view.js';
 
 export const VERSION = '0.1.0';
 
 /** Arguments that take several values (variadic positionals); every other one keeps its last value. */
-const LIST_ARGUMENTS: ReadonlySet<string> = new Set(['_', 'files', 'feeds', 'sink']);
+const LIST_ARGUMENTS: ReadonlySet<string> = new Set(['_', 'files', 'feeds', 'sink', 'dirs']);
 
 const COMMANDS: readonly Command<never>[] = [
   demoCommand,
@@ -38,6 +39,7 @@ const COMMANDS: readonly Command<never>[] = [
   verifyCommand,
   emulateCommand,
   serveCommand,
+  viewCommand,
   importCommand,
   exportCommand,
   dbnCommand,

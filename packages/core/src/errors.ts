@@ -39,6 +39,8 @@ export const ERROR_CODES = {
   MDCAP_ERR_OUTPUT_EXISTS: 'An output file already exists (or is a directory) and --force was not given.',
   MDCAP_ERR_OUTPUT_IN_CAPTURE: "An output path lies inside an mdcap capture, which mdcap never writes into on a user's behalf.",
   MDCAP_ERR_REPLAY_RANGE: 'A replay time range is empty or reversed (from after to).',
+  MDCAP_ERR_VIEW_REQUEST:
+    'A message from a viewer page over its WebSocket is not one the viewer takes (not JSON, an unknown type, a missing or wrong field).',
   MDCAP_ERR_IMPORT_FORMAT: 'An input file to import does not have the expected format.',
   MDCAP_ERR_IMPORT_OVERLAP:
     'An import overlaps what a capture already holds (a file imported before, or data that starts before the capture ends).',

@@ -11,7 +11,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import { readManifest } from '@mdcap/capture';
 import type { Manifest } from '@mdcap/capture';
 import { ConfigError, MdcapError } from '@mdcap/core';
-import type { Instrument } from '@mdcap/core';
+import type { Clock, Instrument } from '@mdcap/core';
 import { RealtimeEngine } from '@mdcap/engine';
 import { openFeed } from '@mdcap/pipeline';
 import type { FeedSpec, OpenedFeed } from '@mdcap/pipeline';
@@ -606,6 +606,16 @@ export class MarketDataServer {
   }
 
   /** Counters and latency per stage, as `Stats` and `/metrics` give them. */
+  /**
+   * The engine and clock of a live feed this server runs, to show the same session elsewhere (the
+   * viewer of `mdcap serve --http`); undefined for a feed it does not run. Callbacks added to it
+   * run on the server's thread: keep them cheap.
+   */
+  liveEngine(feed: string): { readonly engine: RealtimeEngine; readonly clock: Clock } | undefined {
+    const hub = this.hubs.get(feed);
+    return hub === undefined ? undefined : { engine: hub.engine, clock: hub.feed.clock };
+  }
+
   stats(): ServerCounters & { readonly latency: StageSummary[] } {
     return { ...this.counterSnapshot(), latency: this.stages.summary() };
   }

@@ -1,6 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { feedNames } from '@mdcap/pipeline';
 import { MarketDataServer, readPem } from '@mdcap/serve';
+import { EngineViewSession, ViewServer } from '@mdcap/view';
 import type { LiveFeedOptions, StageSummary } from '@mdcap/serve';
 import type { Argv } from 'yargs';
 import { badOption, parseDurationOption, parseIntervals, parseIntOption, parseList, parseUrlOption } from '../args.js';
@@ -29,6 +30,7 @@ interface ServeArgs {
   readonly stats?: string;
   readonly replayThreads?: string;
   readonly maxTrades?: string;
+  readonly http?: string;
   readonly json: boolean;
 }
 
@@ -81,6 +83,11 @@ export const serveCommand: Command<ServeArgs> = {
         type: 'string',
         describe: 'Trade calls (backtests driven by a client) running at once, each on a thread of its own; more are refused (default 16)',
       })
+      .option('http', {
+        type: 'string',
+        describe:
+          "Also serve the web viewer of the live --feed on 127.0.0.1:PORT (0: any free one): the same engine session as gRPC's subscribers",
+      })
       .option('json', { type: 'boolean', default: false, describe: 'Print the listening line (and --stats) as JSON objects' })
       .example('mdcap serve --captures caps', 'replay any capture under caps/ to any client, each at its own speed')
       .example('mdcap serve --feed demo --symbols AAPL,MSFT --bars 60', 'the simulated venue, live, with 1-minute bars')
@@ -88,6 +95,7 @@ export const serveCommand: Command<ServeArgs> = {
         'mdcap serve --feed kraken --url ws://127.0.0.1:9000 --symbols XMR/USD --captures caps --metrics 127.0.0.1:9464',
         'a Kraken emulator live plus captures, with Prometheus metrics',
       )
+      .example('mdcap serve --feed demo --http 8321', 'the same live session in a browser too: http://127.0.0.1:8321/')
       .example('python3 -m mdcap_client subscribe 127.0.0.1:50051 --capture demo --speed 10x', 'then, from Python (clients/python)')
       .example('grpcurl -plaintext 127.0.0.1:50051 list', 'reflection: the services, for grpcurl and friends'),
   async run(a) {
@@ -133,6 +141,12 @@ export const serveCommand: Command<ServeArgs> = {
     } else if (a.bars !== undefined) {
       throw badOption('--bars', 'a live --feed to build bars for (capture subscribers ask for their own)', 'no --feed');
     }
+    const httpPort = a.http === undefined ? null : parseIntOption('--http', a.http, 0, 65_535);
+    if (httpPort !== null && feeds.length === 0) {
+      throw badOption('--http', 'a live --feed to show (a capture is shown by mdcap view CAPTURE)', 'no --feed');
+    }
+    // The viewer picks among the live engine's bar intervals: give it some when none were asked for.
+    if (httpPort !== null && feeds[0]!.bars!.length === 0) feeds[0] = { ...feeds[0]!, bars: [1, 60] };
     const token = a.token ?? process.env['MDCAP_TOKEN'];
     const server = await MarketDataServer.start({
       listen: a.listen,
@@ -147,6 +161,20 @@ export const serveCommand: Command<ServeArgs> = {
       ...(a.replayThreads === undefined ? {} : { replayThreads: parseIntOption('--replay-threads', a.replayThreads, 0, 256) }),
       ...(a.maxTrades === undefined ? {} : { maxTrades: parseIntOption('--max-trades', a.maxTrades, 0, 4096) }),
     });
+    let viewer: ViewServer | null = null;
+    if (httpPort !== null) {
+      const f = feeds[0]!;
+      const live = server.liveEngine(f.feed)!;
+      try {
+        viewer = await ViewServer.start({
+          session: new EngineViewSession({ ...live, source: f.url === undefined ? f.feed : `${f.feed}@${f.url}`, intervals: f.bars ?? [] }),
+          port: httpPort,
+        });
+      } catch (e) {
+        await server.close();
+        throw e;
+      }
+    }
     const out = new LineOutput();
     if (a.json) {
       out.line(
@@ -158,6 +186,7 @@ export const serveCommand: Command<ServeArgs> = {
           metrics: server.metricsAddress,
           captures: a.captures ?? null,
           feeds: feeds.map((f) => f.feed),
+          viewer: viewer?.url ?? null,
         }),
       );
     } else {
@@ -167,6 +196,7 @@ export const serveCommand: Command<ServeArgs> = {
       if (a.captures !== undefined) out.line(`  captures: ${a.captures}/<name>, each subscriber its own replay`);
       for (const f of feeds) out.line(`  live: ${f.feed} ${f.symbols.join(',')}${f.bars?.length ? `, bars ${f.bars.join(',')} s` : ''}`);
       if (server.metricsAddress !== null) out.line(`  metrics: http://${server.metricsAddress}/metrics`);
+      if (viewer !== null) out.line(`  viewer: ${viewer.url}`);
       out.line('Ctrl-C to stop.');
     }
     await out.end();
@@ -186,6 +216,7 @@ export const serveCommand: Command<ServeArgs> = {
     const timer = statsEvery === null ? null : setInterval(printStats, Number(statsEvery / 1_000_000n));
     await stopRequested('serve');
     if (timer !== null) clearInterval(timer);
+    await viewer?.close();
     await server.close();
     if (statsEvery !== null) printStats();
     return EXIT.ok;
