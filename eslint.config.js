@@ -50,6 +50,7 @@ const GRAPH = {
     'serve',
     'sinks',
     'view',
+    'view-app',
   ],
 };
 const PURE = ['core', 'ring', 'engine', 'sim', 'backtest', 'replay', 'mdp3'];

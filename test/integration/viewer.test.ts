@@ -7,6 +7,7 @@ import {
   describeWithBrowser,
   launchChromium,
   mdcap,
+  mdcapAsync,
   mdcapServer,
   recordEvents,
   REPO_ROOT,
@@ -109,7 +110,11 @@ describeWithBrowser('mdcap view: the web viewer in headless Chromium', () => {
       await using browser = await launchChromium();
       const { page, errors } = await browser.page();
       await page.goto(`${url}?symbol=${SYMBOL}&interval=${INTERVAL}`);
-      await until(page, 'the subscription', `window.mdcapView.selected?.symbol === ${JSON.stringify(SYMBOL)}`);
+      await until(
+        page,
+        'the subscription',
+        `window.mdcapView.selected?.symbol === ${JSON.stringify(SYMBOL)} && window.mdcapView.state !== null`,
+      );
       expect((await view(page)).state?.state).toBe('ready');
 
       // Play at max: the replay ends; every bar of the series reaches the page.
@@ -131,21 +136,19 @@ describeWithBrowser('mdcap view: the web viewer in headless Chromium', () => {
       if (process.env['MDCAP_UPDATE_DOCS'] === '1')
         copyFileSync(join(ARTIFACTS_DIR, 'viewer-replay.png'), join(REPO_ROOT, 'docs/images/viewer.png'));
 
-      // Seek back: a new run of the replay from there, waiting for Play; the page starts over.
+      // Seek back: a new run of the replay from there, and the page starts over. Play was the last
+      // thing pressed, so it plays, at the speed chosen before.
+      await page.selectOption('#speed', '10x');
+      await until(page, 'the speed', `window.mdcapView.state?.speed === '10'`);
       const start = BigInt(v.hello!.start!);
       const from = start + 120n * SEC;
       const firstRun = v.hello!.run;
       await page.fill('#seek-to', from.toString());
       await page.click('#seek');
       await until(page, 'a new run', `window.mdcapView.hello?.run === ${firstRun + 1} && window.mdcapView.state?.run === ${firstRun + 1}`);
-      v = await view(page);
-      expect(v.state?.state).toBe('ready');
-      expect(v.candles).toEqual([]);
+      expect((await view(page)).state?.state).toBe('playing');
 
-      // Play slowly, then pause: the clock stops while the server's heartbeats go on.
-      await page.selectOption('#speed', '10x');
-      await until(page, 'the speed', `window.mdcapView.state?.speed === '10'`);
-      await page.click('#play');
+      // Then pause: the clock stops while the server's heartbeats go on.
       await until(page, 'a candle after the seek', `window.mdcapView.candles.length >= 2`);
       await page.click('#pause');
       await until(page, 'paused', `window.mdcapView.state?.state === 'paused'`);
@@ -271,7 +274,9 @@ describeWithBrowser('mdcap view: the web viewer in headless Chromium', () => {
       await page.goto(`${url}?symbol=${SYMBOL}&interval=1`);
       await until(page, 'the run', `window.mdcapView.backtest !== null && window.mdcapView.selected?.symbol === '${SYMBOL}'`);
       expect((await view(page)).fills).toEqual([]); // nothing before the replay reaches it
-      await page.selectOption('#speed', '10x');
+      // At the pace it was recorded: the fills come over 30 s, and Pause comes long before the end.
+      await page.selectOption('#speed', '1x');
+      await until(page, 'the speed', `window.mdcapView.state?.speed === '1'`);
       await page.click('#play');
       await until(page, 'some fills', `window.mdcapView.fills.length > 0`);
       await page.click('#pause');
@@ -313,13 +318,20 @@ describeWithBrowser('mdcap view: the web viewer in headless Chromium', () => {
     expect(errors).toEqual([]);
   });
 
-  it('refuses what it cannot serve, with its code', () => {
+  it('refuses what it cannot serve, with its code', async () => {
     const none = mdcap(['view']);
     expect(none.status).toBe(2);
     expect(none.stderr).toMatch(/MDCAP_ERR_INVALID_OPTION: view: expected a capture directory or --feed, found "neither"/);
     const both = mdcap(['view', '/nonexistent', '--feed', 'demo']);
     expect(both.status).toBe(2);
     expect(both.stderr).toMatch(/not both/);
+    // A port in use: a clear error, and the process exits (nothing left running holds it).
+    const cap = join(tempDir('view-port'), 'cap');
+    await recordEvents(cap, await simulatedEvents(5), { feed: 'demo' });
+    const url = await startView([cap]);
+    const busy = await mdcapAsync(['view', cap, '--http', new URL(url).port]);
+    expect(busy.status).toBe(2);
+    expect(busy.stderr).toMatch(/MDCAP_ERR_ADDRESS: --http \d+: expected a free port/);
     const noFeed = mdcap(['serve', '--captures', '/nonexistent', '--http', '0']);
     expect(noFeed.status).toBe(2);
     expect(noFeed.stderr).toMatch(/MDCAP_ERR_INVALID_OPTION: --http: expected a live --feed to show/);

@@ -153,7 +153,7 @@ function addCandles(bars: readonly EventJson[]): void {
   }
   const limit = view.hello?.limits.bars ?? 20_000;
   if (view.candles.length > limit) {
-    view.candlesTrimmed += view.candles.length - limit;
+    // The server trims the same (its count, in the message, is the one shown).
     view.candles.splice(0, view.candles.length - limit);
     redrawCandles();
   }
@@ -223,8 +223,15 @@ function redrawMarks(): void {
     `${view.marks.length} data-quality marks (the table below gives their reasons)` +
     (view.backtest === null
       ? ''
-      : ` · backtest ${view.backtest.source}: ${view.fills.length} fills so far, PnL ${view.equity.at(-1)?.pnl ?? '0'}`);
+      : ` · backtest ${view.backtest.source}: ${view.fills.length} fills so far, PnL ${view.equity.at(-1)?.pnl ?? '0'}` +
+        (view.backtest.omittedFills + view.backtest.omittedEquity > 0
+          ? ` (the run's last ${view.backtest.omittedFills} fills and ${view.backtest.omittedEquity} equity points are not shown: over the limit)`
+          : ''));
 }
+
+/** The backtest run's times as bigints, made once (the filter runs at every state message). */
+let fillTimes: bigint[] = [];
+let equityTimes: bigint[] = [];
 
 /** Shows the part of the backtest run the replay's clock has reached: fills of the selected instrument, the equity curve. */
 function showBacktest(): void {
@@ -234,9 +241,9 @@ function showBacktest(): void {
   const sel = view.selected;
   const ended = view.state?.state === 'ended';
   const fills = run.fills.filter(
-    (f) => sel !== null && f.venue === sel.venue && f.symbol === sel.symbol && (ended || BigInt(f.tsRecv) <= clock),
+    (f, i) => sel !== null && f.venue === sel.venue && f.symbol === sel.symbol && (ended || fillTimes[i]! <= clock),
   );
-  const equity = run.equity.filter((e) => ended || BigInt(e.ts) <= clock);
+  const equity = run.equity.filter((_, i) => ended || equityTimes[i]! <= clock);
   if (fills.length === view.fills.length && equity.length === view.equity.length && view.fills[0] === fills[0]) return;
   view.fills = fills;
   view.equity = equity;
@@ -284,7 +291,7 @@ function drawTape(skipped: number): void {
       row([String(t['price']), String(t['size']), iso(String(t['tsRecv'])).slice(11, 23)], t['side'] === 'sell' ? 'sell' : 'buy'),
     );
   }
-  if (skipped > 0) $('tape-skipped').textContent = `(${skipped} more since the last look: too fast to show)`;
+  $('tape-skipped').textContent = skipped > 0 ? `(${skipped} more since the last look: too fast to show)` : '';
 }
 
 function drawStatuses(): void {
@@ -395,6 +402,7 @@ function onMessage(m: ServerMessage): void {
       if (m.state === 'ended' && view.state?.state !== 'ended') chart.timeScale().fitContent();
       view.state = m;
       view.states++;
+      syncSpeed(m.speed);
       showBacktest();
       const s = m.state === 'failed' && m.error !== null ? `failed: ${m.error.code}` : m.state;
       $('state').textContent =
@@ -427,6 +435,7 @@ function onMessage(m: ServerMessage): void {
     case 'tape': {
       const sel = view.selected;
       if (sel === null || m.venue !== sel.venue || m.symbol !== sel.symbol) break;
+      if (m.reset) view.tape = [];
       view.tape.push(...m.trades);
       const limit = view.hello?.limits.tape ?? 50;
       if (view.tape.length > limit) view.tape.splice(0, view.tape.length - limit);
@@ -441,7 +450,9 @@ function onMessage(m: ServerMessage): void {
       break;
     }
     case 'backtest':
-      view.backtest = { source: m.source, fills: m.fills, equity: m.equity };
+      view.backtest = { source: m.source, fills: m.fills, equity: m.equity, omittedFills: m.omittedFills, omittedEquity: m.omittedEquity };
+      fillTimes = m.fills.map((f) => BigInt(f.tsRecv));
+      equityTimes = m.equity.map((e) => BigInt(e.ts));
       view.fills = [];
       view.equity = [];
       showBacktest();
@@ -452,6 +463,19 @@ function onMessage(m: ServerMessage): void {
       errorBox.textContent = `${m.code}: ${m.message}`;
       break;
   }
+}
+
+/** The speed menu shows the session's speed (set with --speed, or by another page). */
+function syncSpeed(speed: string): void {
+  if (speed === 'live' || document.activeElement === speedSelect) return;
+  const value = speed === 'max' ? 'max' : `${speed}x`;
+  if (![...speedSelect.options].some((o) => o.value === value)) {
+    const o = document.createElement('option');
+    o.value = value;
+    o.textContent = value;
+    speedSelect.append(o);
+  }
+  speedSelect.value = value;
 }
 
 function connect(): void {

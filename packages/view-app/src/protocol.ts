@@ -58,8 +58,12 @@ export interface BacktestEquityPoint {
 export interface BacktestRun {
   /** The run's directory. */
   readonly source: string;
+  /** The run's first fills and equity points, up to the viewer's limit (100,000 each)… */
   readonly fills: readonly BacktestFill[];
   readonly equity: readonly BacktestEquityPoint[];
+  /** …and how many more it has that are not shown. */
+  readonly omittedFills: number;
+  readonly omittedEquity: number;
 }
 
 export type ServerMessage =
@@ -115,6 +119,8 @@ export type ServerMessage =
       readonly run: number;
       readonly venue: string;
       readonly symbol: string;
+      /** True: these replace the page's tape (a new subscription, a new run). */
+      readonly reset: boolean;
       /** The newest trades since the last tape message, oldest first. */
       readonly trades: readonly EventJson[];
       /** Trades of the instrument since the last tape message that are not in `trades` (too many to show). */

@@ -80,7 +80,13 @@ export class Collector {
       if (s === undefined) this.series.set(k, (s = new Bounded(limits.bars)));
       s.push(eventToJson(b));
     });
-    engine.onStatus((s: Status) => this.statuses.push(eventToJson(s)));
+    engine.onStatus((s: Status) => {
+      this.statuses.push(eventToJson(s));
+      // A gap, a disconnect or a seek may leave a book invalid or empty: send it again.
+      for (const [k, slot] of this.books) {
+        if (k === instrumentKey(s.venue, s.symbol) || (s.symbol === '*' && slot.book.venue === s.venue)) slot.version++;
+      }
+    });
     engine.onTrade((t: Trade) => {
       const k = instrumentKey(t.venue, t.symbol);
       let tape = this.trades.get(k);

@@ -41,6 +41,8 @@ interface Page {
   bars: number;
   statuses: number;
   tape: number;
+  /** The next tape message replaces the page's tape (a new subscription). */
+  tapeReset: boolean;
   book: number;
   instruments: number;
   lastState: string;
@@ -62,7 +64,7 @@ const send = (ws: WebSocket, m: ServerMessage): void => ws.send(JSON.stringify(m
  */
 export class ViewServer implements AsyncDisposable {
   private readonly pages = new Set<Page>();
-  private readonly timer: NodeJS.Timeout;
+  private timer: NodeJS.Timeout | null = null;
   private readonly files: Map<string, string>;
   private closed = false;
 
@@ -71,10 +73,9 @@ export class ViewServer implements AsyncDisposable {
     private readonly wss: WebSocketServer,
     readonly session: ViewSession,
     files: Map<string, string>,
-    flushMs: number,
+    private readonly hosts: ReadonlySet<string> | null,
   ) {
     this.files = files;
-    this.timer = setInterval(() => this.flush(), flushMs);
     session.onRestart(() => this.flush());
   }
 
@@ -89,29 +90,38 @@ export class ViewServer implements AsyncDisposable {
     }
     const files = new Map(readdirSync(dir).map((f) => [`/${f}`, join(dir, f)]));
     files.set('/', join(dir, 'index.html'));
+    const host = options.host ?? '127.0.0.1';
+    // The names a page may reach this server by (a DNS-rebound name is refused); any, when it listens on every address.
+    const hosts =
+      host === '0.0.0.0' || host === '::' ? null : new Set(['127.0.0.1', 'localhost', '[::1]', host.includes(':') ? `[${host}]` : host]);
     const http = createServer();
     const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
-    const server = new ViewServer(http, wss, options.session, files, options.flushMs ?? 100);
+    const server = new ViewServer(http, wss, options.session, files, hosts);
     http.on('request', (req, res) => server.serve(req, res));
     http.on('upgrade', (req, socket, head) => {
-      if (!server.sameOrigin(req) || new URL(req.url ?? '/', 'http://x').pathname !== '/ws') {
+      socket.on('error', () => socket.destroy()); // a client that resets mid-answer is not an error of the server
+      if (server.closed || !server.allowed(req) || pathOf(req) !== '/ws') {
         socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
         return;
       }
       wss.handleUpgrade(req, socket, head, (ws) => server.connect(ws));
     });
     await new Promise<void>((resolve, reject) => {
-      http.once('error', (e: NodeJS.ErrnoException) =>
+      const failed = (e: NodeJS.ErrnoException): void =>
         reject(
-          new MdcapError(
-            'MDCAP_ERR_ADDRESS',
-            `view: expected to listen on ${options.host ?? '127.0.0.1'}:${options.port ?? 0}, found ${e.code ?? e.message}`,
-            { cause: e },
-          ),
-        ),
-      );
-      http.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+          new MdcapError('MDCAP_ERR_ADDRESS', `view: expected to listen on ${host}:${options.port ?? 0}, found ${e.code ?? e.message}`, {
+            cause: e,
+          }),
+        );
+      http.once('error', failed);
+      http.listen(options.port ?? 0, host, () => {
+        http.off('error', failed);
+        // Later errors (EMFILE on accept…) end no page and not the process.
+        http.on('error', () => {});
+        resolve();
+      });
     });
+    server.timer = setInterval(() => server.flush(), options.flushMs ?? 100);
     return server;
   }
 
@@ -127,19 +137,24 @@ export class ViewServer implements AsyncDisposable {
     return this.pages.size;
   }
 
-  /** A page of another site may not drive this server: a WebSocket's Origin, when sent, must be this host. */
-  private sameOrigin(req: IncomingMessage): boolean {
+  /**
+   * A page of another site may not drive this server: a WebSocket's Origin, when sent, must be
+   * this host, and the host must be a name of this server (not a name rebound to 127.0.0.1).
+   */
+  private allowed(req: IncomingMessage): boolean {
+    const host = req.headers.host ?? '';
+    if (this.hosts !== null && !this.hosts.has(host.replace(/:\d+$/, ''))) return false;
     const origin = req.headers.origin;
     if (origin === undefined) return true;
     try {
-      return new URL(origin).host === req.headers.host;
+      return new URL(origin).host === host;
     } catch {
       return false;
     }
   }
 
   private serve(req: IncomingMessage, res: ServerResponse): void {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const path = pathOf(req);
     const file = this.files.get(path);
     if ((req.method !== 'GET' && req.method !== 'HEAD') || file === undefined) {
       res.writeHead(req.method === 'GET' || req.method === 'HEAD' ? 404 : 405, { 'content-type': 'text/plain; charset=utf-8' });
@@ -164,6 +179,10 @@ export class ViewServer implements AsyncDisposable {
   }
 
   private connect(ws: WebSocket): void {
+    if (this.closed) {
+      ws.terminate();
+      return;
+    }
     const page: Page = {
       ws,
       run: -1,
@@ -171,6 +190,7 @@ export class ViewServer implements AsyncDisposable {
       bars: -1,
       statuses: 0,
       tape: 0,
+      tapeReset: true,
       book: 0,
       instruments: -1,
       lastState: '',
@@ -207,6 +227,7 @@ export class ViewServer implements AsyncDisposable {
           page.bars = -1;
           page.book = 0;
           page.tape = 0;
+          page.tapeReset = true;
           break;
         }
         case 'play':
@@ -245,6 +266,7 @@ export class ViewServer implements AsyncDisposable {
       page.bars = -1;
       page.statuses = -1;
       page.tape = 0;
+      page.tapeReset = true;
       page.book = 0;
       page.instruments = -1;
       send(ws, {
@@ -288,8 +310,17 @@ export class ViewServer implements AsyncDisposable {
         page.bars = series.total;
       }
       const tape = c.tape(sub.venue, sub.symbol, page.tape, s.limits.tape);
-      if (tape.trades.length > 0 || tape.skipped > 0) {
-        send(ws, { type: 'tape', run, venue: sub.venue, symbol: sub.symbol, trades: tape.trades, skipped: tape.skipped });
+      if (tape.trades.length > 0 || tape.skipped > 0 || page.tapeReset) {
+        send(ws, {
+          type: 'tape',
+          run,
+          venue: sub.venue,
+          symbol: sub.symbol,
+          reset: page.tapeReset,
+          trades: tape.trades,
+          skipped: tape.skipped,
+        });
+        page.tapeReset = false;
       }
       page.tape = tape.total;
       const book = c.book(sub.venue, sub.symbol, page.book);
@@ -329,17 +360,29 @@ export class ViewServer implements AsyncDisposable {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.timer);
+    if (this.timer !== null) clearInterval(this.timer);
     for (const p of this.pages) p.ws.close(1001, 'the viewer is stopping');
+    // A page that does not answer the close (a frozen tab) is cut after a moment.
+    const cut = setTimeout(() => {
+      for (const p of this.pages) p.ws.terminate();
+    }, 1000);
     this.wss.close();
     this.http.closeAllConnections();
     await new Promise<void>((resolve) => this.http.close(() => resolve()));
+    clearTimeout(cut);
     await this.session.close();
   }
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+/** The path of a request, or '' for a target that is not one (`//[`): never an exception. */
+function pathOf(req: IncomingMessage): string {
+  const target = req.url ?? '/';
+  const q = target.search(/[?#]/);
+  return q < 0 ? target : target.slice(0, q);
 }
 
 const SPEC: Record<ClientMessage['type'], readonly string[]> = {

@@ -142,6 +142,8 @@ export class ReplayViewSession implements ViewSession {
   private errorValue: { code: string; message: string } | null = null;
   private runValue = 0;
   private closed = false;
+  /** What the page last asked for (Play or Pause): a restart keeps it, whatever happened meanwhile. */
+  private wantPlaying = false;
 
   constructor(private readonly options: ReplayViewOptions) {
     if (options.dirs.length === 0) throw new ConfigError('MDCAP_ERR_INVALID_OPTION', 'view: expected a capture directory, found none');
@@ -177,6 +179,7 @@ export class ReplayViewSession implements ViewSession {
     this.current = new Collector(this.engine, this.limits, this.instruments);
     this.running = null;
     this.stateValue = 'ready';
+    this.errorValue = null;
   }
 
   get collector(): Collector {
@@ -205,6 +208,7 @@ export class ReplayViewSession implements ViewSession {
   }
 
   play(): void {
+    this.wantPlaying = true;
     if (this.closed || this.stateValue === 'ended' || this.stateValue === 'failed') return;
     if (this.running === null) {
       const engine = this.engine;
@@ -232,6 +236,7 @@ export class ReplayViewSession implements ViewSession {
   }
 
   pause(): void {
+    this.wantPlaying = false;
     if (this.stateValue !== 'playing') return;
     this.engine.pause();
     this.stateValue = 'paused';
@@ -257,7 +262,6 @@ export class ReplayViewSession implements ViewSession {
       return;
     }
     // Back in time, before the start, or after the end: a new replay from there.
-    const wasPlaying = this.stateValue === 'playing';
     const old = this.engine;
     const oldRun = this.running;
     this.runValue++;
@@ -266,8 +270,8 @@ export class ReplayViewSession implements ViewSession {
       await old.stop();
       await oldRun;
     }
+    if (this.wantPlaying) this.play();
     for (const cb of this.restartListeners) cb();
-    if (wasPlaying) this.play();
   }
 
   async close(): Promise<void> {

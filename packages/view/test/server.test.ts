@@ -1,7 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { recordEvents, simulatedEvents, tempDir, waitFor } from '@mdcap/test-utils';
-import { Bounded, parseClientMessage, ReplayViewSession, ViewServer } from '@mdcap/view';
+import { Bounded, parseClientMessage, ReplayViewSession, seriesKey, ViewServer } from '@mdcap/view';
 import type { ServerMessage } from '@mdcap/view-app';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -25,6 +26,20 @@ async function capture(): Promise<string> {
   const dir = join(tempDir('view-server'), 'cap');
   await recordEvents(dir, await simulatedEvents(120, { packetsPerSecond: 50, faults: { gapEvery: 200 } }), { feed: 'demo' });
   return dir;
+}
+
+/** Sends raw bytes to the server and resolves with the start of its answer. */
+function rawRequest(port: string, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), '127.0.0.1', () => socket.write(text));
+    let got = '';
+    socket.on('data', (d: Buffer) => {
+      got += d.toString();
+      if (got.length >= 12) socket.destroy();
+    });
+    socket.on('close', () => resolve(got));
+    socket.on('error', reject);
+  });
 }
 
 function assets(): string {
@@ -79,6 +94,14 @@ describe('ViewServer', () => {
     expect((await fetch(`${server.url}nope.js`)).status).toBe(404);
     expect((await fetch(server.url, { method: 'POST', body: 'x' })).status).toBe(405);
     await expect(page(server, 'http://evil.example')).rejects.toThrow(/403/);
+    // A name rebound to 127.0.0.1 (DNS rebinding) sends its own Host: refused, Origin or not.
+    const port = new URL(server.url).port;
+    const upgrade = 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13';
+    expect(await rawRequest(port, `GET /ws HTTP/1.1\r\nHost: evil.example:${port}\r\n${upgrade}\r\n\r\n`)).toMatch(/^HTTP\/1.1 403/);
+    // A request target that is no URL (`//[`) is answered, and the server goes on.
+    expect(await rawRequest(port, `GET //[ HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`)).toMatch(/^HTTP\/1.1 404/);
+    expect(await rawRequest(port, `GET //[ HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${upgrade}\r\n\r\n`)).toMatch(/^HTTP\/1.1 403/);
+    expect((await fetch(server.url)).status).toBe(200);
     const ok = await page(server, server.url.slice(0, -1));
     ok.ws.close();
   });
@@ -123,7 +146,7 @@ describe('ViewServer', () => {
     expect(a).toEqual(b);
     expect(a!.bars.reset).toBe(true);
     expect(a!.bars.bars).toHaveLength(5);
-    expect(a!.bars.trimmed).toBe(session.collector.series.values().next().value!.total - 5);
+    expect(a!.bars.trimmed).toBe(session.collector.series.get(seriesKey('demo', 'AAPL', 1))!.total - 5);
     expect(a!.statuses.statuses).toHaveLength(4);
     expect(a!.statuses.trimmed).toBeGreaterThan(0);
     expect(a!.book?.bids.length).toBeLessThanOrEqual(2);

@@ -2,6 +2,7 @@ import { readBacktestRun } from '@mdcap/analytics';
 import { MdcapError } from '@mdcap/core';
 import { LiveViewSession, ReplayViewSession, ViewServer } from '@mdcap/view';
 import type { ViewSession } from '@mdcap/view';
+import type { BacktestEquityPoint, BacktestFill, BacktestRun } from '@mdcap/view-app';
 import { parseSpeed } from '@mdcap/replay';
 import type { Argv } from 'yargs';
 import { badOption, parseIntervals, parseIntOption, parseList, positionalList } from '../args.js';
@@ -24,6 +25,19 @@ interface ViewArgs {
   readonly play: boolean;
   readonly backtest?: string;
   readonly json: boolean;
+}
+
+/** A page is sent at most this many fills and equity points of a backtest run (the rest are counted). */
+const BACKTEST_LIMIT = 100_000;
+
+function backtestRun(source: string, run: { fills: BacktestFill[]; equity: BacktestEquityPoint[] }): BacktestRun {
+  return {
+    source,
+    fills: run.fills.slice(0, BACKTEST_LIMIT),
+    equity: run.equity.slice(0, BACKTEST_LIMIT),
+    omittedFills: Math.max(0, run.fills.length - BACKTEST_LIMIT),
+    omittedEquity: Math.max(0, run.equity.length - BACKTEST_LIMIT),
+  };
 }
 
 export const viewCommand: Command<ViewArgs> = {
@@ -91,7 +105,7 @@ export const viewCommand: Command<ViewArgs> = {
       const feeds = parseFeedsOption(feedItems, () => ({ handlerThread: false }));
       session = new LiveViewSession({ feeds, intervals, graceMs, barTimestamp });
     } else {
-      const backtest = a.backtest === undefined ? undefined : { source: a.backtest, ...(await readBacktestRun(a.backtest)) };
+      const backtest = a.backtest === undefined ? undefined : backtestRun(a.backtest, await readBacktestRun(a.backtest));
       session = new ReplayViewSession({
         ...(backtest === undefined ? {} : { backtest }),
         dirs,
