@@ -31,6 +31,8 @@ const benches: [string, string[], number][] = [
   ['backtest.js', [], Math.min(runs, 3)],
   // Books read on real venue captures (issue 16): two 15 s recordings from the emulators, then replays: about a minute a run.
   ['books-replay.js', [], Math.min(runs, 3)],
+  // The web viewer's cost (issue 17): a 1 M-event demo capture, then the replay alone, with the viewer's session, and with its server and a page.
+  ['view.js', [], Math.min(runs, 3)],
   // Captures bigger than memory (issue 16), scaled down to 10 M trades here (about two minutes; BENCHMARKS.md has the 100 M run).
   ['scale.js', ['10000000'], 1],
 ];
