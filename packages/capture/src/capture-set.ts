@@ -2,17 +2,16 @@ import { relative, resolve } from 'node:path';
 import { CaptureError } from '@mdcap/core';
 import type { CaptureSource } from './capture-columns.js';
 import type { DecodedBatch } from './kinds/index.js';
+import { captureSpan } from './manifest.js';
 import type { InstrumentEntry, Manifest, SessionEntry } from './manifest.js';
 import { CaptureReader } from './reader.js';
 import type { CaptureFile, CaptureGroup, ReadFilter } from './reader.js';
 
 /** The time a capture covers: its first session's start to its last recorded time. */
 function span(m: Manifest): { start: bigint; end: bigint } | null {
-  if (m.sessions.length === 0) return null;
-  let end = BigInt(m.sessions[0]!.start);
-  for (const s of m.sessions) if (s.end !== null && BigInt(s.end) > end) end = BigInt(s.end);
-  for (const f of m.files) if (BigInt(f.tsRecvMax) > end) end = BigInt(f.tsRecvMax);
-  return { start: BigInt(m.sessions[0]!.start), end };
+  const { start, end } = captureSpan(m);
+  if (start === null) return null;
+  return { start, end: end !== null && end > start ? end : start };
 }
 
 /**

@@ -8,7 +8,7 @@ export type { CaptureKind, RowBuilder, DecodedBatch, DecodedHead } from './kinds
 export { MANIFEST, LOCK, FLUSHED, SEGMENT_EXT, PARQUET_EXT } from './layout.js';
 export { scanChunks } from './ipc.js';
 export type { ChunkScan } from './ipc.js';
-export { readManifest, instrumentFromJson, captureContaining } from './manifest.js';
+export { readManifest, instrumentFromJson, captureContaining, captureSpan } from './manifest.js';
 export type {
   Manifest,
   FileEntry,

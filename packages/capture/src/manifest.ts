@@ -202,6 +202,19 @@ function rebuildHint(root: string): string {
 }
 
 /**
+ * The time a capture covers: its first session's start, and the latest of its sessions' ends
+ * and its files' last tsRecv (ns); null where it has none (no session; nothing recorded yet).
+ */
+export function captureSpan(m: Manifest): { start: bigint | null; end: bigint | null } {
+  const start = m.sessions.length === 0 ? null : BigInt(m.sessions[0]!.start);
+  let end: bigint | null = null;
+  for (const t of [...m.sessions.map((x) => x.end), ...m.files.map((f) => f.tsRecvMax)]) {
+    if (t !== null && (end === null || BigInt(t) > end)) end = BigInt(t);
+  }
+  return { start, end };
+}
+
+/**
  * Reads and checks the manifest of `root`.
  * @throws {CaptureError} `MDCAP_ERR_CAPTURE_NOT_FOUND` if there is none, `MDCAP_ERR_CAPTURE_SCHEMA`
  *   for a newer or foreign format, `MDCAP_ERR_CAPTURE_CORRUPT` if it is not valid JSON.

@@ -1,3 +1,4 @@
+import { captureSpan } from '@mdcap/capture';
 import type { Manifest } from '@mdcap/capture';
 import { ConfigError, describeValue, isoToNs, MdcapError, nsToIso, parseDuration } from '@mdcap/core';
 
@@ -97,10 +98,7 @@ export function parseCaptureRange(
   fromText: string | undefined,
   toText: string | undefined,
 ): { from: bigint | undefined; to: bigint | undefined; base: bigint | null; last: bigint | null } {
-  const base = manifest.sessions.length === 0 ? null : BigInt(manifest.sessions[0]!.start);
-  const last = [...manifest.sessions.map((x) => x.end), ...manifest.files.map((f) => f.tsRecvMax)]
-    .filter((x): x is string => x !== null)
-    .reduce<bigint | null>((m, x) => (m === null || BigInt(x) > m ? BigInt(x) : m), null);
+  const { start: base, end: last } = captureSpan(manifest);
   const from = fromText === undefined ? undefined : parseTime('--from', fromText, base, last);
   const to = toText === undefined ? undefined : parseTime('--to', toText, base, last);
   if (from !== undefined && to !== undefined && from >= to) {

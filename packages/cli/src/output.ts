@@ -107,15 +107,6 @@ export interface ProgressOptions {
 const REDRAW_MS = 200;
 
 /**
- * `(at - start) / (end - start)`, in [0, 1]: how far a time has gone through a range (ns). An
- * empty or inverted range is 0.
- */
-export function timeFraction(at: bigint, start: bigint, end: bigint): number {
-  if (end <= start) return 0;
-  return Math.min(1, Math.max(0, Number(at - start) / Number(end - start)));
-}
-
-/**
  * The progress line itself, `[#####-----]  42% text` when the fraction done is known (else just
  * the text), cut to `columns - 1` characters so that it never wraps (a wrapped line is not
  * redrawn in place by `\r`). On a narrow terminal the bar goes first, then the text is cut.

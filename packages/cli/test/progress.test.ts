@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { isQuiet, LineOutput, Progress, progressLine, setQuiet, timeFraction } from '../src/output.js';
+import { timeFraction } from '@mdcap/core';
+import { isQuiet, LineOutput, Progress, progressLine, setQuiet } from '../src/output.js';
 import type { ProgressStream } from '../src/output.js';
 import { PassThrough } from 'node:stream';
 

@@ -75,7 +75,7 @@ export { nextTurn, printError, utf8Decoder, utf8Encoder } from './host.js';
 export { PauseGate } from './pause-gate.js';
 export type { Clock, LiveClockAnchor, TimerId, TimerScheduler } from './clock.js';
 
-export { NS_PER_US, NS_PER_MS, NS_PER_SECOND, msToNs, usToNs, secondsToNs, isoToNs, nsToIso, parseDuration } from './time.js';
+export { NS_PER_US, NS_PER_MS, NS_PER_SECOND, msToNs, usToNs, secondsToNs, isoToNs, nsToIso, parseDuration, timeFraction } from './time.js';
 
 export { SUBSCRIPTION_KINDS, isDataProvider, toDataProvider, streamProvider } from './provider.js';
 export type {

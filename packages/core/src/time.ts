@@ -146,3 +146,12 @@ export function parseDuration(text: string): bigint {
   }
   return BigInt(m[1]!) * UNIT_NS[m[2]!]!;
 }
+
+/**
+ * `(at - start) / (end - start)`, in [0, 1]: how far a time has gone through a range (ns), for
+ * progress lines. An empty or inverted range is 0.
+ */
+export function timeFraction(at: bigint, start: bigint, end: bigint): number {
+  if (end <= start) return 0;
+  return Math.min(1, Math.max(0, Number(at - start) / Number(end - start)));
+}

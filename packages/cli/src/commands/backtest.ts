@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { QueueModelSpec } from '@mdcap/backtest';
 import { readManifest } from '@mdcap/capture';
-import { ConfigError, describeValue, MdcapError, nsToIso, parseDecimalExact, parseDuration } from '@mdcap/core';
+import { ConfigError, describeValue, MdcapError, nsToIso, parseDecimalExact, parseDuration, timeFraction } from '@mdcap/core';
 import {
   checkOutputDir,
   runBacktest,
@@ -23,7 +23,7 @@ import { EXIT, warn } from '../command.js';
 import type { Command } from '../command.js';
 import { parseFeedItem } from '../feeds-option.js';
 import { stopRequested } from '../lifecycle.js';
-import { count, LineOutput, Progress, timeFraction } from '../output.js';
+import { count, LineOutput, Progress } from '../output.js';
 
 interface BacktestArgs {
   readonly strategy: string;

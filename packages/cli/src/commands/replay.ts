@@ -1,5 +1,5 @@
 import { CaptureSet, readManifest } from '@mdcap/capture';
-import { formatEventJson, MdcapError, nsToIso } from '@mdcap/core';
+import { formatEventJson, MdcapError, nsToIso, timeFraction } from '@mdcap/core';
 import type { MarketEvent } from '@mdcap/core';
 import { RealtimeEngine } from '@mdcap/engine';
 import type { BookView } from '@mdcap/engine';
@@ -9,7 +9,7 @@ import { badOption, parseChoices, parseIntervals, parseIntOption, parseList, par
 import { EXIT, warn } from '../command.js';
 import type { Command } from '../command.js';
 import { BAR_HEADER, eventText, topJson, topText } from '../format.js';
-import { count, isQuiet, LineOutput, Progress, timeFraction } from '../output.js';
+import { count, isQuiet, LineOutput, Progress } from '../output.js';
 
 const PRINTABLE = ['trades', 'quotes', 'book', 'orders', 'bars', 'status', 'top'] as const;
 type Printable = (typeof PRINTABLE)[number];

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { formatDecimal, formatEventJson, LiveClock } from '@mdcap/core';
+import { formatDecimal, formatEventJson, LiveClock, timeFraction } from '@mdcap/core';
 import type { MarketEvent, MdcapError } from '@mdcap/core';
 import { RealtimeEngine } from '@mdcap/engine';
 import { DEFAULT_SIM_SYMBOLS, SimProvider } from '@mdcap/sim';
@@ -8,7 +8,7 @@ import { parseDurationOption, parseIntervals, parseIntOption, parseList } from '
 import { EXIT, warn } from '../command.js';
 import type { Command } from '../command.js';
 import { BAR_HEADER, barRow } from '../format.js';
-import { count, LineOutput, Progress, timeFraction } from '../output.js';
+import { count, LineOutput, Progress } from '../output.js';
 
 interface SimArgs {
   readonly symbols?: string;
