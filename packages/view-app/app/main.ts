@@ -165,56 +165,52 @@ function relevant(s: EventJson): boolean {
   return (s['symbol'] === sel.symbol || s['symbol'] === '*' || s['symbol'] === '') && (s['venue'] === sel.venue || s['venue'] === '*');
 }
 
+/** How many of each label fall in each bucket (seconds): one marker per bucket and label, or per bucket. */
+function countByBucket(entries: Iterable<readonly [number, string]>): Map<number, Map<string, number>> {
+  const out = new Map<number, Map<string, number>>();
+  for (const [time, label] of entries) {
+    const counts = out.get(time) ?? new Map<string, number>();
+    counts.set(label, (counts.get(label) ?? 0) + 1);
+    out.set(time, counts);
+  }
+  return out;
+}
+
 function redrawMarks(): void {
   const sel = view.selected;
-  view.marks = [];
-  if (sel !== null) {
-    const step = sel.interval;
-    for (const s of view.statuses) {
-      if (!isBad(s) || !relevant(s)) continue;
-      const t = seconds(String(s['tsRecv']));
-      view.marks.push({ status: s, time: t - (t % step) });
-    }
-  }
+  /** The start of the selected interval's bucket that holds a time (ns), in seconds. */
+  const bucketOf = (ns: string): number => {
+    const t = seconds(ns);
+    return sel === null ? t : t - (t % sel.interval);
+  };
+  view.marks =
+    sel === null
+      ? []
+      : view.statuses.filter((s) => isBad(s) && relevant(s)).map((s) => ({ status: s, time: bucketOf(String(s['tsRecv'])) }));
+  const list: SeriesMarker<Time>[] = [];
   // One marker per bucket, naming each kind once with its count (the table below lists every status and its reason).
-  const byTime = new Map<number, Map<string, number>>();
-  for (const m of view.marks) {
-    const kinds = byTime.get(m.time) ?? new Map<string, number>();
-    const kind = String(m.status['kind']);
-    kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
-    byTime.set(m.time, kinds);
-  }
-  const list: SeriesMarker<Time>[] = [...byTime.entries()]
-    .sort((a, b) => a[0] - b[0])
-    .map(([time, kinds]) => {
-      const connection = kinds.has('disconnected') || kinds.has('reconnected');
-      return {
-        time: time as UTCTimestamp,
-        position: 'aboveBar',
-        shape: connection ? 'circle' : 'arrowDown',
-        color: connection ? '#f5a623' : '#ef5350',
-        text: [...kinds.entries()].map(([k, n]) => (n > 1 ? `${k}×${n}` : k)).join(' '),
-      };
-    });
-  // The backtest's fills the clock has reached: one marker per bucket and side.
-  const fillMarks = new Map<string, { time: number; side: string; n: number }>();
-  for (const f of view.fills) {
-    const t = seconds(f.tsRecv);
-    const time = sel === null ? t : t - (t % sel.interval);
-    const k = `${time} ${f.side}`;
-    const m = fillMarks.get(k) ?? { time, side: f.side, n: 0 };
-    m.n++;
-    fillMarks.set(k, m);
-  }
-  for (const m of fillMarks.values()) {
-    const buy = m.side === 'buy';
+  for (const [time, kinds] of countByBucket(view.marks.map((m) => [m.time, String(m.status['kind'])]))) {
+    const connection = kinds.has('disconnected') || kinds.has('reconnected');
     list.push({
-      time: m.time as UTCTimestamp,
-      position: buy ? 'belowBar' : 'aboveBar',
-      shape: buy ? 'arrowUp' : 'arrowDown',
-      color: buy ? '#4fc3f7' : '#ce93d8',
-      text: `${buy ? 'B' : 'S'}${m.n > 1 ? `×${m.n}` : ''}`,
+      time: time as UTCTimestamp,
+      position: 'aboveBar',
+      shape: connection ? 'circle' : 'arrowDown',
+      color: connection ? '#f5a623' : '#ef5350',
+      text: [...kinds.entries()].map(([k, n]) => (n > 1 ? `${k}×${n}` : k)).join(' '),
     });
+  }
+  // The backtest's fills the clock has reached: one marker per bucket and side.
+  for (const [time, sides] of countByBucket(view.fills.map((f) => [bucketOf(f.tsRecv), f.side]))) {
+    for (const [side, n] of sides) {
+      const buy = side === 'buy';
+      list.push({
+        time: time as UTCTimestamp,
+        position: buy ? 'belowBar' : 'aboveBar',
+        shape: buy ? 'arrowUp' : 'arrowDown',
+        color: buy ? '#4fc3f7' : '#ce93d8',
+        text: `${buy ? 'B' : 'S'}${n > 1 ? `×${n}` : ''}`,
+      });
+    }
   }
   list.sort((a, b) => (a.time as number) - (b.time as number));
   markers.setMarkers(list);

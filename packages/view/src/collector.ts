@@ -40,6 +40,16 @@ export class Bounded<T> {
     for (let i = this.items.length - n; i < this.items.length; i++) out.push(this.items[(this.head + i) % this.items.length]!);
     return out;
   }
+
+  /**
+   * What a reader that has seen the first `seen` items (-1: none yet, start it over) is to be
+   * sent: everything held, as a reset, when it has seen nothing or some of what it missed was
+   * trimmed; else the items after `seen`; null when nothing is new.
+   */
+  delta(seen: number): { reset: boolean; items: T[] } | null {
+    if (seen < 0 || seen < this.trimmed) return { reset: true, items: this.since(0) };
+    return this.total > seen ? { reset: false, items: this.since(seen) } : null;
+  }
 }
 
 export const instrumentKey = (venue: string, symbol: string): string => `${venue}\u0000${symbol}`;

@@ -6,6 +6,6 @@
  */
 export { ViewServer, parseClientMessage } from './server.js';
 export type { ViewServerOptions } from './server.js';
-export { EngineViewSession, ReplayViewSession, LiveViewSession, parseSeekTime } from './session.js';
+export { EngineViewSession, ReplayViewSession, LiveViewSession, feedSource, parseSeekTime } from './session.js';
 export type { BarOptions, EngineViewOptions, LiveViewOptions, ReplayViewOptions, ViewSession } from './session.js';
 export { Bounded, Collector, DEFAULT_VIEW_LIMITS, instrumentKey, seriesKey } from './collector.js';

@@ -5,10 +5,10 @@ import type { AddressInfo } from 'node:net';
 import { extname, join } from 'node:path';
 import { ConfigError, describeValue, MdcapError } from '@mdcap/core';
 import { VIEW_APP_DIR } from '@mdcap/view-app';
-import type { ClientMessage, ServerMessage } from '@mdcap/view-app';
+import type { ClientMessage, EventJson, ServerMessage } from '@mdcap/view-app';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { RawData } from 'ws';
-import { instrumentKey, seriesKey } from './collector.js';
+import { Bounded, instrumentKey, seriesKey } from './collector.js';
 import type { ViewSession } from './session.js';
 
 export interface ViewServerOptions {
@@ -55,6 +55,8 @@ const HIGH_WATER = 4 * 1024 * 1024;
 const HEARTBEAT_MS = 500;
 
 const send = (ws: WebSocket, m: ServerMessage): void => ws.send(JSON.stringify(m));
+/** The series of an instrument and interval that has no bar yet (never pushed to). */
+const NO_BARS: Bounded<EventJson> = new Bounded(1);
 
 /**
  * The viewer's server: serves the page's static files on `/` and streams one engine session to
@@ -288,27 +290,27 @@ export class ViewServer implements AsyncDisposable {
       send(ws, { type: 'instruments', instruments: [...c.instruments.values()] });
     }
     const st = c.statuses;
-    if (page.statuses < st.trimmed || page.statuses < 0) {
-      send(ws, { type: 'statuses', run, reset: true, trimmed: st.trimmed, statuses: st.since(0) });
-      page.statuses = st.total;
-    } else if (st.total > page.statuses) {
-      send(ws, { type: 'statuses', run, reset: false, trimmed: st.trimmed, statuses: st.since(page.statuses) });
-      page.statuses = st.total;
-    }
+    const statuses = st.delta(page.statuses);
+    if (statuses !== null) send(ws, { type: 'statuses', run, reset: statuses.reset, trimmed: st.trimmed, statuses: statuses.items });
+    page.statuses = st.total;
     const sub = page.sub;
     if (sub !== null) {
-      const series = c.series.get(seriesKey(sub.venue, sub.symbol, sub.interval));
-      const base = { type: 'bars', run, venue: sub.venue, symbol: sub.symbol, interval: sub.interval } as const;
-      if (series === undefined) {
-        if (page.bars < 0) send(ws, { ...base, reset: true, trimmed: 0, bars: [] });
-        page.bars = 0;
-      } else if (page.bars < 0 || page.bars < series.trimmed) {
-        send(ws, { ...base, reset: true, trimmed: series.trimmed, bars: series.since(0) });
-        page.bars = series.total;
-      } else if (series.total > page.bars) {
-        send(ws, { ...base, reset: false, trimmed: series.trimmed, bars: series.since(page.bars) });
-        page.bars = series.total;
+      // A series with no bar yet is an empty one: a new page is sent that, as a reset.
+      const series = c.series.get(seriesKey(sub.venue, sub.symbol, sub.interval)) ?? NO_BARS;
+      const bars = series.delta(page.bars);
+      if (bars !== null) {
+        send(ws, {
+          type: 'bars',
+          run,
+          venue: sub.venue,
+          symbol: sub.symbol,
+          interval: sub.interval,
+          reset: bars.reset,
+          trimmed: series.trimmed,
+          bars: bars.items,
+        });
       }
+      page.bars = series.total;
       const tape = c.tape(sub.venue, sub.symbol, page.tape, s.limits.tape);
       if (tape.trades.length > 0 || tape.skipped > 0 || page.tapeReset) {
         send(ws, {

@@ -1,4 +1,4 @@
-import { CaptureSet, readManifest } from '@mdcap/capture';
+import { CaptureSet, captureSpan, readManifest } from '@mdcap/capture';
 import type { Manifest } from '@mdcap/capture';
 import { ConfigError, describeValue, isoToNs, MdcapError, nsToIso } from '@mdcap/core';
 import type { Clock } from '@mdcap/core';
@@ -78,14 +78,6 @@ export function parseSeekTime(text: unknown): bigint {
   );
 }
 
-function captureRange(manifest: Manifest): { start: bigint | null; end: bigint | null } {
-  const start = manifest.sessions.length === 0 ? null : BigInt(manifest.sessions[0]!.start);
-  const end = [...manifest.sessions.map((x) => x.end), ...manifest.files.map((f) => f.tsRecvMax)]
-    .filter((x): x is string => x !== null)
-    .reduce<bigint | null>((m, x) => (m === null || BigInt(x) > m ? BigInt(x) : m), null);
-  return { start, end };
-}
-
 /**
  * The instruments of a capture, for the picker before the replay starts: its manifest's, and for
  * a symbol it has none of (a capture written without instrument definitions), the venue its
@@ -149,7 +141,7 @@ export class ReplayViewSession implements ViewSession {
     if (options.dirs.length === 0) throw new ConfigError('MDCAP_ERR_INVALID_OPTION', 'view: expected a capture directory, found none');
     this.capture = options.dirs.length === 1 ? options.dirs[0]! : CaptureSet.open(options.dirs);
     const manifest = typeof this.capture === 'string' ? readManifest(this.capture) : this.capture.manifest;
-    ({ start: this.start, end: this.end } = captureRange(manifest));
+    ({ start: this.start, end: this.end } = captureSpan(manifest));
     this.source = options.dirs.join(' ');
     this.intervals = [...(options.intervals ?? [60])];
     this.limits = options.limits ?? DEFAULT_VIEW_LIMITS;
@@ -367,6 +359,11 @@ export class EngineViewSession implements ViewSession {
   }
 }
 
+/** How the page names a feed: `demo`, `kraken@ws://127.0.0.1:9000`. */
+export function feedSource(f: { readonly feed: string; readonly url?: string }): string {
+  return f.url === undefined ? f.feed : `${f.feed}@${f.url}`;
+}
+
 export interface LiveViewOptions extends BarOptions {
   readonly feeds: readonly FeedSpec[];
   readonly limits?: ViewLimits;
@@ -388,7 +385,7 @@ export class LiveViewSession extends EngineViewSession {
     super({
       engine,
       clock: manager.clock,
-      source: options.feeds.map((f) => (f.url === undefined ? f.feed : `${f.feed}@${f.url}`)).join(' '),
+      source: options.feeds.map(feedSource).join(' '),
       intervals,
       ...(options.limits === undefined ? {} : { limits: options.limits }),
     });

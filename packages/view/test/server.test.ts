@@ -60,6 +60,10 @@ describe('Bounded', () => {
     expect(b.since(5)).toEqual([6, 7]);
     expect(b.since(5, 1)).toEqual([7]);
     expect(b.since(7)).toEqual([]);
+    expect(b.delta(-1)).toEqual({ reset: true, items: [5, 6, 7] });
+    expect(b.delta(2)).toEqual({ reset: true, items: [5, 6, 7] }); // item 3 and 4 were trimmed before it looked
+    expect(b.delta(5)).toEqual({ reset: false, items: [6, 7] });
+    expect(b.delta(7)).toBeNull();
   });
 });
 

@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { feedNames } from '@mdcap/pipeline';
 import { MarketDataServer, readPem } from '@mdcap/serve';
-import { EngineViewSession, ViewServer } from '@mdcap/view';
+import { EngineViewSession, feedSource, ViewServer } from '@mdcap/view';
 import type { LiveFeedOptions, StageSummary } from '@mdcap/serve';
 import type { Argv } from 'yargs';
 import { badOption, parseDurationOption, parseIntervals, parseIntOption, parseList, parseUrlOption } from '../args.js';
@@ -167,7 +167,7 @@ export const serveCommand: Command<ServeArgs> = {
       const live = server.liveEngine(f.feed)!;
       try {
         viewer = await ViewServer.start({
-          session: new EngineViewSession({ ...live, source: f.url === undefined ? f.feed : `${f.feed}@${f.url}`, intervals: f.bars ?? [] }),
+          session: new EngineViewSession({ ...live, source: feedSource(f), intervals: f.bars ?? [] }),
           port: httpPort,
         });
       } catch (e) {
